@@ -1,0 +1,5 @@
+"""`python -m app` runs the same command line as the `audience-studio` script."""
+
+from app.cli import main
+
+raise SystemExit(main())
