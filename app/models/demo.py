@@ -1,0 +1,194 @@
+"""The demo workspace: generated batches imported through the normal path, plus example audiences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from app.connectors import demo_data
+from app.connectors.importer import SourcedBatch, import_batches
+from app.errors import UserError
+from app.models.home import OpenHome
+from app.models.store_files import remove_home_data
+from app.paths import Home
+
+log = logging.getLogger(__name__)
+
+#: The inputs each demo workspace declares up front (the import adds any it sees as well).
+DEMO_INPUTS = {
+    "Harbor & Pine US": [("platform", "iOS"), ("platform", "Android"), ("platform", "Web"), ("feed", "CRM")],
+    "Harbor & Pine EU": [("platform", "iOS"), ("platform", "Android"), ("platform", "Web")],
+}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    profiles: int
+    events: int
+    audiences: int
+    seconds: float
+
+
+def home_has_workspaces(home: Home) -> bool:
+    if not home.store_path.exists():
+        return False
+    with OpenHome.open(home) as opened:
+        return bool(opened.workspaces.list())
+
+
+def build_demo(
+    home: Home,
+    *,
+    profiles: int = 200_000,
+    days: int = 60,
+    seed: int = 7,
+    end: dt.datetime,
+    replace: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> DemoSummary:
+    """Fill `home` with the demo workspaces; refuses a home that already holds work unless `replace`."""
+    started = time.perf_counter()
+    if replace:
+        remove_home_data(home)
+    elif home_has_workspaces(home):
+        raise UserError(f"The home {home.root} already holds workspaces. Use --replace to start over, or choose another --home.")
+
+    with OpenHome.open(home) as opened:
+        ids = {name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES}
+        expected = demo_data.estimated_events(profiles, days)
+        seen_events = 0
+
+        def batches() -> Iterator[SourcedBatch]:
+            nonlocal seen_events
+            for number, item in enumerate(demo_data.generate(profiles=profiles, days=days, seed=seed, end=end), start=1):
+                seen_events += len(item.batch.get("events") or ())
+                yield SourcedBatch(ids[item.workspace], item.feed, item.batch, "demo", f"batch {number}")
+
+        def report_progress(_batches: int) -> None:
+            if progress is not None:
+                progress(seen_events, expected)
+
+        try:
+            report = import_batches(opened.cache, batches(), source="demo",
+                                    description=f"demo: {profiles:,} profiles, {days} days, seed {seed}",
+                                    progress=report_progress)
+        except BaseException:
+            for workspace_id in ids.values():
+                opened.workspaces.delete(workspace_id)
+            raise
+        for workspace_id, inputs in report.inputs.items():
+            opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
+        opened.cache.optimize()
+        audiences = create_example_audiences(opened, ids)
+        profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
+    summary = DemoSummary(profile_count, report.events, audiences, time.perf_counter() - started)
+    log.info("demo built: %s", summary)
+    return summary
+
+
+# -- example audiences ------------------------------------------------------------------------------
+
+
+def _group(node_id: str, children: list, match: str = "all", exclude: bool = False) -> dict:
+    return {"id": node_id, "type": "group", "match": match, "exclude": exclude, "children": children}
+
+
+def _document(*children: dict, match: str = "all") -> dict:
+    return {"version": 1, "root": _group("root", list(children), match)}
+
+
+def _within(amount: int, unit: str) -> dict:
+    return {"type": "within", "amount": amount, "unit": unit}
+
+
+def example_audiences(us: int, eu: int) -> list[dict]:
+    """A handful of audiences a marketer at Harbor & Pine would keep: drafts and active, tagged."""
+    return [
+        {
+            "name": "New installers, under 3 sessions", "external_name": "HP - Onboarding nudge",
+            "workspaces": [us], "status": "active", "tags": ["onboarding", "mobile"],
+            "criteria": _document(
+                {"id": "installed", "type": "event", "exclude": False, "event_type": "install", "window": _within(72, "hours")},
+                {"id": "few-sessions", "type": "event", "exclude": False, "event_type": "session_start",
+                 "frequency": {"operator": "lt", "value": 3}, "window": _within(30, "days")},
+            ),
+        },
+        {
+            "name": "High-value Gmail shoppers (US)", "external_name": None,
+            "workspaces": [us], "status": "active", "tags": ["ecommerce", "vip"],
+            "criteria": _document(
+                {"id": "purchases", "type": "event", "exclude": False, "event_type": "commerce_event", "product_action": "purchase",
+                 "conditions": [{"attribute": "revenue", "operator": "gt", "value": 50}],
+                 "frequency": {"operator": "ge", "value": 2}, "window": _within(30, "days")},
+                {"id": "in-us", "type": "location", "exclude": False, "field": "country", "operator": "equals", "value": "US"},
+                {"id": "gmail", "type": "identity", "exclude": False, "identity_type": "email", "operator": "contains", "value": "gmail"},
+            ),
+        },
+        {
+            "name": "Cart abandoners, last 7 days", "external_name": "HP - Cart reminder",
+            "workspaces": [us], "status": "draft", "tags": ["ecommerce", "retargeting"],
+            "criteria": _document(
+                {"id": "abandoned", "type": "cart_abandonment", "exclude": False, "window": _within(7, "days"),
+                 "no_purchase_within": {"amount": 24, "unit": "hours"}},
+            ),
+        },
+        {
+            "name": "Campers near Denver", "external_name": None,
+            "workspaces": [us], "status": "draft", "tags": ["geo", "camping"],
+            "criteria": _document(
+                {"id": "near-denver", "type": "location", "exclude": False, "operator": "within",
+                 "latitude": 39.7392, "longitude": -104.9903, "radius": 50, "unit": "km"},
+                {"id": "likes-camping", "type": "user_attribute", "exclude": False, "attribute": "favorite_categories",
+                 "operator": "list_contains", "value": "camping"},
+            ),
+        },
+        {
+            "name": "Lapsed Android users", "external_name": "HP - Win back Android",
+            "workspaces": [us], "status": "inactive", "tags": ["winback", "mobile"],
+            "criteria": _document(
+                {"id": "android", "type": "device", "exclude": False, "field": "platform", "operator": "equals", "value": "Android"},
+                _group("recently-active", [
+                    {"id": "session-14d", "type": "event", "exclude": False, "event_type": "session_start", "window": _within(14, "days")},
+                    {"id": "purchase-14d", "type": "event", "exclude": False, "event_type": "commerce_event",
+                     "product_action": "purchase", "window": _within(14, "days")},
+                ], match="any", exclude=True),
+            ),
+        },
+        {
+            "name": "EU marketing consent", "external_name": None,
+            "workspaces": [eu], "status": "active", "tags": ["gdpr"],
+            "criteria": _document(
+                {"id": "consented", "type": "consent", "exclude": False, "regulation": "gdpr", "purpose": "marketing", "consented": True},
+            ),
+        },
+        {
+            "name": "Gold and platinum members, US + EU", "external_name": None,
+            "workspaces": [us, eu], "status": "draft", "tags": ["loyalty"],
+            "criteria": _document(
+                {"id": "tier-us", "type": "user_attribute", "exclude": False, "workspace_id": us, "attribute": "loyalty_tier",
+                 "operator": "in", "value": ["gold", "platinum"]},
+                {"id": "tier-eu", "type": "user_attribute", "exclude": False, "workspace_id": eu, "attribute": "loyalty_tier",
+                 "operator": "in", "value": ["gold", "platinum"]},
+                match="any",
+            ),
+        },
+    ]
+
+
+def create_example_audiences(opened: OpenHome, workspace_ids: dict[str, int]) -> int:
+    us, eu = (workspace_ids[name] for name in demo_data.WORKSPACES)
+    service = opened.audiences
+    for spec in example_audiences(us, eu):
+        audience = service.create(
+            spec["name"], external_name=spec["external_name"],
+            scope="multi" if len(spec["workspaces"]) > 1 else "single",
+            workspace_ids=spec["workspaces"], criteria=spec["criteria"], tags=spec["tags"],
+        )
+        if spec["status"] == "active":
+            service.activate(audience.id)
+        elif spec["status"] == "inactive":
+            service.deactivate(audience.id)
+    return len(example_audiences(us, eu))

@@ -1,0 +1,63 @@
+"""A workspace home opened for work: its store and its cache, and the services over them.
+
+The desktop app and the command line open a home the same way and call the same services.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+from app.connectors.cache import Cache
+from app.models.audiences import AudienceService
+from app.models.db import Store, open_store
+from app.models.workspaces import WorkspaceService
+from app.paths import Home
+
+log = logging.getLogger(__name__)
+
+
+def current_user() -> str:
+    """Who is working, for "created by": the OS account name (the server issue adds sign-in)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@dataclass
+class OpenHome:
+    """The store and cache of one home, opened once per process."""
+
+    home: Home
+    store: Store
+    cache: Cache
+    user: str
+
+    @classmethod
+    def open(cls, home: Home, *, user: str | None = None) -> "OpenHome":
+        home.root.mkdir(parents=True, exist_ok=True)
+        store = open_store(home.store_path)
+        cache = Cache(home.cache_path)
+        log.info("opened home %s", home.root)
+        return cls(home, store, cache, user or current_user())
+
+    @cached_property
+    def workspaces(self) -> WorkspaceService:
+        return WorkspaceService(self.store)
+
+    @cached_property
+    def audiences(self) -> AudienceService:
+        return AudienceService(self.store, self.user)
+
+    def close(self) -> None:
+        self.cache.close()
+        self.store.close()
+
+    def __enter__(self) -> "OpenHome":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

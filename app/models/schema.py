@@ -1,0 +1,153 @@
+"""The store's tables as SQLAlchemy ORM classes: workspaces, their inputs, audiences and their tags."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.models.db import UTCDateTime, utc_now
+
+INPUT_KINDS = ("platform", "feed")
+AUDIENCE_SCOPES = ("single", "multi")
+AUDIENCE_KINDS = ("realtime", "standard")
+AUDIENCE_STATUSES = ("draft", "active", "inactive")
+ATTRIBUTE_TYPES = ("string", "number", "date", "boolean", "list")
+
+DEFAULT_REALTIME_WINDOW_DAYS = 30
+
+_EMPTY_CRITERIA: dict[str, Any] = {
+    "version": 1,
+    "root": {"id": "root", "type": "group", "match": "all", "exclude": False, "children": []},
+}
+
+
+def empty_criteria() -> dict[str, Any]:
+    """A fresh criteria document with an empty top-level group (a new copy each call, safe to edit)."""
+    return copy.deepcopy(_EMPTY_CRITERIA)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    # Named constraints let later batch migrations on SQLite find and alter them.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    realtime_window_days: Mapped[int] = mapped_column(
+        default=DEFAULT_REALTIME_WINDOW_DAYS, server_default=text(str(DEFAULT_REALTIME_WINDOW_DAYS))
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    inputs: Mapped[list[Input]] = relationship(
+        back_populates="workspace", cascade="all, delete-orphan", passive_deletes=True, order_by="Input.id"
+    )
+
+
+class Input(Base):
+    """A source of user data in a workspace: an app platform (iOS, Android, Web) or a data feed (CRM)."""
+
+    __tablename__ = "inputs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "name"),
+        CheckConstraint(_one_of("kind", INPUT_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+
+    workspace: Mapped[Workspace] = relationship(back_populates="inputs")
+
+
+class Audience(Base):
+    __tablename__ = "audiences"
+    __table_args__ = (
+        CheckConstraint(_one_of("scope", AUDIENCE_SCOPES), name="scope"),
+        CheckConstraint(_one_of("kind", AUDIENCE_KINDS), name="kind"),
+        CheckConstraint(_one_of("status", AUDIENCE_STATUSES), name="status"),
+        # Never reuse a deleted audience's id: undo restores it under that id, and the CLI accepts ids.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    # None means the audience is sent to destinations under its own name.
+    external_name: Mapped[str | None] = mapped_column(String)
+    scope: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String, default="realtime", server_default="realtime")
+    status: Mapped[str] = mapped_column(String, default="draft", server_default="draft")
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=empty_criteria)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    workspace_links: Mapped[list[AudienceWorkspace]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AudienceWorkspace.workspace_id"
+    )
+    input_links: Mapped[list[AudienceInput]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AudienceInput.input_id"
+    )
+    tag_rows: Mapped[list[AudienceTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AudienceTag.tag"
+    )
+
+    @property
+    def effective_external_name(self) -> str:
+        return self.external_name or self.name
+
+
+# The CLI addresses audiences by name, so two names differing only in case would be ambiguous.
+Index("uq_audiences_lower_name", func.lower(Audience.name), unique=True)
+
+
+class AudienceWorkspace(Base):
+    __tablename__ = "audience_workspaces"
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    # No cascade from workspaces: deleting a workspace must not silently strip audiences of their scope.
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), primary_key=True, index=True)
+
+
+class AudienceInput(Base):
+    __tablename__ = "audience_inputs"
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    input_id: Mapped[int] = mapped_column(ForeignKey("inputs.id"), primary_key=True, index=True)
+
+
+class AudienceTag(Base):
+    __tablename__ = "audience_tags"
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String, primary_key=True, index=True)
+
+
+class AttributeTypeOverride(Base):
+    """A user's correction of the type detected for a user attribute in a workspace's data."""
+
+    __tablename__ = "attribute_type_overrides"
+    __table_args__ = (CheckConstraint(_one_of("type", ATTRIBUTE_TYPES), name="type"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    attribute_name: Mapped[str] = mapped_column(String, primary_key=True)
+    type: Mapped[str] = mapped_column(String)
