@@ -1,0 +1,299 @@
+"""The `audience-studio` command: the desktop app with no subcommand, scripting subcommands otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from app import __version__
+from app.errors import InvalidInput, UserError
+from app.logs import configure as configure_logging
+from app.paths import HOME_ENV, resolve_home
+
+log = logging.getLogger("app.cli")
+
+DESCRIPTION = """\
+Audience Studio: model audiences offline with live size estimates.
+
+With no command, opens the desktop app on the home's workspaces.
+"""
+
+EPILOG = f"""\
+The home (--home, or ${HOME_ENV}) holds the workspace store (store.sqlite3: what you make) and the
+cache (cache.duckdb: profiles and events, rebuildable). Default: the platform's user data folder.
+
+Examples:
+  audience-studio demo --profiles 20000          build a demo workspace
+  audience-studio info                            what the home holds
+  audience-studio import batches.ndjson.gz        load mParticle batches
+  audience-studio audiences list                  the audiences, for scripting
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audience-studio", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--home", metavar="DIR", help=f"where the workspace store and cache live (default: ${HOME_ENV} or the user data folder)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log to the console too, in detail")
+    parser.add_argument("--version", action="version", version=f"audience-studio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="build the demo workspace in the home",
+                               description="Generate a realistic demo workspace (mParticle batches for the iOS, Android and web apps and a CRM feed of the fictional retailer Harbor & Pine), import it, and add example audiences. Deterministic for a seed.")
+    demo.add_argument("--profiles", type=_positive_int, default=200_000, metavar="N", help="profiles to generate (default 200,000)")
+    demo.add_argument("--days", type=_positive_int, default=60, metavar="D", help="days of history up to now (default 60)")
+    demo.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default 7)")
+    demo.add_argument("--end", type=_utc_time, metavar="ISO8601", help="the moment the history ends (default: now, to the hour)")
+    demo.add_argument("--replace", action="store_true", help="replace what the home holds (its workspaces, audiences and cache)")
+    demo.add_argument("--if-missing", action="store_true", help="do nothing when the home already holds a workspace")
+
+    imp = commands.add_parser("import", help="load mParticle batch files into the cache",
+                              description="Load mParticle Events API batches (.json: a batch or a list of them as sent to /v2/bulkevents; .ndjson: a batch per line; either may be .gz). Without --skip-bad, one malformed batch stops the import and nothing is imported.")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--skip-bad", action="store_true", help="report malformed batches and import the rest")
+    imp.add_argument("--workspace", metavar="NAME", help="the workspace to import into (created when new; default: the first)")
+    imp.add_argument("--feed", metavar="NAME", help="the batches arrive through this feed instead of their app platform")
+
+    info = commands.add_parser("info", help="what the home holds", description="Workspaces, inputs, counts of profiles, identities and events by type, the date range, the cache's version and the last import or sync.")
+    info.add_argument("--json", action="store_true", help="print JSON")
+
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences", description="Audiences, through the same services the app uses.")
+    aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
+    a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
+    a_list.add_argument("--json", action="store_true", help="print JSON")
+    a_list.add_argument("--tag", action="append", default=[], metavar="T", help="only audiences with this tag (repeat: all of them)")
+    a_list.add_argument("--search", metavar="TEXT", help="only audiences whose name contains TEXT")
+    a_show = aud_commands.add_parser("show", help="one audience and its criteria", description="One audience, by name or id.")
+    a_show.add_argument("audience", metavar="NAME|ID")
+    a_show.add_argument("--json", action="store_true", help="print JSON")
+    a_create = aud_commands.add_parser("create", help="create a draft audience", description="Create a draft audience in the first workspace (or --workspace).")
+    a_create.add_argument("name", metavar="NAME")
+    a_create.add_argument("--external-name", metavar="X", help="the name partners see (default: the name)")
+    a_create.add_argument("--criteria", type=Path, metavar="FILE", help="a criteria document (JSON)")
+    a_create.add_argument("--tag", action="append", default=[], metavar="T", help="a tag (at most 18 characters; repeat for more)")
+    a_create.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for a multi-workspace audience)")
+    for action, text in (("activate", "start calculating and forwarding the audience"), ("deactivate", "stop the audience"),
+                         ("clone", "copy the audience (criteria, inputs and tags) as a new draft")):
+        sub = aud_commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("audience", metavar="NAME|ID")
+        sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _utc_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-09-09T13:00:00Z") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    home = resolve_home(args.home)
+    try:
+        if args.command is None:
+            from app.ui.application import run_app  # Qt is loaded only for the desktop app
+
+            return run_app(home, sys.argv[:1])
+        return COMMANDS[args.command](home, args)
+    except UserError as exc:
+        print(f"audience-studio: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("audience-studio: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def _open(home):
+    from app.models.home import OpenHome
+
+    return OpenHome.open(home)
+
+
+def cmd_demo(home, args) -> int:
+    from app.models.demo import build_demo, home_has_workspaces
+
+    if args.if_missing and home_has_workspaces(home):
+        print(f"The home {home.root} already holds a workspace; nothing to do.")
+        return 0
+    end = args.end or dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    progress = _Progress("Generating and importing demo data", total=None)
+    summary = build_demo(home, profiles=args.profiles, days=args.days, seed=args.seed, end=end,
+                         replace=args.replace, progress=progress.update)
+    progress.done()
+    print(f"Demo workspace ready in {home.root}: {summary.profiles:,} profiles, {summary.events:,} events, "
+          f"{summary.audiences} example audiences ({summary.seconds:.1f} s).")
+    return 0
+
+
+def cmd_import(home, args) -> int:
+    from app.models.importing import import_into_workspace
+
+    with _open(home) as opened:
+        progress = _Progress("Importing", total=None)
+        workspace, report = import_into_workspace(opened, args.files, workspace=args.workspace, feed=args.feed,
+                                                  skip_bad=args.skip_bad, progress=progress.update)
+        progress.done()
+    print(f"Imported {_count(report.batches, 'batch')} ({_count(report.events, 'event')}) into workspace {workspace.name!r}.")
+    if report.bad:
+        print(f"Skipped {_count(len(report.bad), 'malformed batch')}:", file=sys.stderr)
+        for bad in report.bad[:50]:
+            print(f"  {bad}", file=sys.stderr)
+        if len(report.bad) > 50:
+            print(f"  ... and {len(report.bad) - 50} more (see the log)", file=sys.stderr)
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun + ("es" if noun.endswith("ch") else "s")
+    return f"{n:,} {noun if n == 1 else plural}"
+
+
+def cmd_info(home, args) -> int:
+    from app.models.info import format_info, home_info
+
+    with _open(home) as opened:
+        info = home_info(opened)
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
+
+
+def cmd_audiences(home, args) -> int:
+    with _open(home) as opened:
+        service = opened.audiences
+        action = args.audiences_command
+        if action == "list":
+            audiences = service.list(tags_all=tuple(args.tag), search=args.search)
+            if args.json:
+                _print_json([_audience_json(a, brief=True) for a in audiences])
+            elif not audiences:
+                print("No audiences" + (" match." if args.tag or args.search else " yet: `audience-studio audiences create NAME` makes one."))
+            else:
+                _print_table(audiences)
+            return 0
+        if action == "show":
+            audience = service.get(args.audience)
+            if args.json:
+                _print_json(_audience_json(audience))
+            else:
+                _print_audience(audience)
+            return 0
+        if action == "create":
+            audience = _create_audience(opened, args)
+            print(f"Created draft audience {audience.id}: {audience.name}")
+            return 0
+        target = service.get(args.audience)
+        if action == "activate":
+            result = service.activate(target.id)
+            message = f"Activated audience {result.id}: {result.name}"
+        elif action == "deactivate":
+            result = service.deactivate(target.id)
+            message = f"Deactivated audience {result.id}: {result.name}"
+        else:
+            result = service.clone(target.id)
+            message = f"Cloned audience {target.id} as {result.id}: {result.name}"
+        if getattr(args, "json", False):
+            _print_json(_audience_json(result))
+        else:
+            print(message)
+        return 0
+
+
+def _create_audience(opened, args):
+    criteria = None
+    if args.criteria:
+        try:
+            criteria = json.loads(args.criteria.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidInput(f"{args.criteria}: cannot be read ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{args.criteria}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
+    return opened.audiences.create(
+        args.name, external_name=args.external_name, scope="multi" if len(workspaces) > 1 else "single",
+        workspace_ids=[w.id for w in workspaces], criteria=criteria, tags=args.tag,
+    )
+
+
+def _audience_json(audience, *, brief: bool = False) -> dict[str, Any]:
+    data = {
+        "id": audience.id, "name": audience.name, "external_name": audience.effective_external_name,
+        "external_name_set": audience.external_name is not None, "scope": audience.scope, "kind": audience.kind,
+        "status": audience.status, "workspace_ids": list(audience.workspace_ids), "input_ids": list(audience.input_ids),
+        "tags": list(audience.tags), "created_by": audience.created_by,
+        "created_at": audience.created_at.isoformat(), "updated_at": audience.updated_at.isoformat(),
+    }
+    if not brief:
+        data["criteria"] = audience.criteria
+    return data
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _print_table(audiences) -> None:
+    rows = [(str(a.id), a.name, a.status, a.scope, ", ".join(a.tags), a.updated_at.strftime("%Y-%m-%d %H:%M")) for a in audiences]
+    header = ("ID", "NAME", "STATUS", "SCOPE", "TAGS", "UPDATED (UTC)")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _print_audience(a) -> None:
+    external = a.effective_external_name + ("" if a.external_name else "  (same as the name)")
+    print(f"Audience {a.id}: {a.name}")
+    for label, value in (("External name", external), ("Status", a.status), ("Scope", a.scope), ("Kind", a.kind),
+                         ("Workspaces", ", ".join(map(str, a.workspace_ids))), ("Inputs", ", ".join(map(str, a.input_ids)) or "all"),
+                         ("Tags", ", ".join(a.tags) or "none"), ("Created by", a.created_by),
+                         ("Created", a.created_at.isoformat()), ("Updated", a.updated_at.isoformat())):
+        print(f"  {label + ':':<15}{value}")
+    print("  Criteria:")
+    print("    " + json.dumps(a.criteria, indent=2, ensure_ascii=False).replace("\n", "\n    "))
+
+
+class _Progress:
+    """A one-line progress report on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str, total: int | None):
+        self.label, self.total = label, total
+        self.tty = sys.stderr.isatty()
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if not self.tty:
+            return
+        total = total or self.total
+        text = f"{self.label}: {done:,}" + (f" / {total:,} ({100 * done / total:.0f} %)" if total else "")
+        print("\r" + text.ljust(70), end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.tty:
+            print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
+
+
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "audiences": cmd_audiences}
