@@ -1,0 +1,62 @@
+"""The demo workspace built end to end through the command line, as a first launch does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+
+END = "2026-11-01T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo")
+    assert main(["--home", str(home), "demo", "--profiles", "1500", "--days", "30", "--end", END]) == 0
+    return home
+
+
+def cli_json(capsys, home, *args):
+    capsys.readouterr()
+    assert main(["--home", str(home), *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_demo_creates_both_workspaces_with_their_inputs(demo_home, capsys):
+    info = cli_json(capsys, demo_home, "info", "--json")
+    names = [w["name"] for w in info["workspaces"]]
+    assert names == ["Harbor & Pine US", "Harbor & Pine EU"]
+    us = info["workspaces"][0]
+    assert {(i["kind"], i["name"]) for i in us["inputs"]} >= {("platform", "iOS"), ("platform", "Android"), ("platform", "Web"), ("feed", "CRM")}
+    assert us["profiles"] > 1000
+    assert us["events"]["total"] > 10_000
+    assert {"install", "session_start", "commerce_event", "screen_view", "custom_event"} <= set(us["events"]["by_type"])
+    assert us["date_range"]["last"] <= END
+    assert info["cache"]["source"] == "demo"
+
+
+def test_demo_comes_with_example_audiences_drafts_and_active_and_tagged(demo_home, capsys):
+    audiences = cli_json(capsys, demo_home, "audiences", "list", "--json")
+    assert len(audiences) >= 5
+    assert {"draft", "active"} <= {a["status"] for a in audiences}
+    assert all(a["tags"] for a in audiences)
+    assert any(a["scope"] == "multi" for a in audiences)
+
+
+def test_demo_refuses_a_home_that_holds_work_unless_replaced(demo_home, capsys):
+    capsys.readouterr()
+    assert main(["--home", str(demo_home), "demo", "--profiles", "100"]) == 1
+    assert "--replace" in capsys.readouterr().err
+    assert main(["--home", str(demo_home), "demo", "--if-missing"]) == 0
+
+
+def test_demo_is_deterministic_for_a_seed(tmp_path, capsys):
+    counts = []
+    for name in ("a", "b"):
+        home = tmp_path / name
+        assert main(["--home", str(home), "demo", "--profiles", "300", "--days", "10", "--seed", "3", "--end", END]) == 0
+        info = cli_json(capsys, home, "info", "--json")
+        counts.append([(w["profiles"], w["events"], w["identities"]) for w in info["workspaces"]])
+    assert counts[0] == counts[1]
