@@ -1,0 +1,1 @@
+"""The Audiences pane: the list of audiences, searchable and sortable."""

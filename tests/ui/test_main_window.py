@@ -1,0 +1,196 @@
+"""The main window on a real home: the audiences it shows, its empty states, status bar and layout memory."""
+
+from __future__ import annotations
+
+import duckdb
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+
+from app.models.home import OpenHome
+from app.ui.about import AboutDialog
+from app.ui.audiences.model import Column
+from app.ui.home import HomeConnection
+from app.ui.main_window import MainWindow
+from app.ui.workers import Tasks
+
+from tests.ui.conftest import LOAD_TIMEOUT_MS
+
+
+def shown_names(window: MainWindow) -> list[str]:
+    proxy = window.audiences.proxy
+    return [proxy.index(row, Column.NAME).data() for row in range(proxy.rowCount())]
+
+
+def test_the_window_shows_the_homes_audiences_once_loaded(open_window, retail_home):
+    window = open_window(retail_home)
+
+    pane = window.audiences
+    assert shown_names(window) == ["Lapsed buyers", "Loyal shoppers"]
+    assert pane.pages.currentWidget() is pane.table
+    assert pane.count.text() == "2 audiences"
+    assert [window.navigation.item(row).text() for row in range(window.navigation.count())] == ["Audiences"]
+
+
+def test_searching_shows_only_audiences_whose_name_contains_the_text_ignoring_case(open_window, retail_home):
+    window = open_window(retail_home)
+    pane = window.audiences
+
+    pane.search.setText("LOYAL")
+
+    assert shown_names(window) == ["Loyal shoppers"]
+    assert pane.count.text() == "1 of 2 audiences"
+
+
+def test_a_search_that_hides_everything_says_nothing_matches(open_window, retail_home):
+    window = open_window(retail_home)
+    pane = window.audiences
+
+    pane.search.setText("churn")
+
+    assert pane.pages.currentWidget() is pane.empty
+    assert pane.empty.title.text() == "No audiences match “churn”"
+    pane.search.clear()
+    assert pane.pages.currentWidget() is pane.table
+
+
+def test_an_empty_home_explains_how_to_create_an_audience(open_window, home_dir):
+    window = open_window(home_dir)
+    pane = window.audiences
+
+    assert pane.pages.currentWidget() is pane.empty
+    assert pane.empty.title.text() == "No audiences yet"
+    assert "audience-studio demo" in pane.empty.hint.text()
+    assert not pane.search.isVisibleTo(pane)
+
+
+def test_a_workspace_without_audiences_points_to_the_create_command(open_window, home_dir):
+    with OpenHome.open(home_dir) as opened:
+        opened.workspaces.create("Retail")
+
+    window = open_window(home_dir)
+
+    assert window.audiences.empty.title.text() == "No audiences yet"
+    assert "audience-studio audiences create NAME" in window.audiences.empty.hint.text()
+
+
+def test_the_table_follows_a_rename_made_through_the_service(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    pane = window.audiences
+    services = window.connection.open_home.audiences
+    lapsed = services.get("Lapsed buyers")
+    pane.table.selectRow(0)
+
+    with qtbot.waitSignal(pane.loaded, timeout=LOAD_TIMEOUT_MS):
+        services.rename(lapsed.id, "Win-back targets")
+
+    assert shown_names(window) == ["Loyal shoppers", "Win-back targets"]
+    # Updated in place, not reset: the renamed audience is still the selected one.
+    [selected] = pane.table.selectionModel().selectedRows(Column.NAME)
+    assert selected.data() == "Win-back targets"
+
+
+def test_a_burst_of_changes_is_shown_after_one_reload(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    pane = window.audiences
+    services = window.connection.open_home.audiences
+    workspace_id = services.get("Lapsed buyers").workspace_ids[0]
+    loads: list[int] = []
+    pane.loaded.connect(loads.append)
+
+    with qtbot.waitSignal(pane.loaded, timeout=LOAD_TIMEOUT_MS):
+        for number in range(5):
+            services.create(f"Segment {number}", workspace_ids=[workspace_id])
+    qtbot.wait(300)  # time enough for a second, needless reload to show up
+
+    assert loads == [7]
+    assert pane.count.text() == "7 audiences"
+
+
+def test_a_home_that_cannot_be_opened_says_why(qtbot, home_dir):
+    home_dir.root.mkdir(parents=True)
+    home_dir.store_path.write_bytes(b"this is not a database" * 100)
+    tasks = Tasks()
+    connection = HomeConnection(home_dir, tasks)
+    window = MainWindow(connection, tasks)
+    qtbot.addWidget(window)
+
+    with qtbot.waitSignal(connection.open_failed, timeout=LOAD_TIMEOUT_MS):
+        connection.start()
+
+    pane = window.audiences
+    assert pane.empty.title.text() == "The home could not be opened"
+    assert "is not an Audience Studio store" in pane.empty.hint.text()
+    connection.close()
+
+
+def test_the_status_bar_names_the_workspace_and_the_cache_freshness(open_window, retail_home):
+    window = open_window(retail_home)
+    status = window.status
+
+    assert status.workspaces.text() == "Workspace: Retail"
+    assert status.freshness.text() == "empty cache"
+
+
+def test_the_busy_indicator_shows_while_work_runs_and_hides_after(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    status = window.status
+    qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=LOAD_TIMEOUT_MS)
+    assert not status.busy.isVisibleTo(status)
+
+    with qtbot.waitSignal(window.audiences.loaded, timeout=LOAD_TIMEOUT_MS):
+        window.audiences.reload()
+        assert status.busy.isVisibleTo(status)
+        assert status.busy_label.text() == "Loading audiences…"
+
+    qtbot.waitUntil(lambda: not status.busy.isVisibleTo(status), timeout=LOAD_TIMEOUT_MS)
+
+
+def test_ctrl_f_puts_the_cursor_in_the_search_field(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.navigation.setFocus()
+
+    qtbot.keyClick(window.navigation, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+
+    assert window.audiences.search.hasFocus()
+
+
+def test_the_about_box_lists_the_duckdb_version_and_where_the_home_is(qapp, retail_home):
+    dialog = AboutDialog(retail_home)
+
+    text = dialog.text()
+    assert f"DuckDB {duckdb.__version__}" in text
+    assert duckdb.__version__ in dialog.label.text()
+    assert f"Home: {retail_home.root}" in text
+    dialog.deleteLater()
+
+
+def test_the_window_comes_back_at_the_size_it_was_closed_at(qtbot, open_window, retail_home):
+    first = open_window(retail_home)
+    first.resize(QSize(720, 530))
+    first.close()
+    assert QSettings().value("main_window/geometry") is not None
+
+    second = open_window(retail_home)
+
+    assert second.size() == QSize(720, 530)
+
+
+def test_run_app_shows_the_window_and_closes_the_home_when_the_window_closes(qapp, retail_home):
+    from app.ui.application import run_app
+
+    seen: dict[str, object] = {}
+
+    def close_once_loaded() -> None:
+        [window] = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["window"] = window
+        # Armed on the loop's first turn; opening the home (migrations) takes far longer than that.
+        window.audiences.loaded.connect(lambda count: (seen.update(count=count), window.close()))
+
+    QTimer.singleShot(0, close_once_loaded)
+    QTimer.singleShot(LOAD_TIMEOUT_MS, qapp.quit)  # never hang the suite
+
+    assert run_app(retail_home, []) == 0
+    assert seen["count"] == 2
+    assert seen["window"].connection.open_home is None
+    seen["window"].deleteLater()
