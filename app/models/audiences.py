@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app.builder.document import CriteriaError
+from app.builder.document import problems as criteria_problems
 from app.errors import InvalidInput, NotFound
 from app.models.db import Store, emit_after_commit, utc_now
 from app.models.schema import (
@@ -136,7 +138,8 @@ def _clean_external_name(external_name: str | None) -> str | None:
 
 
 def _clean_criteria(criteria: dict[str, Any] | None) -> dict[str, Any]:
-    # Only the envelope is checked here; the criteria language itself belongs to app.builder.
+    # The shape is checked here so the store only ever holds well-formed documents; whether the
+    # events and attributes exist is the compiler's business (a draft may name them before a sync).
     if criteria is None:
         return empty_criteria()
     if not isinstance(criteria, dict) or "version" not in criteria or "root" not in criteria:
@@ -145,6 +148,9 @@ def _clean_criteria(criteria: dict[str, Any] | None) -> dict[str, Any]:
         json.dumps(criteria)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"Audience criteria cannot be saved: {exc}.") from exc
+    found = criteria_problems(criteria)
+    if found:
+        raise CriteriaError(found)
     return copy.deepcopy(criteria)
 
 

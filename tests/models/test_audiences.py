@@ -18,7 +18,7 @@ def input_id(workspace: WorkspaceInfo, name: str) -> int:
 def criteria_with_country() -> dict:
     criteria = empty_criteria()
     criteria["root"]["children"].append(
-        {"id": "c1", "type": "condition", "attribute": "country", "operator": "is", "value": "FR"}
+        {"id": "c1", "type": "location", "field": "country", "operator": "equals", "value": "FR"}
     )
     return criteria
 
@@ -133,6 +133,14 @@ def test_criteria_must_have_version_and_root(audiences: AudienceService, retail)
         audiences.create("A", workspace_ids=[retail.id], criteria=["not", "a", "dict"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="cannot be saved"):
         audiences.create("A", workspace_ids=[retail.id], criteria={"version": 1, "root": {1, 2}})
+
+
+def test_malformed_criteria_are_refused_naming_the_node(audiences: AudienceService, retail) -> None:
+    criteria = criteria_with_country()
+    criteria["root"]["children"][0]["operator"] = "is"
+    with pytest.raises(InvalidInput, match="node 'c1'.*'is' is not one of"):
+        audiences.create("A", workspace_ids=[retail.id], criteria=criteria)
+    assert audiences.list() == [] or all(a.name != "A" for a in audiences.list())
 
 
 def test_created_by_can_be_given_explicitly(audiences: AudienceService, retail) -> None:
