@@ -31,6 +31,7 @@ Examples:
   audience-studio demo --profiles 20000          build a demo workspace
   audience-studio info                            what the home holds
   audience-studio import batches.ndjson.gz        load mParticle batches
+  audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
 """
 
@@ -63,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="what the home holds", description="Workspaces, inputs, counts of profiles, identities and events by type, the date range, the cache's version and the last import or sync.")
     info.add_argument("--json", action="store_true", help="print JSON")
+
+    est = commands.add_parser("estimate", help="count the users a criteria document selects",
+                              description="Count the users a criteria document (JSON, see docs/criteria.md) selects in the cache: from the 1 %% sample with its 95 %% interval, or exactly with --exact (then with a count per node).")
+    est.add_argument("file", type=Path, metavar="FILE")
+    est.add_argument("--now", type=_utc_time, metavar="ISO8601", help="the moment the audience is calculated at (default: now)")
+    est.add_argument("--exact", action="store_true", help="count every profile instead of the sample")
+    est.add_argument("--json", action="store_true", help="print JSON: count, exact, interval, elapsed_ms, nodes, now")
+    est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
+    est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
     aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
@@ -183,6 +193,42 @@ def cmd_info(home, args) -> int:
     return 0
 
 
+def cmd_estimate(home, args) -> int:
+    from app.models.estimates import estimate_document
+
+    document = _read_json(args.file)
+    with _open(home) as opened:
+        workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
+        result = estimate_document(opened, document, workspace_ids=[w.id for w in workspaces], now=args.now, exact=args.exact)
+    if args.json:
+        _print_json(result.as_json())
+    else:
+        window = f", events of the last {result.realtime_days} days" if result.realtime_days else ""
+        if result.exact:
+            print(f"{result.count:,} users (exact, of {result.universe:,}{window}; {result.elapsed_ms:.0f} ms)")
+            for node_id, count in result.nodes.items():
+                print(f"  {node_id:<30} {count:>12,}")
+        else:
+            low, high = result.interval
+            print(f"about {result.count:,} users (95 % interval {low:,} to {high:,}, from the 1 % sample, of {result.universe:,}{window}; {result.elapsed_ms:.0f} ms)")
+    if args.explain:
+        print("\n-- SQL", file=sys.stdout)
+        print(result.sql)
+        print("-- parameters, in order")
+        for index, value in enumerate(result.params, start=1):
+            print(f"  ${index}: {value!r}")
+    return 0
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+
+
 def cmd_audiences(home, args) -> int:
     with _open(home) as opened:
         service = opened.audiences
@@ -225,14 +271,7 @@ def cmd_audiences(home, args) -> int:
 
 
 def _create_audience(opened, args):
-    criteria = None
-    if args.criteria:
-        try:
-            criteria = json.loads(args.criteria.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InvalidInput(f"{args.criteria}: cannot be read ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{args.criteria}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    criteria = _read_json(args.criteria) if args.criteria else None
     workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
     return opened.audiences.create(
         args.name, external_name=args.external_name, scope="multi" if len(workspaces) > 1 else "single",
@@ -296,4 +335,4 @@ class _Progress:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "audiences": cmd_audiences}
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences}

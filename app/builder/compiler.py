@@ -1,0 +1,667 @@
+"""Compiles a criteria document into one DuckDB query of per-node user sets, with bound parameters.
+
+Every node becomes a CTE holding the mpids it matches within the audience's universe (the profiles
+of its workspaces). A group intersects (all) or unites (any) its children; an excluded node is the
+universe minus the node. Values always travel as parameters; column names come from fixed tables
+below and attribute or event names are parameters too, checked against the cache's catalog first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from app.builder.catalog import Catalog
+from app.builder.document import CriteriaError, Problem, check, walk
+
+#: Event types of the document whose rows in the cache have another type.
+_EVENT_TYPE_ALIASES = {"attribution": ("custom_event", "attribution")}
+
+_DEVICE_COLUMNS = {"platform": "platform", "os": "os", "os_version": "os_version", "device_model": "device_model",
+                   "manufacturer": "manufacturer", "carrier": "carrier", "app_version": "app_version", "build": "build"}
+_VERSION_FIELDS = {"os_version", "app_version"}
+_LOCATION_COLUMNS = {"city": "city", "state": "state", "zip": "zip", "dma": "dma", "country": "country"}
+_ATTRIBUTION_COLUMNS = {"publisher": "publisher", "campaign": "campaign", "service_provider": "service_provider"}
+#: Built-in event fields that are columns rather than entries of the attributes map.
+_EVENT_COLUMNS = {"revenue": ("revenue", "number"), "currency": ("currency", "string"),
+                  "product_action": ("product_action", "string"), "event_name": ("event_name", "string")}
+
+STRING_OPS = {"contains", "not_contains", "equals", "not_equals", "matches", "in", "not_in"}
+NUMBER_OPS = {"eq", "ne", "lt", "le", "gt", "ge", "between"}
+DATE_OPS = {"before", "after", "on", "between_dates", "within", "between_ago"}
+BOOLEAN_OPS = {"is_true", "is_false"}
+LIST_OPS = {"list_contains", "list_not_contains", "list_contains_any", "list_contains_all", "list_size"}
+PRESENCE_OPS = {"exists", "not_exists"}
+OPERATORS_BY_TYPE = {
+    "string": STRING_OPS, "number": NUMBER_OPS, "date": DATE_OPS, "boolean": BOOLEAN_OPS, "list": LIST_OPS,
+}
+_COMPARISON_SQL = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_EARTH_RADIUS = {"km": 6371.0088, "mi": 3958.7613}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Table names the query reads: the full cache, or its 1 % sample."""
+
+    profiles: str = "profiles"
+    events: str = "events"
+    identities: str = "identities"
+    attributes: str = "attributes"
+    consent: str = "consent"
+    devices: str = "devices"
+    locations: str = "locations"
+    attribution: str = "attribution"
+
+
+FULL = Tables()
+SAMPLE = Tables(*(f"sample_{name}" for name in ("profiles", "events", "identities", "attributes", "consent", "devices", "locations", "attribution")))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an audience reads: its workspaces, its inputs per workspace (empty: all) and its window."""
+
+    workspace_ids: tuple[int, ...]
+    inputs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    #: Real-time audiences only see events of the last N days; None for standard audiences.
+    realtime_days: int | None = 30
+    #: Standard audiences: events in [start, end) only.
+    date_range: tuple[dt.datetime, dt.datetime] | None = None
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What membership criteria refer to: another audience's document and scope."""
+
+    name: str
+    document: dict[str, Any]
+    scope: Scope
+
+
+@dataclass
+class Compiled:
+    """The query, its parameters, and the node ids in the order of the result's columns."""
+
+    sql: str
+    params: list[Any]
+    node_ids: list[str]
+
+
+class _Sql:
+    """A fragment of SQL with its parameters in textual order."""
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str = "", params: list[Any] | None = None):
+        self.text = text
+        self.params = params or []
+
+    def __add__(self, other: "_Sql | str") -> "_Sql":
+        if isinstance(other, str):
+            return _Sql(self.text + other, list(self.params))
+        return _Sql(self.text + other.text, self.params + other.params)
+
+
+def _p(text: str, *params: Any) -> _Sql:
+    return _Sql(text, list(params))
+
+
+def _fill(template: str, column: _Sql, *values: Any) -> _Sql:
+    """`template` with `{c}` standing for `column` and `?` for each of `values`, params in text order.
+
+    A column can carry parameters itself (an event attribute is `attributes[?]`), so each use of it
+    in the text needs its parameters again at that point.
+    """
+    pieces = template.split("{c}")
+    text, params, remaining = "", [], list(values)
+    for index, piece in enumerate(pieces):
+        if index:
+            text += column.text
+            params += column.params
+        for _ in range(piece.count("?")):
+            params.append(remaining.pop(0))
+        text += piece
+    assert not remaining, "more values than placeholders"
+    return _Sql(text, params)
+
+
+def _join(parts: list[_Sql], separator: str) -> _Sql:
+    out = _Sql()
+    for index, part in enumerate(parts):
+        out = out + (separator if index else "") + part
+    return out
+
+
+def compile_document(
+    document: dict[str, Any],
+    *,
+    scope: Scope,
+    catalog: Catalog,
+    now: dt.datetime,
+    tables: Tables = FULL,
+    memberships: Callable[[int], Membership | None] | None = None,
+) -> Compiled:
+    """The query returning one row: the audience's count, then each node's count in `node_ids` order.
+
+    Raises CriteriaError listing every problem, each naming its node, before any SQL runs.
+    """
+    check(document)
+    compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
+    root = document["root"]
+    root_cte = compiler.node(root)
+    if compiler.problems:
+        raise CriteriaError(compiler.problems)
+    ctes = _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in compiler.ctes], ",\n")
+    order = [node_id for node_id, _ in compiler.node_ctes]
+    counts = ", ".join(f"(SELECT count(*) FROM {cte})" for cte in [root_cte] + [cte for _, cte in compiler.node_ctes])
+    sql = _p("WITH ") + ctes + f"\nSELECT {counts}"
+    return Compiled(sql.text, sql.params, order)
+
+
+def members_query(document: dict[str, Any], *, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables = FULL,
+                  memberships: Callable[[int], Membership | None] | None = None) -> tuple[str, list[Any]]:
+    """A query of the audience's member mpids (for downloads, forwarding and membership criteria)."""
+    check(document)
+    compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
+    root_cte = compiler.node(document["root"])
+    if compiler.problems:
+        raise CriteriaError(compiler.problems)
+    ctes = _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in compiler.ctes], ",\n")
+    sql = _p("WITH ") + ctes + f"\nSELECT mpid FROM {root_cte}"
+    return sql.text, sql.params
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+class _Compiler:
+    def __init__(self, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables,
+                 memberships: Callable[[int], Membership | None] | None, prefix: str = "n"):
+        self.scope = scope
+        self.catalog = catalog
+        self.now = now
+        self.t = tables
+        self.memberships = memberships
+        self.prefix = prefix
+        self.ctes: list[tuple[str, _Sql]] = []
+        self.node_ctes: list[tuple[str, str]] = []
+        self.problems: list[Problem] = []
+        self.universe = self._cte("universe", _p(f"SELECT DISTINCT mpid FROM {tables.profiles} WHERE ") + self._in("workspace_id", scope.workspace_ids))
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _cte(self, hint: str, body: _Sql) -> str:
+        name = f"{self.prefix}_{hint}_{len(self.ctes)}"
+        self.ctes.append((name, body))
+        return name
+
+    @staticmethod
+    def _in(column: str, values) -> _Sql:
+        return _p(f"list_contains(?, {column})", list(values))
+
+    def _problem(self, node: dict, message: str) -> str:
+        self.problems.append(Problem(node.get("id"), "", message))
+        return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _workspaces(self, node: dict) -> tuple[int, ...]:
+        chosen = node.get("workspace_id")
+        if chosen is None:
+            return self.scope.workspace_ids
+        if chosen not in self.scope.workspace_ids:
+            self.problems.append(Problem(node["id"], "", f"workspace {chosen} is not one of this audience's workspaces"))
+        return (chosen,)
+
+    # -- nodes ------------------------------------------------------------------------------------
+
+    def node(self, node: dict) -> str:
+        kind = node["type"]
+        if kind == "group":
+            cte = self._group(node)
+        else:
+            body = getattr(self, f"_criterion_{kind}")(node)
+            cte = body if isinstance(body, str) else self._cte(node["id"].replace("-", "_").replace(".", "_")[:20], body)
+        if node.get("exclude"):
+            cte = self._cte("not", _p(f"SELECT mpid FROM {self.universe} EXCEPT SELECT mpid FROM {cte}"))
+        self.node_ctes.append((node["id"], cte))
+        return cte
+
+    def _group(self, node: dict) -> str:
+        children = [self.node(child) for child in node["children"]]
+        if not children:  # only the root may be empty: an audience without criteria matches no one yet
+            return self._cte("empty", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        operator = " INTERSECT " if node["match"] == "all" else " UNION "
+        return self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
+
+    def _universe_minus(self, body: _Sql) -> _Sql:
+        return _p(f"SELECT mpid FROM {self.universe} EXCEPT ") + _p("SELECT mpid FROM (") + body + ")"
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _event_filter(self, alias: str = "e") -> _Sql:
+        """Workspaces, inputs and the real-time window or standard date range every event obeys."""
+        parts = [self._in(f"{alias}.workspace_id", self.scope.workspace_ids)]
+        input_parts = []
+        for ws in self.scope.workspace_ids:
+            chosen = self.scope.inputs.get(ws)
+            if chosen:
+                input_parts.append(_p(f"({alias}.workspace_id = ? AND ", ws) + self._in(f"{alias}.input", chosen) + ")")
+            else:
+                input_parts.append(_p(f"{alias}.workspace_id = ?", ws))
+        if any(self.scope.inputs.get(ws) for ws in self.scope.workspace_ids):
+            parts.append(_p("(") + _join(input_parts, " OR ") + ")")
+        if self.scope.date_range is not None:
+            start, end = (_naive_utc(x) for x in self.scope.date_range)
+            parts.append(_p(f"{alias}.ts >= ? AND {alias}.ts < ?", start, end))
+        elif self.scope.realtime_days is not None:
+            parts.append(_p(f"{alias}.ts >= ? AND {alias}.ts <= ?", self.now - dt.timedelta(days=self.scope.realtime_days), self.now))
+        return _join(parts, " AND ")
+
+    def _window(self, column: str, window: dict | None) -> _Sql | None:
+        if not window:
+            return None
+        low, high, high_inclusive = _window_bounds(window, self.now)
+        parts = []
+        if low is not None:
+            parts.append(_p(f"{column} >= ?", low))
+        if high is not None:
+            parts.append(_p(f"{column} {'<=' if high_inclusive else '<'} ?", high))
+        return _join(parts, " AND ")
+
+    def _criterion_event(self, node: dict) -> _Sql | str:
+        event_type = node["event_type"]
+        stored_type, fixed_name = _EVENT_TYPE_ALIASES.get(event_type, (event_type, None))
+        name = node.get("event_name") or fixed_name
+        if name is not None and node.get("event_name") and fixed_name:
+            return self._problem(node, f"{event_type} events have no other name than {fixed_name!r}")
+        if not self.catalog.has_event(self.scope.workspace_ids, stored_type, name):
+            if name:
+                known = ", ".join(self.catalog.event_names(self.scope.workspace_ids, stored_type)[:12]) or "none"
+                return self._problem(node, f"no {event_type} event named {name!r} in the cache (known: {known})")
+            return self._problem(node, f"no {event_type} events in the cache for this audience's workspaces")
+        where = [self._event_filter(), _p("e.event_type = ?", stored_type)]
+        if name is not None:
+            where.append(_p("e.event_name = ?", name))
+        if node.get("product_action"):
+            where.append(_p("e.product_action = ?", node["product_action"]))
+        window = self._window("e.ts", node.get("window"))
+        if window is not None:
+            where.append(window)
+        for condition in node.get("conditions", []):
+            sql = self._event_condition(node, stored_type, name, condition)
+            if sql is not None:
+                where.append(sql)
+        matching = _join(where, " AND ")
+
+        having: list[_Sql] = []
+        zero_matches = False
+        frequency = node.get("frequency")
+        if frequency:
+            sql, zero_matches = _comparison("count(*)", frequency, count=True)
+            having.append(sql)
+        aggregate = node.get("aggregate")
+        if aggregate:
+            column = self._event_number(node, stored_type, name, aggregate["attribute"])
+            if column is None:
+                return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+            function = aggregate["function"]
+            expression = "coalesce(sum({c}), 0)" if function == "sum" else f"{function}({{c}})"
+            sql, zero_sum = _comparison(expression, aggregate, count=function == "sum", column=column)
+            having.append(sql)
+            # With both a frequency and an aggregate, users without events match only if both allow zero.
+            zero_matches = (zero_matches or not frequency) and function == "sum" and zero_sum
+        if not having:
+            return _p("SELECT DISTINCT e.mpid AS mpid FROM ") + _Sql(f"{self.t.events} e WHERE ") + matching
+        grouped = _p(f"SELECT e.mpid AS mpid FROM {self.t.events} e WHERE ") + matching + " GROUP BY e.mpid"
+        if zero_matches:
+            # Users with no matching event match too ("fewer than 3 sessions" includes zero sessions):
+            # everyone but those whose events fail the test.
+            failing = grouped + " HAVING NOT (" + _join(having, " AND ") + ")"
+            return self._universe_minus(failing)
+        return grouped + " HAVING " + _join(having, " AND ")
+
+    def _event_number(self, node: dict, stored_type: str, name: str | None, attribute: str) -> _Sql | None:
+        if attribute in _EVENT_COLUMNS:
+            column, kind = _EVENT_COLUMNS[attribute]
+            if kind != "number":
+                self.problems.append(Problem(node["id"], "", f"{attribute!r} is not a number and cannot be summed or compared"))
+                return None
+            return _Sql(f"e.{column}")
+        kind = self.catalog.event_attribute_type(self.scope.workspace_ids, stored_type, name, attribute)
+        if kind is None:
+            self.problems.append(Problem(node["id"], "", f"the events have no attribute {attribute!r}"))
+            return None
+        if kind != "number":
+            self.problems.append(Problem(node["id"], "", f"event attribute {attribute!r} holds {kind} values, not numbers"))
+            return None
+        return _p("TRY_CAST(e.attributes[?] AS DOUBLE)", attribute)
+
+    def _event_condition(self, node: dict, stored_type: str, name: str | None, condition: dict) -> _Sql | None:
+        attribute = condition["attribute"]
+        operator = condition["operator"]
+        if attribute in _EVENT_COLUMNS:
+            column, kind = _EVENT_COLUMNS[attribute]
+            raw = _Sql(f"e.{column}")
+        else:
+            kind = self.catalog.event_attribute_type(self.scope.workspace_ids, stored_type, name, attribute)
+            if kind is None:
+                self.problems.append(Problem(node["id"], "", f"the events have no attribute {attribute!r}"))
+                return None
+            raw = _p("e.attributes[?]", attribute)
+        typed = {
+            "string": raw,
+            "number": _Sql(f"TRY_CAST({raw.text} AS DOUBLE)", raw.params),
+            "date": _Sql(f"TRY_CAST(TRY_CAST({raw.text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)", raw.params),
+            "boolean": _Sql(f"CASE lower({raw.text}) WHEN 'true' THEN true WHEN 'false' THEN false END", raw.params),
+        }
+        if operator in PRESENCE_OPS:
+            return raw + (" IS NOT NULL" if operator == "exists" else " IS NULL")
+        if kind not in typed or operator not in OPERATORS_BY_TYPE[kind]:
+            self.problems.append(Problem(node["id"], "", _operator_misfit(f"event attribute {attribute!r}", kind, operator)))
+            return None
+        return self._value_test(node, typed[kind], kind, operator, condition.get("value"))
+
+    # -- profile criteria -------------------------------------------------------------------------
+
+    def _criterion_user_attribute(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        attribute, operator = node["attribute"], node["operator"]
+        kind = self.catalog.attribute_type(workspaces, attribute)
+        if kind is None:
+            return self._problem(node, f"no user attribute {attribute!r} in the cache for this audience's workspaces")
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.attributes} a WHERE ") + self._in("a.workspace_id", workspaces) + _p(" AND a.name = ?", attribute)
+        if operator == "exists":
+            return base
+        if operator == "not_exists":
+            return self._universe_minus(base)
+        if operator not in OPERATORS_BY_TYPE[kind]:
+            return self._problem(node, _operator_misfit(f"user attribute {attribute!r}", kind, operator))
+        column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
+        test = self._value_test(node, _Sql(column), kind, operator, node.get("value"))
+        if test is None:
+            return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return base + " AND " + test
+
+    def _criterion_identity(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        identity_type, operator = node["identity_type"], node["operator"]
+        known = set().union(*(self.catalog.identity_types.get(ws, frozenset()) for ws in workspaces))
+        if identity_type not in known:
+            return self._problem(node, f"no {identity_type!r} identities in the cache (known: {', '.join(sorted(known)) or 'none'})")
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.identities} i WHERE ") + self._in("i.workspace_id", workspaces) + _p(" AND i.identity_type = ?", identity_type)
+        if operator == "exists":
+            return base
+        if operator == "not_exists":
+            return self._universe_minus(base)
+        test = self._value_test(node, _Sql("i.value"), "string", operator, node.get("value"))
+        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _criterion_device(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        field_name, operator = node["field"], node["operator"]
+        column = f"d.{_DEVICE_COLUMNS[field_name]}"
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.devices} d WHERE ") + self._in("d.workspace_id", workspaces)
+        if operator in PRESENCE_OPS:
+            present = base + f" AND {column} IS NOT NULL"
+            return present if operator == "exists" else self._universe_minus(present)
+        if field_name in _VERSION_FIELDS and operator in NUMBER_OPS:
+            return self._version_test(node, base, column, operator, node.get("value"))
+        if operator not in STRING_OPS:
+            return self._problem(node, _operator_misfit(f"device {field_name}", "string", operator))
+        test = self._value_test(node, _Sql(column), "string", operator, node.get("value"))
+        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | str:
+        as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
+        values = value if operator == "between" else [value]
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and _is_version(v) for v in values):
+            return self._problem(node, f"{value!r} is not a version such as 17.4.1" if operator != "between" else "between needs two versions such as [\"9.0\", \"17.4\"]")
+        left = as_version.format(column)
+        if operator == "between":
+            if len(values) != 2:
+                return self._problem(node, "between needs two versions")
+            test = _p(f"{left} BETWEEN {as_version.format('?')} AND {as_version.format('?')}", values[0], values[1])
+        else:
+            test = _p(f"{left} {_COMPARISON_SQL[operator]} {as_version.format('?')}", values[0])
+        return base + f" AND {column} IS NOT NULL AND " + test
+
+    def _criterion_first_seen(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.profiles} p WHERE ") + self._in("p.workspace_id", workspaces)
+        test = self._value_test(node, _Sql("p.first_seen"), "date", node["operator"], node.get("value"))
+        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _criterion_location(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.locations} l WHERE ") + self._in("l.workspace_id", workspaces)
+        operator = node["operator"]
+        if operator == "within":
+            missing = [k for k in ("latitude", "longitude", "radius") if node.get(k) is None]
+            if missing:
+                return self._problem(node, f"a distance needs {', '.join(missing)}")
+            unit = node.get("unit", "km")
+            lat, lon, radius = float(node["latitude"]), float(node["longitude"]), float(node["radius"])
+            # A latitude band first: cheap, and it lets DuckDB skip most rows before the trigonometry.
+            band = radius / _EARTH_RADIUS[unit] * 57.29577951308232
+            distance = (f"2 * ? * asin(sqrt(pow(sin(radians(l.latitude - ?) / 2), 2) + cos(radians(?)) * cos(radians(l.latitude))"
+                        f" * pow(sin(radians(l.longitude - ?) / 2), 2))) <= ?")
+            return base + _p(" AND l.latitude BETWEEN ? AND ? AND ", lat - band, lat + band) + _p(distance, _EARTH_RADIUS[unit], lat, lat, lon, radius)
+        field_name = node.get("field")
+        if field_name is None:
+            return self._problem(node, "choose a field (city, state, zip, dma or country) or a distance")
+        if operator not in {"equals", "not_equals", "in", "not_in"}:
+            return self._problem(node, _operator_misfit(f"location {field_name}", "string", operator))
+        test = self._value_test(node, _Sql(f"l.{_LOCATION_COLUMNS[field_name]}"), "string", operator, node.get("value"))
+        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _criterion_attribution(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        column = f"t.{_ATTRIBUTION_COLUMNS[node['field']]}"
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.attribution} t WHERE ") + self._in("t.workspace_id", workspaces) + _p(" AND t.kind = ?", node["kind"])
+        operator = node["operator"]
+        if operator in PRESENCE_OPS:
+            present = base + f" AND {column} IS NOT NULL"
+            return present if operator == "exists" else self._universe_minus(present)
+        test = self._value_test(node, _Sql(column), "string", operator, node.get("value"))
+        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _criterion_consent(self, node: dict) -> _Sql | str:
+        workspaces = self._workspaces(node)
+        base = _p(f"SELECT DISTINCT mpid FROM {self.t.consent} c WHERE ") + self._in("c.workspace_id", workspaces)
+        if node["regulation"] == "gdpr":
+            if not node.get("purpose") or node.get("consented") is None:
+                return self._problem(node, "a GDPR criterion needs a purpose and consented (true or false)")
+            consented = base + _p(" AND c.regulation = 'gdpr' AND c.purpose = ? AND c.consented", node["purpose"])
+            # No record of consent is no consent.
+            return consented if node["consented"] else self._universe_minus(consented)
+        if node.get("opted_out") is None:
+            return self._problem(node, "a CCPA criterion needs opted_out (true or false)")
+        opted_out = base + " AND c.regulation = 'ccpa' AND c.purpose = 'data_sale_opt_out' AND c.consented"
+        return opted_out if node["opted_out"] else self._universe_minus(opted_out)
+
+    def _criterion_cart_abandonment(self, node: dict) -> _Sql | str:
+        grace = _duration(node["no_purchase_within"])
+        window = self._window("a.ts", node["window"])
+        purchase_filter = self._event_filter("p")
+        # The period without purchase must have passed: a cart added an hour ago is not yet abandoned.
+        sql = (_p(f"SELECT DISTINCT a.mpid AS mpid FROM {self.t.events} a WHERE ") + self._event_filter("a")
+               + " AND a.event_type = 'commerce_event' AND a.product_action = 'add_to_cart' AND "
+               + window + _p(" AND a.ts <= ?", self.now - grace)
+               + f" AND NOT EXISTS (SELECT 1 FROM {self.t.events} p WHERE p.mpid = a.mpid AND " + purchase_filter
+               + _p(" AND p.event_type = 'commerce_event' AND p.product_action = 'purchase' AND p.ts > a.ts AND p.ts <= a.ts + to_microseconds(?))",
+                    int(grace.total_seconds() * 1_000_000)))
+        return sql
+
+    def _criterion_audience_membership(self, node: dict) -> _Sql | str:
+        if self.memberships is None:
+            return self._problem(node, "audience membership cannot be evaluated here")
+        target = self.memberships(node["audience_id"])
+        if target is None:
+            return self._problem(node, f"audience {node['audience_id']} does not exist")
+        if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
+            return self._problem(node, f"audience {target.name!r} itself uses audience membership; choose an audience without membership criteria")
+        inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
+        root = inner.node(target.document["root"])
+        for problem in inner.problems:
+            self.problems.append(Problem(node["id"], "", f"in audience {target.name!r}: {problem}"))
+        self.ctes.extend(inner.ctes)
+        members = _p(f"SELECT mpid FROM {root}")
+        return (_p(f"SELECT mpid FROM {self.universe} INTERSECT ") + members) if node["member"] else self._universe_minus(members)
+
+    # -- value tests ------------------------------------------------------------------------------
+
+    def _value_test(self, node: dict, column: _Sql, kind: str, operator: str, value: Any) -> _Sql | None:
+        """`column` tested by `operator` against `value`; None (with a problem recorded) if they do not fit."""
+        def bad(message: str) -> None:
+            self.problems.append(Problem(node["id"], "", message))
+            return None
+
+        if kind == "string":
+            if operator in {"in", "not_in"}:
+                if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                    return bad(f"{operator} needs a list of strings")
+                negation = "" if operator == "in" else "NOT "
+                return _fill(negation + "list_contains(?, lower({c}))", column, [v.lower() for v in value])
+            if not isinstance(value, str):
+                return bad(f"{operator} needs a text value")
+            template = {
+                "contains": "contains(lower({c}), ?)", "not_contains": "NOT contains(lower({c}), ?)",
+                "equals": "lower({c}) = ?", "not_equals": "lower({c}) <> ?", "matches": "lower({c}) LIKE ? ESCAPE '\\'",
+            }[operator]
+            operand = like_pattern(value.lower()) if operator == "matches" else value.lower()
+            return _fill(template, column, operand)
+        if kind == "number":
+            if operator == "between":
+                if not _is_pair(value, (int, float)):
+                    return bad("between needs two numbers [low, high]")
+                return _fill("{c} BETWEEN ? AND ?", column, min(value), max(value))
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return bad(f"{operator} needs a number, not {value!r}")
+            return _fill(f"{{c}} {_COMPARISON_SQL[operator]} ?", column, value)
+        if kind == "date":
+            try:
+                low, high, inclusive = _date_bounds(operator, value, self.now)
+            except ValueError as exc:
+                return bad(str(exc))
+            tests, values = [], []
+            if low is not None:
+                tests.append("{c} >= ?")
+                values.append(low)
+            if high is not None:
+                tests.append("{c} <= ?" if inclusive else "{c} < ?")
+                values.append(high)
+            return _fill(" AND ".join(tests), column, *values)
+        if kind == "boolean":
+            return _fill("{c} IS TRUE" if operator == "is_true" else "{c} IS FALSE", column)
+        if kind == "list":
+            lowered = "list_transform({c}, lambda item: lower(item))"
+            if operator in {"list_contains", "list_not_contains"}:
+                if not isinstance(value, str):
+                    return bad(f"{operator} needs a text value")
+                negation = "" if operator == "list_contains" else "NOT "
+                return _fill(f"{negation}list_contains({lowered}, ?)", column, value.lower())
+            if operator in {"list_contains_any", "list_contains_all"}:
+                if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                    return bad(f"{operator} needs a list of strings")
+                function = "list_has_any" if operator == "list_contains_any" else "list_has_all"
+                return _fill(f"{function}({lowered}, ?)", column, [v.lower() for v in value])
+            if operator == "list_size":
+                if not isinstance(value, dict) or value.get("operator") not in _COMPARISON_SQL.keys() | {"between"} or "value" not in value:
+                    return bad("list_size needs a comparison such as {\"operator\": \"ge\", \"value\": 3}")
+                sql, _ = _comparison("len({c})", value, count=True, column=column)
+                return sql
+        return bad(_operator_misfit("the value", kind, operator))
+
+
+def like_pattern(pattern: str) -> str:
+    """A user's wildcard pattern as a LIKE pattern: * → %, ? → _, everything else literal."""
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        elif char in "%_\\":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _comparison(expression: str, comparison: dict, *, count: bool, column: _Sql | None = None) -> tuple[_Sql, bool]:
+    """SQL for `expression op value` (`{c}` in it stands for `column`), and whether zero satisfies it.
+
+    Zero matters for users with no matching events: "fewer than 3 sessions" includes them.
+    """
+    column = column or _Sql()
+    operator, value = comparison["operator"], comparison["value"]
+    if operator == "between":
+        low, high = min(value), max(value)
+        return _fill(f"{expression} BETWEEN ? AND ?", column, low, high), count and low <= 0 <= high
+    zero = {"eq": 0 == value, "ne": 0 != value, "lt": 0 < value, "le": 0 <= value, "gt": 0 > value, "ge": 0 >= value}[operator]
+    return _fill(f"{expression} {_COMPARISON_SQL[operator]} ?", column, value), count and zero
+
+
+def _duration(spec: dict) -> dt.timedelta:
+    return dt.timedelta(hours=spec["amount"]) if spec["unit"] == "hours" else dt.timedelta(days=spec["amount"])
+
+
+def _day(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d")
+    except (TypeError, ValueError):
+        raise ValueError(f"{text!r} is not a date such as 2026-09-09") from None
+
+
+def _window_bounds(window: dict, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None, bool]:
+    kind = window["type"]
+    if kind == "within":
+        return now - _duration(window), now, True
+    if kind == "between_ago":
+        unit = {"amount": 0, "unit": window["unit"]}
+        early, late = sorted((window["from"], window["to"]))
+        return now - _duration({**unit, "amount": late}), now - _duration({**unit, "amount": early}), True
+    if kind == "before":
+        return None, _day(window["date"]) + dt.timedelta(days=1), False
+    if kind == "after":
+        return _day(window["date"]), None, False
+    if kind == "on":
+        day = _day(window["date"])
+        return day, day + dt.timedelta(days=1), False
+    first, last = sorted((_day(window["from"]), _day(window["to"])))
+    return first, last + dt.timedelta(days=1), False
+
+
+def _date_bounds(operator: str, value: Any, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None, bool]:
+    if operator in {"before", "after", "on"}:
+        return _window_bounds({"type": operator, "date": value}, now)
+    if operator == "between_dates":
+        if not _is_pair(value, str):
+            raise ValueError("between_dates needs two dates [\"2026-01-01\", \"2026-01-31\"]")
+        return _window_bounds({"type": "between_dates", "from": value[0], "to": value[1]}, now)
+    if operator == "within":
+        if not isinstance(value, dict) or not isinstance(value.get("amount"), int) or value.get("unit") not in ("hours", "days"):
+            raise ValueError("within needs {\"amount\": N, \"unit\": \"hours\" or \"days\"}")
+        return _window_bounds({"type": "within", **value}, now)
+    if operator == "between_ago":
+        if not isinstance(value, dict) or not all(isinstance(value.get(k), int) for k in ("from", "to")) or value.get("unit") not in ("hours", "days"):
+            raise ValueError("between_ago needs {\"from\": N, \"to\": M, \"unit\": \"days\"}")
+        return _window_bounds({"type": "between_ago", **value}, now)
+    raise ValueError(_operator_misfit("a date", "date", operator))
+
+
+def _is_pair(value: Any, kinds) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, kinds) and not isinstance(v, bool) for v in value))
+
+
+def _is_version(text: str) -> bool:
+    return bool(text) and all(part.isdigit() for part in text.split("."))
+
+
+def _operator_misfit(what: str, kind: str, operator: str) -> str:
+    allowed = sorted(OPERATORS_BY_TYPE.get(kind, STRING_OPS) | PRESENCE_OPS)
+    return f"{operator!r} does not fit {what}, which holds {kind} values; use one of: {', '.join(allowed)}"
