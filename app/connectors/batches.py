@@ -2,8 +2,9 @@
 
 A batch is checked while it is mapped: every field the cache keeps is read once, and a field of the
 wrong shape raises `BatchError` naming its path (``events[3].data.timestamp_unixtime_ms``). Checking
-inline instead of with a JSON-Schema validator keeps import above 200k events/s; the mapping has to
-look at each of those fields anyway.
+inline instead of with a JSON-Schema validator is much faster; the mapping has to look at each of
+those fields anyway. The hot paths test the common shape first (``value.__class__ is str``) and build
+a field's path only when it is about to be rejected.
 
 Rows accumulate column by column in `Rows`; a batch that fails half-way is rolled back out of the
 buffers (`Rows.mark` / `Rows.rollback`), so a bad batch never leaves part of itself behind.
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: mParticle's application_info.os and device_info.platform values, as the platform inputs users see.
@@ -70,6 +72,9 @@ EVENT_TYPES: frozenset[str] = frozenset({
     "breadcrumb", "profile",
 })
 _ACCEPTED_EVENT_TYPES = EVENT_TYPES | {"first_run"}
+_USER_IDENTITY_SET = frozenset(USER_IDENTITY_TYPES)
+_CHANGE_EVENTS = frozenset({"user_attribute_change", "user_identity_change"})
+_DEVICE_IDENTITY_ITEMS = tuple(DEVICE_IDENTITY_TYPES.items())
 
 # Event types whose name is fixed by their type (they carry no event_name of their own).
 _TYPE_NAMES = {
@@ -133,13 +138,16 @@ class Rows:
     def event_count(self) -> int:
         return len(self.ev_ts)
 
-    def mark(self) -> dict[str, int]:
+    def mark(self) -> tuple[int, ...]:
         """Where every buffer ends now, to roll a failed batch back out."""
-        return {name: len(buf) for name, buf in vars(self).items()}
+        return tuple(map(len, _row_buffers(self)))
 
-    def rollback(self, mark: dict[str, int]) -> None:
-        for name, length in mark.items():
-            del getattr(self, name)[length:]
+    def rollback(self, mark: tuple[int, ...]) -> None:
+        for buffer, length in zip(_row_buffers(self), mark):
+            del buffer[length:]
+
+
+_row_buffers = operator.attrgetter(*(f.name for f in fields(Rows)))
 
 
 @dataclass(frozen=True)
@@ -307,14 +315,14 @@ def _map(batch: dict, rows: Rows, ws: int, seq: int, feed: str | None) -> BatchI
     events = batch.get("events")
     if events is not None and not isinstance(events, list):
         raise BatchError("events", f"expected a list, got {_kind(events)}")
-    first_ts, last_ts, event_count = _map_events(events or (), rows, ws, mpid, input_name, batch_ts)
+    first_ts, last_ts, event_count, identity_changes = _map_events(events or (), rows, ws, mpid, input_name, batch_ts)
     if batch_ts is None:
         batch_ts = last_ts
     if batch_ts is None:
         raise BatchError("timestamp_unixtime_ms", "missing, and the batch has no timed events to take a time from")
     rows.seen.append((ws, mpid, min(first_ts or batch_ts, batch_ts), max(last_ts or batch_ts, batch_ts)))
 
-    _map_identities(batch, rows, ws, mpid, batch_ts, seq)
+    _map_identities(batch, rows, ws, mpid, batch_ts, seq, identity_changes)
     _map_attributes(batch, rows, ws, mpid, batch_ts, seq)
     _map_consent(batch, rows, ws, mpid, batch_ts, seq)
     _map_device(batch, rows, ws, mpid, input_kind, input_name, batch_ts, seq)
@@ -324,118 +332,160 @@ def _map(batch: dict, rows: Rows, ws: int, seq: int, feed: str | None) -> BatchI
 
 
 def _map_events(events, rows: Rows, ws: int, mpid: int, input_name: str, batch_ts: int | None):
+    # The hot path: one pass per event, with the exact (slower) checks only when a cheap one fails.
     first = last = None
     ev_ts, ev_type, ev_name = rows.ev_ts.append, rows.ev_type.append, rows.ev_name.append
+    ev_action, ev_revenue, ev_currency = rows.ev_action.append, rows.ev_revenue.append, rows.ev_currency.append
     keys, values, offsets = rows.ev_attr_keys, rows.ev_attr_values, rows.ev_attr_offsets
+    key_append, value_append, offset_append = keys.append, values.append, offsets.append
+    accepted, type_names = _ACCEPTED_EVENT_TYPES, _TYPE_NAMES
+    ts_min, ts_max = _TS_MIN_MS, _TS_MAX_MS
+    identity_changes = False
     for i, event in enumerate(events):
-        if not isinstance(event, dict):
+        if event.__class__ is not dict and not isinstance(event, dict):
             raise BatchError(f"events[{i}]", f"expected an event object, got {_kind(event)}")
         kind = event.get("event_type")
-        if kind not in _ACCEPTED_EVENT_TYPES:
+        if kind not in accepted:
             if kind is None:
                 raise BatchError(f"events[{i}].event_type", "missing")
             raise BatchError(f"events[{i}].event_type", f"unknown event type {kind!r}")
         data = event.get("data")
-        if not isinstance(data, dict):
+        if data.__class__ is not dict and not isinstance(data, dict):
             raise BatchError(f"events[{i}].data", "missing" if data is None else f"expected an object, got {_kind(data)}")
         ts = data.get("timestamp_unixtime_ms")
-        if ts.__class__ is not int or not _TS_MIN_MS <= ts <= _TS_MAX_MS:
+        if ts.__class__ is not int or not ts_min <= ts <= ts_max:
             ts = _timestamp(ts, f"events[{i}].data.timestamp_unixtime_ms")
             if ts is None:
                 if batch_ts is None:
                     raise BatchError(f"events[{i}].data.timestamp_unixtime_ms", "missing, and the batch has no timestamp_unixtime_ms")
                 ts = batch_ts
-        if first is None or ts < first:
+        if first is None:
+            first = last = ts
+        elif ts < first:
             first = ts
-        if last is None or ts > last:
+        elif ts > last:
             last = ts
 
-        name = None
-        action = None
-        revenue = None
-        currency = None
-        if kind == "custom_event":
-            name = data.get("event_name")
-            if not isinstance(name, str) or not name:
-                raise BatchError(f"events[{i}].data.event_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
-        elif kind == "screen_view":
+        action = revenue = currency = None
+        if kind == "screen_view":
             name = data.get("screen_name")
-            if not isinstance(name, str) or not name:
-                raise BatchError(f"events[{i}].data.screen_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
+            if name.__class__ is not str or not name:
+                if not isinstance(name, str) or not name:
+                    raise BatchError(f"events[{i}].data.screen_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
+        elif kind == "custom_event":
+            name = data.get("event_name")
+            if name.__class__ is not str or not name:
+                if not isinstance(name, str) or not name:
+                    raise BatchError(f"events[{i}].data.event_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
         elif kind == "commerce_event":
-            action, revenue, currency, name = _map_commerce(data, rows, f"events[{i}].data")
-        elif kind == "application_state_transition":
-            if data.get("is_first_run") is True:
+            action, revenue, currency, name = _map_commerce(data, rows, i)
+        else:
+            if kind == "application_state_transition":
+                if data.get("is_first_run") is True:
+                    kind = "install"
+                elif data.get("is_upgrade") is True:
+                    kind = "upgrade"
+            elif kind == "first_run":
                 kind = "install"
-            elif data.get("is_upgrade") is True:
-                kind = "upgrade"
-        elif kind == "first_run":
-            kind = "install"
-        elif kind == "crash_report":
-            name = _text(data.get("class_name"), f"events[{i}].data.class_name") or _text(data.get("severity"), f"events[{i}].data.severity")
-        if name is None:
-            name = _TYPE_NAMES.get(kind)
+            elif kind == "crash_report":
+                name = _text(data.get("class_name"), f"events[{i}].data.class_name") or _text(data.get("severity"), f"events[{i}].data.severity")
+                if name is None:
+                    name = type_names.get(kind)
+            if kind != "crash_report":
+                name = type_names.get(kind)
 
         attrs = data.get("custom_attributes")
         if attrs:
-            if not isinstance(attrs, dict):
+            if attrs.__class__ is not dict and not isinstance(attrs, dict):
                 raise BatchError(f"events[{i}].data.custom_attributes", f"expected an object, got {_kind(attrs)}")
             for key, value in attrs.items():
-                if value is None:
-                    continue
                 if value.__class__ is not str:
+                    if value is None:
+                        continue
                     value = _text(value, f"events[{i}].data.custom_attributes.{key}")
-                keys.append(key)
-                values.append(value)
-        if kind == "user_attribute_change" or kind == "user_identity_change":
+                key_append(key)
+                value_append(value)
+        if kind in _CHANGE_EVENTS:
             _change_event_attributes(kind, data, keys, values, f"events[{i}].data")
-        offsets.append(len(keys))
+            if kind == "user_identity_change":
+                identity_changes = True
+        offset_append(len(keys))
 
         ev_ts(ts)
         ev_type(kind)
         ev_name(name)
-        rows.ev_action.append(action)
-        rows.ev_revenue.append(revenue)
-        rows.ev_currency.append(currency)
+        ev_action(action)
+        ev_revenue(revenue)
+        ev_currency(currency)
     count = len(events)
     if count:
         rows.ev_workspace.extend([ws] * count)
         rows.ev_mpid.extend([mpid] * count)
         rows.ev_input.extend([input_name] * count)
-    return first, last, count
+    return first, last, count, identity_changes
 
 
-def _map_commerce(data: dict, rows: Rows, path: str):
-    currency = _text(data.get("currency_code"), f"{path}.currency_code")
+def _map_commerce(data: dict, rows: Rows, i: int):
+    currency = data.get("currency_code")
+    if currency.__class__ is not str and currency is not None:
+        currency = _text(currency, f"events[{i}].data.currency_code")
     name = data.get("event_name")
     if name is not None and not isinstance(name, str):
-        raise BatchError(f"{path}.event_name", f"expected a name, got {_kind(name)}")
-    product_action = _obj(data.get("product_action"), f"{path}.product_action")
+        raise BatchError(f"events[{i}].data.event_name", f"expected a name, got {_kind(name)}")
+    product_action = data.get("product_action")
     if product_action is None:
         return None, None, currency, name or "Commerce"
+    if product_action.__class__ is not dict and not isinstance(product_action, dict):
+        raise BatchError(f"events[{i}].data.product_action", f"expected an object, got {_kind(product_action)}")
     action = product_action.get("action")
-    if not isinstance(action, str) or not action:
-        raise BatchError(f"{path}.product_action.action", "missing" if action is None else f"expected an action name, got {_kind(action)}")
-    revenue = _number(product_action.get("total_amount"), f"{path}.product_action.total_amount")
+    if action.__class__ is not str or not action:
+        if not isinstance(action, str) or not action:
+            raise BatchError(f"events[{i}].data.product_action.action", "missing" if action is None else f"expected an action name, got {_kind(action)}")
+    revenue = product_action.get("total_amount")
+    if revenue.__class__ is float:
+        pass
+    elif revenue is not None:
+        revenue = _number(revenue, f"events[{i}].data.product_action.total_amount")
     products = product_action.get("products")
     if products:
-        if not isinstance(products, list):
-            raise BatchError(f"{path}.product_action.products", f"expected a list, got {_kind(products)}")
+        if products.__class__ is not list and not isinstance(products, list):
+            raise BatchError(f"events[{i}].data.product_action.products", f"expected a list, got {_kind(products)}")
         event_index = len(rows.ev_ts)  # this event is appended right after its products
+        pr_price, pr_quantity = rows.pr_price, rows.pr_quantity
         for j, product in enumerate(products):
-            ppath = f"{path}.product_action.products[{j}]"
-            if not isinstance(product, dict):
-                raise BatchError(ppath, f"expected a product object, got {_kind(product)}")
+            if product.__class__ is not dict and not isinstance(product, dict):
+                raise BatchError(f"events[{i}].data.product_action.products[{j}]", f"expected a product object, got {_kind(product)}")
+            get = product.get
+            pid, pname, brand, category, price, quantity = (
+                get("id"), get("name"), get("brand"), get("category"), get("price"), get("quantity"))
+            # Common case: text fields are strings (or absent) and numbers are floats; anything else
+            # goes through the exact readers, which name the field they reject.
+            if pid.__class__ is not str and pid is not None:
+                pid = _text(pid, _product_path(i, j, "id"))
+            if pname.__class__ is not str and pname is not None:
+                pname = _text(pname, _product_path(i, j, "name"))
+            if brand.__class__ is not str and brand is not None:
+                brand = _text(brand, _product_path(i, j, "brand"))
+            if category.__class__ is not str and category is not None:
+                category = _text(category, _product_path(i, j, "category"))
+            if price.__class__ is not float and price is not None:
+                price = _number(price, _product_path(i, j, "price"))
+            if quantity.__class__ is not float and quantity is not None:
+                quantity = _number(quantity, _product_path(i, j, "quantity"))
             rows.pr_event.append(event_index)
-            rows.pr_id.append(_text(product.get("id"), f"{ppath}.id"))
-            rows.pr_name.append(_text(product.get("name"), f"{ppath}.name"))
-            rows.pr_brand.append(_text(product.get("brand"), f"{ppath}.brand"))
-            rows.pr_category.append(_text(product.get("category"), f"{ppath}.category"))
-            rows.pr_price.append(_number(product.get("price"), f"{ppath}.price"))
-            rows.pr_quantity.append(_number(product.get("quantity"), f"{ppath}.quantity"))
+            rows.pr_id.append(pid)
+            rows.pr_name.append(pname)
+            rows.pr_brand.append(brand)
+            rows.pr_category.append(category)
+            pr_price.append(price)
+            pr_quantity.append(quantity)
         if revenue is None and action == "purchase":
-            revenue = sum((p or 0.0) * (q if q is not None else 1.0) for p, q in zip(rows.pr_price[-len(products):], rows.pr_quantity[-len(products):]))
+            revenue = sum((p or 0.0) * (q if q is not None else 1.0) for p, q in zip(pr_price[-len(products):], pr_quantity[-len(products):]))
     return action, revenue, currency, name or action
+
+
+def _product_path(i: int, j: int, name: str) -> str:
+    return f"events[{i}].data.product_action.products[{j}].{name}"
 
 
 def _change_event_attributes(kind: str, data: dict, keys: list, values: list, path: str) -> None:
@@ -456,26 +506,38 @@ def _change_event_attributes(kind: str, data: dict, keys: list, values: list, pa
             values.append(_text(new.get("identity_type"), f"{path}.new.identity_type"))
 
 
-def _map_identities(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int) -> None:
-    identities = _obj(batch.get("user_identities"), "user_identities")
+def _map_identities(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int, identity_changes: bool = True) -> None:
+    append = rows.identities.append
+    identities = batch.get("user_identities")
+    if identities.__class__ is not dict:
+        identities = _obj(identities, "user_identities")
     if identities:
         for key, value in identities.items():
             if value is None:
                 continue
-            if key not in USER_IDENTITY_TYPES:
+            if key not in _USER_IDENTITY_SET:
                 raise BatchError(f"user_identities.{key}", "unknown identity type")
-            text = _text(value, f"user_identities.{key}").strip()
+            if value.__class__ is not str:
+                value = _text(value, f"user_identities.{key}")
+            text = value.strip()
             if text:
-                rows.identities.append((ws, mpid, key, "user", text, ts, seq))
-    device = _obj(batch.get("device_info"), "device_info")
+                append((ws, mpid, key, "user", text, ts, seq))
+    device = batch.get("device_info")
+    if device.__class__ is not dict:
+        device = _obj(device, "device_info")
     if device:
-        for key, identity_type in DEVICE_IDENTITY_TYPES.items():
-            value = device.get(key)
+        get = device.get
+        for key, identity_type in _DEVICE_IDENTITY_ITEMS:
+            value = get(key)
             if value is None:
                 continue
-            text = _text(value, f"device_info.{key}").strip()
+            if value.__class__ is not str:
+                value = _text(value, f"device_info.{key}")
+            text = value.strip()
             if text:
-                rows.identities.append((ws, mpid, identity_type, "device", text, ts, seq))
+                append((ws, mpid, identity_type, "device", text, ts, seq))
+    if not identity_changes:
+        return
     for i, event in enumerate(batch.get("events") or ()):
         # Identities that change mid-batch are applied at the event's own time.
         if event.get("event_type") == "user_identity_change":
@@ -483,27 +545,38 @@ def _map_identities(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: i
             identity_type, value = new.get("identity_type"), new.get("identity")
             if identity_type in USER_IDENTITY_TYPES and value is not None:
                 when = event["data"].get("timestamp_unixtime_ms") or ts
-                rows.identities.append((ws, mpid, identity_type, "user", _text(value, f"events[{i}].data.new.identity"), when, seq))
+                append((ws, mpid, identity_type, "user", _text(value, f"events[{i}].data.new.identity"), when, seq))
 
 
 def _map_attributes(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int) -> None:
-    attributes = _obj(batch.get("user_attributes"), "user_attributes")
+    attributes = batch.get("user_attributes")
+    if attributes.__class__ is not dict:
+        attributes = _obj(attributes, "user_attributes")
+    append = rows.attributes.append
     if attributes:
+        order = 2 * seq
         for name, value in attributes.items():
-            if value is None:
+            cls = value.__class__
+            if cls is str:
+                append((ws, mpid, name, value, None, "string", False, ts, order))
+            elif value is None:
                 continue
-            path = f"user_attributes.{name}"
-            if isinstance(value, list):
+            elif cls is bool:
+                append((ws, mpid, name, "true" if value else "false", None, "boolean", False, ts, order))
+            elif cls is float or cls is int:
+                append((ws, mpid, name, _num_text(value), None, "number", False, ts, order))
+            elif isinstance(value, list):
+                path = f"user_attributes.{name}"
                 items = [_text(v, f"{path}[{k}]") for k, v in enumerate(value)]
-                rows.attributes.append((ws, mpid, name, None, [v for v in items if v is not None], "list", False, ts, 2 * seq))
+                append((ws, mpid, name, None, [v for v in items if v is not None], "list", False, ts, order))
             elif isinstance(value, bool):
-                rows.attributes.append((ws, mpid, name, "true" if value else "false", None, "boolean", False, ts, 2 * seq))
+                append((ws, mpid, name, "true" if value else "false", None, "boolean", False, ts, order))
             elif isinstance(value, (int, float)):
-                rows.attributes.append((ws, mpid, name, _num_text(value), None, "number", False, ts, 2 * seq))
+                append((ws, mpid, name, _num_text(value), None, "number", False, ts, order))
             elif isinstance(value, str):
-                rows.attributes.append((ws, mpid, name, value, None, "string", False, ts, 2 * seq))
+                append((ws, mpid, name, value, None, "string", False, ts, order))
             else:
-                raise BatchError(path, f"expected a string, number, boolean or list, got {_kind(value)}")
+                raise BatchError(f"user_attributes.{name}", f"expected a string, number, boolean or list, got {_kind(value)}")
     deleted = batch.get("deleted_user_attributes")
     if deleted:
         if not isinstance(deleted, list):
@@ -512,7 +585,7 @@ def _map_attributes(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: i
             if not isinstance(name, str):
                 raise BatchError(f"deleted_user_attributes[{k}]", f"expected an attribute name, got {_kind(name)}")
             # Ordered just after the batch's own values: a batch that sets and deletes ends deleted.
-            rows.attributes.append((ws, mpid, name, None, None, "string", True, ts, 2 * seq + 1))
+            append((ws, mpid, name, None, None, "string", True, ts, 2 * seq + 1))
 
 
 def _map_consent(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int) -> None:
@@ -522,21 +595,37 @@ def _map_consent(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int)
     for regulation in ("gdpr", "ccpa"):
         purposes = _obj(consent.get(regulation), f"consent_state.{regulation}")
         for purpose, state in (purposes or {}).items():
-            path = f"consent_state.{regulation}.{purpose}"
-            state = _obj(state, path)
-            if state is None:
-                continue
-            consented = _bool(state.get("consented"), f"{path}.consented")
-            if consented is None:
-                raise BatchError(f"{path}.consented", "missing")
-            when = _timestamp(state.get("timestamp_unixtime_ms"), f"{path}.timestamp_unixtime_ms") or ts
-            document = _text(state.get("document"), f"{path}.document")
+            if state.__class__ is not dict:
+                state = _obj(state, f"consent_state.{regulation}.{purpose}")
+                if state is None:
+                    continue
+            consented = state.get("consented")
+            if consented.__class__ is not bool:
+                path = f"consent_state.{regulation}.{purpose}"
+                consented = _bool(consented, f"{path}.consented")
+                if consented is None:
+                    raise BatchError(f"{path}.consented", "missing")
+            when = state.get("timestamp_unixtime_ms")
+            if when.__class__ is not int or not _TS_MIN_MS <= when <= _TS_MAX_MS:
+                when = _timestamp(when, f"consent_state.{regulation}.{purpose}.timestamp_unixtime_ms") or ts
+            document = state.get("document")
+            if document is not None and document.__class__ is not str:
+                document = _text(document, f"consent_state.{regulation}.{purpose}.document")
             rows.consent.append((ws, mpid, regulation, purpose, consented, document, when, seq))
 
 
+def _str(value: Any, path: str) -> str | None:
+    """`_text` for the fields read once per batch: the call is the cost, so strings skip the checks."""
+    return value if value is None or value.__class__ is str else _text(value, path)
+
+
 def _map_device(batch: dict, rows: Rows, ws: int, mpid: int, input_kind: str, input_name: str, ts: int, seq: int) -> None:
-    device = _obj(batch.get("device_info"), "device_info")
-    app_info = _obj(batch.get("application_info"), "application_info")
+    device = batch.get("device_info")
+    if device.__class__ is not dict:
+        device = _obj(device, "device_info")
+    app_info = batch.get("application_info")
+    if app_info.__class__ is not dict:
+        app_info = _obj(app_info, "application_info")
     if not device and not app_info:
         return
     device = device or {}
@@ -547,38 +636,48 @@ def _map_device(batch: dict, rows: Rows, ws: int, mpid: int, input_kind: str, in
         platform = input_of(batch, None)[1]
     else:
         platform = None
+    dget, aget = device.get, app_info.get
     rows.devices.append((
         ws, mpid, platform,
-        _text(app_info.get("os"), "application_info.os") or _text(device.get("platform"), "device_info.platform"),
-        _text(device.get("os_version"), "device_info.os_version"),
-        _text(device.get("device_model"), "device_info.device_model"),
-        _text(device.get("device_manufacturer"), "device_info.device_manufacturer") or _text(device.get("brand"), "device_info.brand"),
-        _text(device.get("network_carrier"), "device_info.network_carrier"),
-        _text(app_info.get("application_version"), "application_info.application_version"),
-        _text(app_info.get("application_build_number"), "application_info.application_build_number"),
+        _str(aget("os"), "application_info.os") or _str(dget("platform"), "device_info.platform"),
+        _str(dget("os_version"), "device_info.os_version"),
+        _str(dget("device_model"), "device_info.device_model"),
+        _str(dget("device_manufacturer"), "device_info.device_manufacturer") or _str(dget("brand"), "device_info.brand"),
+        _str(dget("network_carrier"), "device_info.network_carrier"),
+        _str(aget("application_version"), "application_info.application_version"),
+        _str(aget("application_build_number"), "application_info.application_build_number"),
         ts, seq,
     ))
 
 
 def _map_location(batch: dict, rows: Rows, ws: int, mpid: int, ts: int, seq: int) -> None:
-    context = _obj(batch.get("context"), "context")
-    location = _obj(context.get("location"), "context.location") if context else None
+    context = batch.get("context")
+    if context is None:
+        return
+    if context.__class__ is not dict:
+        context = _obj(context, "context")
+    location = context.get("location") if context else None
+    if location.__class__ is not dict:
+        location = _obj(location, "context.location")
     if not location:
         return
-    lat = _number(location.get("latitude"), "context.location.latitude")
-    lon = _number(location.get("longitude"), "context.location.longitude")
+    get = location.get
+    lat, lon = get("latitude"), get("longitude")
+    if lat.__class__ is not float:
+        lat = _number(lat, "context.location.latitude")
+    if lon.__class__ is not float:
+        lon = _number(lon, "context.location.longitude")
     if lat is not None and not -90 <= lat <= 90:
         raise BatchError("context.location.latitude", f"{lat} is outside -90..90")
     if lon is not None and not -180 <= lon <= 180:
         raise BatchError("context.location.longitude", f"{lon} is outside -180..180")
-    dma = location.get("dma_code")
     rows.locations.append((
         ws, mpid,
-        _text(location.get("city_name"), "context.location.city_name"),
-        _text(location.get("region_code"), "context.location.region_code"),
-        _text(location.get("postal_code"), "context.location.postal_code"),
-        _text(dma, "context.location.dma_code"),
-        _text(location.get("country_code"), "context.location.country_code"),
+        _str(get("city_name"), "context.location.city_name"),
+        _str(get("region_code"), "context.location.region_code"),
+        _str(get("postal_code"), "context.location.postal_code"),
+        _str(get("dma_code"), "context.location.dma_code"),
+        _str(get("country_code"), "context.location.country_code"),
         lat, lon, ts, seq,
     ))
 

@@ -21,8 +21,10 @@ from typing import Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from app.connectors.batches import Rows
+from app.connectors.staging import tables_of
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +91,6 @@ _STATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "devices": (("workspace_id", "mpid", "platform"), ("os", "os_version", "device_model", "manufacturer", "carrier", "app_version", "build")),
     "locations": (("workspace_id", "mpid"), ("city", "state", "zip", "dma", "country", "latitude", "longitude")),
     "attribution": (("workspace_id", "mpid", "kind"), ("service_provider", "publisher", "campaign")),
-}
-
-_STAGE_TYPES: dict[str, list[tuple[str, pa.DataType]]] = {
-    "identities": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("identity_type", pa.string()), ("kind", pa.string()), ("value", pa.string())],
-    "attributes": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("name", pa.string()), ("value", pa.string()), ("value_list", pa.list_(pa.string())), ("json_kind", pa.string()), ("deleted", pa.bool_())],
-    "consent": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("regulation", pa.string()), ("purpose", pa.string()), ("consented", pa.bool_()), ("document", pa.string())],
-    "devices": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("platform", pa.string()), ("os", pa.string()), ("os_version", pa.string()), ("device_model", pa.string()), ("manufacturer", pa.string()), ("carrier", pa.string()), ("app_version", pa.string()), ("build", pa.string())],
-    "locations": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("city", pa.string()), ("state", pa.string()), ("zip", pa.string()), ("dma", pa.string()), ("country", pa.string()), ("latitude", pa.float64()), ("longitude", pa.float64())],
-    "attribution": [("workspace_id", pa.int32()), ("mpid", pa.int64()), ("kind", pa.string()), ("service_provider", pa.string()), ("publisher", pa.string()), ("campaign", pa.string())],
 }
 
 # Typed views of an attribute's value, derived once at load so queries never parse strings.
@@ -248,7 +241,15 @@ class Cache:
 
 
 class CacheWriter:
-    """Adds mapped rows inside `Cache.writing()`'s transaction."""
+    """Adds mapped rows inside `Cache.writing()`'s transaction.
+
+    Events and products are appended as they come. Profile state is staged and
+    merged latest-wins once at the end (or whenever `STATE_FLUSH_ROWS` rows are staged), so an import
+    merges each key once instead of once per chunk. Staged rows stay Arrow tables until then.
+    """
+
+    #: Staged state rows that trigger a merge before the end, to keep memory bounded on huge imports.
+    STATE_FLUSH_ROWS = 2_000_000
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection):
         self._cur = cursor
@@ -256,77 +257,75 @@ class CacheWriter:
         self.batches = 0
         self.events = 0
         self.workspaces: set[int] = set()
+        self._staged: dict[str, list[pa.Table]] = {}  # state rows waiting to be merged, by table
+        self._staged_rows = 0  # how many, which is also the next staged row's position
 
     def add(self, rows: Rows, batches: int) -> None:
+        self.add_tables(tables_of(rows), batches)
+
+    def add_tables(self, tables: dict[str, pa.Table], batches: int) -> None:
+        """Load one chunk made by `staging.tables_of` (event indices local to the chunk)."""
         cur = self._cur
         base = self._next_event_id
-        n = rows.event_count
+        events = tables.get("events")
+        n = events.num_rows if events is not None else 0
         if n:
-            events = pa.table({
-                "event_id": pa.array(range(base, base + n), pa.int64()),
-                "workspace_id": pa.array(rows.ev_workspace, pa.int32()),
-                "mpid": pa.array(rows.ev_mpid, pa.int64()),
-                "ts": pa.array(rows.ev_ts, pa.int64()).cast(pa.timestamp("ms")),
-                "event_type": pa.array(rows.ev_type, pa.string()),
-                "event_name": pa.array(rows.ev_name, pa.string()),
-                "input": pa.array(rows.ev_input, pa.string()),
-                "product_action": pa.array(rows.ev_action, pa.string()),
-                "revenue": pa.array(rows.ev_revenue, pa.float64()),
-                "currency": pa.array(rows.ev_currency, pa.string()),
-                "attributes": pa.MapArray.from_arrays(
-                    pa.array(rows.ev_attr_offsets, pa.int32()),
-                    pa.array(rows.ev_attr_keys, pa.string()),
-                    pa.array(rows.ev_attr_values, pa.string()),
-                ),
-            })
+            events = events.add_column(0, "event_id", pa.array(range(base, base + n), pa.int64()))
             cur.register("stage_events", events)
             cur.execute("INSERT INTO events SELECT * FROM stage_events")
             cur.unregister("stage_events")
-        if rows.pr_event:
-            products = pa.table({
-                "event_id": pa.array([base + i for i in rows.pr_event], pa.int64()),
-                "name": pa.array(rows.pr_name, pa.string()),
-                "product_id": pa.array(rows.pr_id, pa.string()),
-                "brand": pa.array(rows.pr_brand, pa.string()),
-                "category": pa.array(rows.pr_category, pa.string()),
-                "price": pa.array(rows.pr_price, pa.float64()),
-                "quantity": pa.array(rows.pr_quantity, pa.float64()),
-            })
-            cur.register("stage_products", products)
-            cur.execute("""
-                INSERT INTO event_products
-                SELECT p.event_id, e.workspace_id, e.mpid, e.ts, e.product_action, p.product_id, p.name,
-                       p.brand, p.category, p.price, p.quantity
-                FROM stage_products p JOIN events e ON e.event_id = p.event_id
-                WHERE e.event_id >= ?""", [base])
-            cur.unregister("stage_products")
+            products = tables.get("products")
+            if products is not None and products.num_rows:
+                products = products.set_column(0, "event_id", pc.add(products["event_index"], pa.scalar(base, pa.int64())))
+                cur.register("stage_products", products)
+                cur.execute("INSERT INTO event_products SELECT * FROM stage_products")
+                cur.unregister("stage_products")
         self._next_event_id = base + n
         self.events += n
         self.batches += batches
 
-        if rows.seen:
-            self._merge_profiles(rows.seen)
+        seen = tables.get("seen")
+        if seen is not None and seen.num_rows:
+            self._stage("seen", seen)
+            self.workspaces.update(pc.unique(seen["workspace_id"]).to_pylist())
         for table in _STATE_TABLES:
-            staged = getattr(rows, table)
-            if staged:
-                self._merge_latest(table, staged)
-        self.workspaces.update(ws for ws, *_ in rows.seen)
+            staged = tables.get(table)
+            if staged is not None and staged.num_rows:
+                self._stage(table, staged)
+        if self._staged_rows >= self.STATE_FLUSH_ROWS:
+            self._merge_staged()
 
-    def _merge_profiles(self, seen: list[tuple[int, int, int, int]]) -> None:
+    def _stage(self, table: str, rows: pa.Table) -> None:
+        start = self._staged_rows
+        rows = rows.append_column("pos", pa.array(range(start, start + rows.num_rows), pa.int64()))
+        self._staged_rows += rows.num_rows
+        self._staged.setdefault(table, []).append(rows)
+
+    def _merge_staged(self) -> None:
         cur = self._cur
-        ws, mpid, first, last = zip(*seen)
-        stage = pa.table({
-            "workspace_id": pa.array(ws, pa.int32()),
-            "mpid": pa.array(mpid, pa.int64()),
-            "first_seen": pa.array(first, pa.int64()).cast(pa.timestamp("ms")),
-            "last_seen": pa.array(last, pa.int64()).cast(pa.timestamp("ms")),
-        })
-        cur.register("stage_seen", stage)
+        for table in ["seen", *_STATE_TABLES]:
+            parts = self._staged.get(table)
+            if not parts:
+                continue
+            cur.register(f"stage_{table}", pa.concat_tables(parts))
+            try:
+                if table == "seen":
+                    self._merge_profiles()
+                else:
+                    self._merge_latest(table)
+            finally:
+                cur.unregister(f"stage_{table}")
+        self._staged.clear()
+        self._staged_rows = 0
+
+    def _merge_profiles(self) -> None:
+        cur = self._cur
         cur.execute("""
             CREATE OR REPLACE TEMP TABLE merged_profiles AS
             SELECT workspace_id, mpid, min(first_seen) AS first_seen, max(last_seen) AS last_seen
             FROM (SELECT workspace_id, mpid, first_seen, last_seen FROM profiles SEMI JOIN stage_seen USING (workspace_id, mpid)
-                  UNION ALL SELECT workspace_id, mpid, first_seen, last_seen FROM stage_seen)
+                  UNION ALL
+                  SELECT workspace_id, mpid, epoch_ms(first_seen), epoch_ms(last_seen) FROM stage_seen)
             GROUP BY workspace_id, mpid""")
         cur.execute("DELETE FROM profiles USING merged_profiles m WHERE profiles.workspace_id = m.workspace_id AND profiles.mpid = m.mpid")
         cur.execute(f"""
@@ -334,31 +333,24 @@ class CacheWriter:
             SELECT workspace_id, mpid, first_seen, last_seen, (md5_number_lower(mpid::VARCHAR) % {BUCKETS})::SMALLINT
             FROM merged_profiles""")
         cur.execute("DROP TABLE merged_profiles")
-        cur.unregister("stage_seen")
 
-    def _merge_latest(self, table: str, staged: list[tuple]) -> None:
-        """Keep, per key, the newest of what the table has and what was staged (ties go to the staged)."""
+    def _merge_latest(self, table: str) -> None:
+        """Keep, per key, the newest of what the table has and what was staged: by time, then batch
+        order (`seq`; deletions order after their batch's values), then staging order; ties with
+        the table's rows go to the staged."""
         cur = self._cur
         keys, values = _STATE_TABLES[table]
-        fields = _STAGE_TYPES[table]
-        columns = list(zip(*staged))
-        arrays = {name: pa.array(columns[i], kind) for i, (name, kind) in enumerate(fields)}
-        arrays["updated_at"] = pa.array(columns[len(fields)], pa.int64()).cast(pa.timestamp("ms"))
-        arrays["seq"] = pa.array(columns[len(fields) + 1], pa.int64())
-        if "deleted" not in arrays:
-            arrays["deleted"] = pa.array([False] * len(staged), pa.bool_())
-        cur.register("stage_state", pa.table(arrays))
-
         key_list = ", ".join(keys)
         value_list = ", ".join(values)
+        same_key = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in keys)
         cur.execute(f"""
             CREATE OR REPLACE TEMP TABLE merged_state AS
             SELECT * FROM (
-                SELECT {key_list}, {value_list}, updated_at, -1 AS seq, false AS deleted
-                FROM {table} SEMI JOIN stage_state USING ({key_list})
+                SELECT {key_list}, {value_list}, updated_at, -1 AS seq, -1 AS pos, false AS deleted
+                FROM {table} t WHERE EXISTS (SELECT 1 FROM stage_{table} s WHERE {same_key})
                 UNION ALL
-                SELECT {key_list}, {value_list}, updated_at, seq, deleted FROM stage_state)
-            QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY updated_at DESC, seq DESC) = 1""")
+                SELECT {key_list}, {value_list}, epoch_ms(updated_at) AS updated_at, seq, pos, deleted FROM stage_{table})
+            QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY updated_at DESC, seq DESC, pos DESC) = 1""")
         match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
         cur.execute(f"DELETE FROM {table} USING merged_state m WHERE {match}")
         if table == "attributes":
@@ -369,10 +361,11 @@ class CacheWriter:
         else:
             cur.execute(f"INSERT INTO {table} SELECT {key_list}, {value_list}, updated_at FROM merged_state WHERE NOT deleted")
         cur.execute("DROP TABLE merged_state")
-        cur.unregister("stage_state")
 
     def _finish(self, source: str, description: str) -> None:
         cur = self._cur
+        if self._staged:
+            self._merge_staged()
         if self.batches:
             cur.execute("UPDATE cache_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
             cur.execute("UPDATE cache_meta SET value = ? WHERE key = 'next_event_id'", [str(self._next_event_id)])
