@@ -21,7 +21,7 @@ import duckdb
 from app.builder.catalog import Catalog
 from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_document
 from app.builder.document import canonical
-from app.connectors.sample import sample_fraction
+from app.connectors.cache import sample_fraction
 from app.errors import UserError
 
 _Z95 = 1.959963984540054

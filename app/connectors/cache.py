@@ -160,6 +160,7 @@ class Cache:
             con.execute("COMMIT")
         con.execute("BEGIN")
         con.execute(_SCHEMA)
+        _refresh_sample(con)  # empty, so estimates on a new cache answer 0 instead of failing
         con.executemany("INSERT INTO cache_meta VALUES (?, ?)", [
             ("schema_version", str(SCHEMA_VERSION)), ("data_version", "0"), ("next_event_id", "1"), ("source", "empty"),
         ])
@@ -196,7 +197,7 @@ class Cache:
                 cursor.close()
 
     def refresh_catalogs(self) -> None:
-        """Rebuild the event and attribute catalogs if a load changed the data since they were built.
+        """Rebuild the catalogs and the 1 % sample if a load changed the data since they were built.
 
         Kept out of each load's transaction: an import of many files rebuilds them once at the end,
         and a load interrupted before this point is caught up the next time it is called.
@@ -209,6 +210,7 @@ class Cache:
                     return
                 cursor.execute("BEGIN TRANSACTION")
                 _refresh_catalogs(cursor)
+                _refresh_sample(cursor)
                 cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_version'")
                 cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?)", [data_version])
                 cursor.execute("COMMIT")
@@ -374,6 +376,28 @@ class CacheWriter:
                 "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), source, description, self.batches, self.events],
             )
+
+
+#: The tables copied into the sample (as sample_<name>), all keyed by mpid.
+SAMPLED_TABLES = ("profiles", "events", "identities", "attributes", "consent", "devices", "locations", "attribution")
+
+
+def sample_fraction() -> float:
+    return SAMPLE_BUCKETS / BUCKETS
+
+
+def _refresh_sample(cur: duckdb.DuckDBPyConnection) -> None:
+    """Copy the sampled profiles' rows of every profile table into sample_<table>.
+
+    A profile is sampled when its bucket is below SAMPLE_BUCKETS; the bucket depends on the mpid
+    alone, so the sample is the same on every machine and holds all of a profile's workspaces.
+    """
+    for table in SAMPLED_TABLES:
+        order = " ORDER BY workspace_id, event_type, ts" if table == "events" else ""
+        cur.execute(
+            f"CREATE OR REPLACE TABLE sample_{table} AS SELECT * FROM {table} "
+            f"WHERE md5_number_lower(mpid::VARCHAR) % {BUCKETS} < {SAMPLE_BUCKETS}{order}"
+        )
 
 
 def _refresh_catalogs(cur: duckdb.DuckDBPyConnection) -> None:
