@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 import math
 import random
@@ -406,6 +407,7 @@ class _World:
     mpid_key: int
     app_infos: tuple[dict[str, dict], ...]  # per release: platform -> application_info
     device_templates: dict[tuple[str, str], tuple[dict, ...]]  # (platform, country) -> device_info without ids
+    activity: float = 1.0  # multiplies every profile's session rate (benchmarks need denser worlds)
 
 
 _DATA_PLAN = {"plan_id": "harbor_pine_core", "plan_version": 3}
@@ -667,7 +669,7 @@ def _make_profile(rng: random.Random, world: _World, index: int) -> _Profile:
     stop_ms = world.end_ms
     if rnd() < SHARE_CHURNING:
         stop_ms = min(stop_ms, start_ms + int(-CHURN_MEAN_DAYS * math.log(1.0 - rnd()) * DAY_MS))
-    rate = math.exp(RATE_LOG_MEAN + RATE_LOG_SIGMA * rng.gauss())
+    rate = world.activity * math.exp(RATE_LOG_MEAN + RATE_LOG_SIGMA * rng.gauss())
     sessions = 1 + int(rate * (stop_ms - start_ms) / DAY_MS + rnd())
     if len(workspaces) == 2 and sessions == 1:
         sessions = 2  # seen in both workspaces takes a session in each
@@ -1261,16 +1263,18 @@ def _end_ms(end: datetime) -> int:
     return int(end.timestamp() * 1000)
 
 
-def generate(*, profiles: int = 200_000, days: int = 60, seed: int = 7, end: datetime) -> Iterator[DemoBatch]:
+def generate(*, profiles: int = 200_000, days: int = 60, seed: int = 7, end: datetime,
+             activity: float = 1.0) -> Iterator[DemoBatch]:
     """Stream the demo workspaces' batches, profile after profile (a profile's batches in time order).
 
     The timeline covers [end - days, end]. Same arguments, same batches: all randomness comes from one
-    random.Random(seed). Memory stays bounded: only the current profile is held.
+    random.Random(seed). Memory stays bounded: only the current profile is held. `activity` scales
+    how often profiles come back (2.0: about twice the sessions).
     """
-    if profiles < 0 or days < 1:
-        raise ValueError("profiles must be >= 0 and days >= 1")
+    if profiles < 0 or days < 1 or activity <= 0:
+        raise ValueError("profiles must be >= 0, days >= 1 and activity > 0")
     rng = random.Random(seed)
-    world = _make_world(rng, _end_ms(end), days)
+    world = dataclasses.replace(_make_world(rng, _end_ms(end), days), activity=activity)
     for index in range(profiles):
         yield from _profile_batches(rng, world, _make_profile(rng, world, index))
 
@@ -1285,8 +1289,8 @@ def _expected_active_days(days: float) -> float:
     return SHARE_NEW_USERS * new + (1 - SHARE_NEW_USERS) * old
 
 
-def estimated_events(profiles: int, days: int) -> int:
+def estimated_events(profiles: int, days: int, activity: float = 1.0) -> int:
     """About how many events generate() emits for these arguments (for progress bars)."""
-    sessions = 1 + math.exp(RATE_LOG_MEAN + RATE_LOG_SIGMA**2 / 2) * _expected_active_days(days)
+    sessions = 1 + activity * math.exp(RATE_LOG_MEAN + RATE_LOG_SIGMA**2 / 2) * _expected_active_days(days)
     inner = sum(_INNER_COUNTS) / _INNER_COUNTS_SIZE
     return round(profiles * (sessions * (2 + inner + EXTRA_EVENTS_PER_SESSION) + EXTRA_EVENTS_PER_PROFILE))

@@ -48,6 +48,7 @@ def build_demo(
     end: dt.datetime,
     replace: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
+    activity: float = 1.0,
 ) -> DemoSummary:
     """Fill `home` with the demo workspaces; refuses a home that already holds work unless `replace`."""
     started = time.perf_counter()
@@ -58,12 +59,12 @@ def build_demo(
 
     with OpenHome.open(home) as opened:
         ids = {name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES}
-        expected = demo_data.estimated_events(profiles, days)
+        expected = demo_data.estimated_events(profiles, days, activity)
         seen_events = 0
 
         def batches() -> Iterator[SourcedBatch]:
             nonlocal seen_events
-            for number, item in enumerate(demo_data.generate(profiles=profiles, days=days, seed=seed, end=end), start=1):
+            for number, item in enumerate(demo_data.generate(profiles=profiles, days=days, seed=seed, end=end, activity=activity), start=1):
                 seen_events += len(item.batch.get("events") or ())
                 yield SourcedBatch(ids[item.workspace], item.feed, item.batch, "demo", f"batch {number}")
 
