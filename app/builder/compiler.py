@@ -236,6 +236,12 @@ class _Compiler:
         operator = " INTERSECT " if node["match"] == "all" else " UNION "
         return self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
 
+    def _narrowed(self, base: _Sql, test: _Sql | None) -> _Sql | str:
+        """`base` narrowed by a value test, or a CTE matching no one when the test was refused."""
+        if test is None:
+            return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return base + " AND " + test
+
     def _universe_minus(self, body: _Sql) -> _Sql:
         return _p(f"SELECT mpid FROM {self.universe} EXCEPT ") + _p("SELECT mpid FROM (") + body + ")"
 
@@ -380,10 +386,7 @@ class _Compiler:
         if operator not in OPERATORS_BY_TYPE[kind]:
             return self._problem(node, _operator_misfit(f"user attribute {attribute!r}", kind, operator))
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
-        test = self._value_test(node, _Sql(column), kind, operator, node.get("value"))
-        if test is None:
-            return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
-        return base + " AND " + test
+        return self._narrowed(base, self._value_test(node, _Sql(column), kind, operator, node.get("value")))
 
     def _criterion_identity(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)
@@ -396,8 +399,7 @@ class _Compiler:
             return base
         if operator == "not_exists":
             return self._universe_minus(base)
-        test = self._value_test(node, _Sql("i.value"), "string", operator, node.get("value"))
-        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._narrowed(base, self._value_test(node, _Sql("i.value"), "string", operator, node.get("value")))
 
     def _criterion_device(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)
@@ -411,8 +413,7 @@ class _Compiler:
             return self._version_test(node, base, column, operator, node.get("value"))
         if operator not in STRING_OPS:
             return self._problem(node, _operator_misfit(f"device {field_name}", "string", operator))
-        test = self._value_test(node, _Sql(column), "string", operator, node.get("value"))
-        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
     def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | str:
         as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
@@ -431,8 +432,7 @@ class _Compiler:
     def _criterion_first_seen(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.profiles} p WHERE ") + self._in("p.workspace_id", workspaces)
-        test = self._value_test(node, _Sql("p.first_seen"), "date", node["operator"], node.get("value"))
-        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._narrowed(base, self._value_test(node, _Sql("p.first_seen"), "date", node["operator"], node.get("value")))
 
     def _criterion_location(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)
@@ -454,8 +454,7 @@ class _Compiler:
             return self._problem(node, "choose a field (city, state, zip, dma or country) or a distance")
         if operator not in {"equals", "not_equals", "in", "not_in"}:
             return self._problem(node, _operator_misfit(f"location {field_name}", "string", operator))
-        test = self._value_test(node, _Sql(f"l.{_LOCATION_COLUMNS[field_name]}"), "string", operator, node.get("value"))
-        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._narrowed(base, self._value_test(node, _Sql(f"l.{_LOCATION_COLUMNS[field_name]}"), "string", operator, node.get("value")))
 
     def _criterion_attribution(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)
@@ -465,8 +464,7 @@ class _Compiler:
         if operator in PRESENCE_OPS:
             present = base + f" AND {column} IS NOT NULL"
             return present if operator == "exists" else self._universe_minus(present)
-        test = self._value_test(node, _Sql(column), "string", operator, node.get("value"))
-        return base + " AND " + test if test is not None else self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
     def _criterion_consent(self, node: dict) -> _Sql | str:
         workspaces = self._workspaces(node)

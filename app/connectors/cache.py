@@ -182,13 +182,19 @@ class Cache:
     @contextmanager
     def writing(self, *, source: str, description: str = "") -> Iterator["CacheWriter"]:
         """One transaction: everything added commits together, or nothing does."""
+        with self._transaction() as cursor:
+            writer = CacheWriter(cursor)
+            yield writer
+            writer._finish(source, description)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one write transaction: committed on success, rolled back on anything else."""
         with self._write_lock:
             cursor = self.cursor()
             cursor.execute("BEGIN TRANSACTION")
-            writer = CacheWriter(cursor)
             try:
-                yield writer
-                writer._finish(source, description)
+                yield cursor
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -202,43 +208,23 @@ class Cache:
         Kept out of each load's transaction: an import of many files rebuilds them once at the end,
         and a load interrupted before this point is caught up the next time it is called.
         """
-        with self._write_lock:
-            cursor = self.cursor()
-            try:
-                data_version = self.meta("data_version", cursor)
-                if self.meta("catalog_version", cursor) == data_version:
-                    return
-                cursor.execute("BEGIN TRANSACTION")
-                _refresh_catalogs(cursor)
-                _refresh_sample(cursor)
-                cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_version'")
-                cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?)", [data_version])
-                cursor.execute("COMMIT")
-            except BaseException:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:  # the failure came before BEGIN: nothing to roll back
-                    pass
-                raise
-            finally:
-                cursor.close()
+        with self._transaction() as cursor:
+            data_version = self.meta("data_version", cursor)
+            if self.meta("catalog_version", cursor) == data_version:
+                return
+            _refresh_catalogs(cursor)
+            _refresh_sample(cursor)
+            cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_version'")
+            cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?)", [data_version])
 
     def optimize(self) -> None:
         """Rewrite events in (workspace, type, time) order so zone maps skip most row groups."""
+        with self._transaction() as cursor:
+            for table, order in (("events", "workspace_id, event_type, ts"), ("event_products", "workspace_id, ts")):
+                cursor.execute(f"CREATE TABLE {table}_sorted AS SELECT * FROM {table} ORDER BY {order}")
+                cursor.execute(f"DROP TABLE {table}")
+                cursor.execute(f"ALTER TABLE {table}_sorted RENAME TO {table}")
         with self._write_lock:
-            cursor = self.cursor()
-            cursor.execute("BEGIN TRANSACTION")
-            try:
-                for table, order in (("events", "workspace_id, event_type, ts"), ("event_products", "workspace_id, ts")):
-                    cursor.execute(f"CREATE TABLE {table}_sorted AS SELECT * FROM {table} ORDER BY {order}")
-                    cursor.execute(f"DROP TABLE {table}")
-                    cursor.execute(f"ALTER TABLE {table}_sorted RENAME TO {table}")
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.close()
             self._con.execute("CHECKPOINT")
 
 
