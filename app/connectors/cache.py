@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,6 +103,19 @@ _ATTRIBUTE_TYPED = """
 """
 
 
+def memory_limit() -> str:
+    """DuckDB's memory budget: a third of physical memory, at most 6 GB.
+
+    DuckDB's default (80 %) lets one big import crowd out everything else on a laptop; above the
+    budget it spills to a temporary folder beside the cache instead.
+    """
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not exposed on this OS: a laptop-sized guess
+        physical = 8 * 2**30
+    return f"{max(512, min(6 * 1024, physical // 3 // 2**20))}MB"
+
+
 def first_row(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """The first row of a query, with the result read to its end (DuckDB refuses new work on a
     cursor whose last result was left half-read)."""
@@ -129,7 +143,7 @@ class Cache:
         self.path = Path(path) if path != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(path), read_only=read_only)
+        self._con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
         if not read_only:
