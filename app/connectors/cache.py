@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from app.connectors.batches import Rows
 from app.connectors.staging import tables_of
+from app.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,16 @@ class Cache:
         self.path = Path(path) if path != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                # DuckDB lets one process write a database file: say so instead of a raw IO error.
+                raise UserError(
+                    f"The cache {path} is in use by another Audience Studio (or another program). "
+                    "Close it, or choose another --home."
+                ) from None
+            raise UserError(f"The cache {path} cannot be opened: {exc}") from None
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
         if not read_only:

@@ -186,3 +186,22 @@ def test_cache_of_an_older_schema_is_rebuilt(tmp_path):
     assert "leftovers" not in tables and "events" in tables
     assert cache.meta("schema_version") == str(SCHEMA_VERSION)
     cache.close()
+
+
+def test_a_cache_held_by_another_process_is_reported_plainly(tmp_path):
+    import subprocess
+    import sys
+
+    from app.errors import UserError
+
+    path = tmp_path / "held.duckdb"
+    Cache(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(UserError, match="in use by another Audience Studio"):
+            Cache(path)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
