@@ -267,6 +267,7 @@ class _Compiler:
         return _join(parts, " AND ")
 
     def _window(self, column: str, window: dict | None) -> _Sql | None:
+        """The window's test on `column`; raises ValueError (naming the problem) for impossible dates."""
         if not window:
             return None
         low, high, high_inclusive = _window_bounds(window, self.now)
@@ -293,7 +294,10 @@ class _Compiler:
             where.append(_p("e.event_name = ?", name))
         if node.get("product_action"):
             where.append(_p("e.product_action = ?", node["product_action"]))
-        window = self._window("e.ts", node.get("window"))
+        try:
+            window = self._window("e.ts", node.get("window"))
+        except ValueError as exc:
+            return self._problem(node, f"window: {exc}")
         if window is not None:
             where.append(window)
         for condition in node.get("conditions", []):
@@ -418,13 +422,17 @@ class _Compiler:
     def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | str:
         as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
         values = value if operator == "between" else [value]
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) and _is_version(v) for v in values):
-            return self._problem(node, f"{value!r} is not a version such as 17.4.1" if operator != "between" else "between needs two versions such as [\"9.0\", \"17.4\"]")
+        if not isinstance(values, list) or not all(isinstance(v, str) and _is_version(v) for v in values):
+            return self._problem(node, f"{value!r} is not a version such as 17.4.1" if operator != "between"
+                                 else 'between needs two versions such as ["9.0", "17.4"]')
         left = as_version.format(column)
         if operator == "between":
             if len(values) != 2:
-                return self._problem(node, "between needs two versions")
-            test = _p(f"{left} BETWEEN {as_version.format('?')} AND {as_version.format('?')}", values[0], values[1])
+                return self._problem(node, 'between needs two versions such as ["9.0", "17.4"]')
+            # Lists compare part by part, but DuckDB has no BETWEEN for lists and its optimizer folds
+            # "x >= a AND x <= b" into one; a CASE keeps the two comparisons apart.
+            low, high = sorted(values, key=lambda v: tuple(int(part) for part in v.split(".")))
+            test = _p(f"CASE WHEN {left} >= {as_version.format('?')} THEN {left} <= {as_version.format('?')} ELSE false END", low, high)
         else:
             test = _p(f"{left} {_COMPARISON_SQL[operator]} {as_version.format('?')}", values[0])
         return base + f" AND {column} IS NOT NULL AND " + test
@@ -481,8 +489,11 @@ class _Compiler:
         return opted_out if node["opted_out"] else self._universe_minus(opted_out)
 
     def _criterion_cart_abandonment(self, node: dict) -> _Sql | str:
-        grace = _duration(node["no_purchase_within"])
-        window = self._window("a.ts", node["window"])
+        try:
+            grace = _duration(node["no_purchase_within"])
+            window = self._window("a.ts", node["window"])
+        except ValueError as exc:
+            return self._problem(node, f"window: {exc}")
         purchase_filter = self._event_filter("p")
         # The period without purchase must have passed: a cart added an hour ago is not yet abandoned.
         sql = (_p(f"SELECT DISTINCT a.mpid AS mpid FROM {self.t.events} a WHERE ") + self._event_filter("a")
@@ -567,7 +578,7 @@ class _Compiler:
                 function = "list_has_any" if operator == "list_contains_any" else "list_has_all"
                 return _fill(f"{function}({lowered}, ?)", column, [v.lower() for v in value])
             if operator == "list_size":
-                if not isinstance(value, dict) or value.get("operator") not in _COMPARISON_SQL.keys() | {"between"} or "value" not in value:
+                if not _is_comparison(value):
                     return bad("list_size needs a comparison such as {\"operator\": \"ge\", \"value\": 3}")
                 sql, _ = _comparison("len({c})", value, count=True, column=column)
                 return sql
@@ -604,14 +615,20 @@ def _comparison(expression: str, comparison: dict, *, count: bool, column: _Sql 
 
 
 def _duration(spec: dict) -> dt.timedelta:
-    return dt.timedelta(hours=spec["amount"]) if spec["unit"] == "hours" else dt.timedelta(days=spec["amount"])
+    amount = spec["amount"]
+    if amount > 36_500 * (24 if spec["unit"] == "hours" else 1):  # beyond a century: a typo, not a window
+        raise ValueError(f"{amount} {spec['unit']} is longer than a hundred years")
+    return dt.timedelta(hours=amount) if spec["unit"] == "hours" else dt.timedelta(days=amount)
 
 
 def _day(text: str) -> dt.datetime:
     try:
-        return dt.datetime.strptime(text, "%Y-%m-%d")
+        day = dt.datetime.strptime(text, "%Y-%m-%d")
     except (TypeError, ValueError):
         raise ValueError(f"{text!r} is not a date such as 2026-09-09") from None
+    if not 1900 <= day.year <= 2999:
+        raise ValueError(f"{text!r} is outside the years 1900 to 2999")
+    return day
 
 
 def _window_bounds(window: dict, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None, bool]:
@@ -654,6 +671,16 @@ def _date_bounds(operator: str, value: Any, now: dt.datetime) -> tuple[dt.dateti
 def _is_pair(value: Any, kinds) -> bool:
     return (isinstance(value, list) and len(value) == 2
             and all(isinstance(v, kinds) and not isinstance(v, bool) for v in value))
+
+
+def _is_comparison(value: Any) -> bool:
+    """{"operator": "ge", "value": 3} or {"operator": "between", "value": [1, 5]}."""
+    if not isinstance(value, dict) or set(value) != {"operator", "value"}:
+        return False
+    operator, operand = value["operator"], value["value"]
+    if operator == "between":
+        return _is_pair(operand, (int, float))
+    return operator in _COMPARISON_SQL and isinstance(operand, (int, float)) and not isinstance(operand, bool)
 
 
 def _is_version(text: str) -> bool:

@@ -76,9 +76,8 @@ def wilson_interval(hits: int, trials: int) -> tuple[float, float]:
 class Estimator:
     """Runs estimates on one cursor of its own; one estimate at a time, cancellable from any thread."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, data_version: Callable[[], int] = lambda: 0, cache_size: int = 256):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, cache_size: int = 256):
         self._cursor = cursor
-        self._data_version = data_version
         self._lock = threading.Lock()
         self._results: OrderedDict[tuple, Estimate] = OrderedDict()
         self._cache_size = cache_size
@@ -127,6 +126,12 @@ class Estimator:
         if len(self._results) > self._cache_size:
             self._results.popitem(last=False)
         return result
+
+    def _data_version(self) -> int:
+        """The cache's version, read each time: a result cached before an import or sync is stale."""
+        with self._lock:
+            rows = self._cursor.execute("SELECT value FROM cache_meta WHERE key = 'data_version'").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def _run(self, compiled: Compiled) -> list[int]:
         try:

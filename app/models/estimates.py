@@ -60,7 +60,7 @@ def estimate_document(
     """Count `document` in the home's cache (sampled unless `exact`)."""
     home.cache.refresh_catalogs()
     cursor = home.cache.cursor()
-    engine = estimator or Estimator(cursor, data_version=lambda: home.cache.data_version)
+    engine = estimator or Estimator(cursor)
     moment = now or dt.datetime.now(dt.timezone.utc)
     return engine.estimate(document, scope=scope_for(home, workspace_ids, input_ids), catalog=catalog_for(home, cursor),
                            now=moment, exact=exact, memberships=membership_resolver(home))
