@@ -60,3 +60,16 @@ def test_demo_is_deterministic_for_a_seed(tmp_path, capsys):
         info = cli_json(capsys, home, "info", "--json")
         counts.append([(w["profiles"], w["events"], w["identities"]) for w in info["workspaces"]])
     assert counts[0] == counts[1]
+
+
+def test_a_demo_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch):
+    import app.models.demo as demo
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(demo, "create_example_audiences", broken)
+    home = tmp_path / "h"
+    with pytest.raises(RuntimeError):
+        main(["--home", str(home), "demo", "--profiles", "200", "--days", "5", "--end", END])
+    assert not (home / "store.sqlite3").exists() and not (home / "cache.duckdb").exists()

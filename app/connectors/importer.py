@@ -144,8 +144,12 @@ def import_batches(
     skip_bad: bool = False,
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
+    refresh: bool = True,
 ) -> ImportReport:
-    """Map and load batches in one cache transaction; the demo and the file import both end here."""
+    """Map and load batches in one cache transaction; the demo and the file import both end here.
+
+    `refresh=False` leaves the catalogs and sample to the caller, who loads more parts first.
+    """
     report = ImportReport()
     with cache.writing(source=source, description=description) as writer:
         rows = Rows()
@@ -175,7 +179,8 @@ def import_batches(
                 progress(seq)
         if pending:
             writer.add(rows, pending)
-    cache.refresh_catalogs()
+    if refresh:
+        cache.refresh_catalogs()
     log.info("imported %d batches, %d events (%d bad) from %s", report.batches, report.events, len(report.bad), description or source)
     return report
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from app.connectors import demo_data
-from app.connectors.importer import SourcedBatch, import_batches
+from app.connectors.importer import ImportReport, SourcedBatch, import_batches
 from app.errors import UserError
 from app.models.home import OpenHome
 from app.models.store_files import remove_home_data
@@ -22,6 +22,30 @@ DEMO_INPUTS = {
     "Harbor & Pine US": [("platform", "iOS"), ("platform", "Android"), ("platform", "Web"), ("feed", "CRM")],
     "Harbor & Pine EU": [("platform", "iOS"), ("platform", "Android"), ("platform", "Web")],
 }
+
+
+#: Events per transaction while the demo loads (see build_demo).
+DEMO_PART_EVENTS = 1_000_000
+
+
+class _Parts:
+    """Cuts a stream of batches into parts of about `events` events, each streamed, never listed."""
+
+    def __init__(self, batches: Iterator[SourcedBatch], events: int):
+        self._batches = batches
+        self._events = events
+        self._next: SourcedBatch | None = next(batches, None)
+
+    def __iter__(self) -> Iterator[Iterator[SourcedBatch]]:
+        while self._next is not None:
+            yield self._part()
+
+    def _part(self) -> Iterator[SourcedBatch]:
+        count = 0
+        while self._next is not None and count < self._events:
+            item, self._next = self._next, next(self._batches, None)
+            count += len(item.batch.get("events") or ())
+            yield item
 
 
 @dataclass(frozen=True)
@@ -57,37 +81,58 @@ def build_demo(
     elif home_has_workspaces(home):
         raise UserError(f"The home {home.root} already holds workspaces. Use --replace to start over, or choose another --home.")
 
-    with OpenHome.open(home) as opened:
-        ids = {name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES}
-        expected = demo_data.estimated_events(profiles, days, activity)
-        seen_events = 0
-
-        def batches() -> Iterator[SourcedBatch]:
-            nonlocal seen_events
-            for number, item in enumerate(demo_data.generate(profiles=profiles, days=days, seed=seed, end=end, activity=activity), start=1):
-                seen_events += len(item.batch.get("events") or ())
-                yield SourcedBatch(ids[item.workspace], item.feed, item.batch, "demo", f"batch {number}")
-
-        def report_progress(_batches: int) -> None:
-            if progress is not None:
-                progress(seen_events, expected)
-
-        try:
-            report = import_batches(opened.cache, batches(), source="demo",
-                                    description=f"demo: {profiles:,} profiles, {days} days, seed {seed}",
-                                    progress=report_progress)
-        except BaseException:
-            for workspace_id in ids.values():
-                opened.workspaces.delete(workspace_id)
-            raise
-        for workspace_id, inputs in report.inputs.items():
-            opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
-        opened.cache.optimize()
-        audiences = create_example_audiences(opened, ids)
-        profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
+    opened = OpenHome.open(home)  # outside the clean-up: a home locked by another process is left alone
+    try:
+        with opened:
+            ids = {name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES}
+            report = _load_demo(opened, ids, profiles=profiles, days=days, seed=seed, end=end, activity=activity, progress=progress)
+            for workspace_id, inputs in report.inputs.items():
+                opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
+            opened.cache.optimize()
+            opened.cache.refresh_catalogs()
+            audiences = create_example_audiences(opened, ids)
+            profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
+    except BaseException:
+        # The home held no workspaces (or --replace emptied it): a half-built demo goes entirely.
+        remove_home_data(home)
+        raise
     summary = DemoSummary(profile_count, report.events, audiences, time.perf_counter() - started)
     log.info("demo built: %s", summary)
     return summary
+
+
+def _load_demo(opened: OpenHome, ids: dict[str, int], *, profiles: int, days: int, seed: int, end: dt.datetime,
+               activity: float, progress: Callable[[int, int | None], None] | None) -> ImportReport:
+    """Generate and import the demo's batches in parts of about DEMO_PART_EVENTS events.
+
+    Each part is its own transaction: DuckDB holds a transaction's rows in memory until it commits,
+    and a 40M-event demo in one transaction would need tens of GB. build_demo removes a half-built
+    demo, so the user still gets all or nothing.
+    """
+    expected = demo_data.estimated_events(profiles, days, activity)
+    events_seen = 0
+
+    def batches() -> Iterator[SourcedBatch]:
+        nonlocal events_seen
+        generated = demo_data.generate(profiles=profiles, days=days, seed=seed, end=end, activity=activity)
+        for number, item in enumerate(generated, start=1):
+            events_seen += len(item.batch.get("events") or ())
+            yield SourcedBatch(ids[item.workspace], item.feed, item.batch, "demo", f"batch {number}")
+
+    def report_progress(_batches: int) -> None:
+        if progress is not None:
+            progress(events_seen, expected)
+
+    report = ImportReport()
+    description = f"demo: {profiles:,} profiles, {days} days, seed {seed}"
+    for part in _Parts(batches(), DEMO_PART_EVENTS):
+        piece = import_batches(opened.cache, part, source="demo", description=description, refresh=False,
+                               progress=report_progress)
+        report.batches += piece.batches
+        report.events += piece.events
+        for workspace_id, inputs in piece.inputs.items():
+            report.inputs.setdefault(workspace_id, set()).update(inputs)
+    return report
 
 
 # -- example audiences ------------------------------------------------------------------------------
