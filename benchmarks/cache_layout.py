@@ -80,15 +80,15 @@ def main() -> None:
         print(f"Demo workspace: {summary.profiles:,} profiles, {summary.events:,} events")
         print(f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}")
         print()
-        print(f"| query | sorted (ms) | arrival order (ms) | arrival / sorted |")
-        print(f"|---|---:|---:|---:|")
+        print("| query | sorted (ms) | arrival order (ms) | arrival / sorted |")
+        print("|---|---:|---:|---:|")
         for name, sql in QUERIES.items():
             sorted_ms = median_ms(con, sql.format(events="events"), args.repeat)
             arrival_ms = median_ms(con, sql.format(events="events_arrival"), args.repeat)
             print(f"| {name} | {sorted_ms:.1f} | {arrival_ms:.1f} | {arrival_ms / sorted_ms:.2f} |")
         print()
-        print(f"| event attribute lookup | median (ms) |")
-        print(f"|---|---:|")
+        print("| event attribute lookup | median (ms) |")
+        print("|---|---:|")
         results = {name: median_ms(con, sql, args.repeat) for name, sql in ATTRIBUTE_QUERIES.items()}
         for name, ms in results.items():
             print(f"| {name} | {ms:.1f} |")

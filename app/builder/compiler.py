@@ -146,30 +146,29 @@ def compile_document(
 
     Raises CriteriaError listing every problem, each naming its node, before any SQL runs.
     """
-    check(document)
-    compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
-    root = document["root"]
-    root_cte = compiler.node(root)
-    if compiler.problems:
-        raise CriteriaError(compiler.problems)
-    ctes = _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in compiler.ctes], ",\n")
+    compiler, root_cte = _compile_tree(document, scope, catalog, now, tables, memberships)
     order = [node_id for node_id, _ in compiler.node_ctes]
     counts = ", ".join(f"(SELECT count(*) FROM {cte})" for cte in [root_cte] + [cte for _, cte in compiler.node_ctes])
-    sql = _p("WITH ") + ctes + f"\nSELECT {counts}"
+    sql = compiler.with_clause() + f"\nSELECT {counts}"
     return Compiled(sql.text, sql.params, order)
 
 
 def members_query(document: dict[str, Any], *, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables = FULL,
                   memberships: Callable[[int], Membership | None] | None = None) -> tuple[str, list[Any]]:
     """A query of the audience's member mpids (for downloads, forwarding and membership criteria)."""
+    compiler, root_cte = _compile_tree(document, scope, catalog, now, tables, memberships)
+    sql = compiler.with_clause() + f"\nSELECT mpid FROM {root_cte}"
+    return sql.text, sql.params
+
+
+def _compile_tree(document, scope, catalog, now, tables, memberships) -> tuple["_Compiler", str]:
+    """Check the document, compile every node; CriteriaError with every problem before any SQL runs."""
     check(document)
     compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
     root_cte = compiler.node(document["root"])
     if compiler.problems:
         raise CriteriaError(compiler.problems)
-    ctes = _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in compiler.ctes], ",\n")
-    sql = _p("WITH ") + ctes + f"\nSELECT mpid FROM {root_cte}"
-    return sql.text, sql.params
+    return compiler, root_cte
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
@@ -199,13 +198,24 @@ class _Compiler:
         self.ctes.append((name, body))
         return name
 
+    def with_clause(self) -> _Sql:
+        return _p("WITH ") + _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in self.ctes], ",\n")
+
+    def _nobody(self, hint: str) -> str:
+        """A CTE matching no one: an empty audience, or a node whose problem is already recorded."""
+        return self._cte(hint, _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+
+    def _present(self, base: _Sql, operator: str) -> _Sql:
+        """exists: the users of `base`; not_exists: everyone else in the universe."""
+        return base if operator == "exists" else self._universe_minus(base)
+
     @staticmethod
     def _in(column: str, values) -> _Sql:
         return _p(f"list_contains(?, {column})", list(values))
 
     def _problem(self, node: dict, message: str) -> str:
         self.problems.append(Problem(node.get("id"), "", message))
-        return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return self._nobody("invalid")
 
     def _workspaces(self, node: dict) -> tuple[int, ...]:
         chosen = node.get("workspace_id")
@@ -232,14 +242,14 @@ class _Compiler:
     def _group(self, node: dict) -> str:
         children = [self.node(child) for child in node["children"]]
         if not children:  # only the root may be empty: an audience without criteria matches no one yet
-            return self._cte("empty", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+            return self._nobody("empty")
         operator = " INTERSECT " if node["match"] == "all" else " UNION "
         return self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
 
     def _narrowed(self, base: _Sql, test: _Sql | None) -> _Sql | str:
         """`base` narrowed by a value test, or a CTE matching no one when the test was refused."""
         if test is None:
-            return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+            return self._nobody("invalid")
         return base + " AND " + test
 
     def _universe_minus(self, body: _Sql) -> _Sql:
@@ -316,7 +326,7 @@ class _Compiler:
         if aggregate:
             column = self._event_number(node, stored_type, name, aggregate["attribute"])
             if column is None:
-                return self._cte("invalid", _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+                return self._nobody("invalid")
             function = aggregate["function"]
             expression = "coalesce(sum({c}), 0)" if function == "sum" else f"{function}({{c}})"
             sql, zero_sum = _comparison(expression, aggregate, count=function == "sum", column=column)
@@ -383,10 +393,8 @@ class _Compiler:
         if kind is None:
             return self._problem(node, f"no user attribute {attribute!r} in the cache for this audience's workspaces")
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.attributes} a WHERE ") + self._in("a.workspace_id", workspaces) + _p(" AND a.name = ?", attribute)
-        if operator == "exists":
-            return base
-        if operator == "not_exists":
-            return self._universe_minus(base)
+        if operator in PRESENCE_OPS:
+            return self._present(base, operator)
         if operator not in OPERATORS_BY_TYPE[kind]:
             return self._problem(node, _operator_misfit(f"user attribute {attribute!r}", kind, operator))
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
@@ -399,10 +407,8 @@ class _Compiler:
         if identity_type not in known:
             return self._problem(node, f"no {identity_type!r} identities in the cache (known: {', '.join(sorted(known)) or 'none'})")
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.identities} i WHERE ") + self._in("i.workspace_id", workspaces) + _p(" AND i.identity_type = ?", identity_type)
-        if operator == "exists":
-            return base
-        if operator == "not_exists":
-            return self._universe_minus(base)
+        if operator in PRESENCE_OPS:
+            return self._present(base, operator)
         return self._narrowed(base, self._value_test(node, _Sql("i.value"), "string", operator, node.get("value")))
 
     def _criterion_device(self, node: dict) -> _Sql | str:
@@ -411,8 +417,7 @@ class _Compiler:
         column = f"d.{_DEVICE_COLUMNS[field_name]}"
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.devices} d WHERE ") + self._in("d.workspace_id", workspaces)
         if operator in PRESENCE_OPS:
-            present = base + f" AND {column} IS NOT NULL"
-            return present if operator == "exists" else self._universe_minus(present)
+            return self._present(base + f" AND {column} IS NOT NULL", operator)
         if field_name in _VERSION_FIELDS and operator in NUMBER_OPS:
             return self._version_test(node, base, column, operator, node.get("value"))
         if operator not in STRING_OPS:
@@ -454,8 +459,8 @@ class _Compiler:
             lat, lon, radius = float(node["latitude"]), float(node["longitude"]), float(node["radius"])
             # A latitude band first: cheap, and it lets DuckDB skip most rows before the trigonometry.
             band = radius / _EARTH_RADIUS[unit] * 57.29577951308232
-            distance = (f"2 * ? * asin(sqrt(pow(sin(radians(l.latitude - ?) / 2), 2) + cos(radians(?)) * cos(radians(l.latitude))"
-                        f" * pow(sin(radians(l.longitude - ?) / 2), 2))) <= ?")
+            distance = ("2 * ? * asin(sqrt(pow(sin(radians(l.latitude - ?) / 2), 2) + cos(radians(?)) * cos(radians(l.latitude))"
+                        " * pow(sin(radians(l.longitude - ?) / 2), 2))) <= ?")
             return base + _p(" AND l.latitude BETWEEN ? AND ? AND ", lat - band, lat + band) + _p(distance, _EARTH_RADIUS[unit], lat, lat, lon, radius)
         field_name = node.get("field")
         if field_name is None:
@@ -470,8 +475,7 @@ class _Compiler:
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.attribution} t WHERE ") + self._in("t.workspace_id", workspaces) + _p(" AND t.kind = ?", node["kind"])
         operator = node["operator"]
         if operator in PRESENCE_OPS:
-            present = base + f" AND {column} IS NOT NULL"
-            return present if operator == "exists" else self._universe_minus(present)
+            return self._present(base + f" AND {column} IS NOT NULL", operator)
         return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
     def _criterion_consent(self, node: dict) -> _Sql | str:

@@ -21,7 +21,7 @@ import duckdb
 from app.builder.catalog import Catalog
 from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_document
 from app.builder.document import canonical
-from app.connectors.cache import sample_fraction
+from app.connectors.cache import first_row, sample_fraction
 from app.errors import UserError
 
 _Z95 = 1.959963984540054
@@ -130,8 +130,8 @@ class Estimator:
     def _data_version(self) -> int:
         """The cache's version, read each time: a result cached before an import or sync is stale."""
         with self._lock:
-            rows = self._cursor.execute("SELECT value FROM cache_meta WHERE key = 'data_version'").fetchall()
-        return int(rows[0][0]) if rows else 0
+            row = first_row(self._cursor, "SELECT value FROM cache_meta WHERE key = 'data_version'")
+        return int(row[0]) if row else 0
 
     def _run(self, compiled: Compiled) -> list[int]:
         try:

@@ -226,15 +226,24 @@ class Cache:
             finally:
                 cursor.close()
 
+    def _catalogs_current(self) -> bool:
+        cursor = self.cursor()
+        try:
+            return self.meta("catalog_version", cursor) == self.meta("data_version", cursor)
+        finally:
+            cursor.close()
+
     def refresh_catalogs(self) -> None:
         """Rebuild the catalogs and the 1 % sample if a load changed the data since they were built.
 
         Kept out of each load's transaction: an import of many files rebuilds them once at the end,
         and a load interrupted before this point is caught up the next time it is called.
         """
+        if self._catalogs_current():  # the common case, answered without a write transaction
+            return
         with self._transaction() as cursor:
             data_version = self.meta("data_version", cursor)
-            if self.meta("catalog_version", cursor) == data_version:
+            if self.meta("catalog_version", cursor) == data_version:  # another thread just did it
                 return
             _refresh_catalogs(cursor)
             _refresh_sample(cursor)
