@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from app import __version__
+from app.builder.calculated import CALCULATIONS, EVENT_TYPES
 from app.errors import InvalidInput, UserError
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
@@ -94,6 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
         sub = aud_commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         sub.add_argument("audience", metavar="NAME|ID")
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
+                               description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
+    calc_commands = calc.add_subparsers(dest="calculated_command", metavar="ACTION", required=True)
+    c_list = calc_commands.add_parser("list", help="the calculated attributes", description="Every calculated attribute, by workspace.")
+    c_list.add_argument("--workspace", metavar="NAME|ID", help="only this workspace's")
+    c_list.add_argument("--json", action="store_true", help="print JSON")
+    c_create = calc_commands.add_parser("create", help="define a calculated attribute",
+                                        description="Define a calculated attribute in the first workspace (or --workspace). Calculations: "
+                                        + "; ".join(f"{name}: {text}" for name, (_, _, text) in CALCULATIONS.items()) + ".")
+    c_create.add_argument("name", metavar="NAME")
+    c_create.add_argument("--calculation", required=True, choices=list(CALCULATIONS), metavar="CALCULATION",
+                          help=f"one of: {', '.join(CALCULATIONS)}")
+    c_create.add_argument("--event-type", required=True, choices=list(EVENT_TYPES), metavar="TYPE", help=f"one of: {', '.join(EVENT_TYPES)}")
+    c_create.add_argument("--event-name", metavar="NAME", help="only events of this name (for commerce events: the product action, e.g. purchase)")
+    c_create.add_argument("--attribute", metavar="A", help="the event attribute it reads (revenue is the event's revenue)")
+    c_create.add_argument("--window-days", type=_positive_int, metavar="D", help="only events of the last D days (default: all time)")
+    c_create.add_argument("--workspace", metavar="NAME|ID", help="the workspace (default: the first)")
+    c_delete = calc_commands.add_parser("delete", help="remove a calculated attribute", description="Remove a calculated attribute; audiences that use it report it as unknown.")
+    c_delete.add_argument("name", metavar="NAME")
+    c_delete.add_argument("--workspace", metavar="NAME|ID", help="the workspace (default: the first)")
     return parser
 
 
@@ -270,6 +292,36 @@ def cmd_audiences(home, args) -> int:
         return 0
 
 
+def cmd_calculated_attributes(home, args) -> int:
+    from app.builder.calculated import CalculatedAttribute
+
+    with _open(home) as opened:
+        service = opened.calculated_attributes
+        action = args.calculated_command
+        if action == "list":
+            workspace = opened.workspaces.get(args.workspace) if args.workspace else None
+            found = service.list(workspace.id if workspace else None)
+            if args.json:
+                _print_json([{"id": i.id, "workspace_id": i.workspace_id, "name": i.name, "type": i.definition.value_type,
+                              **{k: getattr(i.definition, k) for k in ("calculation", "event_type", "event_name", "attribute", "window_days")},
+                              "created_by": i.created_by, "created_at": i.created_at.isoformat()} for i in found])
+            elif not found:
+                print("No calculated attributes yet: `audience-studio calculated-attributes create NAME ...` defines one.")
+            else:
+                for info in found:
+                    print(f"{info.workspace_id}  {info.name}  ({info.definition.value_type}): {info.definition.describe()}")
+            return 0
+        workspace = opened.workspaces.get(args.workspace) if args.workspace else opened.workspaces.default()
+        if action == "create":
+            info = service.create(workspace.id, CalculatedAttribute(args.name, args.calculation, args.event_type, args.event_name,
+                                                                    args.attribute, args.window_days))
+            print(f"Defined {info.name} ({info.definition.value_type}) in {workspace.name}: {info.definition.describe()}")
+        else:
+            info = service.delete(workspace.id, args.name)
+            print(f"Deleted calculated attribute {info.name} from {workspace.name}")
+        return 0
+
+
 def _create_audience(opened, args):
     criteria = _read_json(args.criteria) if args.criteria else None
     workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
@@ -335,4 +387,5 @@ class _Progress:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences}
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences,
+            "calculated-attributes": cmd_calculated_attributes}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,37 @@ def test_a_demo_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError):
         main(["--home", str(home), "demo", "--profiles", "200", "--days", "5", "--end", END])
     assert not (home / "store.sqlite3").exists() and not (home / "cache.duckdb").exists()
+
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "examples" / "criteria").glob("*.json"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_estimates_on_the_demo(demo_home, capsys, example):
+    """Each documented example runs through `estimate` on the demo: sampled, then exact with node counts."""
+    sampled = cli_json(capsys, demo_home, "estimate", str(example), "--now", END, "--json")
+    exact = cli_json(capsys, demo_home, "estimate", str(example), "--now", END, "--exact", "--json")
+    document = json.loads(example.read_text())
+    ids = {document["root"]["id"]}
+    stack = [document["root"]]
+    while stack:
+        node = stack.pop()
+        ids.add(node["id"])
+        stack.extend(node.get("children", []))
+    assert sampled["exact"] is False and "interval" in sampled
+    assert exact["exact"] is True and set(exact["nodes"]) == ids
+    assert exact["count"] == exact["nodes"]["root"] and 0 <= exact["count"] <= exact["universe"]
+
+
+def test_calculated_attributes_are_defined_in_every_demo_workspace(demo_home, capsys):
+    listed = cli_json(capsys, demo_home, "calculated-attributes", "list", "--json")
+    names = {(a["workspace_id"], a["name"]) for a in listed}
+    assert {name for _, name in names} >= {"Lifetime revenue", "Purchases (30 days)", "Favourite wishlist category"}
+    assert {ws for ws, _ in names} == {1, 2}
+    assert main(["--home", str(demo_home), "calculated-attributes", "create", "Crashes", "--calculation", "count",
+                 "--event-type", "crash_report", "--window-days", "7"]) == 0
+    assert "Defined Crashes (number)" in capsys.readouterr().out
+    assert main(["--home", str(demo_home), "calculated-attributes", "create", "Crashes", "--calculation", "count",
+                 "--event-type", "crash_report"]) == 1
+    assert "already has a calculated attribute" in capsys.readouterr().err
+    assert main(["--home", str(demo_home), "calculated-attributes", "delete", "crashes"]) == 0

@@ -10,6 +10,8 @@ from typing import Mapping
 
 import duckdb
 
+from app.builder.calculated import CalculatedAttribute
+
 ATTRIBUTE_TYPES = ("string", "number", "date", "boolean", "list")
 
 
@@ -21,6 +23,8 @@ class Catalog:
     events: Mapping[int, frozenset[tuple[str, str | None]]] = field(default_factory=dict)
     event_attributes: Mapping[int, Mapping[tuple[str, str | None], Mapping[str, str]]] = field(default_factory=dict)
     identity_types: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: Per workspace: the calculated attributes defined in the store, by name.
+    calculated: Mapping[int, Mapping[str, CalculatedAttribute]] = field(default_factory=dict)
 
     def attribute_type(self, workspace_ids: tuple[int, ...], name: str) -> str | None:
         """The attribute's type in the first of `workspace_ids` that has it."""
@@ -28,6 +32,14 @@ class Catalog:
             kind = self.attributes.get(ws, {}).get(name)
             if kind:
                 return kind
+        return None
+
+    def calculated_attribute(self, workspace_ids: tuple[int, ...], name: str) -> tuple[int, CalculatedAttribute] | None:
+        """The calculated attribute `name` of the first of `workspace_ids` that defines it, with that workspace."""
+        for ws in workspace_ids:
+            found = self.calculated.get(ws, {}).get(name)
+            if found is not None:
+                return ws, found
         return None
 
     def has_event(self, workspace_ids: tuple[int, ...], event_type: str, event_name: str | None) -> bool:
@@ -48,8 +60,13 @@ class Catalog:
         return None
 
 
-def load_catalog(cursor: duckdb.DuckDBPyConnection, overrides: Mapping[int, Mapping[str, str]] | None = None) -> Catalog:
-    """Read the catalogs the last load built; `overrides` (from the store) replace detected types."""
+def load_catalog(
+    cursor: duckdb.DuckDBPyConnection,
+    overrides: Mapping[int, Mapping[str, str]] | None = None,
+    calculated: Mapping[int, Mapping[str, CalculatedAttribute]] | None = None,
+) -> Catalog:
+    """Read the catalogs the last load built; `overrides` (from the store) replace detected types and
+    `calculated` (from the store too) are the workspaces' calculated attributes."""
     attributes: dict[int, dict[str, str]] = {}
     for ws, name, kind in cursor.execute("SELECT workspace_id, name, detected_type FROM attribute_catalog").fetchall():
         attributes.setdefault(ws, {})[name] = kind
@@ -70,4 +87,5 @@ def load_catalog(cursor: duckdb.DuckDBPyConnection, overrides: Mapping[int, Mapp
         events={ws: frozenset(v) for ws, v in events.items()},
         event_attributes=event_attributes,
         identity_types={ws: frozenset(v) for ws, v in identity_types.items()},
+        calculated={ws: dict(defined) for ws, defined in (calculated or {}).items()},
     )

@@ -1,9 +1,16 @@
-"""Compiles a criteria document into one DuckDB query of per-node user sets, with bound parameters.
+"""Compiles a criteria document into DuckDB queries with bound parameters: the audience's count, its
+members, and what each node matches on its own.
 
-Every node becomes a CTE holding the mpids it matches within the audience's universe (the profiles
-of its workspaces). A group intersects (all) or unites (any) its children; an excluded node is the
-universe minus the node. Values always travel as parameters; column names come from fixed tables
-below and attribute or event names are parameters too, checked against the cache's catalog first.
+Two shapes of query, both over the audience's universe (the profiles of its workspaces):
+- the count and the members (`compile_count`, `members_query`) nest the whole tree into one set
+  expression that DuckDB can optimise as a whole. A node that matches "everyone but" some users
+  ("fewer than 3 sessions", "does not exist", an excluded group) is kept as the users it rules out,
+  so the universe is only read when nothing else narrows the audience, and within a "match all"
+  group those users are looked for only among the candidates the other criteria leave;
+- the per-node counts (`compile_document`) materialise every node's own set once and count each.
+
+Values always travel as parameters; column names come from fixed tables below and attribute or
+event names are parameters too, checked against the cache's catalog first.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from app.builder.calculated import ZERO_WHEN_NO_EVENTS, CalculatedAttribute
 from app.builder.catalog import Catalog
 from app.builder.document import CriteriaError, Problem, check, walk
 
@@ -103,6 +111,32 @@ class _Sql:
         return _Sql(self.text + other.text, self.params + other.params)
 
 
+@dataclass
+class _Set:
+    """The users a node matches, as SQL selecting a column `mpid` (each user once).
+
+    `negated`: the node matches everyone in the universe *except* these users. `narrow`, when given,
+    builds the same set restricted to the users of a named CTE; it is cheaper to compute (an event
+    aggregate over a few candidates instead of everyone) and only used where the rest is discarded.
+    """
+
+    sql: _Sql
+    negated: bool = False
+    narrow: Callable[[str], _Sql] | None = None
+
+    def within(self, cte: str) -> _Sql:
+        """SQL for at least the users of this set that are in `cte`, and no one outside the set."""
+        return self.narrow(cte) if self.narrow is not None else self.sql
+
+    def flipped(self) -> "_Set":
+        return _Set(self.sql, not self.negated, self.narrow)
+
+
+def _select(sql: _Sql) -> _Sql:
+    """`sql` as an operand of INTERSECT / UNION / EXCEPT, whatever set operators it holds itself."""
+    return _p("SELECT mpid FROM (") + sql + ")"
+
+
 def _p(text: str, *params: Any) -> _Sql:
     return _Sql(text, list(params))
 
@@ -142,33 +176,48 @@ def compile_document(
     tables: Tables = FULL,
     memberships: Callable[[int], Membership | None] | None = None,
 ) -> Compiled:
-    """The query returning one row: the audience's count, then each node's count in `node_ids` order.
+    """The query returning one row: each node's own count, in `node_ids` order (the root's among them).
 
     Raises CriteriaError listing every problem, each naming its node, before any SQL runs.
     """
-    compiler, root_cte = _compile_tree(document, scope, catalog, now, tables, memberships)
+    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: c.node(document["root"]))
     order = [node_id for node_id, _ in compiler.node_ctes]
-    counts = ", ".join(f"(SELECT count(*) FROM {cte})" for cte in [root_cte] + [cte for _, cte in compiler.node_ctes])
+    counts = ", ".join(f"(SELECT count(*) FROM {cte})" for _, cte in compiler.node_ctes)
     sql = compiler.with_clause() + f"\nSELECT {counts}"
     return Compiled(sql.text, sql.params, order)
 
 
+def compile_count(
+    document: dict[str, Any],
+    *,
+    scope: Scope,
+    catalog: Catalog,
+    now: dt.datetime,
+    tables: Tables = FULL,
+    memberships: Callable[[int], Membership | None] | None = None,
+) -> Compiled:
+    """The query returning one row holding the audience's count (and no per-node counts)."""
+    members, params = members_query(document, scope=scope, catalog=catalog, now=now, tables=tables, memberships=memberships)
+    return Compiled(f"SELECT count(*) FROM ({members})", params, [])
+
+
 def members_query(document: dict[str, Any], *, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables = FULL,
                   memberships: Callable[[int], Membership | None] | None = None) -> tuple[str, list[Any]]:
-    """A query of the audience's member mpids (for downloads, forwarding and membership criteria)."""
-    compiler, root_cte = _compile_tree(document, scope, catalog, now, tables, memberships)
-    sql = compiler.with_clause() + f"\nSELECT mpid FROM {root_cte}"
+    """A query of the audience's member mpids, each once (for counts, downloads, forwarding, membership)."""
+    holder: list[_Sql] = []
+    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: holder.append(c.members(document["root"])))
+    sql = compiler.with_clause() + "\n" + holder[0]
     return sql.text, sql.params
 
 
-def _compile_tree(document, scope, catalog, now, tables, memberships) -> tuple["_Compiler", str]:
-    """Check the document, compile every node; CriteriaError with every problem before any SQL runs."""
+def _checked(document, scope, catalog, now, tables, memberships, compile_with) -> "_Compiler":
+    """Check the document, compile it; CriteriaError with every problem before any SQL runs."""
     check(document)
     compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
-    root_cte = compiler.node(document["root"])
+    compile_with(compiler)
     if compiler.problems:
         raise CriteriaError(compiler.problems)
-    return compiler, root_cte
+    return compiler
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
@@ -189,33 +238,53 @@ class _Compiler:
         self.ctes: list[tuple[str, _Sql]] = []
         self.node_ctes: list[tuple[str, str]] = []
         self.problems: list[Problem] = []
-        self.universe = self._cte("universe", _p(f"SELECT DISTINCT mpid FROM {tables.profiles} WHERE ") + self._in("workspace_id", scope.workspace_ids))
+        self._universe: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _cte(self, hint: str, body: _Sql) -> str:
+    @property
+    def universe(self) -> str:
+        """The CTE of the profiles of the audience's workspaces, added the first time it is needed."""
+        if self._universe is None:
+            self._universe = self._cte("universe", _p(f"SELECT DISTINCT mpid FROM {self.t.profiles} WHERE ")
+                                       + self._in("workspace_id", self.scope.workspace_ids))
+        return self._universe
+
+    def _cte(self, hint: str, body: _Sql, materialized: bool = True) -> str:
         name = f"{self.prefix}_{hint}_{len(self.ctes)}"
-        self.ctes.append((name, body))
+        self.ctes.append((name, body, materialized))
         return name
 
     def with_clause(self) -> _Sql:
-        return _p("WITH ") + _join([_p(f"{name} AS MATERIALIZED (") + body + ")" for name, body in self.ctes], ",\n")
+        if not self.ctes:
+            return _Sql()
+        # Materialised: a node's set is counted on its own and used by its group, computed once.
+        # Not materialised: DuckDB may inline it and push filters into it.
+        return _p("WITH ") + _join([_p(f"{name} AS {'MATERIALIZED ' if materialized else ''}(") + body + ")"
+                                    for name, body, materialized in self.ctes], ",\n")
 
-    def _nobody(self, hint: str) -> str:
-        """A CTE matching no one: an empty audience, or a node whose problem is already recorded."""
-        return self._cte(hint, _p("SELECT NULL::BIGINT AS mpid WHERE false"))
+    @staticmethod
+    def _nobody() -> _Set:
+        """A set of no one: an empty audience, or a node whose problem is already recorded."""
+        return _Set(_p("SELECT NULL::BIGINT AS mpid WHERE false"))
 
-    def _present(self, base: _Sql, operator: str) -> _Sql:
+    @staticmethod
+    def _present(base: _Sql, operator: str) -> _Set:
         """exists: the users of `base`; not_exists: everyone else in the universe."""
-        return base if operator == "exists" else self._universe_minus(base)
+        return _Set(base, negated=operator != "exists")
 
     @staticmethod
     def _in(column: str, values) -> _Sql:
-        return _p(f"list_contains(?, {column})", list(values))
+        values = list(values)
+        # `=` and IN with one parameter per value, not list_contains(?, column): DuckDB can use
+        # the column's zone maps (the cache keeps rows sorted by workspace) only with these.
+        if len(values) == 1:
+            return _p(f"{column} = ?", values[0])
+        return _p(f"{column} IN ({', '.join('?' * len(values))})", *values)
 
-    def _problem(self, node: dict, message: str) -> str:
+    def _problem(self, node: dict, message: str) -> _Set:
         self.problems.append(Problem(node.get("id"), "", message))
-        return self._nobody("invalid")
+        return self._nobody()
 
     def _workspaces(self, node: dict) -> tuple[int, ...]:
         chosen = node.get("workspace_id")
@@ -228,32 +297,78 @@ class _Compiler:
     # -- nodes ------------------------------------------------------------------------------------
 
     def node(self, node: dict) -> str:
-        kind = node["type"]
-        if kind == "group":
-            cte = self._group(node)
+        """Per-node counts: a materialised CTE of the users `node` matches on its own."""
+        if node["type"] == "group":
+            children = [self.node(child) for child in node["children"]]
+            if children:
+                operator = " INTERSECT " if node["match"] == "all" else " UNION "
+                cte = self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
+            else:  # only the root may be empty: an audience without criteria matches no one yet
+                cte = self._cte("empty", self._nobody().sql)
         else:
-            body = getattr(self, f"_criterion_{kind}")(node)
-            cte = body if isinstance(body, str) else self._cte(node["id"].replace("-", "_").replace(".", "_")[:20], body)
+            found = self._criterion(node)
+            body = self._universe_minus(found.sql) if found.negated else found.sql
+            cte = self._cte(node["id"].replace("-", "_").replace(".", "_")[:20], body)
         if node.get("exclude"):
             cte = self._cte("not", _p(f"SELECT mpid FROM {self.universe} EXCEPT SELECT mpid FROM {cte}"))
         self.node_ctes.append((node["id"], cte))
         return cte
 
-    def _group(self, node: dict) -> str:
-        children = [self.node(child) for child in node["children"]]
-        if not children:  # only the root may be empty: an audience without criteria matches no one yet
-            return self._nobody("empty")
-        operator = " INTERSECT " if node["match"] == "all" else " UNION "
-        return self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
+    def members(self, root: dict) -> _Sql:
+        """The audience's members: the whole tree as one set expression."""
+        found = self._set(root)
+        return self._universe_minus(found.sql) if found.negated else _p("SELECT mpid FROM (") + found.sql + ")"
 
-    def _narrowed(self, base: _Sql, test: _Sql | None) -> _Sql | str:
-        """`base` narrowed by a value test, or a CTE matching no one when the test was refused."""
+    def _set(self, node: dict) -> _Set:
+        if node["type"] == "group":
+            children = [self._set(child) for child in node["children"]]
+            if not children:
+                found = self._nobody()
+            elif node["match"] == "all":
+                found = self._all(children)
+            else:
+                found = self._any(children)
+        else:
+            found = self._criterion(node)
+        return found.flipped() if node.get("exclude") else found
+
+    def _all(self, children: list[_Set]) -> _Set:
+        kept = [c for c in children if not c.negated]
+        ruled_out = [c for c in children if c.negated]
+        if not kept:  # everyone but the users any child rules out
+            return _Set(_join([_select(c.sql) for c in ruled_out], " UNION "), negated=True,
+                        narrow=lambda cte: _join([_select(c.within(cte)) for c in ruled_out], " UNION "))
+        candidates = _join([_select(c.sql) for c in kept], " INTERSECT ")
+        if not ruled_out:
+            return _Set(candidates)
+        # The users to rule out are only looked for among the candidates the other children leave.
+        pool = self._cte("candidates", candidates, materialized=False)
+        return _Set(_p(f"SELECT mpid FROM {pool} EXCEPT ") + _join([_select(c.within(pool)) for c in ruled_out], " EXCEPT "))
+
+    def _any(self, children: list[_Set]) -> _Set:
+        kept = [c for c in children if not c.negated]
+        ruled_out = [c for c in children if c.negated]
+        if not ruled_out:
+            return _Set(_join([_select(c.sql) for c in kept], " UNION "))
+        # any(A, not B, not C) = not (B and C and not A): the users every negated child rules out,
+        # unless another child keeps them.
+        excluded = _join([_select(c.sql) for c in ruled_out], " INTERSECT ")
+        if kept:
+            excluded = _select(excluded) + " EXCEPT " + _select(_join([_select(c.sql) for c in kept], " UNION "))
+        return _Set(excluded, negated=True)
+
+    def _criterion(self, node: dict) -> _Set:
+        found = getattr(self, f"_criterion_{node['type']}")(node)
+        return found if isinstance(found, _Set) else _Set(found)
+
+    def _narrowed(self, base: _Sql, test: _Sql | None) -> _Sql | _Set:
+        """`base` narrowed by a value test, or no one when the test was refused."""
         if test is None:
-            return self._nobody("invalid")
+            return self._nobody()
         return base + " AND " + test
 
     def _universe_minus(self, body: _Sql) -> _Sql:
-        return _p(f"SELECT mpid FROM {self.universe} EXCEPT ") + _p("SELECT mpid FROM (") + body + ")"
+        return _p(f"SELECT mpid FROM {self.universe} EXCEPT ") + _select(body)
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -288,7 +403,7 @@ class _Compiler:
             parts.append(_p(f"{column} {'<=' if high_inclusive else '<'} ?", high))
         return _join(parts, " AND ")
 
-    def _criterion_event(self, node: dict) -> _Sql | str:
+    def _criterion_event(self, node: dict) -> _Sql | _Set:
         event_type = node["event_type"]
         stored_type, fixed_name = _EVENT_TYPE_ALIASES.get(event_type, (event_type, None))
         name = node.get("event_name") or fixed_name
@@ -326,22 +441,32 @@ class _Compiler:
         if aggregate:
             column = self._event_number(node, stored_type, name, aggregate["attribute"])
             if column is None:
-                return self._nobody("invalid")
+                return self._nobody()
             function = aggregate["function"]
             expression = "coalesce(sum({c}), 0)" if function == "sum" else f"{function}({{c}})"
             sql, zero_sum = _comparison(expression, aggregate, count=function == "sum", column=column)
             having.append(sql)
             # With both a frequency and an aggregate, users without events match only if both allow zero.
             zero_matches = (zero_matches or not frequency) and function == "sum" and zero_sum
+        def among(cte: str | None) -> _Sql:
+            return _p(f" AND e.mpid IN (SELECT mpid FROM {cte})") if cte else _Sql()
+
         if not having:
-            return _p("SELECT DISTINCT e.mpid AS mpid FROM ") + _Sql(f"{self.t.events} e WHERE ") + matching
-        grouped = _p(f"SELECT e.mpid AS mpid FROM {self.t.events} e WHERE ") + matching + " GROUP BY e.mpid"
+            def distinct(cte: str | None = None) -> _Sql:
+                return _p(f"SELECT DISTINCT e.mpid AS mpid FROM {self.t.events} e WHERE ") + matching + among(cte)
+            return _Set(distinct(), narrow=distinct)
+
+        def grouped(test: _Sql, cte: str | None = None) -> _Sql:
+            return (_p(f"SELECT e.mpid AS mpid FROM {self.t.events} e WHERE ") + matching + among(cte)
+                    + " GROUP BY e.mpid HAVING " + test)
+
+        test = _join(having, " AND ")
         if zero_matches:
             # Users with no matching event match too ("fewer than 3 sessions" includes zero sessions):
             # everyone but those whose events fail the test.
-            failing = grouped + " HAVING NOT (" + _join(having, " AND ") + ")"
-            return self._universe_minus(failing)
-        return grouped + " HAVING " + _join(having, " AND ")
+            failing = _p("NOT (") + test + ")"
+            return _Set(grouped(failing), negated=True, narrow=lambda cte: grouped(failing, cte))
+        return _Set(grouped(test), narrow=lambda cte: grouped(test, cte))
 
     def _event_number(self, node: dict, stored_type: str, name: str | None, attribute: str) -> _Sql | None:
         if attribute in _EVENT_COLUMNS:
@@ -371,7 +496,7 @@ class _Compiler:
                 self.problems.append(Problem(node["id"], "", f"the events have no attribute {attribute!r}"))
                 return None
             raw = _p("e.attributes[?]", attribute)
-        typed = {
+        typed = {kind: raw} if attribute in _EVENT_COLUMNS else {  # built-in columns have their own types
             "string": raw,
             "number": _Sql(f"TRY_CAST({raw.text} AS DOUBLE)", raw.params),
             "date": _Sql(f"TRY_CAST(TRY_CAST({raw.text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)", raw.params),
@@ -386,8 +511,10 @@ class _Compiler:
 
     # -- profile criteria -------------------------------------------------------------------------
 
-    def _criterion_user_attribute(self, node: dict) -> _Sql | str:
+    def _criterion_user_attribute(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
+        if node.get("calculated"):
+            return self._calculated_attribute(node, workspaces)
         attribute, operator = node["attribute"], node["operator"]
         kind = self.catalog.attribute_type(workspaces, attribute)
         if kind is None:
@@ -400,7 +527,86 @@ class _Compiler:
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
         return self._narrowed(base, self._value_test(node, _Sql(column), kind, operator, node.get("value")))
 
-    def _criterion_identity(self, node: dict) -> _Sql | str:
+    def _calculated_attribute(self, node: dict, workspaces: tuple[int, ...]) -> _Sql | _Set:
+        name, operator = node["attribute"], node["operator"]
+        found = self.catalog.calculated_attribute(workspaces, name)
+        if found is None:
+            defined = sorted({n for ws in workspaces for n in self.catalog.calculated.get(ws, {})})
+            return self._problem(node, f"no calculated attribute {name!r} in this audience's workspaces (defined: {', '.join(defined) or 'none'})")
+        workspace, definition = found
+        kind = definition.value_type
+        if operator not in PRESENCE_OPS and operator not in OPERATORS_BY_TYPE[kind]:
+            return self._problem(node, _operator_misfit(f"calculated attribute {name!r}", kind, operator))
+        values = self._calculated_values(node, workspace, definition)
+        if values is None:
+            return self._nobody()
+        defined_for_all = definition.calculation in ZERO_WHEN_NO_EVENTS
+        if operator in PRESENCE_OPS:
+            # Counts and sums are 0 without events: every user has a value.
+            if defined_for_all:
+                return _Set(self._nobody().sql, negated=operator == "exists")
+            return self._present(_p("SELECT mpid FROM (") + values + ") a WHERE a.value IS NOT NULL", operator)
+        test = self._value_test(node, _Sql("a.value"), kind, operator, node.get("value"))
+        if test is None:
+            return self._nobody()
+        if defined_for_all and _zero_satisfies(operator, node.get("value")):
+            # Users without events (value 0) match too: everyone but those whose value fails the test.
+            return _Set(_p("SELECT mpid FROM (") + values + ") a WHERE NOT (" + test + ")", negated=True)
+        return _p("SELECT mpid FROM (") + values + ") a WHERE " + test
+
+    def _calculated_values(self, node: dict, workspace: int, definition: CalculatedAttribute) -> _Sql | None:
+        """mpid → value of the calculated attribute, for users with at least one matching event."""
+        stored_type, fixed_name = _EVENT_TYPE_ALIASES.get(definition.event_type, (definition.event_type, None))
+        where = [_p("e.workspace_id = ?", workspace), _p("e.event_type = ?", stored_type), _p("e.ts <= ?", self.now)]
+        name = definition.event_name or fixed_name
+        if name is not None:
+            where.append(_p("e.event_name = ?", name))
+        inputs = self.scope.inputs.get(workspace)
+        if inputs:  # the audience's chosen platforms and feeds, as for its event criteria
+            where.append(self._in("e.input", inputs))
+        if definition.window_days is not None:
+            where.append(_p("e.ts >= ?", self.now - dt.timedelta(days=definition.window_days)))
+        calculation, attribute = definition.calculation, definition.attribute
+        value: _Sql | None = None
+        if attribute is not None:
+            kind = "number" if definition.value_type == "number" else "string"
+            if attribute in _EVENT_COLUMNS:
+                column, column_kind = _EVENT_COLUMNS[attribute]
+                if column_kind != kind:
+                    return self._refuse(node, f"calculated attribute {definition.name!r}: {attribute!r} holds {column_kind} values; "
+                                              f"{calculation} needs {kind} values")
+                value = _Sql(f"e.{column}")
+            elif kind == "number":
+                value = _p("TRY_CAST(e.attributes[?] AS DOUBLE)", attribute)
+            else:
+                value = _p("e.attributes[?]", attribute)
+        order = "struct_pack(t := e.ts, i := e.event_id)"  # ties in time: the earlier imported event first
+        template = {
+            "count": "count(*)",
+            "sum": "coalesce(sum({c}), 0)",
+            "average": "avg({c})",
+            "min": "min({c})",
+            "max": "max({c})",
+            "first_value": f"arg_min({{c}}, {order}) FILTER (WHERE {{c}} IS NOT NULL)",
+            "last_value": f"arg_max({{c}}, {order}) FILTER (WHERE {{c}} IS NOT NULL)",
+            "unique_values": "list_sort(list(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL))",
+            "first_time": "min(e.ts)",
+            "last_time": "max(e.ts)",
+        }
+        matching = _join(where, " AND ")
+        if calculation == "most_frequent":
+            # Count each value per user, then keep the most frequent (ties: the first alphabetically).
+            tallies = (_p("SELECT e.mpid AS mpid, ") + value + " AS v, count(*) AS n FROM " + f"{self.t.events} e WHERE "
+                       + matching + " AND " + value + " IS NOT NULL GROUP BY ALL")
+            return _p("SELECT mpid, arg_min(v, struct_pack(n := -n, v := v)) AS value FROM (") + tallies + ") GROUP BY mpid"
+        expression = _fill(template[calculation], value or _Sql())
+        return _p("SELECT e.mpid AS mpid, ") + expression + f" AS value FROM {self.t.events} e WHERE " + matching + " GROUP BY e.mpid"
+
+    def _refuse(self, node: dict, message: str) -> None:
+        self.problems.append(Problem(node["id"], "", message))
+        return None
+
+    def _criterion_identity(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         identity_type, operator = node["identity_type"], node["operator"]
         known = set().union(*(self.catalog.identity_types.get(ws, frozenset()) for ws in workspaces))
@@ -411,7 +617,7 @@ class _Compiler:
             return self._present(base, operator)
         return self._narrowed(base, self._value_test(node, _Sql("i.value"), "string", operator, node.get("value")))
 
-    def _criterion_device(self, node: dict) -> _Sql | str:
+    def _criterion_device(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         field_name, operator = node["field"], node["operator"]
         column = f"d.{_DEVICE_COLUMNS[field_name]}"
@@ -424,7 +630,7 @@ class _Compiler:
             return self._problem(node, _operator_misfit(f"device {field_name}", "string", operator))
         return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
-    def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | str:
+    def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | _Set:
         as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
         values = value if operator == "between" else [value]
         if not isinstance(values, list) or not all(isinstance(v, str) and _is_version(v) for v in values):
@@ -442,12 +648,12 @@ class _Compiler:
             test = _p(f"{left} {_COMPARISON_SQL[operator]} {as_version.format('?')}", values[0])
         return base + f" AND {column} IS NOT NULL AND " + test
 
-    def _criterion_first_seen(self, node: dict) -> _Sql | str:
+    def _criterion_first_seen(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.profiles} p WHERE ") + self._in("p.workspace_id", workspaces)
         return self._narrowed(base, self._value_test(node, _Sql("p.first_seen"), "date", node["operator"], node.get("value")))
 
-    def _criterion_location(self, node: dict) -> _Sql | str:
+    def _criterion_location(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.locations} l WHERE ") + self._in("l.workspace_id", workspaces)
         operator = node["operator"]
@@ -469,7 +675,7 @@ class _Compiler:
             return self._problem(node, _operator_misfit(f"location {field_name}", "string", operator))
         return self._narrowed(base, self._value_test(node, _Sql(f"l.{_LOCATION_COLUMNS[field_name]}"), "string", operator, node.get("value")))
 
-    def _criterion_attribution(self, node: dict) -> _Sql | str:
+    def _criterion_attribution(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         column = f"t.{_ATTRIBUTION_COLUMNS[node['field']]}"
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.attribution} t WHERE ") + self._in("t.workspace_id", workspaces) + _p(" AND t.kind = ?", node["kind"])
@@ -478,7 +684,7 @@ class _Compiler:
             return self._present(base + f" AND {column} IS NOT NULL", operator)
         return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
-    def _criterion_consent(self, node: dict) -> _Sql | str:
+    def _criterion_consent(self, node: dict) -> _Sql | _Set:
         workspaces = self._workspaces(node)
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.consent} c WHERE ") + self._in("c.workspace_id", workspaces)
         if node["regulation"] == "gdpr":
@@ -486,13 +692,13 @@ class _Compiler:
                 return self._problem(node, "a GDPR criterion needs a purpose and consented (true or false)")
             consented = base + _p(" AND c.regulation = 'gdpr' AND c.purpose = ? AND c.consented", node["purpose"])
             # No record of consent is no consent.
-            return consented if node["consented"] else self._universe_minus(consented)
+            return _Set(consented, negated=not node["consented"])
         if node.get("opted_out") is None:
             return self._problem(node, "a CCPA criterion needs opted_out (true or false)")
         opted_out = base + " AND c.regulation = 'ccpa' AND c.purpose = 'data_sale_opt_out' AND c.consented"
-        return opted_out if node["opted_out"] else self._universe_minus(opted_out)
+        return _Set(opted_out, negated=not node["opted_out"])
 
-    def _criterion_cart_abandonment(self, node: dict) -> _Sql | str:
+    def _criterion_cart_abandonment(self, node: dict) -> _Sql | _Set:
         try:
             grace = _duration(node["no_purchase_within"])
             window = self._window("a.ts", node["window"])
@@ -508,7 +714,7 @@ class _Compiler:
                     int(grace.total_seconds() * 1_000_000)))
         return sql
 
-    def _criterion_audience_membership(self, node: dict) -> _Sql | str:
+    def _criterion_audience_membership(self, node: dict) -> _Sql | _Set:
         if self.memberships is None:
             return self._problem(node, "audience membership cannot be evaluated here")
         target = self.memberships(node["audience_id"])
@@ -517,12 +723,13 @@ class _Compiler:
         if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
             return self._problem(node, f"audience {target.name!r} itself uses audience membership; choose an audience without membership criteria")
         inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
-        root = inner.node(target.document["root"])
+        members = inner.members(target.document["root"])
         for problem in inner.problems:
             self.problems.append(Problem(node["id"], "", f"in audience {target.name!r}: {problem}"))
         self.ctes.extend(inner.ctes)
-        members = _p(f"SELECT mpid FROM {root}")
-        return (_p(f"SELECT mpid FROM {self.universe} INTERSECT ") + members) if node["member"] else self._universe_minus(members)
+        if node["member"]:  # the other audience may span other workspaces: keep this audience's own
+            return _p(f"SELECT mpid FROM {self.universe} INTERSECT ") + _select(members)
+        return _Set(members, negated=True)
 
     # -- value tests ------------------------------------------------------------------------------
 
@@ -616,6 +823,13 @@ def _comparison(expression: str, comparison: dict, *, count: bool, column: _Sql 
         return _fill(f"{expression} BETWEEN ? AND ?", column, low, high), count and low <= 0 <= high
     zero = {"eq": 0 == value, "ne": 0 != value, "lt": 0 < value, "le": 0 <= value, "gt": 0 > value, "ge": 0 >= value}[operator]
     return _fill(f"{expression} {_COMPARISON_SQL[operator]} ?", column, value), count and zero
+
+
+def _zero_satisfies(operator: str, value: Any) -> bool:
+    """Whether a value of 0 passes a number test (already checked to be well formed)."""
+    if operator == "between":
+        return min(value) <= 0 <= max(value)
+    return {"eq": 0 == value, "ne": 0 != value, "lt": 0 < value, "le": 0 <= value, "gt": 0 > value, "ge": 0 >= value}.get(operator, False)
 
 
 def _duration(spec: dict) -> dt.timedelta:

@@ -99,7 +99,7 @@ def canonical(document: dict[str, Any]) -> str:
     Two documents with the same canonical text select the same users, so estimates are cached by it.
     """
     def strip(node: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in node.items() if k != "label" and not (k == "exclude" and v is False)}
+        out = {k: v for k, v in node.items() if k != "label" and not (k in ("exclude", "calculated") and v is False)}
         if node.get("type") == "group":
             out["children"] = [strip(child) for child in node["children"]]
         return out

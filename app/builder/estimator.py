@@ -19,7 +19,7 @@ from typing import Any, Callable
 import duckdb
 
 from app.builder.catalog import Catalog
-from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_document
+from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_count, compile_document
 from app.builder.document import canonical
 from app.connectors.cache import first_row, sample_fraction
 from app.errors import UserError
@@ -81,6 +81,7 @@ class Estimator:
         self._lock = threading.Lock()
         self._results: OrderedDict[tuple, Estimate] = OrderedDict()
         self._cache_size = cache_size
+        self._universes: dict[tuple, int] = {}
 
     def cancel(self) -> None:
         """Interrupt the running query, if any (safe from any thread)."""
@@ -95,23 +96,33 @@ class Estimator:
         now: dt.datetime,
         exact: bool,
         memberships: Callable[[int], Membership | None] | None = None,
+        nodes: bool = True,
     ) -> Estimate:
+        """The sampled estimate, or (`exact`) the exact count and, unless `nodes` is False, each node's count.
+
+        The per-node counts cost a second query that computes every node on its own; a caller that
+        wants to show the exact total first can ask with `nodes=False`, then again with nodes.
+        """
         now = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
-        key = (canonical(document), _scope_key(scope), now.replace(second=0, microsecond=0), self._data_version(), exact)
+        nodes = nodes and exact
+        version = self._data_version()
+        key = (canonical(document), _scope_key(scope), now.replace(second=0, microsecond=0), version, exact, nodes)
         cached = self._results.get(key)
         if cached is not None:
             self._results.move_to_end(key)
             return cached
         started = time.perf_counter()
         tables = FULL if exact else SAMPLE
-        compiled = compile_document(document, scope=scope, catalog=catalog, now=now, tables=tables, memberships=memberships)
+        compiled = compile_count(document, scope=scope, catalog=catalog, now=now, tables=tables, memberships=memberships)
+        per_node = compile_document(document, scope=scope, catalog=catalog, now=now, tables=tables,
+                                    memberships=memberships) if nodes else None
         with self._lock:
-            counts = self._run(compiled)
-            universe = self._universe(FULL, scope)
-            sample_universe = None if exact else self._universe(SAMPLE, scope)
-        root = counts[0]
+            root = self._run(compiled)[0]
+            node_counts = dict(zip(per_node.node_ids, self._run(per_node))) if per_node else {}
+            universe = self._universe(FULL, scope, version)
+            sample_universe = None if exact else self._universe(SAMPLE, scope, version)
         if exact:
-            result = Estimate(root, True, None, dict(zip(compiled.node_ids, counts[1:])), _ms(started), now, universe,
+            result = Estimate(root, True, None, node_counts, _ms(started), now, universe,
                               scope.realtime_days if scope.date_range is None else None, compiled.sql, compiled.params)
         else:
             if sample_universe:
@@ -140,12 +151,21 @@ class Estimator:
             raise EstimateCancelled("The estimate was cancelled.") from None
         return list(rows[0])
 
-    def _universe(self, tables: Tables, scope: Scope) -> int:
+    def _universe(self, tables: Tables, scope: Scope, version: int) -> int:
+        """Profiles in the scope's workspaces; kept per data version (counting 2M profiles takes a while)."""
+        key = (tables.profiles, scope.workspace_ids, version)
+        known = self._universes.get(key)
+        if known is not None:
+            return known
         sql = f"SELECT count(DISTINCT mpid) FROM {tables.profiles} WHERE list_contains(?, workspace_id)"
         try:
-            return self._cursor.execute(sql, [list(scope.workspace_ids)]).fetchall()[0][0]
+            count = self._cursor.execute(sql, [list(scope.workspace_ids)]).fetchall()[0][0]
         except duckdb.InterruptException:
             raise EstimateCancelled("The estimate was cancelled.") from None
+        if len(self._universes) > 64:
+            self._universes.clear()
+        self._universes[key] = count
+        return count
 
 
 def _scope_key(scope: Scope) -> tuple:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from app.builder.calculated import CalculatedAttribute
 from app.connectors import demo_data
 from app.connectors.importer import ImportReport, SourcedBatch, import_batches
 from app.errors import UserError
@@ -90,6 +91,7 @@ def build_demo(
                 opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
             opened.cache.optimize()
             opened.cache.refresh_catalogs()
+            create_calculated_attributes(opened, ids)
             audiences = create_example_audiences(opened, ids)
             profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
     except BaseException:
@@ -204,6 +206,16 @@ def example_audiences(us: int, eu: int) -> list[dict]:
             ),
         },
         {
+            "name": "Big spenders gone quiet", "external_name": "HP - VIP reactivation",
+            "workspaces": [us], "status": "draft", "tags": ["vip", "winback"],
+            "criteria": _document(
+                {"id": "lifetime-revenue", "type": "user_attribute", "exclude": False, "calculated": True,
+                 "attribute": "Lifetime revenue", "operator": "ge", "value": 300},
+                {"id": "few-purchases", "type": "user_attribute", "exclude": False, "calculated": True,
+                 "attribute": "Purchases (30 days)", "operator": "lt", "value": 1},
+            ),
+        },
+        {
             "name": "EU marketing consent", "external_name": None,
             "workspaces": [eu], "status": "active", "tags": ["gdpr"],
             "criteria": _document(
@@ -222,6 +234,22 @@ def example_audiences(us: int, eu: int) -> list[dict]:
             ),
         },
     ]
+
+
+#: Calculated attributes every demo workspace defines.
+DEMO_CALCULATED = (
+    CalculatedAttribute("Purchases (30 days)", "count", "commerce_event", "purchase", None, 30),
+    CalculatedAttribute("Lifetime revenue", "sum", "commerce_event", "purchase", "revenue", None),
+    CalculatedAttribute("Last purchase", "last_time", "commerce_event", "purchase", None, None),
+    CalculatedAttribute("Favourite wishlist category", "most_frequent", "custom_event", "Add to Wishlist", "category", None),
+    CalculatedAttribute("Searches (7 days)", "count", "custom_event", "Search", None, 7),
+)
+
+
+def create_calculated_attributes(opened: OpenHome, workspace_ids: dict[str, int]) -> None:
+    for workspace_id in workspace_ids.values():
+        for definition in DEMO_CALCULATED:
+            opened.calculated_attributes.create(workspace_id, definition)
 
 
 def create_example_audiences(opened: OpenHome, workspace_ids: dict[str, int]) -> int:

@@ -31,9 +31,9 @@ def scope_for(home: OpenHome, workspace_ids: Sequence[int], input_ids: Sequence[
 
 
 def catalog_for(home: OpenHome, cursor) -> Catalog:
-    """The cache's catalog with the workspace store's attribute-type overrides applied."""
+    """The cache's catalog with the workspace store's attribute-type overrides and calculated attributes."""
     overrides = {ws.id: home.workspaces.attribute_types(ws.id) for ws in home.workspaces.list()}
-    return load_catalog(cursor, overrides)
+    return load_catalog(cursor, overrides, home.calculated_attributes.by_workspace())
 
 
 def membership_resolver(home: OpenHome):

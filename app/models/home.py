@@ -12,6 +12,7 @@ from functools import cached_property
 
 from app.connectors.cache import Cache
 from app.models.audiences import AudienceService
+from app.models.calculated_attributes import CalculatedAttributeService
 from app.models.db import Store, open_store
 from app.models.workspaces import WorkspaceService
 from app.paths import Home
@@ -51,6 +52,10 @@ class OpenHome:
     @cached_property
     def audiences(self) -> AudienceService:
         return AudienceService(self.store, self.user)
+
+    @cached_property
+    def calculated_attributes(self) -> CalculatedAttributeService:
+        return CalculatedAttributeService(self.store, self.user)
 
     def close(self) -> None:
         self.cache.close()

@@ -1,4 +1,5 @@
-"""The store's tables as SQLAlchemy ORM classes: workspaces, their inputs, audiences and their tags."""
+"""The store's tables as SQLAlchemy ORM classes: workspaces, their inputs and calculated attributes,
+audiences and their tags."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ AUDIENCE_STATUSES = ("draft", "active", "inactive")
 ATTRIBUTE_TYPES = ("string", "number", "date", "boolean", "list")
 
 DEFAULT_REALTIME_WINDOW_DAYS = 30
+#: Frozen here rather than imported: a check constraint is part of the stored schema (see migration 0002).
+CALCULATION_NAMES = ("count", "sum", "average", "min", "max", "first_value", "last_value", "most_frequent",
+                     "unique_values", "first_time", "last_time")
 
 _EMPTY_CRITERIA: dict[str, Any] = {
     "version": 1,
@@ -151,3 +155,25 @@ class AttributeTypeOverride(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     attribute_name: Mapped[str] = mapped_column(String, primary_key=True)
     type: Mapped[str] = mapped_column(String)
+
+
+class CalculatedAttributeDefinition(Base):
+    """A workspace's calculated attribute: a per-user value worked out from events (app.builder.calculated)."""
+
+    __tablename__ = "calculated_attributes"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        CheckConstraint(_one_of("calculation", CALCULATION_NAMES), name="calculation"),
+        CheckConstraint("window_days IS NULL OR window_days > 0", name="window_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String)
+    calculation: Mapped[str] = mapped_column(String)
+    event_type: Mapped[str] = mapped_column(String)
+    event_name: Mapped[str | None] = mapped_column(String, nullable=True)
+    attribute: Mapped[str | None] = mapped_column(String, nullable=True)
+    window_days: Mapped[int | None] = mapped_column(nullable=True)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -322,6 +322,8 @@ class Reference:
     now: dt.datetime  # naive UTC
     inputs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     realtime_days: int | None = 30
+    #: workspace → name → definition (app.builder.calculated.CalculatedAttribute; only its fields are read)
+    calculated: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.now.tzinfo is not None:
@@ -487,6 +489,8 @@ class Reference:
 
     def _user_attribute(self, node: dict) -> set[int]:
         workspaces = self._workspaces(node)
+        if node.get("calculated"):
+            return self._calculated(node, workspaces)
         name, operator = node["attribute"], node["operator"]
         rows = [r for r in self.data.attributes if r["workspace_id"] in workspaces and r["name"] == name]
         present = {r["mpid"] for r in rows}
@@ -498,6 +502,73 @@ class Reference:
         column = {"string": "value", "number": "value_number", "date": "value_date", "boolean": "value_bool", "list": "value_list"}[kind]
         test = typed_test(kind, operator, node.get("value"), self.now)
         return {r["mpid"] for r in rows if test(r[column])}
+
+    def _calculated(self, node: dict, workspaces: tuple[int, ...]) -> set[int]:
+        ws, definition = next((ws, self.calculated[ws][node["attribute"]]) for ws in workspaces
+                              if node["attribute"] in self.calculated.get(ws, {}))
+        values = self.calculated_values(ws, definition)
+        kind = {"count": "number", "sum": "number", "average": "number", "min": "number", "max": "number",
+                "first_value": "string", "last_value": "string", "most_frequent": "string",
+                "unique_values": "list", "first_time": "date", "last_time": "date"}[definition.calculation]
+        if definition.calculation in ("count", "sum"):  # 0 for everyone without events
+            values = {mpid: values.get(mpid, 0) for mpid in self.universe | set(values)}
+        operator = node["operator"]
+        present = {mpid for mpid, v in values.items() if v is not None}
+        if operator == "exists":
+            return present
+        if operator == "not_exists":
+            return set(self.universe - present)
+        test = typed_test(kind, operator, node.get("value"), self.now)
+        return {mpid for mpid, v in values.items() if v is not None and test(v)}
+
+    def calculated_values(self, ws: int, definition) -> dict[int, Any]:
+        """mpid → the calculated value, for users with matching events (computed event by event)."""
+        event_type, name = definition.event_type, definition.event_name
+        if event_type == "attribution":
+            event_type, name = "custom_event", "attribution"
+        chosen = self.inputs.get(ws)
+        since = self.now - dt.timedelta(days=definition.window_days) if definition.window_days else None
+        per_user: dict[int, list[dict]] = {}
+        for e in sorted(self.data.events, key=lambda e: (e["ts"], e["event_id"])):
+            if (e["workspace_id"] == ws and e["event_type"] == event_type and (name is None or e["event_name"] == name)
+                    and (not chosen or e["input"] in chosen) and e["ts"] <= self.now and (since is None or e["ts"] >= since)):
+                per_user.setdefault(e["mpid"], []).append(e)
+        attribute = definition.attribute
+
+        def raw(e: dict) -> Any:
+            return e[attribute] if attribute in ("revenue", "currency", "product_action", "event_name") else e["attributes"].get(attribute)
+
+        out: dict[int, Any] = {}
+        for mpid, events in per_user.items():
+            calculation = definition.calculation
+            if calculation == "count":
+                out[mpid] = len(events)
+            elif calculation == "first_time":
+                out[mpid] = events[0]["ts"]
+            elif calculation == "last_time":
+                out[mpid] = events[-1]["ts"]
+            elif calculation in ("sum", "average", "min", "max"):
+                numbers = [n for n in ((raw(e) if attribute == "revenue" else _event_number(raw(e))) for e in events) if n is not None]
+                if calculation == "sum":
+                    out[mpid] = sum(numbers)
+                elif numbers:
+                    out[mpid] = {"average": sum(numbers) / len(numbers), "min": min(numbers), "max": max(numbers)}[calculation]
+            else:
+                texts = [raw(e) for e in events if raw(e) is not None]
+                if not texts:
+                    continue
+                if calculation == "first_value":
+                    out[mpid] = texts[0]
+                elif calculation == "last_value":
+                    out[mpid] = texts[-1]
+                elif calculation == "most_frequent":
+                    tally: dict[str, int] = {}
+                    for text in texts:
+                        tally[text] = tally.get(text, 0) + 1
+                    out[mpid] = min(tally, key=lambda t: (-tally[t], t))
+                else:  # unique_values
+                    out[mpid] = sorted(set(texts))
+        return out
 
     def _rows_test(self, rows: Iterable[dict], test: Callable[[dict], bool]) -> set[int]:
         return {r["mpid"] for r in rows if test(r)}

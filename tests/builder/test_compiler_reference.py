@@ -47,6 +47,8 @@ def _explain(cursor, tables: CacheData, reference: Reference, document: dict, sc
     ]
     # The innermost differing node (nodes are counted children first): show who differs and why.
     nodes = {node["id"]: node for _, node in walk(document["root"])}
+    # "(audience)" is the count query's answer, "root" the per-node query's: both explained by the root.
+    differing = [("root" if node_id == "(audience)" else node_id) for node_id in differing]
     differing = [node_id for node_id in differing if node_id in nodes]
     if differing:
         node = nodes[differing[0]]

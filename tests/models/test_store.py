@@ -25,6 +25,7 @@ from app.models.schema import Base, Workspace
 
 EXPECTED_TABLES = {
     "alembic_version",
+    "calculated_attributes",
     "workspaces",
     "inputs",
     "audiences",
