@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from app.builder.calculated import CalculatedAttribute
 from app.builder.catalog import Catalog
-from tests.builder.reference import EARTH_RADIUS, CacheData, haversine
+from tests.builder.reference import EARTH_RADIUS, CacheData, Reference, haversine
 from tests.builder.workspaces import (APP_VERSIONS, CAMPAIGNS, CARRIERS, CHANNELS, EMAILS, LIST_ITEMS, MODELS,
                                       NOW_NAIVE, OS_VERSIONS, PLACES, PUBLISHERS, PROVIDERS, QUERIES, STRINGS)
 
@@ -357,6 +358,40 @@ def consent_criterion(draw, facts: Facts, scope: tuple[int, ...], node: dict) ->
     return node
 
 
+#: Calculated attributes every generated workspace defines (over the events tests/builder/workspaces.py makes).
+CALCULATED = {d.name: d for d in (
+    CalculatedAttribute("Sessions (7 days)", "count", "session_start", None, None, 7),
+    CalculatedAttribute("Purchases", "count", "commerce_event", "purchase"),
+    CalculatedAttribute("Revenue (30 days)", "sum", "commerce_event", "purchase", "revenue", 30),
+    CalculatedAttribute("Average order", "average", "commerce_event", None, "revenue"),
+    CalculatedAttribute("Largest order", "max", "commerce_event", "purchase", "revenue", 20),
+    CalculatedAttribute("First search", "first_value", "custom_event", "Search", "query"),
+    CalculatedAttribute("Last search", "last_value", "custom_event", "Search", "query", 10),
+    CalculatedAttribute("Usual search", "most_frequent", "custom_event", "Search", "query"),
+    CalculatedAttribute("Searches", "unique_values", "custom_event", "Search", "query"),
+    CalculatedAttribute("Last session", "last_time", "session_start"),
+    CalculatedAttribute("First screen", "first_time", "screen_view", None, None, 14),
+)}
+
+
+def calculated_criterion(draw, facts: Facts, scope: tuple[int, ...], node: dict) -> dict:
+    definition = CALCULATED[draw(st.sampled_from(sorted(CALCULATED)))]
+    node.update(type="user_attribute", attribute=definition.name, calculated=True)
+    workspaces = _profile_workspace(draw, node, scope)
+    kind = definition.value_type
+    operator = draw(st.sampled_from(operators_for(kind)))
+    node["operator"] = operator
+    if operator in ("exists", "not_exists"):
+        return node
+    # Values taken from the users' own (the reference works them out the same way the app must).
+    values = list(Reference(facts.data, workspaces, NOW_NAIVE).calculated_values(workspaces[0], definition).values())
+    pool = {"string": values + QUERIES[:2], "list": values + [QUERIES]}.get(kind, [v for v in values if v is not None] or [0, 1])
+    if kind == "number":
+        pool = [float(v) for v in pool] + [0.0]
+    node["value"] = typed_value(draw, kind, operator, pool)
+    return node
+
+
 def cart_abandonment_criterion(draw, facts: Facts, scope: tuple[int, ...], node: dict) -> dict:
     unit = draw(st.sampled_from(["hours", "days"]))
     amounts = st.sampled_from([1, 5, 24, 48, 72]) | st.integers(1, 72) if unit == "hours" else st.integers(1, 5)
@@ -368,9 +403,10 @@ CRITERIA = {
     "event": event_criterion, "user_attribute": user_attribute_criterion, "device": device_criterion,
     "first_seen": first_seen_criterion, "location": location_criterion, "identity": identity_criterion,
     "attribution": attribution_criterion, "consent": consent_criterion, "cart_abandonment": cart_abandonment_criterion,
+    "calculated": calculated_criterion,
 }
 WEIGHTED = ["event", "event", "event", "user_attribute", "user_attribute", "device", "first_seen", "location",
-            "identity", "attribution", "consent", "cart_abandonment"]
+            "identity", "attribution", "consent", "cart_abandonment", "calculated"]
 
 
 def criterion(draw, facts: Facts, scope: tuple[int, ...], ids: _Ids) -> dict:

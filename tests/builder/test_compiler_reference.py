@@ -21,7 +21,7 @@ from app.builder.catalog import load_catalog
 from app.builder.compiler import Scope, members_query
 from app.builder.document import CriteriaError, walk
 from app.builder.estimator import Estimator
-from tests.builder.documents import Facts, documents
+from tests.builder.documents import CALCULATED, Facts, documents
 from tests.builder.reference import CacheData, Reference
 from tests.builder.workspaces import NOW, load, new_cache, workspace_batches
 
@@ -85,7 +85,8 @@ def test_exact_counts_match_reference(data):
     try:
         load(cache, batches)
         cursor = cache.cursor()
-        catalog = load_catalog(cursor)
+        calculated = {ws: CALCULATED for ws in (1, 2)}
+        catalog = load_catalog(cursor, calculated=calculated)
         tables = CacheData.load(cursor)
         facts = Facts(tables, catalog)
         estimator = Estimator(cache.cursor())
@@ -94,7 +95,7 @@ def test_exact_counts_match_reference(data):
             realtime_days = data.draw(st.sampled_from([30, 30, 7]), label=f"realtime days {index}")
             document = data.draw(documents(facts, workspace_ids), label=f"document {index}")
             scope = Scope(workspace_ids=workspace_ids, inputs=inputs, realtime_days=realtime_days)
-            reference = Reference(tables, workspace_ids, NOW, inputs, realtime_days)
+            reference = Reference(tables, workspace_ids, NOW, inputs, realtime_days, calculated=calculated)
             expected_count, expected_nodes = reference.evaluate(document)
             try:
                 result = estimator.estimate(document, scope=scope, catalog=catalog, now=NOW, exact=True)
