@@ -135,13 +135,14 @@ def side_by_side(first, second, repeat: int) -> tuple[float, float, object]:
     first(), second()  # warm-up
     times_a, times_b = [], []
     result = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        first()
-        times_a.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        result = second()
-        times_b.append((time.perf_counter() - started) * 1000)
+    for index in range(repeat):
+        # Which one goes first alternates too: the second of a pair finds the caches warmer.
+        for run, times in ((first, times_a), (second, times_b))[:: 1 if index % 2 else -1]:
+            started = time.perf_counter()
+            outcome = run()
+            times.append((time.perf_counter() - started) * 1000)
+            if run is second:
+                result = outcome
     return statistics.median(times_a), statistics.median(times_b), result
 
 

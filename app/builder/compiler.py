@@ -353,7 +353,7 @@ class _Compiler:
         if len(kept) > 1:
             candidates = candidates + " WHERE " + _join([_p("mpid IN (") + _select(c.sql) + ")" for c in kept[1:]], " AND ")
         if not ruled_out:
-            return _Set(candidates)
+            return _Set(candidates, narrow=lambda cte: self._all([_Set(kept[0].within(cte)), *kept[1:]]).sql)
         # The users to rule out are only looked for among the candidates the other children leave.
         pool = self._cte("candidates", candidates, materialized=False)
         return _Set(_p(f"SELECT mpid FROM {pool} EXCEPT ") + _join([_select(c.within(pool)) for c in ruled_out], " EXCEPT "))
@@ -364,13 +364,18 @@ class _Compiler:
         if not ruled_out:
             if len(kept) == 1:
                 return kept[0]
-            return _Set(_join([_select(c.sql) for c in kept], " UNION "))
+            return _Set(_join([_select(c.sql) for c in kept], " UNION "),
+                        narrow=lambda cte: _join([_select(c.within(cte)) for c in kept], " UNION "))
+
         # any(A, not B, not C) = not (B and C and not A): the users every negated child rules out,
         # unless another child keeps them.
-        excluded = _join([_select(c.sql) for c in ruled_out], " INTERSECT ")
-        if kept:
-            excluded = _select(excluded) + " EXCEPT " + _select(_join([_select(c.sql) for c in kept], " UNION "))
-        return _Set(excluded, negated=True)
+        def excluded(cte: str | None) -> _Sql:
+            sql = _join([_select(c.within(cte) if cte else c.sql) for c in ruled_out], " INTERSECT ")
+            if kept:
+                sql = _select(sql) + " EXCEPT " + _select(_join([_select(c.sql) for c in kept], " UNION "))
+            return sql
+
+        return _Set(excluded(None), negated=True, narrow=excluded)
 
     def _criterion(self, node: dict) -> _Set:
         found = getattr(self, f"_criterion_{node['type']}")(node)
