@@ -191,8 +191,15 @@ def compile_document(
     Raises CriteriaError listing every problem, each naming its node, before any SQL runs.
     """
     compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: c.node(document["root"]))
-    order = [node_id for node_id, _ in compiler.node_ctes]
-    counts = ", ".join(f"(SELECT count(*) FROM {cte})" for _, cte in compiler.node_ctes)
+    order = [node_id for node_id, _, _ in compiler.node_ctes]
+    counts = []
+    for _, cte, negated in compiler.node_ctes:
+        if negated:  # the node matches the universe but these users
+            universe = compiler.universe
+            counts.append(f"((SELECT count(*) FROM {universe}) - (SELECT count(*) FROM {cte} WHERE mpid IN (SELECT mpid FROM {universe})))")
+        else:
+            counts.append(f"(SELECT count(*) FROM {cte})")
+    counts = ", ".join(counts)
     sql = compiler.with_clause() + f"\nSELECT {counts}"
     return Compiled(sql.text, sql.params, order)
 
@@ -246,7 +253,8 @@ class _Compiler:
         self.memberships = memberships
         self.prefix = prefix
         self.ctes: list[tuple[str, _Sql]] = []
-        self.node_ctes: list[tuple[str, str]] = []
+        #: node id, the CTE of its users, whether the node matches everyone *but* those users
+        self.node_ctes: list[tuple[str, str, bool]] = []
         self.problems: list[Problem] = []
         self._universe: str | None = None
 
@@ -306,23 +314,28 @@ class _Compiler:
 
     # -- nodes ------------------------------------------------------------------------------------
 
-    def node(self, node: dict) -> str:
-        """Per-node counts: a materialised CTE of the users `node` matches on its own."""
+    def node(self, node: dict) -> _Set:
+        """Per-node counts: a materialised CTE of each node's own users, built from its children's CTEs.
+
+        Kept in the same polarity as the count query: a node matching everyone but F stores F, and
+        its count is the universe's minus F's, so no CTE holds "everyone but a few".
+        """
         if node["type"] == "group":
             children = [self.node(child) for child in node["children"]]
-            if children:
-                operator = " INTERSECT " if node["match"] == "all" else " UNION "
-                cte = self._cte("group", _p(operator.join(f"SELECT mpid FROM {child}" for child in children)))
-            else:  # only the root may be empty: an audience without criteria matches no one yet
-                cte = self._cte("empty", self._nobody().sql)
+            if not children:  # only the root may be empty: an audience without criteria matches no one yet
+                found = self._nobody()
+            elif node["match"] == "all":
+                found = self._all(children)
+            else:
+                found = self._any(children)
         else:
             found = self._criterion(node)
-            body = self._universe_minus(found.sql) if found.negated else found.sql
-            cte = self._cte(node["id"].replace("-", "_").replace(".", "_")[:20], body)
         if node.get("exclude"):
-            cte = self._cte("not", _p(f"SELECT mpid FROM {self.universe} EXCEPT SELECT mpid FROM {cte}"))
-        self.node_ctes.append((node["id"], cte))
-        return cte
+            found = found.flipped()
+        cte = self._cte(node["id"].replace("-", "_").replace(".", "_")[:20], found.sql)
+        self.node_ctes.append((node["id"], cte, found.negated))
+        # Without `narrow`: a node's own count must not depend on its siblings.
+        return _Set(_p(f"SELECT mpid FROM {cte}"), found.negated)
 
     def members(self, root: dict) -> _Sql:
         """The audience's members: the whole tree as one set expression."""
