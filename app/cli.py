@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     a_list.add_argument("--json", action="store_true", help="print JSON")
     a_list.add_argument("--tag", action="append", default=[], metavar="T", help="only audiences with this tag (repeat: all of them)")
     a_list.add_argument("--search", metavar="TEXT", help="only audiences whose name contains TEXT")
+    a_list.add_argument("--sizes", action="store_true", help="also size each audience from the cache: members now, adds and drops in the last 24 hours, volatility")
+    a_list.add_argument("--now", type=_utc_time, metavar="ISO8601", help="with --sizes: the moment to size at (default: now)")
     a_show = aud_commands.add_parser("show", help="one audience and its criteria", description="One audience, by name or id.")
     a_show.add_argument("audience", metavar="NAME|ID")
     a_show.add_argument("--json", action="store_true", help="print JSON")
@@ -257,12 +259,17 @@ def cmd_audiences(home, args) -> int:
         action = args.audiences_command
         if action == "list":
             audiences = service.list(tags_all=tuple(args.tag), search=args.search)
+            sizes = {}
+            if args.sizes:
+                from app.models.audience_sizes import SizeCalculator
+
+                sizes = SizeCalculator(opened).sizes(audiences, now=args.now)
             if args.json:
-                _print_json([_audience_json(a, brief=True) for a in audiences])
+                _print_json([{**_audience_json(a, brief=True), **_size_json(sizes.get(a.id))} for a in audiences])
             elif not audiences:
                 print("No audiences" + (" match." if args.tag or args.search else " yet: `audience-studio audiences create NAME` makes one."))
             else:
-                _print_table(audiences)
+                _print_table(audiences, sizes)
             return 0
         if action == "show":
             audience = service.get(args.audience)
@@ -348,9 +355,28 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _print_table(audiences) -> None:
-    rows = [(str(a.id), a.name, a.status, a.scope, ", ".join(a.tags), a.updated_at.strftime("%Y-%m-%d %H:%M")) for a in audiences]
-    header = ("ID", "NAME", "STATUS", "SCOPE", "TAGS", "UPDATED (UTC)")
+def _size_json(size) -> dict[str, Any]:
+    if size is None:
+        return {}
+    return {"size": size.size, "adds": size.adds, "drops": size.drops,
+            "volatility": None if size.volatility is None else round(size.volatility, 4), "size_problem": size.problem}
+
+
+def _print_table(audiences, sizes=None) -> None:
+    sizes = sizes or {}
+    rows, header = [], ("ID", "NAME", "STATUS", "SCOPE", "TAGS", "UPDATED (UTC)")
+    if sizes:
+        header += ("SIZE", "ADDS 24H", "DROPS 24H", "VOLATILITY")
+    for a in audiences:
+        row = (str(a.id), a.name, a.status, a.scope, ", ".join(a.tags), a.updated_at.strftime("%Y-%m-%d %H:%M"))
+        if sizes:
+            size = sizes[a.id]
+            if size.size is None:
+                row += ("?", "", "", "")
+            else:
+                row += (f"{size.size:,}", f"{size.adds:,}", f"{size.drops:,}",
+                        "" if size.volatility is None else f"{size.volatility:.1%}")
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

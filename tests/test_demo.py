@@ -108,3 +108,14 @@ def test_calculated_attributes_are_defined_in_every_demo_workspace(demo_home, ca
                  "--event-type", "crash_report"]) == 1
     assert "already has a calculated attribute" in capsys.readouterr().err
     assert main(["--home", str(demo_home), "calculated-attributes", "delete", "crashes"]) == 0
+
+
+def test_audiences_list_with_sizes(demo_home, capsys):
+    listed = cli_json(capsys, demo_home, "audiences", "list", "--sizes", "--now", END, "--json")
+    assert all({"size", "adds", "drops", "volatility"} <= set(a) for a in listed)
+    sized = [a for a in listed if a["size"]]
+    assert sized, "the demo's example audiences have members"
+    for audience in sized:
+        exact = cli_json(capsys, demo_home, "audiences", "show", str(audience["id"]), "--json")["criteria"]
+        assert audience["volatility"] == round((audience["adds"] + audience["drops"]) / audience["size"], 4)
+        assert exact  # the criteria the size came from
