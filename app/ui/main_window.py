@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.about import AboutDialog
 from app.ui.audiences.pane import AudiencesPane
+from app.ui.builder.tabs import EditorTabs
 from app.ui.home import HomeConnection
 from app.ui.status_bar import HomeStatusBar
 from app.ui.workers import Tasks
@@ -42,7 +43,11 @@ class MainWindow(QMainWindow):
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
         # Padding only: colours still come from the OS palette.
         self.navigation.setStyleSheet("QListWidget { padding-top: 8px; } QListWidget::item { padding: 6px 10px; }")
-        self._add_pane("Audiences", self.audiences, "Every audience: search, sort, see status and tags")
+        # Opened audiences are tabs beside the list, so the user can go back and forth between several.
+        self.editors = EditorTabs(connection, tasks, self.audiences)
+        self.audiences.open_requested.connect(self.editors.open_audience)
+        connection.opened.connect(self.editors.offer_autosaves)
+        self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
         self.navigation.currentRowChanged.connect(self.panes.setCurrentIndex)
         self.navigation.setCurrentRow(0)
 
@@ -74,7 +79,34 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         quit_action.setStatusTip("Close Audience Studio")
         quit_action.triggered.connect(self._on_quit)
+        self.save_action = QAction("&Save Audience", self)
+        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_action.setStatusTip("Save the audience being edited (as a draft unless it is active)")
+        self.save_action.triggered.connect(self.editors.save_current)
+        self.close_audience_action = QAction("&Close Audience", self)
+        self.close_audience_action.setShortcut(QKeySequence.StandardKey.Close)
+        self.close_audience_action.setStatusTip("Close the audience being edited; unsaved changes are asked about")
+        self.close_audience_action.triggered.connect(self.editors.close_current)
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.close_audience_action)
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self.editors.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.editors.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.delete_action = QAction("&Delete Criterion", self)
+        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.delete_action.setStatusTip("Remove the selected criterion or group from the audience being edited")
+        self.delete_action.triggered.connect(self.editors.delete_in_current)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.delete_action)
+        self.editors.current_editor_changed.connect(self._on_editor_changed)
+        self._on_editor_changed(None)
 
         help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About Audience Studio…", self)
@@ -97,6 +129,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.editors.close_all():
+            event.ignore()  # the user kept an audience with unsaved changes open
+            return
         settings = QSettings()
         settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         settings.setValue(STATE_KEY, self.saveState())
@@ -108,6 +143,11 @@ class MainWindow(QMainWindow):
         # close() first, so the layout is saved exactly as when the window is closed by hand.
         if self.close():
             QApplication.quit()
+
+    def _on_editor_changed(self, editor) -> None:
+        # Shortcuts of disabled actions stay free for the pane that is shown.
+        for action in (self.save_action, self.close_audience_action, self.delete_action):
+            action.setEnabled(editor is not None)
 
     def _on_about(self) -> None:
         dialog = AboutDialog(self.connection.home, self)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.models.audiences import AudienceInfo
 from app.models.home import OpenHome
-from app.ui.audiences.model import SORT_ROLE, AudienceTableModel, Column, local_time
+from app.ui.audiences.model import AUDIENCE_ROLE, SORT_ROLE, AudienceTableModel, Column, local_time
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 
@@ -101,6 +101,8 @@ class AudiencesPane(QWidget):
 
     #: fires after a load has been shown; the argument is how many audiences there are
     loaded = Signal(int)
+    #: fires when the user opens an audience (double-click or Enter on its row); the audience id
+    open_requested = Signal(int)
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,6 +177,7 @@ class AudiencesPane(QWidget):
         self._refresh_timer.timeout.connect(self.reload)
 
         self.search.textChanged.connect(self._on_search_changed)
+        self.table.activated.connect(self._on_row_activated)
         connection.opened.connect(self._on_home_opened)
         connection.open_failed.connect(self._on_home_open_failed)
         connection.store_changed.connect(self._on_store_changed)
@@ -297,6 +300,11 @@ class AudiencesPane(QWidget):
     def _on_column_resized(self, column: int, _old: int, _new: int) -> None:
         if column != Column.NAME:
             self._fit_name_column()
+
+    def _on_row_activated(self, index) -> None:
+        audience = self.proxy.index(index.row(), Column.NAME).data(AUDIENCE_ROLE)
+        if audience is not None:
+            self.open_requested.emit(audience.id)
 
     def _on_find(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)

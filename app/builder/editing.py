@@ -1,0 +1,596 @@
+"""Editing criteria documents: the palette of criteria types and the edits the builder makes.
+
+Every edit is a pure function: it takes a document and returns a new one, never changing its
+input, so the builder's undo stack can keep the documents before and after each edit as they are.
+An edit that makes no sense (moving a group into itself, removing the root, an unknown node) raises
+EditError naming the node.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from app.builder.catalog import Catalog
+from app.builder.document import empty_document, walk
+from app.errors import InvalidInput
+
+ROOT_ID = "root"
+
+
+class EditError(InvalidInput):
+    """An edit that cannot be made; the message names the node."""
+
+
+# -- the palette -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaletteEntry:
+    """One criteria type the marketer can drag onto the canvas."""
+
+    key: str
+    label: str
+    group: str
+    tooltip: str
+    #: A fresh default node (without its id): valid on its own, ready to be edited.
+    make: Callable[[], dict[str, Any]]
+    #: Stem of the ids given to nodes made from this entry ("install" → "install-2").
+    id_stem: str = "criterion"
+
+
+#: The palette's sections, in the order they are shown.
+PALETTE_GROUPS = ("Events", "Ecommerce", "Users", "Devices & location", "Identities & consent", "Attribution",
+                  "Audiences", "Structure")
+
+#: Product actions of ecommerce events, as mParticle names them, with the words users know.
+PRODUCT_ACTIONS = {
+    "add_to_cart": "Add to cart", "remove_from_cart": "Remove from cart", "checkout": "Checkout",
+    "checkout_option": "Checkout option", "click": "Product click", "view_detail": "View product detail",
+    "purchase": "Purchase", "refund": "Refund", "add_to_wishlist": "Add to wishlist",
+    "remove_from_wishlist": "Remove from wishlist",
+}
+
+#: Every event type of the criteria language, with its user-facing name.
+EVENT_TYPES = {
+    "custom_event": "Custom event", "commerce_event": "Ecommerce event", "screen_view": "Screen view",
+    "session_start": "Session start", "session_end": "Session end", "install": "Install", "upgrade": "Upgrade",
+    "uninstall": "Uninstall", "crash_report": "Crash", "attribution": "Attribution event",
+    "application_state_transition": "App state change", "user_attribute_change": "User attribute change",
+    "user_identity_change": "User identity change", "push_registration": "Push registration",
+    "push_message": "Push message", "opt_out": "Opt-out",
+}
+
+
+def _within(amount: int, unit: str) -> dict[str, Any]:
+    return {"type": "within", "amount": amount, "unit": unit}
+
+
+def _event(event_type: str, **extra: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"type": "event", "exclude": False, "event_type": event_type, **copy.deepcopy(extra)}
+
+
+def _node(**fields: Any) -> Callable[[], dict[str, Any]]:
+    return lambda: {"exclude": False, **copy.deepcopy(fields)}
+
+
+_LAST_30_DAYS = _within(30, "days")
+
+_ENTRIES: list[PaletteEntry] = [
+    PaletteEntry("custom_event", "Custom event", "Events",
+                 "Users who triggered one of your app's own events (e.g. Search), optionally with conditions "
+                 "on its attributes, how often, and when", _event("custom_event", window=_LAST_30_DAYS), "event"),
+    PaletteEntry("session_start", "Session", "Events", "Users who opened the app or site: how many sessions, and when",
+                 _event("session_start", window=_LAST_30_DAYS), "session"),
+    PaletteEntry("screen_view", "Screen view", "Events", "Users who viewed a screen or page, optionally a named one",
+                 _event("screen_view", window=_LAST_30_DAYS), "screen-view"),
+    PaletteEntry("install", "Install", "Events", "Users who installed the app, and when",
+                 _event("install", window=_within(7, "days")), "install"),
+    PaletteEntry("upgrade", "Upgrade", "Events", "Users who upgraded the app to a new version",
+                 _event("upgrade", window=_LAST_30_DAYS), "upgrade"),
+    PaletteEntry("uninstall", "Uninstall", "Events", "Users whose app was uninstalled",
+                 _event("uninstall", window=_LAST_30_DAYS), "uninstall"),
+    PaletteEntry("crash_report", "Crash", "Events", "Users whose app crashed",
+                 _event("crash_report", window=_within(7, "days")), "crash"),
+    PaletteEntry("session_end", "Session end", "Events", "Users whose sessions ended",
+                 _event("session_end", window=_LAST_30_DAYS), "session-end"),
+    PaletteEntry("application_state_transition", "App state change", "Events",
+                 "Users whose app started, came to the foreground or went to the background",
+                 _event("application_state_transition", window=_LAST_30_DAYS), "app-state"),
+    PaletteEntry("push_registration", "Push registration", "Events", "Users who registered for push notifications",
+                 _event("push_registration", window=_LAST_30_DAYS), "push-registration"),
+    PaletteEntry("push_message", "Push message", "Events", "Users who received or opened a push notification",
+                 _event("push_message", window=_LAST_30_DAYS), "push-message"),
+    PaletteEntry("user_attribute_change", "User attribute change", "Events", "Users one of whose attributes changed",
+                 _event("user_attribute_change", window=_LAST_30_DAYS), "attribute-change"),
+    PaletteEntry("user_identity_change", "User identity change", "Events", "Users one of whose identities changed",
+                 _event("user_identity_change", window=_LAST_30_DAYS), "identity-change"),
+    PaletteEntry("opt_out", "Opt-out", "Events", "Users who opted out of tracking",
+                 _event("opt_out", window=_LAST_30_DAYS), "opt-out"),
+    PaletteEntry("add_to_cart", "Add to cart", "Ecommerce", "Users who added a product to their cart",
+                 _event("commerce_event", product_action="add_to_cart", window=_LAST_30_DAYS), "add-to-cart"),
+    PaletteEntry("purchase", "Purchase", "Ecommerce", "Users who bought something: how often, and when",
+                 _event("commerce_event", product_action="purchase", window=_LAST_30_DAYS), "purchase"),
+    PaletteEntry("purchase_revenue", "Total purchase revenue", "Ecommerce",
+                 "Users whose purchases add up to more (or less) than an amount",
+                 _event("commerce_event", product_action="purchase", window=_LAST_30_DAYS,
+                        aggregate={"function": "sum", "attribute": "revenue", "operator": "gt", "value": 100}), "revenue"),
+    PaletteEntry("view_detail", "Product view", "Ecommerce", "Users who viewed a product's details",
+                 _event("commerce_event", product_action="view_detail", window=_LAST_30_DAYS), "product-view"),
+    PaletteEntry("checkout", "Checkout", "Ecommerce", "Users who started a checkout",
+                 _event("commerce_event", product_action="checkout", window=_LAST_30_DAYS), "checkout"),
+    PaletteEntry("commerce_event", "Other product action", "Ecommerce",
+                 "Users with any ecommerce event: refunds, wishlists, product clicks…",
+                 _event("commerce_event", product_action="refund", window=_LAST_30_DAYS), "commerce"),
+    PaletteEntry("cart_abandonment", "Cart abandonment", "Ecommerce",
+                 "Users who added to cart and did not buy within a time after it",
+                 _node(type="cart_abandonment", window=_within(7, "days"), no_purchase_within={"amount": 24, "unit": "hours"}),
+                 "abandoned-cart"),
+    PaletteEntry("user_attribute", "User attribute", "Users",
+                 "Users by one of their attributes: text, number, date, yes/no or list",
+                 _node(type="user_attribute", attribute="$Country", operator="exists"), "attribute"),
+    PaletteEntry("calculated_attribute", "Calculated attribute", "Users",
+                 "Users by an attribute calculated from their activity (e.g. lifetime value)",
+                 _node(type="user_attribute", calculated=True, attribute="lifetime_value", operator="exists"), "calculated"),
+    PaletteEntry("first_seen", "First seen", "Users", "Users by when they were first seen",
+                 _node(type="first_seen", operator="within", value={"amount": 7, "unit": "days"}), "first-seen"),
+    PaletteEntry("device", "Device, OS or carrier", "Devices & location",
+                 "Users by platform, OS and its version, device model, carrier, app version or build",
+                 _node(type="device", field="platform", operator="equals", value="iOS"), "device"),
+    PaletteEntry("location", "Place", "Devices & location", "Users in a city, state, zip code, DMA or country",
+                 _node(type="location", field="country", operator="equals", value="US"), "place"),
+    PaletteEntry("location_near", "Near a place", "Devices & location",
+                 "Users within a distance of a point (great-circle distance)",
+                 _node(type="location", operator="within", latitude=40.7128, longitude=-74.006, radius=50, unit="km"),
+                 "near"),
+    PaletteEntry("identity", "Identity", "Identities & consent",
+                 "Users who have (or lack) an identity such as an email or an advertising id, or whose identity matches text",
+                 _node(type="identity", identity_type="email", operator="exists"), "identity"),
+    PaletteEntry("consent_gdpr", "GDPR consent", "Identities & consent",
+                 "Users who consented (or not) to a GDPR purpose; no record counts as no consent",
+                 _node(type="consent", regulation="gdpr", purpose="marketing", consented=True), "gdpr"),
+    PaletteEntry("consent_ccpa", "CCPA opt-out", "Identities & consent",
+                 "Users who opted out (or not) of data sale under the CCPA",
+                 _node(type="consent", regulation="ccpa", opted_out=False), "ccpa"),
+    PaletteEntry("attribution_event", "Attribution event", "Attribution",
+                 "Users with an attribution event (custom events named attribution), by its attributes",
+                 _event("attribution", window=_LAST_30_DAYS), "attribution-event"),
+    PaletteEntry("install_attribution", "Install attribution", "Attribution",
+                 "Users whose install was attributed to a publisher or campaign",
+                 _node(type="attribution", kind="install", field="publisher", operator="exists"), "install-attribution"),
+    PaletteEntry("uninstall_attribution", "Uninstall attribution", "Attribution",
+                 "Users whose uninstall was attributed to a publisher or campaign",
+                 _node(type="attribution", kind="uninstall", field="publisher", operator="exists"), "uninstall-attribution"),
+    PaletteEntry("audience_membership", "Audience membership", "Audiences",
+                 "Users who are (or are not) in another audience",
+                 _node(type="audience_membership", audience_id=0, member=True), "membership"),
+    PaletteEntry("group", "Group", "Structure",
+                 "A group of criteria matched together: all of them, or any of them; drop criteria into it",
+                 _node(type="group", match="any", children=[]), "group"),
+]
+
+PALETTE: dict[str, PaletteEntry] = {entry.key: entry for entry in _ENTRIES}
+
+
+def palette_entry(key: str) -> PaletteEntry:
+    try:
+        return PALETTE[key]
+    except KeyError:
+        raise EditError(f"There is no criteria type {key!r} in the palette.") from None
+
+
+def entry_for(node: Mapping[str, Any]) -> PaletteEntry:
+    """The palette entry a node looks like (its title on the canvas)."""
+    kind = node.get("type")
+    if kind == "event":
+        event_type = node.get("event_type")
+        if event_type == "commerce_event":
+            action = node.get("product_action")
+            if node.get("aggregate"):
+                return PALETTE["purchase_revenue"]
+            return PALETTE.get(action or "", PALETTE["commerce_event"])
+        if event_type == "attribution":
+            return PALETTE["attribution_event"]
+        return PALETTE.get(event_type or "", PALETTE["custom_event"])
+    if kind == "user_attribute":
+        return PALETTE["calculated_attribute" if node.get("calculated") else "user_attribute"]
+    if kind == "consent":
+        return PALETTE["consent_ccpa" if node.get("regulation") == "ccpa" else "consent_gdpr"]
+    if kind == "location":
+        return PALETTE["location_near" if node.get("operator") == "within" else "location"]
+    if kind == "attribution":
+        return PALETTE["uninstall_attribution" if node.get("kind") == "uninstall" else "install_attribution"]
+    return PALETTE.get(kind or "", PALETTE["group"])
+
+
+# -- reading a document ----------------------------------------------------------------------------
+
+
+def node_ids(document: Mapping[str, Any]) -> list[str]:
+    return [node["id"] for _, node in walk(document["root"])]
+
+
+def find(document: Mapping[str, Any], node_id: str) -> dict[str, Any]:
+    """The node with this id (the document's own dict: do not change it)."""
+    for _, node in walk(document["root"]):
+        if node.get("id") == node_id:
+            return node
+    raise EditError(f"There is no node {node_id!r} in the audience's criteria.")
+
+
+def parent_of(document: Mapping[str, Any], node_id: str) -> tuple[str, int]:
+    """(id of the group holding the node, the node's index in it); EditError for the root."""
+    for _, node in walk(document["root"]):
+        if node.get("type") == "group":
+            for index, child in enumerate(node["children"]):
+                if child.get("id") == node_id:
+                    return node["id"], index
+    if document["root"].get("id") == node_id:
+        raise EditError("The audience's top group has no parent.")
+    raise EditError(f"There is no node {node_id!r} in the audience's criteria.")
+
+
+def ancestors(document: Mapping[str, Any], node_id: str) -> list[str]:
+    """Ids of the groups around the node, innermost first."""
+    out: list[str] = []
+    current = node_id
+    while current != document["root"]["id"]:
+        current, _ = parent_of(document, current)
+        out.append(current)
+    return out
+
+
+def criteria_count(document: Mapping[str, Any]) -> int:
+    """How many criteria (not groups) the document holds."""
+    return sum(1 for _, node in walk(document["root"]) if node.get("type") != "group")
+
+
+# -- ids -------------------------------------------------------------------------------------------
+
+_ID_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def new_node_id(document: Mapping[str, Any], stem: str = "criterion", taken: Iterable[str] = ()) -> str:
+    """An id unused in the document (and in `taken`): "stem-1", "stem-2", …"""
+    used = set(node_ids(document)) | set(taken)
+    stem = _ID_STEM.sub("-", stem).strip("-")[:50] or "criterion"
+    number = 1
+    while f"{stem}-{number}" in used:
+        number += 1
+    return f"{stem}-{number}"
+
+
+def new_node(document: Mapping[str, Any], key: str, *, catalog: Catalog | None = None,
+             workspace_ids: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A new node of palette type `key` with an id unused in `document`.
+
+    With a catalog, names the node picks by default (an event name, an attribute) come from what
+    the cache knows about the workspaces, so the new criterion counts someone straight away.
+    """
+    entry = palette_entry(key)
+    node = {"id": new_node_id(document, entry.id_stem), **entry.make()}
+    if catalog is not None and workspace_ids:
+        node = fit_to_catalog(node, catalog, workspace_ids)
+    return node
+
+
+def fit_to_catalog(node: dict[str, Any], catalog: Catalog, workspace_ids: tuple[int, ...]) -> dict[str, Any]:
+    """A copy of a freshly made node whose default names are replaced by ones the cache knows."""
+    node = copy.deepcopy(node)
+    if node["type"] == "event" and node["event_type"] == "custom_event" and "event_name" not in node:
+        names = catalog.event_names(workspace_ids, "custom_event")
+        names = [n for n in names if n != "attribution"]
+        if names:
+            node["event_name"] = names[0]
+    elif node["type"] == "event" and node["event_type"] == "screen_view" and "event_name" not in node:
+        pass  # any screen is a sensible default
+    elif node["type"] == "user_attribute" and node.get("calculated"):
+        defined = sorted({name for ws in workspace_ids for name in getattr(catalog, "calculated", {}).get(ws, {})})
+        if defined and node["attribute"] not in defined:
+            node["attribute"] = defined[0]
+    elif node["type"] == "user_attribute":
+        known = sorted({name for ws in workspace_ids for name in catalog.attributes.get(ws, {})})
+        if known and node["attribute"] not in known:
+            preferred = [n for n in known if not n.startswith("$")] or known
+            node["attribute"] = preferred[0]
+    elif node["type"] == "identity":
+        known = sorted(set().union(*(catalog.identity_types.get(ws, frozenset()) for ws in workspace_ids)))
+        if known and node["identity_type"] not in known:
+            node["identity_type"] = known[0]
+    return node
+
+
+def renumbered(document: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `node` (and its descendants) with ids unused in `document` (for duplicating and pasting)."""
+    taken: set[str] = set(node_ids(document))
+    out = copy.deepcopy(dict(node))
+
+    def renumber(item: dict[str, Any]) -> None:
+        stem = re.sub(r"-\d+$", "", item.get("id", "")) or entry_for(item).id_stem
+        item["id"] = new_node_id(document, stem, taken)
+        taken.add(item["id"])
+        for child in item.get("children", []) if item.get("type") == "group" else []:
+            renumber(child)
+
+    renumber(out)
+    return out
+
+
+# -- edits -----------------------------------------------------------------------------------------
+
+
+def _copy(document: Mapping[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(dict(document))
+
+
+def _nodes(root: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for _, node in walk(root):
+        yield node
+
+
+def _find_in(document: dict[str, Any], node_id: str) -> dict[str, Any]:
+    for node in _nodes(document["root"]):
+        if node.get("id") == node_id:
+            return node
+    raise EditError(f"There is no node {node_id!r} in the audience's criteria.")
+
+
+def _group_in(document: dict[str, Any], group_id: str) -> dict[str, Any]:
+    group = _find_in(document, group_id)
+    if group.get("type") != "group":
+        raise EditError(f"Node {group_id!r} is a criterion, not a group; criteria can only go into groups.")
+    return group
+
+
+def insert(document: Mapping[str, Any], parent_id: str, index: int, node: Mapping[str, Any]) -> dict[str, Any]:
+    """Put `node` into group `parent_id` at `index` (clamped to the group's ends)."""
+    out = _copy(document)
+    group = _group_in(out, parent_id)
+    taken = set(node_ids(out))
+    clash = [n["id"] for n in _nodes(dict(node)) if n.get("id") in taken]
+    if clash:
+        raise EditError(f"The audience already has a node {clash[0]!r}; each node needs its own id.")
+    index = max(0, min(index, len(group["children"])))
+    group["children"].insert(index, copy.deepcopy(dict(node)))
+    return out
+
+
+def remove(document: Mapping[str, Any], node_id: str) -> dict[str, Any]:
+    """The document without the node (and, for a group, everything in it)."""
+    if node_id == document["root"]["id"]:
+        raise EditError("The audience's top group cannot be removed.")
+    out = _copy(document)
+    parent_id, index = parent_of(out, node_id)
+    del _group_in(out, parent_id)["children"][index]
+    return out
+
+
+def move(document: Mapping[str, Any], node_id: str, new_parent_id: str, index: int) -> dict[str, Any]:
+    """Move a node into group `new_parent_id`, before the child now at `index` (len: at the end).
+
+    `index` counts the group's children as they are before the move, the way a drop target names
+    a place ("before this card"), so moving a node down within its own group needs no adjusting.
+    """
+    if node_id == document["root"]["id"]:
+        raise EditError("The audience's top group cannot be moved.")
+    if new_parent_id == node_id or node_id in ancestors(document, new_parent_id):
+        raise EditError(f"Group {node_id!r} cannot be moved into itself or into a group inside it.")
+    out = _copy(document)
+    old_parent_id, old_index = parent_of(out, node_id)
+    target = _group_in(out, new_parent_id)
+    index = max(0, min(index, len(target["children"])))
+    source = _group_in(out, old_parent_id)
+    node = source["children"].pop(old_index)
+    if old_parent_id == new_parent_id and old_index < index:
+        index -= 1
+    target["children"].insert(index, node)
+    return out
+
+
+def can_move(document: Mapping[str, Any], node_id: str, new_parent_id: str) -> bool:
+    """Whether `move` would accept this (a group never goes into itself or its descendants)."""
+    if node_id == document["root"]["id"]:
+        return False
+    try:
+        find(document, node_id)
+        target = find(document, new_parent_id)
+    except EditError:
+        return False
+    if target.get("type") != "group":
+        return False
+    return new_parent_id != node_id and node_id not in ancestors(document, new_parent_id)
+
+
+def update(document: Mapping[str, Any], node_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Set fields of a node; a field set to None is removed. The id, type and children stay as they are."""
+    fixed = {"id", "type", "children"} & set(changes)
+    if fixed:
+        raise EditError(f"The {', '.join(sorted(fixed))} of node {node_id!r} cannot be changed by an edit.")
+    out = _copy(document)
+    node = _find_in(out, node_id)
+    for key, value in changes.items():
+        if value is None:
+            node.pop(key, None)
+        else:
+            node[key] = copy.deepcopy(value)
+    return out
+
+
+def replace(document: Mapping[str, Any], node_id: str, node: Mapping[str, Any]) -> dict[str, Any]:
+    """Put `node` in place of the node with this id; it keeps that id (editors rebuild a criterion whole)."""
+    out = _copy(document)
+    old = _find_in(out, node_id)
+    if node.get("type") != old.get("type") or (old.get("type") == "group"):
+        raise EditError(f"Node {node_id!r} can only be replaced by a criterion of the same type.")
+    old.clear()
+    old.update(copy.deepcopy(dict(node)))
+    old["id"] = node_id
+    return out
+
+
+def set_exclude(document: Mapping[str, Any], node_id: str, exclude: bool) -> dict[str, Any]:
+    return update(document, node_id, {"exclude": bool(exclude)})
+
+
+def set_match(document: Mapping[str, Any], group_id: str, match: str) -> dict[str, Any]:
+    if match not in ("all", "any"):
+        raise EditError(f"A group matches 'all' or 'any' of its criteria, not {match!r}.")
+    out = _copy(document)
+    _group_in(out, group_id)["match"] = match
+    return out
+
+
+def wrap_in_group(document: Mapping[str, Any], node_ids_: Iterable[str] | str, *, match: str = "all",
+                  group_id: str | None = None) -> dict[str, Any]:
+    """Put sibling nodes into a new group where the first of them was; returns the new document.
+
+    The new group's id is `group_id` or a fresh one (`wrapped_group_id` tells which it will be).
+    """
+    ids = [node_ids_] if isinstance(node_ids_, str) else list(node_ids_)
+    if not ids:
+        raise EditError("Choose the criteria to put into a group.")
+    if document["root"]["id"] in ids:
+        raise EditError("The audience's top group cannot be put into a group.")
+    parents = {parent_of(document, node_id)[0] for node_id in ids}
+    if len(parents) != 1:
+        raise EditError("Only criteria of the same group can be grouped together.")
+    [parent_id] = parents
+    out = _copy(document)
+    parent = _group_in(out, parent_id)
+    positions = sorted(parent_of(out, node_id)[1] for node_id in ids)
+    children = [parent["children"][i] for i in positions]
+    for i in reversed(positions):
+        del parent["children"][i]
+    new_id = group_id or wrapped_group_id(document)
+    parent["children"].insert(positions[0], {"id": new_id, "type": "group", "match": match, "exclude": False,
+                                             "children": children})
+    return out
+
+
+def wrapped_group_id(document: Mapping[str, Any]) -> str:
+    return new_node_id(document, "group")
+
+
+def ungroup(document: Mapping[str, Any], group_id: str) -> dict[str, Any]:
+    """Put a group's children where the group was, and drop the group."""
+    if group_id == document["root"]["id"]:
+        raise EditError("The audience's top group cannot be ungrouped.")
+    out = _copy(document)
+    parent_id, index = parent_of(out, group_id)
+    group = _group_in(out, group_id)
+    parent = _group_in(out, parent_id)
+    parent["children"][index:index + 1] = group["children"]
+    return out
+
+
+def move_by(document: Mapping[str, Any], node_id: str, step: int) -> dict[str, Any]:
+    """Move a node one place up (step -1) or down (+1) among its siblings; at the group's edge it
+    leaves the group, going just before (or after) it. At the top group's edges nothing changes."""
+    parent_id, index = parent_of(document, node_id)
+    siblings = find(document, parent_id)["children"]
+    target = index + step
+    if 0 <= target < len(siblings):
+        return move(document, node_id, parent_id, target + (1 if step > 0 else 0))
+    if parent_id == document["root"]["id"]:
+        return _copy(document)
+    grand_id, parent_index = parent_of(document, parent_id)
+    return move(document, node_id, grand_id, parent_index + (1 if step > 0 else 0))
+
+
+def new_document() -> dict[str, Any]:
+    return empty_document()
+
+
+# -- words -----------------------------------------------------------------------------------------
+
+OPERATOR_WORDS = {
+    "contains": "contains", "not_contains": "does not contain", "equals": "is", "not_equals": "is not",
+    "matches": "matches pattern", "in": "is one of", "not_in": "is none of",
+    "eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "between": "between",
+    "before": "before", "after": "after", "on": "on", "between_dates": "between", "within": "in the last",
+    "between_ago": "between … ago", "is_true": "is true", "is_false": "is false",
+    "list_contains": "contains", "list_not_contains": "does not contain", "list_contains_any": "contains any of",
+    "list_contains_all": "contains all of", "list_size": "has a size of", "exists": "exists",
+    "not_exists": "does not exist",
+}
+
+
+def _value_words(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " and ".join(map(str, value)) if len(value) == 2 and all(isinstance(v, (int, float)) for v in value) \
+            else ", ".join(map(str, value))
+    if isinstance(value, dict):
+        if "amount" in value:
+            return f"{value['amount']} {value.get('unit', 'days')}"
+        if "from" in value:
+            return f"{value['from']} and {value['to']} {value.get('unit', 'days')}"
+        if "operator" in value:
+            return f"{OPERATOR_WORDS.get(value['operator'], value['operator'])} {_value_words(value.get('value'))}"
+    if isinstance(value, str):
+        return f"“{value}”"
+    return str(value)
+
+
+def window_words(window: Mapping[str, Any] | None) -> str:
+    if not window:
+        return "at any time"
+    kind = window.get("type")
+    if kind == "within":
+        return f"in the last {window.get('amount')} {window.get('unit')}"
+    if kind == "between_ago":
+        return f"between {window.get('from')} and {window.get('to')} {window.get('unit')} ago"
+    if kind in ("before", "after", "on"):
+        return f"{kind} {window.get('date')}"
+    if kind == "between_dates":
+        return f"between {window.get('from')} and {window.get('to')}"
+    return ""
+
+
+def describe(node: Mapping[str, Any]) -> str:
+    """A one-line summary in the marketer's words ("Purchase, at least 2 times, in the last 30 days")."""
+    kind = node.get("type")
+    not_ = "not " if node.get("exclude") else ""
+    if kind == "group":
+        count = len(node.get("children", []))
+        return f"{not_}{'all' if node.get('match') == 'all' else 'any'} of {count} criteri{'on' if count == 1 else 'a'}"
+    if kind == "event":
+        parts = [entry_for(node).label]
+        if node.get("event_name"):
+            parts[0] += f" “{node['event_name']}”"
+        frequency = node.get("frequency")
+        if frequency:
+            parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
+        aggregate = node.get("aggregate")
+        if aggregate:
+            parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
+                         f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
+        parts.append(window_words(node.get("window")))
+        return not_ + ", ".join(parts)
+    if kind == "user_attribute":
+        return f"{not_}{node.get('attribute')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "audience_membership":
+        return f"{not_}{'in' if node.get('member') else 'not in'} audience {node.get('audience_id')}"
+    if kind == "consent":
+        if node.get("regulation") == "ccpa":
+            return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")
+        return f"{not_}{'consented' if node.get('consented') else 'not consented'} to {node.get('purpose')}"
+    if kind == "device":
+        return f"{not_}{node.get('field', '').replace('_', ' ')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "first_seen":
+        return f"{not_}first seen {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "location":
+        if node.get("operator") == "within":
+            return f"{not_}within {node.get('radius')} {node.get('unit', 'km')} of {node.get('latitude')}, {node.get('longitude')}"
+        return f"{not_}{node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "identity":
+        return f"{not_}{node.get('identity_type')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "attribution":
+        return f"{not_}{node.get('kind')} {node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
+    if kind == "cart_abandonment":
+        wait = node.get("no_purchase_within", {})
+        return f"{not_}added to cart {window_words(node.get('window'))}, no purchase within {wait.get('amount')} {wait.get('unit')}"
+    return str(kind)

@@ -1,0 +1,176 @@
+"""Editing one audience: what the builder loads, how its live estimates run, and how a draft is saved.
+
+No Qt: the builder calls these from its workers. `EstimateSession` is the engine side of live
+estimates — an Estimator on a cursor of its own (made on the thread that first estimates), the
+catalog read once and again when the cache or an attribute type changes, `cancel()` from any thread.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+from app.builder.catalog import Catalog
+from app.builder.compiler import FULL, compile_document
+from app.builder.document import CriteriaError, Problem, walk
+from app.builder.estimator import Estimate, Estimator
+from app.models.audiences import MAX_TAG_LENGTH, AudienceInfo, clean_tag
+from app.models.estimates import catalog_for, membership_resolver, scope_for
+from app.models.home import OpenHome
+from app.models.workspaces import WorkspaceInfo
+
+__all__ = ["Draft", "EditorContext", "EstimateSession", "load_editor_context", "save_draft", "MAX_TAG_LENGTH"]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the builder edits: the audience's details and its criteria document."""
+
+    name: str
+    #: Empty: partners see the audience's name.
+    external_name: str
+    input_ids: tuple[int, ...]
+    tags: tuple[str, ...]
+    criteria: dict[str, Any] = field(compare=True)
+
+    @classmethod
+    def of(cls, audience: AudienceInfo) -> "Draft":
+        return cls(audience.name, audience.external_name or "", tuple(sorted(audience.input_ids)), tuple(audience.tags),
+                   copy.deepcopy(audience.criteria))
+
+    def with_criteria(self, criteria: dict[str, Any]) -> "Draft":
+        return replace(self, criteria=criteria)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "external_name": self.external_name, "input_ids": list(self.input_ids),
+                "tags": list(self.tags), "criteria": copy.deepcopy(self.criteria)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Draft":
+        return cls(str(data["name"]), str(data.get("external_name") or ""), tuple(int(i) for i in data.get("input_ids", ())),
+                   tuple(str(t) for t in data.get("tags", ())), copy.deepcopy(data["criteria"]))
+
+
+@dataclass(frozen=True)
+class EditorContext:
+    """Everything the builder shows besides the draft, read in one go in a worker."""
+
+    audience: AudienceInfo
+    workspaces: tuple[WorkspaceInfo, ...]
+    catalog: Catalog
+    #: (id, name) of the audiences a membership criterion may name: none that itself uses membership.
+    membership_choices: tuple[tuple[int, str], ...]
+
+    @property
+    def workspace_ids(self) -> tuple[int, ...]:
+        return tuple(ws.id for ws in self.workspaces)
+
+
+def uses_membership(criteria: dict[str, Any]) -> bool:
+    return any(node.get("type") == "audience_membership" for _, node in walk(criteria.get("root", {})))
+
+
+def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:
+    """Runs in a worker: the audience, its workspaces, the cache's catalog, the choosable audiences."""
+    audience = home.audiences.get(audience_id)
+    workspaces = tuple(home.workspaces.get(ws) for ws in audience.workspace_ids)
+    home.cache.refresh_catalogs()
+    catalog = catalog_for(home, home.cache.cursor())
+    choices = tuple((other.id, other.name) for other in home.audiences.list()
+                    if other.id != audience_id and not uses_membership(other.criteria))
+    return EditorContext(audience, workspaces, catalog, choices)
+
+
+class EstimateSession:
+    """Live estimates of one editor; `estimate` runs on one worker thread at a time, `cancel` from any."""
+
+    def __init__(self, home: OpenHome, workspace_ids: Sequence[int]) -> None:
+        self.home = home
+        self.workspace_ids = tuple(workspace_ids)
+        self._estimator: Estimator | None = None
+        self._cursor = None
+        self._catalog: tuple[int, Catalog] | None = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Interrupt the estimate running now, if any (a new edit made it moot)."""
+        with self._lock:
+            estimator = self._estimator
+        if estimator is not None:
+            estimator.cancel()
+
+    def close(self) -> None:
+        """Let go of the cursor (the editor closed); call once no estimate runs."""
+        with self._lock:
+            cursor, self._cursor, self._estimator = self._cursor, None, None
+        if cursor is not None:
+            cursor.close()
+
+    def forget_catalog(self) -> None:
+        """Read the catalog again before the next estimate (an attribute's type was changed)."""
+        self._catalog = None
+
+    def estimate(self, document: dict[str, Any], *, input_ids: Sequence[int] = (), exact: bool,
+                 now: dt.datetime | None = None) -> Estimate:
+        """Count the document (sampled, or exact with per-node counts); CriteriaError names bad nodes."""
+        estimator = self._ensure_estimator()
+        cursor = self._cursor
+        version = self.home.cache.data_version
+        if self._catalog is None or self._catalog[0] != version:
+            self.home.cache.refresh_catalogs()
+            self._catalog = (version, catalog_for(self.home, cursor))
+        return estimator.estimate(document, scope=scope_for(self.home, self.workspace_ids, input_ids),
+                                  catalog=self._catalog[1], now=now or dt.datetime.now(dt.timezone.utc),
+                                  exact=exact, memberships=membership_resolver(self.home))
+
+    def _ensure_estimator(self) -> Estimator:
+        with self._lock:
+            if self._estimator is None:
+                # Made on the estimating thread: one cursor per thread, and interrupting it stops only our query.
+                self._cursor = self.home.cache.cursor()
+                self._estimator = Estimator(self._cursor)
+            return self._estimator
+
+
+def criteria_problems(home: OpenHome, draft: Draft, workspace_ids: Sequence[int]) -> list[Problem]:
+    """What stops the draft's criteria from being counted in the cache (empty when it can be)."""
+    cursor = home.cache.cursor()
+    try:
+        compile_document(draft.criteria, scope=scope_for(home, workspace_ids, draft.input_ids),
+                         catalog=catalog_for(home, cursor), now=dt.datetime.now(dt.timezone.utc), tables=FULL,
+                         memberships=membership_resolver(home))
+    except CriteriaError as exc:
+        return list(exc.problems)
+    return []
+
+
+def save_draft(home: OpenHome, audience_id: int, draft: Draft, *, activate: bool = False) -> AudienceInfo:
+    """Store the draft's details and criteria; with `activate`, also make the audience active.
+
+    The criteria go first (they are what is most likely refused), then the name, external name,
+    inputs and tags; each is its own transaction of the audience service.
+    """
+    service = home.audiences
+    current = service.get(audience_id)
+    tags = [clean_tag(tag) for tag in draft.tags]  # refused before anything is written
+    if activate:
+        found = criteria_problems(home, draft, current.workspace_ids)
+        if found:
+            raise CriteriaError(found)
+    service.set_criteria(audience_id, draft.criteria)
+    if draft.name.strip() != current.name:
+        service.rename(audience_id, draft.name)
+    service.set_external_name(audience_id, draft.external_name or None)
+    service.set_inputs(audience_id, draft.input_ids)
+    for tag in current.tags:
+        if tag not in tags:
+            service.remove_tag(audience_id, tag)
+    for tag in tags:
+        if tag not in current.tags:
+            service.add_tag(audience_id, tag)
+    if activate:
+        service.activate(audience_id)
+    return service.get(audience_id)

@@ -1,0 +1,1 @@
+"""The audience builder: palette, canvas of criteria, card editors, live estimate, details, undo and autosave."""

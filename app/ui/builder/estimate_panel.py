@@ -1,0 +1,132 @@
+"""The live estimate: the audience's size (sampled with its 95 % interval, then exact) and its history."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
+
+from app.builder.estimator import Estimate
+from app.ui.builder.canvas import mix
+
+
+class EstimatePanel(QWidget):
+    """Big number, what it is (sample or exact, out of how many), and a small chart of the session."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Estimated audience size")
+        self.caption = QLabel("Estimated size")
+        self.caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.count = QLabel("—")
+        self.count.setAccessibleName("Users in the audience")
+        font = self.count.font()
+        font.setPointSizeF(font.pointSizeF() * 2.2)
+        font.setBold(True)
+        self.count.setFont(font)
+        self.count.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = QLabel("Add criteria to see how many users match")
+        self.detail.setWordWrap(True)
+        self.detail.setMinimumWidth(1)
+        self.detail.setAccessibleName("Estimate detail")
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.state.setMinimumWidth(1)
+        self.state.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.state.setAccessibleName("Estimate state")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(4)
+        self.busy.setAccessibleName("Counting")
+        self.busy.setVisible(False)
+
+        self.chart = pg.PlotWidget()
+        self.chart.setAccessibleName("Audience size over this editing session")
+        self.chart.setToolTip("The exact size after each edit of this session")
+        self.chart.setMenuEnabled(False)
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.chart.hideButtons()
+        self.chart.setMinimumHeight(110)
+        self.chart.setMinimumWidth(1)
+        self.chart.setMaximumHeight(150)
+        self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.curve = self.chart.plot([], [], stepMode=None, symbol="o", symbolSize=5)
+        self._apply_palette()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.count)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.state)
+        layout.addSpacing(4)
+        layout.addWidget(self.busy)
+        layout.addSpacing(6)
+        layout.addWidget(self.chart)
+
+        self.history: list[tuple[int, int]] = []
+        self.shown: Estimate | None = None
+
+    def _apply_palette(self) -> None:
+        palette = self.palette()
+        window, text = palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.Text)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        self.chart.setBackground(palette.color(QPalette.ColorRole.Base))
+        axis_pen = pg.mkPen(mix(window, text, 0.45))
+        for name in ("left", "bottom"):
+            axis = self.chart.getAxis(name)
+            axis.setPen(axis_pen)
+            axis.setTextPen(pg.mkPen(mix(window, text, 0.7)))
+        for name in ("left", "bottom"):
+            self.chart.getAxis(name).enableAutoSIPrefix(False)
+        self.chart.getAxis("bottom").setLabel("edits this session", color=mix(window, text, 0.6).name())
+        self.chart.showGrid(x=False, y=True, alpha=0.15)
+        self.curve.setPen(pg.mkPen(highlight, width=2))
+        self.curve.setSymbolBrush(highlight)
+        self.curve.setSymbolPen(pg.mkPen(highlight))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._apply_palette()
+
+    # -- states ------------------------------------------------------------------------------------
+
+    def show_counting(self) -> None:
+        self.busy.setVisible(True)
+        self.state.setText("Counting…")
+
+    def show_sample(self, estimate: Estimate) -> None:
+        self.shown = estimate
+        self.count.setText(f"≈ {estimate.count:,}")
+        low, high = estimate.interval or (0, estimate.universe)
+        self.detail.setText(f"95 % interval {low:,} – {high:,} users, from a 1 % sample")
+        self.state.setText("Counting every profile…")
+
+    def show_exact(self, estimate: Estimate) -> None:
+        self.shown = estimate
+        self.busy.setVisible(False)
+        self.count.setText(f"{estimate.count:,}")
+        share = f" ({estimate.count / estimate.universe:.1%})" if estimate.universe else ""
+        self.detail.setText(f"users of {estimate.universe:,}{share}")
+        window = f"events of the last {estimate.realtime_days} days · " if estimate.realtime_days else ""
+        self.state.setText(f"Exact · {window}counted in {estimate.elapsed_ms:,.0f} ms")
+        self.state.setToolTip(f"Calculated at {estimate.now:%Y-%m-%d %H:%M} UTC")
+        self.history.append((len(self.history) + 1, estimate.count))
+        xs, ys = zip(*self.history)
+        self.curve.setData(list(xs), list(ys))
+
+    def show_problem(self, message: str) -> None:
+        self.busy.setVisible(False)
+        self.count.setText("—")
+        self.detail.setText(message)
+        self.state.setText("")
+
+    def show_empty(self) -> None:
+        self.busy.setVisible(False)
+        self.count.setText("—")
+        self.detail.setText("Add criteria to see how many users match")
+        self.state.setText("")

@@ -1,0 +1,141 @@
+"""Open audiences as tabs beside the audience list, with one undo group routing Edit › Undo to the current one.
+
+The window's menus call `save_current`, `delete_in_current` and the undo group's actions; the tab
+bar closes an editor only once it agreed (unsaved changes are asked about).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoGroup
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from app.models.autosave import Autosave, find_autosaves, remove_autosave
+from app.models.editing_session import Draft
+from app.models.home import OpenHome
+from app.ui.builder.editor import AudienceEditor
+from app.ui.builder.recovery import RecoverDraftsDialog
+from app.ui.home import HomeConnection
+from app.ui.workers import Tasks
+
+
+class EditorTabs(QTabWidget):
+    """The audience list as the first tab, then one tab per open audience."""
+
+    #: fires when the current tab changes (the editor shown, or None for the audience list)
+    current_editor_changed = Signal(object)
+    #: fires after the autosave folder was looked at on start (how many drafts were offered back)
+    autosaves_checked = Signal(int)
+
+    def __init__(self, connection: HomeConnection, tasks: Tasks, audiences: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.connection = connection
+        self.tasks = tasks
+        self.setDocumentMode(True)
+        self.setTabsClosable(True)
+        self.setMovable(True)
+        self.setAccessibleName("Open audiences")
+        self.undo_group = QUndoGroup(self)
+        self.list_page = audiences
+        self.addTab(audiences, "All Audiences")
+        self.setTabToolTip(0, "Every audience of the home")
+        for side in (self.tabBar().ButtonPosition.RightSide, self.tabBar().ButtonPosition.LeftSide):
+            button = self.tabBar().tabButton(0, side)
+            if button is not None:
+                button.hide()  # the list stays open
+        self.tabCloseRequested.connect(self._on_close_requested)
+        self.currentChanged.connect(self._on_current_changed)
+        self.editors: dict[int, AudienceEditor] = {}
+        self.recovery_dialog: RecoverDraftsDialog | None = None
+
+    def open_audience(self, audience_id: int, draft: Draft | None = None) -> AudienceEditor:
+        """Show the audience's editor, opening one if needed (with `draft`, restoring autosaved edits)."""
+        editor = self.editors.get(audience_id)
+        if editor is None:
+            editor = AudienceEditor(self.connection, self.tasks, audience_id, draft=draft)
+            self.editors[audience_id] = editor
+            self.undo_group.addStack(editor.undo_stack)
+            index = self.addTab(editor, "Opening…")
+            self.setTabToolTip(index, "Close with Ctrl+W; unsaved changes are asked about")
+            editor.title_changed.connect(lambda title, e=editor: self._on_title(e, title))
+            editor.closed.connect(lambda _id, e=editor: self._remove(e))
+        self.setCurrentWidget(editor)
+        return editor
+
+    def current_editor(self) -> AudienceEditor | None:
+        widget = self.currentWidget()
+        return widget if isinstance(widget, AudienceEditor) else None
+
+    def save_current(self) -> bool:
+        editor = self.current_editor()
+        return editor.save() if editor is not None else False
+
+    def delete_in_current(self) -> bool:
+        editor = self.current_editor()
+        return editor.delete_selected() if editor is not None else False
+
+    def close_current(self) -> bool:
+        editor = self.current_editor()
+        return editor.close_editor() if editor is not None else False
+
+    def close_all(self) -> bool:
+        """Close every editor (asking about unsaved changes); False if the user kept one open."""
+        for editor in list(self.editors.values()):
+            self.setCurrentWidget(editor)
+            if not editor.close_editor():
+                return False
+        return True
+
+    def shutdown(self) -> None:
+        """Stop every editor's background work without asking (their autosaves keep unsaved drafts)."""
+        for editor in list(self.editors.values()):
+            editor.shutdown()
+
+    # -- drafts left by a crash ----------------------------------------------------------------------
+
+    def offer_autosaves(self, home: OpenHome) -> None:
+        """Look for drafts a crash or kill left unsaved, and offer them back (connected to HomeConnection.opened)."""
+        self.tasks.run(lambda: find_autosaves(home.home), label="Looking for unsaved drafts",
+                       on_success=self._on_autosaves_found)
+
+    def _on_autosaves_found(self, autosaves: list[Autosave]) -> None:
+        if autosaves:
+            self.recovery_dialog = RecoverDraftsDialog(autosaves, self.window())
+            self.recovery_dialog.restore_requested.connect(self._restore)
+            self.recovery_dialog.discard_requested.connect(self._discard)
+            self.recovery_dialog.open()
+        self.autosaves_checked.emit(len(autosaves))
+
+    def _restore(self, autosaves: list[Autosave]) -> None:
+        for autosave in autosaves:
+            self.open_audience(autosave.audience_id, draft=autosave.draft)
+
+    def _discard(self, autosaves: list[Autosave]) -> None:
+        home = self.connection.home
+        ids = [a.audience_id for a in autosaves]
+        self.tasks.run(lambda: [remove_autosave(home, i) for i in ids], label="Discarding unsaved drafts")
+
+    # -- tabs --------------------------------------------------------------------------------------
+
+    def _on_title(self, editor: AudienceEditor, title: str) -> None:
+        index = self.indexOf(editor)
+        if index >= 0:
+            self.setTabText(index, title)
+
+    def _remove(self, editor: AudienceEditor) -> None:
+        self.editors.pop(editor.audience_id, None)
+        self.undo_group.removeStack(editor.undo_stack)
+        index = self.indexOf(editor)
+        if index >= 0:
+            self.removeTab(index)
+        editor.deleteLater()
+
+    def _on_close_requested(self, index: int) -> None:
+        editor = self.widget(index)
+        if isinstance(editor, AudienceEditor):
+            editor.close_editor()
+
+    def _on_current_changed(self, _index: int) -> None:
+        editor = self.current_editor()
+        self.undo_group.setActiveStack(editor.undo_stack if editor is not None else None)
+        self.current_editor_changed.emit(editor)
