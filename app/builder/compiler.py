@@ -129,7 +129,11 @@ class _Set:
         return self.narrow(cte) if self.narrow is not None else self.sql
 
     def flipped(self) -> "_Set":
-        return _Set(self.sql, not self.negated, self.narrow)
+        if not self.negated:
+            return _Set(self.sql, True, self.narrow)
+        # The users a negated set rules out may come more than once (operands of set operators
+        # drop their DISTINCT); as a positive set it is counted, so each user must come once.
+        return _Set(_p("SELECT DISTINCT mpid FROM (") + self.sql + ")", False, self.narrow)
 
 
 def _select(sql: _Sql) -> _Sql:

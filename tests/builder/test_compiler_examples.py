@@ -613,3 +613,15 @@ def test_cached_estimate_is_not_reused_after_an_import(tmp_path):
         assert (first.count, second.count) == (1, 2)
     finally:
         cache.close()
+
+
+def test_double_exclusion_counts_each_user_once(cache):
+    """An excluded group holding only an excluded criterion is the criterion itself, each user once."""
+    recent = NOW - dt.timedelta(days=1)
+    build(cache, profile(1, events=[session(recent), session(recent)]), profile(2, events=[session(recent)]), profile(3))
+    sessions = {"id": "s", "type": "event", "event_type": "session_start", "exclude": True}
+    members, estimate = evaluate(cache, doc(sessions, exclude=True))
+    assert members == {1, 2} and estimate.count == 2 and estimate.nodes == {"s": 1, "root": 2}
+    nested = {"id": "g", "type": "group", "match": "any", "exclude": True, "children": [sessions]}
+    members, estimate = evaluate(cache, doc(nested))
+    assert members == {1, 2} and estimate.count == 2
