@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -57,8 +58,12 @@ class SizeCalculator:
     def __init__(self, home: OpenHome):
         self._home = home
         self._cursor = home.cache.cursor()
+        # Interrupting the cursor stops only the query running now; the flag stops the ones after it.
+        self._cancelled = threading.Event()
 
     def cancel(self) -> None:
+        """Stop sizing (from any thread): `sizes` raises SizesCancelled; a cancelled calculator stays cancelled."""
+        self._cancelled.set()
         self._cursor.interrupt()
 
     def sizes(
@@ -67,15 +72,23 @@ class SizeCalculator:
         *,
         now: dt.datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
+        on_size: Callable[[AudienceSize], None] | None = None,
     ) -> dict[int, AudienceSize]:
-        """audience id → size, adds and drops at `now` (default: the current time)."""
+        """audience id → size, adds and drops at `now` (default: the current time).
+
+        `on_size` is told each audience's size as soon as it is known (a list can show it at once).
+        """
         chosen = list(audiences)
         moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
         catalog = catalog_for(self._home, self._cursor)
         resolve = membership_resolver(self._home)
         out: dict[int, AudienceSize] = {}
         for index, audience in enumerate(chosen):
+            if self._cancelled.is_set():
+                raise SizesCancelled("Sizing the audiences was cancelled.")
             out[audience.id] = self._size(audience, catalog, resolve, moment)
+            if on_size is not None:
+                on_size(out[audience.id])
             if progress is not None:
                 progress(index + 1, len(chosen))
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import enum
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -35,6 +36,15 @@ MAX_NAME_LENGTH = 100
 MAX_TAG_LENGTH = 18
 
 _COPY_SUFFIX = re.compile(r" \(copy(?: \d+)?\)$")
+
+
+class Keep(enum.Enum):
+    """The type of KEEP: "leave this detail as it is" (None already means something for external names)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True)
@@ -446,6 +456,72 @@ class AudienceService:
                     return True
             present = ", ".join(f'"{t.tag}"' for t in audience.tag_rows) or "none"
             raise NotFound(f'Audience "{audience.name}" has no tag "{tag}"; its tags are: {present}.')
+
+        return self._update(audience_id, change)
+
+    def update(
+        self,
+        audience_id: int,
+        *,
+        name: str | Keep = KEEP,
+        external_name: str | None | Keep = KEEP,
+        criteria: dict[str, Any] | Keep = KEEP,
+        input_ids: Iterable[int] | Keep = KEEP,
+        tags: Iterable[str] | Keep = KEEP,
+        status: str | Keep = KEEP,
+    ) -> AudienceInfo:
+        """Change several details at once, in ONE transaction: all of them are stored, or none.
+
+        What is left at KEEP stays as it is; the rules are those of the single-detail methods
+        (`rename`, `set_external_name`, `set_criteria`, `set_inputs`, tags, status). This is what
+        saving an edited draft uses, so a refused tag never leaves the criteria half saved.
+        """
+        # Everything that needs no store is checked before the transaction opens.
+        if name is not KEEP:
+            name = _clean_name(name)
+        if external_name is not KEEP:
+            external_name = _clean_external_name(external_name)
+        if criteria is not KEEP:
+            if criteria is None:
+                raise InvalidInput('Audience criteria must be a document with a "version" and a "root" group.')
+            criteria = _clean_criteria(criteria)
+        if input_ids is not KEEP:
+            input_ids = _unique_ids(input_ids)
+        if tags is not KEEP:
+            tags = _clean_tags(tags)
+        if status is not KEEP:
+            _check_status(status)
+
+        def change(session: Session, audience: Audience) -> bool:
+            changed = False
+            if name is not KEEP and audience.name != name:
+                _check_name_free(session, name, except_id=audience.id)
+                audience.name = name
+                changed = True
+            if external_name is not KEEP and audience.external_name != external_name:
+                audience.external_name = external_name
+                changed = True
+            if criteria is not KEEP and audience.criteria != criteria:
+                audience.criteria = criteria  # a new dict: the JSON column only notices reassignment
+                changed = True
+            if input_ids is not KEEP:
+                _check_inputs(session, input_ids, [w.workspace_id for w in audience.workspace_links])
+                if sorted(input_ids) != sorted(i.input_id for i in audience.input_links):
+                    audience.input_links = [AudienceInput(input_id=i) for i in input_ids]
+                    changed = True
+            if tags is not KEEP:
+                for row in [row for row in audience.tag_rows if row.tag not in tags]:
+                    audience.tag_rows.remove(row)
+                    changed = True
+                present = {row.tag for row in audience.tag_rows}
+                for tag in tags:
+                    if tag not in present:
+                        audience.tag_rows.append(AudienceTag(tag=tag))
+                        changed = True
+            if status is not KEEP and audience.status != status:
+                audience.status = status
+                changed = True
+            return changed
 
         return self._update(audience_id, change)
 

@@ -17,7 +17,7 @@ from app.builder.catalog import Catalog
 from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
-from app.models.audiences import MAX_TAG_LENGTH, AudienceInfo, clean_tag
+from app.models.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
 from app.models.estimates import catalog_for, membership_resolver, scope_for
 from app.models.home import OpenHome
 from app.models.workspaces import WorkspaceInfo
@@ -114,8 +114,8 @@ class EstimateSession:
         self._catalog = None
 
     def estimate(self, document: dict[str, Any], *, input_ids: Sequence[int] = (), exact: bool,
-                 now: dt.datetime | None = None) -> Estimate:
-        """Count the document (sampled, or exact with per-node counts); CriteriaError names bad nodes."""
+                 nodes: bool = True, now: dt.datetime | None = None) -> Estimate:
+        """Count the document (sampled, or exact and — unless `nodes` is False — per node); CriteriaError names bad nodes."""
         estimator = self._ensure_estimator()
         cursor = self._cursor
         version = self.home.cache.data_version
@@ -124,7 +124,7 @@ class EstimateSession:
             self._catalog = (version, catalog_for(self.home, cursor))
         return estimator.estimate(document, scope=scope_for(self.home, self.workspace_ids, input_ids),
                                   catalog=self._catalog[1], now=now or dt.datetime.now(dt.timezone.utc),
-                                  exact=exact, memberships=membership_resolver(self.home))
+                                  exact=exact, nodes=nodes, memberships=membership_resolver(self.home))
 
     def _ensure_estimator(self) -> Estimator:
         with self._lock:
@@ -148,29 +148,22 @@ def criteria_problems(home: OpenHome, draft: Draft, workspace_ids: Sequence[int]
 
 
 def save_draft(home: OpenHome, audience_id: int, draft: Draft, *, activate: bool = False) -> AudienceInfo:
-    """Store the draft's details and criteria; with `activate`, also make the audience active.
+    """Store the draft's details and criteria in one transaction; with `activate`, also make the audience active.
 
-    The criteria go first (they are what is most likely refused), then the name, external name,
-    inputs and tags; each is its own transaction of the audience service.
+    Either all of it is stored or, when something is refused (a tag, a taken name), none of it.
     """
-    service = home.audiences
-    current = service.get(audience_id)
-    tags = [clean_tag(tag) for tag in draft.tags]  # refused before anything is written
+    tags = [clean_tag(tag) for tag in draft.tags]  # refused with the tag's own message
     if activate:
+        current = home.audiences.get(audience_id)
         found = criteria_problems(home, draft, current.workspace_ids)
         if found:
             raise CriteriaError(found)
-    service.set_criteria(audience_id, draft.criteria)
-    if draft.name.strip() != current.name:
-        service.rename(audience_id, draft.name)
-    service.set_external_name(audience_id, draft.external_name or None)
-    service.set_inputs(audience_id, draft.input_ids)
-    for tag in current.tags:
-        if tag not in tags:
-            service.remove_tag(audience_id, tag)
-    for tag in tags:
-        if tag not in current.tags:
-            service.add_tag(audience_id, tag)
-    if activate:
-        service.activate(audience_id)
-    return service.get(audience_id)
+    return home.audiences.update(
+        audience_id,
+        name=draft.name,
+        external_name=draft.external_name or None,
+        criteria=draft.criteria,
+        input_ids=draft.input_ids,
+        tags=tags,
+        status="active" if activate else KEEP,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,8 @@ from app.models.schema import (
 
 MAX_WORKSPACE_NAME_LENGTH = 100
 MAX_INPUT_NAME_LENGTH = 100
+#: A year: older events are outside any cache the demo or a sync keeps anyway.
+MAX_REALTIME_WINDOW_DAYS = 365
 
 NO_WORKSPACE_YET = (
     "There is no workspace yet. Run `audience-studio demo` to create a demo workspace, or import your data."
@@ -194,6 +196,26 @@ class WorkspaceService:
                 emit_after_commit(session, "workspace_changed", workspace.id)
             return _info(workspace)
 
+    def set_realtime_windows(self, days_by_workspace: Mapping[int, int]) -> list[WorkspaceInfo]:
+        """Set how many days of events real-time audiences of each workspace look at, in ONE transaction.
+
+        Refused as a whole (nothing changes) if any number is outside 1–MAX_REALTIME_WINDOW_DAYS or
+        any workspace is missing.
+        """
+        cleaned = {int(ws): _clean_window(days) for ws, days in days_by_workspace.items()}
+        with self.store.transaction() as session:
+            rows = [_load(session, workspace_id) for workspace_id in cleaned]
+            for row in rows:
+                if row.realtime_window_days != cleaned[row.id]:
+                    row.realtime_window_days = cleaned[row.id]
+                    emit_after_commit(session, "workspace_changed", row.id)
+            return [_info(row) for row in rows]
+
+    def set_realtime_window(self, workspace_id: int, days: int) -> WorkspaceInfo:
+        """Set one workspace's real-time window (days of events real-time audiences look at)."""
+        [info] = self.set_realtime_windows({workspace_id: days})
+        return info
+
     def set_attribute_type(self, workspace_id: int, attribute: str, type: str) -> None:
         """Override the type detected for a user attribute in this workspace's data."""
         attribute = _clean_attribute(attribute)
@@ -239,3 +261,13 @@ def _clean_attribute(attribute: str) -> str:
     if not cleaned:
         raise InvalidInput("Name the user attribute whose type you want to set.")
     return cleaned
+
+
+def _clean_window(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise InvalidInput(f"The real-time window is a whole number of days, not {days!r}.")
+    if not 1 <= days <= MAX_REALTIME_WINDOW_DAYS:
+        raise InvalidInput(
+            f"The real-time window is {days} days; it must be between 1 and {MAX_REALTIME_WINDOW_DAYS} days."
+        )
+    return days

@@ -18,6 +18,7 @@ from app.ui.about import AboutDialog
 from app.ui.audiences.pane import AudiencesPane
 from app.ui.builder.tabs import EditorTabs
 from app.ui.home import HomeConnection
+from app.ui.preferences import open_preferences
 from app.ui.status_bar import HomeStatusBar
 from app.ui.workers import Tasks
 
@@ -44,8 +45,9 @@ class MainWindow(QMainWindow):
         # Padding only: colours still come from the OS palette.
         self.navigation.setStyleSheet("QListWidget { padding-top: 8px; } QListWidget::item { padding: 6px 10px; }")
         # Opened audiences are tabs beside the list, so the user can go back and forth between several.
-        self.editors = EditorTabs(connection, tasks, self.audiences)
+        self.editors = EditorTabs(connection, tasks, self.audiences, list_undo_stack=self.audiences.actions.undo_stack)
         self.audiences.open_requested.connect(self.editors.open_audience)
+        self.audiences.actions.is_open_in_editor = self.editors.is_open
         connection.opened.connect(self.editors.offer_autosaves)
         self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
         self.navigation.currentRowChanged.connect(self.panes.setCurrentIndex)
@@ -74,21 +76,26 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.new_action = self._action("&New Audience…", QKeySequence.StandardKey.New,
+                                       "Create an audience and open it in the builder", self._on_new_audience)
+        self.save_action = self._action("&Save Audience", QKeySequence.StandardKey.Save,
+                                        "Save the audience being edited (as a draft unless it is active)",
+                                        self.editors.save_current)
+        self.close_audience_action = self._action("&Close Audience", QKeySequence.StandardKey.Close,
+                                                  "Close the audience being edited; unsaved changes are asked about",
+                                                  self.editors.close_current)
+        self.preferences_action = self._action("&Preferences…", "Ctrl+,",
+                                               "Real-time windows of the workspaces, and how the app counts",
+                                               self._on_preferences)
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        quit_action = self._action("&Quit", "Ctrl+Q", "Close Audience Studio", self._on_quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        quit_action.setStatusTip("Close Audience Studio")
-        quit_action.triggered.connect(self._on_quit)
-        self.save_action = QAction("&Save Audience", self)
-        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
-        self.save_action.setStatusTip("Save the audience being edited (as a draft unless it is active)")
-        self.save_action.triggered.connect(self.editors.save_current)
-        self.close_audience_action = QAction("&Close Audience", self)
-        self.close_audience_action.setShortcut(QKeySequence.StandardKey.Close)
-        self.close_audience_action.setStatusTip("Close the audience being edited; unsaved changes are asked about")
-        self.close_audience_action.triggered.connect(self.editors.close_current)
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.close_audience_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
 
@@ -97,14 +104,26 @@ class MainWindow(QMainWindow):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.editors.undo_group.createRedoAction(self, "&Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        self.delete_action = QAction("&Delete Criterion", self)
-        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
-        self.delete_action.setStatusTip("Remove the selected criterion or group from the audience being edited")
-        self.delete_action.triggered.connect(self.editors.delete_in_current)
+        # Ctrl+F: the audience search while the list is shown, the palette's "Find a criterion" in an editor.
+        self.find_action = self._action("&Find…", QKeySequence.StandardKey.Find,
+                                        "Search the audiences by name, or find a criterion in the palette",
+                                        self._on_find)
+        # One Delete for the window: the selected audiences in the list, the selected criterion in an editor.
+        self.delete_action = self._action("&Delete", QKeySequence.StandardKey.Delete,
+                                          "Delete the selected audiences, or the selected criterion of the audience "
+                                          "being edited", self._on_delete)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
+        edit_menu.addAction(self.find_action)
         edit_menu.addAction(self.delete_action)
+
+        self.audience_menu = self.menuBar().addMenu("&Audience")
+        self.audiences.actions.fill_menu(self.audience_menu)
+        self.audience_menu.addSeparator()
+        self.audience_menu.addAction(self.audiences.refresh_action)
+        self.audience_menu.aboutToShow.connect(self.audiences.actions.update_enabled)
+
         self.editors.current_editor_changed.connect(self._on_editor_changed)
         self._on_editor_changed(None)
 
@@ -114,6 +133,14 @@ class MainWindow(QMainWindow):
         about_action.setStatusTip("Versions, and where the home and the logs are")
         about_action.triggered.connect(self._on_about)
         help_menu.addAction(about_action)
+
+    def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
 
     # -- remembering the layout --------------------------------------------------------------------
 
@@ -127,6 +154,7 @@ class MainWindow(QMainWindow):
         state = settings.value(STATE_KEY)
         if state is not None:
             self.restoreState(state)
+        self.audiences.restore_layout(settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.editors.close_all():
@@ -135,6 +163,7 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         settings.setValue(STATE_KEY, self.saveState())
+        self.audiences.save_layout(settings)
         super().closeEvent(event)
 
     # -- handlers ----------------------------------------------------------------------------------
@@ -146,8 +175,36 @@ class MainWindow(QMainWindow):
 
     def _on_editor_changed(self, editor) -> None:
         # Shortcuts of disabled actions stay free for the pane that is shown.
-        for action in (self.save_action, self.close_audience_action, self.delete_action):
+        for action in (self.save_action, self.close_audience_action):
             action.setEnabled(editor is not None)
+        self.delete_action.setText("&Delete Criterion" if editor is not None else "&Delete Audience")
+        self.audience_menu.setEnabled(editor is None)
+
+    def _on_new_audience(self) -> None:
+        self.editors.setCurrentIndex(0)
+        self.audiences.new_audience()
+
+    def _on_find(self) -> None:
+        editor = self.editors.current_editor()
+        if editor is not None and editor.is_loaded():
+            editor.palette_panel.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            editor.palette_panel.search.selectAll()
+        else:
+            self.editors.setCurrentIndex(0)
+            self.audiences.focus_search()
+
+    def _on_delete(self) -> None:
+        if self.editors.current_editor() is not None:
+            self.editors.delete_in_current()
+        else:
+            self.audiences.actions.delete_chosen()
+
+    def _on_preferences(self) -> None:
+        def opened(dialog) -> None:
+            self.preferences_dialog = dialog
+            dialog.finished.connect(lambda _result: setattr(self, "preferences_dialog", None))
+
+        open_preferences(self.connection.open_home, self.tasks, self, opened)
 
     def _on_about(self) -> None:
         dialog = AboutDialog(self.connection.home, self)

@@ -88,6 +88,13 @@ class HomeStatusBar(QStatusBar):
         self.busy_label.setText(f"{activity}…" if activity else "")
         self.busy_label.setVisible(bool(activity))
         self.busy.setVisible(bool(activity))
+        # Work that says how far it is gets a bar that fills; other work, one that just moves.
+        progress = self._tasks.progress()
+        if progress is not None and progress[1] > 0:
+            self.busy.setRange(0, progress[1])
+            self.busy.setValue(progress[0])
+        else:
+            self.busy.setRange(0, 0)
 
     def _on_home_opened(self, _home: OpenHome) -> None:
         self.reload()

@@ -37,14 +37,30 @@ class Task(QObject):
     #: fires on the GUI thread after `succeeded` or `failed`
     finished = Signal()
 
-    # Emitted from the pool thread; Qt queues it to this object's (the GUI) thread.
+    #: fires on the GUI thread when the function reports how far it got: (done, total)
+    progressed = Signal(int, int)
+
+    # Emitted from the pool thread; Qt queues them to this object's (the GUI) thread.
     _done = Signal(object, object)
+    _report = Signal(int, int)
 
     def __init__(self, fn: Callable[[], Any], label: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.fn: Callable[[], Any] | None = fn
         self.label = label
+        #: (done, total) as last reported, or None for work that does not know how far it is
+        self.progress: tuple[int, int] | None = None
         self._done.connect(self._on_done)
+        self._report.connect(self._on_report)
+
+    def report(self, done: int, total: int) -> None:
+        """How far the function got; callable from the pool thread."""
+        self._report.emit(done, total)
+
+    @Slot(int, int)
+    def _on_report(self, done: int, total: int) -> None:
+        self.progress = (done, total)
+        self.progressed.emit(done, total)
 
     def _run(self) -> None:
         """Runs on a pool thread."""
@@ -97,7 +113,28 @@ class Tasks(QObject):
         on_failure: Callable[[BaseException], None] | None = None,
     ) -> Task:
         """Run `fn()` on the pool. Without `on_failure`, a failure is reported through `error_reported`."""
-        task = Task(fn, label, self)
+        return self._start(Task(fn, label, self), on_success, on_failure)
+
+    def run_reporting(
+        self,
+        fn: Callable[[Callable[[int, int], None]], Any],
+        *,
+        label: str,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> Task:
+        """Like `run`, for work that knows how far it is: `fn(report)` calls `report(done, total)` as it goes,
+        and the status bar shows it."""
+        task = Task(lambda: fn(task.report), label, self)
+        task.progressed.connect(lambda *_: self.activity_changed.emit(self.activity()))
+        return self._start(task, on_success, on_failure)
+
+    def _start(
+        self,
+        task: Task,
+        on_success: Callable[[Any], None] | None,
+        on_failure: Callable[[BaseException], None] | None,
+    ) -> Task:
         if on_success is not None:
             task.succeeded.connect(on_success)
         task.failed.connect(lambda exc: self._on_task_failed(task, exc, on_failure))
@@ -111,9 +148,14 @@ class Tasks(QObject):
         """What runs now, for the status bar: the latest task's label, and how many others run."""
         if not self._running:
             return ""
-        latest = self._running[-1].label
+        task = self._running[-1]
+        latest = task.label if task.progress is None else f"{task.label} ({task.progress[0]} of {task.progress[1]})"
         others = len(self._running) - 1
         return latest if not others else f"{latest} (+{others} more)"
+
+    def progress(self) -> tuple[int, int] | None:
+        """(done, total) of the latest task, when it reports how far it is."""
+        return self._running[-1].progress if self._running else None
 
     def is_busy(self) -> bool:
         return bool(self._running)
@@ -137,3 +179,42 @@ class Tasks(QObject):
         self._running.remove(task)
         task.deleteLater()
         self.activity_changed.emit(self.activity())
+
+
+class SerialTasks(QObject):
+    """Runs functions one after another, in the order asked, each on the pool through `Tasks`.
+
+    For store writes whose order matters: an undo's restore must not overtake the delete it undoes.
+    """
+
+    def __init__(self, tasks: Tasks, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self._queue: list[tuple[Callable[[], Any], str, Callable[[Any], None] | None,
+                                Callable[[BaseException], None] | None]] = []
+        self._running = False
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        *,
+        label: str,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Run `fn()` once every function asked for before it has finished; callbacks as with `Tasks.run`."""
+        self._queue.append((fn, label, on_success, on_failure))
+        if not self._running:
+            self._next()
+
+    def is_busy(self) -> bool:
+        return self._running or bool(self._queue)
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._running = False
+            return
+        self._running = True
+        fn, label, on_success, on_failure = self._queue.pop(0)
+        task = self._tasks.run(fn, label=label, on_success=on_success, on_failure=on_failure)
+        task.finished.connect(self._next)

@@ -65,3 +65,29 @@ def test_now_defaults_to_the_current_time(opened):
             {"id": "s", "type": "event", "event_type": "session_start", "frequency": {"operator": "ge", "value": 0}}]}})
     size = SizeCalculator(home).sizes([audience])[audience.id]
     assert size.size == 5  # ">= 0 sessions" is everyone, whatever the time
+
+
+def test_each_size_is_told_as_soon_as_it_is_known(opened):
+    home, workspace = opened
+    first = home.audiences.create("First", workspace_ids=[workspace.id])
+    second = home.audiences.create("Second", workspace_ids=[workspace.id])
+    told = []
+    SizeCalculator(home).sizes([first, second], now=NOW, on_size=told.append)
+    assert [size.audience_id for size in told] == [first.id, second.id]
+
+
+def test_a_cancelled_calculator_stops_before_the_next_audience(opened):
+    from app.models.audience_sizes import SizesCancelled
+
+    home, workspace = opened
+    audiences = [home.audiences.create(f"A{n}", workspace_ids=[workspace.id]) for n in range(3)]
+    calculator = SizeCalculator(home)
+    told = []
+
+    def cancel_after_first(size):
+        told.append(size)
+        calculator.cancel()
+
+    with pytest.raises(SizesCancelled):
+        calculator.sizes(audiences, now=NOW, on_size=cancel_after_first)
+    assert len(told) == 1

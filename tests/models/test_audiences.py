@@ -438,3 +438,50 @@ def test_list_filters_by_workspace(audiences: AudienceService, retail, travel) -
     audiences.create("Travel only", workspace_ids=[travel.id])
     audiences.create("Both", scope="multi", workspace_ids=[retail.id, travel.id])
     assert [a.name for a in audiences.list(workspace_id=travel.id)] == ["Both", "Travel only"]
+
+
+# -- update: several details in one transaction ------------------------------------------------------
+
+
+def test_update_changes_every_given_detail_at_once(audiences: AudienceService, retail, lapsed, recorded_events) -> None:
+    web = input_id(retail, "Web")
+    updated = audiences.update(
+        lapsed.id, name="Win-back", external_name="winback_90d", criteria=criteria_with_country(),
+        input_ids=[web], tags=["q2", "spring"], status="active",
+    )
+    assert (updated.name, updated.external_name, updated.input_ids, updated.tags, updated.status) == (
+        "Win-back", "winback_90d", (web,), ("q2", "spring"), "active")
+    assert updated.criteria == criteria_with_country()
+    assert updated.updated_at > lapsed.updated_at
+    assert audiences.get(lapsed.id) == updated
+    # One transaction, one event.
+    assert recorded_events[-1:] == [("audience_changed", lapsed.id)]
+    assert recorded_events.count(("audience_changed", lapsed.id)) == 1
+
+
+def test_update_leaves_what_is_not_given_as_it_was(audiences: AudienceService, lapsed) -> None:
+    updated = audiences.update(lapsed.id, external_name="lapsed_ext")
+    assert updated.external_name == "lapsed_ext"
+    assert (updated.name, updated.input_ids, updated.tags, updated.criteria, updated.status) == (
+        lapsed.name, lapsed.input_ids, lapsed.tags, lapsed.criteria, lapsed.status)
+    assert audiences.update(lapsed.id, external_name=None).external_name is None
+
+
+def test_update_that_changes_nothing_keeps_updated_at_and_emits_nothing(
+    audiences: AudienceService, lapsed, recorded_events
+) -> None:
+    before = list(recorded_events)
+    same = audiences.update(lapsed.id, name=lapsed.name, tags=list(lapsed.tags), input_ids=lapsed.input_ids)
+    assert same.updated_at == lapsed.updated_at
+    assert recorded_events == before
+
+
+def test_update_refused_in_one_part_writes_none_of_it(audiences: AudienceService, retail, travel, lapsed) -> None:
+    audiences.create("Loyal shoppers", workspace_ids=[retail.id])
+    with pytest.raises(InvalidInput, match='An audience named "Loyal shoppers"'):
+        audiences.update(lapsed.id, criteria=criteria_with_country(), tags=["new"], name="loyal SHOPPERS")
+    with pytest.raises(InvalidInput, match="belongs to workspace"):
+        audiences.update(lapsed.id, criteria=criteria_with_country(), input_ids=[travel.inputs[0].id])
+    with pytest.raises(InvalidInput, match="at most 18 characters"):
+        audiences.update(lapsed.id, name="Renamed", tags=["x" * (MAX_TAG_LENGTH + 1)])
+    assert audiences.get(lapsed.id) == lapsed

@@ -128,3 +128,24 @@ def test_delete_is_refused_while_audiences_use_the_workspace(workspaces: Workspa
     with pytest.raises(InvalidInput, match='Workspace "Retail" is used by 1 audience\\(s\\) \\("Lapsed buyers"\\)'):
         workspaces.delete(retail.id)
     assert workspaces.get(retail.id) == retail
+
+
+def test_realtime_windows_are_set_for_several_workspaces_in_one_go(
+    workspaces: WorkspaceService, retail, travel, recorded_events
+) -> None:
+    assert retail.realtime_window_days == 30
+    changed = workspaces.set_realtime_windows({retail.id: 14, travel.id: 30})
+    assert [w.realtime_window_days for w in changed] == [14, 30]
+    assert workspaces.get(retail.id).realtime_window_days == 14
+    # Only the workspace whose window changed is announced.
+    assert recorded_events[-1:] == [("workspace_changed", retail.id)]
+    assert workspaces.set_realtime_window(travel.id, 90).realtime_window_days == 90
+
+
+def test_a_window_out_of_range_is_refused_and_nothing_changes(workspaces: WorkspaceService, retail, travel) -> None:
+    for days in (0, 366, -3):
+        with pytest.raises(InvalidInput, match=f"real-time window is {days} days; it must be between 1 and 365"):
+            workspaces.set_realtime_windows({retail.id: 7, travel.id: days})
+    with pytest.raises(NotFound):
+        workspaces.set_realtime_windows({retail.id: 7, 999: 7})
+    assert [w.realtime_window_days for w in workspaces.list()] == [30, 30]

@@ -10,7 +10,16 @@ from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QTableView
 
 from app.models.audiences import AudienceInfo
-from app.ui.audiences.model import AUDIENCE_ROLE, SORT_ROLE, AudienceTableModel, Column
+from app.models.audience_sizes import AudienceSize
+from app.ui.audiences.model import (
+    AUDIENCE_ROLE,
+    COMPUTING,
+    SIZE_COLUMNS,
+    SORT_ROLE,
+    UNANSWERED,
+    AudienceTableModel,
+    Column,
+)
 
 T0 = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -36,15 +45,45 @@ def cell(model, row: int, column: Column, role=Qt.ItemDataRole.DisplayRole):
     return model.index(row, column).data(role)
 
 
-def test_columns_show_name_status_scope_tags_creator_and_last_update(model):
+def test_columns_show_name_sizes_creator_last_update_status_tags_and_actions(model):
     model.set_audiences([audience(1, "Loyal shoppers", status="active", scope="multi", workspace_ids=(1, 2),
                                   tags=("high-value", "loyalty"), created_by="jonas")])
 
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
-    assert headers == ["Name", "Status", "Scope", "Tags", "Created By", "Last Updated"]
-    assert [cell(model, 0, c) for c in Column][:5] == ["Loyal shoppers", "Active", "Multi-workspace", "high-value, loyalty", "jonas"]
+    assert headers == ["Name", "Size", "Adds (24 h)", "Drops (24 h)", "Volatility", "Created By", "Last Updated",
+                       "Status", "Tags", "Actions"]
+    assert cell(model, 0, Column.NAME) == "Loyal shoppers"
+    assert cell(model, 0, Column.STATUS) == "Active"
+    assert cell(model, 0, Column.TAGS) == "high-value, loyalty"
+    assert cell(model, 0, Column.CREATED_BY) == "jonas"
     assert "2026" in cell(model, 0, Column.LAST_UPDATED)
     assert cell(model, 0, Column.NAME, AUDIENCE_ROLE).id == 1
+    # Not sized yet: the size cells are blank, not zero.
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == ["", "", "", ""]
+
+
+def test_size_cells_show_dots_while_counting_then_the_numbers(model):
+    model.set_audiences([audience(1, "Loyal shoppers"), audience(2, "Empty")])
+    model.set_computing([1, 2])
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == [COMPUTING] * 4
+
+    model.set_size(AudienceSize(1, 12_345, 300, 45))
+    model.set_size(AudienceSize(2, 0, 0, 0))
+
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == ["12,345", "300", "45", "2.8%"]
+    assert cell(model, 1, Column.VOLATILITY) == "—"  # an empty audience has nothing to churn
+    assert cell(model, 0, Column.SIZE, SORT_ROLE) == 12_345.0
+    assert not model.is_computing(1)
+
+
+def test_criteria_the_cache_cannot_answer_show_a_question_mark_and_say_why(model):
+    model.set_audiences([audience(1, "VIPs")])
+    model.set_size(AudienceSize(1, None, None, None, "Criterion 'vip': there is no user attribute vip_level"))
+
+    assert cell(model, 0, Column.SIZE) == UNANSWERED
+    assert "vip_level" in cell(model, 0, Column.SIZE, Qt.ItemDataRole.ToolTipRole)
+    # Unknown sizes sort below every known one.
+    assert cell(model, 0, Column.SIZE, SORT_ROLE) == -1.0
 
 
 def test_the_tooltip_gives_the_external_name_and_tags(model):

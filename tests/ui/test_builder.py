@@ -579,3 +579,58 @@ def test_opening_a_home_store_is_not_needed_for_the_engine(builder_home):
     home, ids = builder_home
     with OpenHome.open(home) as opened:
         assert estimate_document(opened, multi_group_document(), workspace_ids=[ids["workspace"]], exact=True).count > 0
+
+
+# -- added with the audiences page: three-step estimates, tab order --------------------------------------
+
+
+def test_the_exact_total_is_shown_before_each_criterions_count(qtbot, open_editor):
+    editor = open_editor()
+    steps: list[tuple[str, Estimate]] = []
+    editor.live.sample_shown.connect(lambda e: steps.append(("sample", e)))
+    editor.live.total_shown.connect(lambda e: steps.append(("total", e)))
+    editor.live.exact_shown.connect(lambda e: steps.append(("nodes", e)))
+    # A window no estimate has used yet, so every step really runs.
+    changed = editing.update(editor.document, "sessions", {"window": {"type": "within", "amount": 27, "unit": "days"}})
+
+    with qtbot.waitSignal(editor.live.exact_shown, timeout=TIMEOUT_MS):
+        editor.live.request(changed, now=True)
+
+    assert [name for name, _ in steps] == ["sample", "total", "nodes"]
+    (_, sample), (_, total), (_, nodes) = steps
+    assert not sample.exact and total.exact and total.nodes == {} and nodes.nodes
+    assert total.count == nodes.count == engine_count(editor, changed).count
+
+
+def test_the_counts_of_the_cards_wait_for_the_node_step_but_the_total_does_not(qtbot, open_editor):
+    editor = open_editor()
+    changed = editing.update(editor.document, "sessions", {"window": {"type": "within", "amount": 26, "unit": "days"}})
+    seen: dict[str, str] = {}
+
+    def on_total(estimate: Estimate) -> None:
+        seen["total"] = editor.estimate.count.text()
+        seen["state"] = editor.estimate.state.text()
+
+    editor.live.total_shown.connect(on_total)
+    with qtbot.waitSignal(editor.live.exact_shown, timeout=TIMEOUT_MS) as shown:
+        editor.live.request(changed, now=True)
+
+    assert seen["total"] == f"{shown.args[0].count:,}"
+    assert seen["state"].endswith("counting each criterion…")
+    assert not editor.estimate.state.text().endswith("counting each criterion…")
+
+
+def test_tab_goes_through_a_cards_fields_before_its_exclude_and_menu_buttons(qtbot, open_editor):
+    editor = open_editor()
+    card = editor.canvas.frames["gold"]
+    chain, widget = [], card.nextInFocusChain()
+    while widget is not card and len(chain) < 200:
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisible() and widget.isEnabled():
+            chain.append(widget)
+        widget = widget.nextInFocusChain()
+
+    fields = [i for i, w in enumerate(chain) if card.editor.isAncestorOf(w)]
+    assert fields, "the card's editor has fields to tab to"
+    exclude, menu = chain.index(card.exclude), chain.index(card.menu_button)
+    assert fields == list(range(len(fields)))  # right after the card, one after the other
+    assert max(fields) < exclude < menu

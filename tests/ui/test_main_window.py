@@ -47,7 +47,9 @@ def test_a_search_that_hides_everything_says_nothing_matches(open_window, retail
     pane.search.setText("churn")
 
     assert pane.pages.currentWidget() is pane.empty
-    assert pane.empty.title.text() == "No audiences match “churn”"
+    assert pane.empty.title.text() == "No audiences match"
+    assert "named with “churn”" in pane.empty.hint.text()
+    assert pane.empty.button.text() == "Clear Filters"
     pane.search.clear()
     assert pane.pages.currentWidget() is pane.table
 
@@ -62,14 +64,16 @@ def test_an_empty_home_explains_how_to_create_an_audience(open_window, home_dir)
     assert not pane.search.isVisibleTo(pane)
 
 
-def test_a_workspace_without_audiences_points_to_the_create_command(open_window, home_dir):
+def test_a_new_workspace_without_audiences_offers_a_new_audience_button(open_window, home_dir):
     with OpenHome.open(home_dir) as opened:
         opened.workspaces.create("Retail")
 
     window = open_window(home_dir)
 
-    assert window.audiences.empty.title.text() == "No audiences yet"
-    assert "audience-studio audiences create NAME" in window.audiences.empty.hint.text()
+    empty = window.audiences.empty
+    assert empty.title.text() == "No audiences yet"
+    assert "drag criteria" in empty.hint.text()
+    assert empty.button.isVisibleTo(empty) and empty.button.text() == "New Audience…"
 
 
 def test_the_table_follows_a_rename_made_through_the_service(qtbot, open_window, retail_home):
@@ -194,3 +198,34 @@ def test_run_app_shows_the_window_and_closes_the_home_when_the_window_closes(qap
     assert seen["count"] == 2
     assert seen["window"].connection.open_home is None
     seen["window"].deleteLater()
+
+
+def test_ctrl_f_in_an_editor_goes_to_the_palettes_find(qtbot, open_window, home_dir):
+    from tests.ui.builder_homes import GOLD, document, fill_home
+
+    ids = fill_home(home_dir, audiences={"Gold": document(GOLD)})
+    window = open_window(home_dir)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    editor = window.editors.open_audience(ids["Gold"])
+    editor.ask = lambda _editor: "discard"
+    qtbot.waitUntil(editor.is_loaded, timeout=LOAD_TIMEOUT_MS)
+
+    window.find_action.trigger()
+    assert editor.palette_panel.search.hasFocus()
+
+    window.editors.setCurrentIndex(0)
+    window.find_action.trigger()
+    assert window.audiences.search.hasFocus()
+
+
+def test_the_menus_offer_new_find_delete_preferences_and_the_audience_actions(open_window, retail_home):
+    window = open_window(retail_home)
+
+    assert window.new_action.shortcut().toString() == "Ctrl+N"
+    assert window.find_action.shortcut().toString() == "Ctrl+F"
+    assert window.preferences_action.shortcut().toString() == "Ctrl+,"
+    assert window.delete_action.text() == "&Delete Audience"
+    texts = [action.text() for action in window.audience_menu.actions() if not action.isSeparator()]
+    assert texts[:4] == ["&Open", "&Clone", "&Rename…", "Add &Tag…"]
+    assert "&Refresh Sizes" in texts

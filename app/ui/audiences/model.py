@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QPalette
 
+from app.models.audience_sizes import AudienceSize
 from app.models.audiences import AudienceInfo
 
 #: The value the proxy sorts by: the real datetime's timestamp, names ignoring case.
@@ -22,21 +24,46 @@ _Index = QModelIndex | QPersistentModelIndex
 
 class Column(IntEnum):
     NAME = 0
-    STATUS = 1
-    SCOPE = 2
-    TAGS = 3
-    CREATED_BY = 4
-    LAST_UPDATED = 5
+    SIZE = 1
+    ADDS = 2
+    DROPS = 3
+    VOLATILITY = 4
+    # Connected Outputs goes here once audiences can be connected to outputs (a later issue).
+    CREATED_BY = 5
+    LAST_UPDATED = 6
+    STATUS = 7
+    TAGS = 8
+    ACTIONS = 9
 
 
 HEADERS = {
     Column.NAME: "Name",
-    Column.STATUS: "Status",
-    Column.SCOPE: "Scope",
-    Column.TAGS: "Tags",
+    Column.SIZE: "Size",
+    Column.ADDS: "Adds (24 h)",
+    Column.DROPS: "Drops (24 h)",
+    Column.VOLATILITY: "Volatility",
     Column.CREATED_BY: "Created By",
     Column.LAST_UPDATED: "Last Updated",
+    Column.STATUS: "Status",
+    Column.TAGS: "Tags",
+    Column.ACTIONS: "Actions",
 }
+
+HEADER_TOOLTIPS = {
+    Column.SIZE: "Users in the audience now, counted in the cache",
+    Column.ADDS: "Users who are in the audience now but were not 24 hours ago",
+    Column.DROPS: "Users who were in the audience 24 hours ago but are not now",
+    Column.VOLATILITY: "(adds + drops) / size: how much of the audience changed in the last 24 hours",
+    Column.ACTIONS: "Open, clone, rename, tag, activate or delete the audience",
+}
+
+#: The columns filled in by sizing, after the list is shown.
+SIZE_COLUMNS = (Column.SIZE, Column.ADDS, Column.DROPS, Column.VOLATILITY)
+
+#: Shown in a size cell while the audience is being sized.
+COMPUTING = "…"
+#: Shown in a size cell when the cache cannot answer the audience's criteria (the tooltip says why).
+UNANSWERED = "?"
 
 STATUS_TEXT = {"draft": "Draft", "active": "Active", "inactive": "Inactive"}
 SCOPE_TEXT = {"single": "Single workspace", "multi": "Multi-workspace"}
@@ -68,6 +95,8 @@ class AudienceTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[AudienceInfo] = []
+        self._sizes: dict[int, AudienceSize] = {}
+        self._computing: set[int] = set()
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -78,8 +107,12 @@ class AudienceTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(Column)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TOOLTIPS.get(Column(section))
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -87,6 +120,8 @@ class AudienceTableModel(QAbstractTableModel):
             return None
         audience = self._rows[index.row()]
         column = Column(index.column())
+        if column in SIZE_COLUMNS:
+            return self._size_data(audience, column, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(audience, column)
         if role == SORT_ROLE:
@@ -94,10 +129,51 @@ class AudienceTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == Column.LAST_UPDATED:
                 return f"Created {local_time(audience.created_at)}, last changed {local_time(audience.updated_at)}"
+            if column == Column.ACTIONS:
+                return "Open, clone, rename, tag, activate or delete (or right-click the row)"
             return audience_tooltip(audience)
         if role == AUDIENCE_ROLE:
             return audience
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == Column.ACTIONS:
+            return f"Actions for {audience.name}"
         return None
+
+    def _size_data(self, audience: AudienceInfo, column: Column, role: int) -> Any:
+        size = self._sizes.get(audience.id)
+        computing = audience.id in self._computing
+        if role == Qt.ItemDataRole.DisplayRole:
+            if computing:
+                return COMPUTING
+            if size is None:
+                return ""
+            if size.problem is not None:
+                return UNANSWERED
+            return size_text(size, column)
+        if role == SORT_ROLE:
+            value = None if computing or size is None else size_value(size, column)
+            # Unknown sizes sort below every known one, whichever way the column is sorted by the user.
+            return -1.0 if value is None else float(value)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and (computing or (size is not None and size.problem)):
+            return QPalette().brush(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if computing:
+                return "Being counted in the cache…"
+            if size is None:
+                return "Not counted yet"
+            if size.problem is not None:
+                return f"The cache cannot answer this audience's criteria: {size.problem}"
+            return HEADER_TOOLTIPS[column]
+        if role == AUDIENCE_ROLE:
+            return audience
+        return None
+
+    def size_of(self, audience_id: int) -> AudienceSize | None:
+        return self._sizes.get(audience_id)
+
+    def is_computing(self, audience_id: int) -> bool:
+        return audience_id in self._computing
 
     def audience(self, row: int) -> AudienceInfo:
         return self._rows[row]
@@ -112,14 +188,14 @@ class AudienceTableModel(QAbstractTableModel):
                 return audience.name
             case Column.STATUS:
                 return STATUS_TEXT.get(audience.status, audience.status)
-            case Column.SCOPE:
-                return SCOPE_TEXT.get(audience.scope, audience.scope)
             case Column.TAGS:
                 return ", ".join(audience.tags)
             case Column.CREATED_BY:
                 return audience.created_by
             case Column.LAST_UPDATED:
                 return local_time(audience.updated_at)
+            case _:
+                return ""
 
     @classmethod
     def _sort_key(cls, audience: AudienceInfo, column: Column) -> Any:
@@ -152,3 +228,52 @@ class AudienceTableModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), first, first + len(added) - 1)
             self._rows.extend(added)
             self.endInsertRows()
+
+    # -- sizes -------------------------------------------------------------------------------------
+
+    def set_computing(self, audience_ids: Iterable[int]) -> None:
+        """These audiences are being sized: their size cells show "…" until `set_size`."""
+        ids = set(audience_ids)
+        changed = ids ^ self._computing
+        self._computing = ids
+        self._size_cells_changed(changed)
+
+    def set_size(self, size: AudienceSize) -> None:
+        self._sizes[size.audience_id] = size
+        self._computing.discard(size.audience_id)
+        self._size_cells_changed({size.audience_id})
+
+    def forget_sizes(self, audience_ids: Iterable[int] | None = None) -> None:
+        """Drop the sizes of these audiences (all when None): they are out of date."""
+        ids = set(self._sizes) if audience_ids is None else set(audience_ids)
+        for audience_id in ids:
+            self._sizes.pop(audience_id, None)
+        self._size_cells_changed(ids)
+
+    def _size_cells_changed(self, audience_ids: set[int]) -> None:
+        if not audience_ids:
+            return
+        for row, audience in enumerate(self._rows):
+            if audience.id in audience_ids:
+                self.dataChanged.emit(self.index(row, Column.SIZE), self.index(row, Column.VOLATILITY))
+
+
+def size_value(size: AudienceSize, column: Column) -> float | int | None:
+    match column:
+        case Column.SIZE:
+            return size.size
+        case Column.ADDS:
+            return size.adds
+        case Column.DROPS:
+            return size.drops
+        case Column.VOLATILITY:
+            return size.volatility
+    return None
+
+
+def size_text(size: AudienceSize, column: Column) -> str:
+    value = size_value(size, column)
+    if column == Column.VOLATILITY:
+        # An empty audience has no volatility: nothing to churn.
+        return "—" if value is None else f"{value:.1%}"
+    return "" if value is None else f"{value:,}"

@@ -272,7 +272,8 @@ class CriterionCard(NodeFrame):
         header.addWidget(self.summary, 1)
         header.addWidget(self.count)
         header.addWidget(self.exclude)
-        header.addWidget(self._menu_button())
+        self.menu_button = self._menu_button()
+        header.addWidget(self.menu_button)
         self.editor = editor_for(node, canvas.services)
         self.editor.edited.connect(lambda changes, merge: canvas.node_edited.emit(self.node_id, changes, merge))
         self.problem_label = self._problem_row()
@@ -294,6 +295,21 @@ class CriterionCard(NodeFrame):
         self.summary.setToolTip(editing.describe(node))
         self.exclude.setChecked(bool(node.get("exclude")))
         self.editor.set_node(node)
+        self.order_tabs()
+
+    def order_tabs(self) -> None:
+        """Tab goes card → its fields, top to bottom → Exclude → ⋯: what a card says comes before what it can do.
+
+        Called again whenever the editor may have added fields (a condition row), which Qt would
+        otherwise put at the end of the window's tab chain.
+        """
+        window = self.window()
+        fields = [widget for widget in self.editor.findChildren(QWidget)
+                  if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.focusProxy() is None
+                  and widget.window() is window]
+        chain = [self, *fields, self.exclude, self.menu_button]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
 
     def paintEvent(self, _event) -> None:
         palette = self.palette()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QPalette, QUndoStack
 from PySide6.QtWidgets import (
     QFrame,
@@ -38,6 +38,7 @@ from app.builder.estimator import Estimate
 from app.models.audiences import AudienceInfo
 from app.models.autosave import remove_autosave, write_autosave
 from app.models.editing_session import Draft, EditorContext, EstimateSession, load_editor_context, save_draft
+from app.ui import settings as preferences
 from app.ui.builder.canvas import CriteriaCanvas
 from app.ui.builder.commands import DraftEdit, DraftModel
 from app.ui.builder.details import DetailsPanel
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: How long after the last edit an unsaved draft is written to the autosave folder.
 AUTOSAVE_DELAY_MS = 3_000
+#: QSettings key of the palette / canvas / details widths.
+SPLITTER_KEY = "builder/splitter"
 
 #: What closing with unsaved changes does: "save", "discard" or "cancel".
 Ask = Callable[["AudienceEditor"], str]
@@ -136,17 +139,19 @@ class AudienceEditor(QWidget):
         self.model = DraftModel(self.saved_draft, self)
         self.services = EditorServices(self.home, self.tasks, context, self)
         self.session = EstimateSession(self.home, context.workspace_ids)
-        self.live = LiveEstimate(self.session, self)
+        self.live = LiveEstimate(self.session, self, debounce_ms=preferences.estimate_delay_ms())
         self._build()
         self.model.changed.connect(self._on_draft_changed)
         self.model.criteria_changed.connect(self.canvas.show_document)
         self.model.details_changed.connect(self.details.show_draft)
         self.live.requested.connect(self._on_estimate_requested)
         self.live.sample_shown.connect(self.estimate.show_sample)
+        self.live.total_shown.connect(self._on_total)
         self.live.exact_shown.connect(self._on_exact)
         self.live.problems_shown.connect(self._on_problems)
         self.live.failed.connect(self._on_estimate_failed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.connection.store_changed.connect(self._on_store_changed)
         self.canvas.show_document(self.model.draft.criteria)
         self.details.show_draft(self.model.draft)
         self.details.show_audience(context.audience)
@@ -204,6 +209,13 @@ class AudienceEditor(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([200, 700, 340])
+        sizes = QSettings().value(SPLITTER_KEY)
+        if isinstance(sizes, list) and len(sizes) == 3:
+            try:
+                self.splitter.setSizes([int(size) for size in sizes])
+            except (TypeError, ValueError):
+                pass  # an old or hand-edited setting: keep the default sizes
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
 
         self.title = QLabel()
         font = self.title.font()
@@ -268,6 +280,15 @@ class AudienceEditor(QWidget):
         self.redo_button.setEnabled(stack.canRedo())
         self.undo_button.setToolTip(f"Undo {stack.undoText()} (Ctrl+Z)" if stack.canUndo() else "Nothing to undo")
         self.redo_button.setToolTip(f"Redo {stack.redoText()} (Ctrl+Shift+Z)" if stack.canRedo() else "Nothing to redo")
+
+    def _on_splitter_moved(self, _position: int, _index: int) -> None:
+        # Remembered for the next editor and the next start (palette, canvas, details widths).
+        QSettings().setValue(SPLITTER_KEY, self.splitter.sizes())
+
+    def _on_store_changed(self, kind: str, subject_id: int) -> None:
+        # A workspace's real-time window changed (Preferences): the same criteria now count other events.
+        if kind == "workspace_changed" and self.context is not None and subject_id in self.context.workspace_ids:
+            self._estimate(now=True)
 
     def _on_load_failed(self, exc: BaseException) -> None:
         self.loading.setText(failure_message(exc, "Opening the audience"))
@@ -486,13 +507,21 @@ class AudienceEditor(QWidget):
         self.estimate.show_counting()
         self._update_actions()
 
+    def _on_total(self, estimate: Estimate) -> None:
+        # The criteria compiled and were counted: they are valid even before each node's count is in.
+        self._valid = True
+        self._problems = []
+        self.estimate.show_exact(estimate, nodes_pending=True)
+        self.canvas.show_problems({})
+        self.hide_message()
+        self._update_actions()
+
     def _on_exact(self, estimate: Estimate) -> None:
         self._valid = True
         self._problems = []
-        self.estimate.show_exact(estimate)
+        self.estimate.show_nodes_counted(estimate)
         self.canvas.show_counts(estimate.nodes, root_count=estimate.count, universe=estimate.universe)
         self.canvas.show_problems({})
-        self.hide_message()
         self._update_actions()
 
     def _on_problems(self, problems: list[Problem]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
@@ -106,18 +108,37 @@ class EstimatePanel(QWidget):
         self.detail.setText(f"95 % interval {low:,} – {high:,} users, from a 1 % sample")
         self.state.setText("Counting every profile…")
 
-    def show_exact(self, estimate: Estimate) -> None:
+    def show_exact(self, estimate: Estimate, *, nodes_pending: bool = False) -> None:
+        """The exact count; with `nodes_pending`, each criterion's count is still on its way."""
         self.shown = estimate
-        self.busy.setVisible(False)
+        self.busy.setVisible(nodes_pending)
         self.count.setText(f"{estimate.count:,}")
         share = f" ({estimate.count / estimate.universe:.1%})" if estimate.universe else ""
         self.detail.setText(f"users of {estimate.universe:,}{share}")
-        window = f"events of the last {estimate.realtime_days} days · " if estimate.realtime_days else ""
-        self.state.setText(f"Exact · {window}counted in {estimate.elapsed_ms:,.0f} ms")
+        self._show_exact_state(estimate, "counting each criterion…" if nodes_pending else None)
         self.state.setToolTip(f"Calculated at {estimate.now:%Y-%m-%d %H:%M} UTC")
         self.history.append((len(self.history) + 1, estimate.count))
         xs, ys = zip(*self.history)
         self.curve.setData(list(xs), list(ys))
+        # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.
+        step = max(1, math.ceil(len(xs) / 6))
+        self.chart.getAxis("bottom").setTickSpacing(major=step, minor=step)
+
+    def show_nodes_counted(self, estimate: Estimate) -> None:
+        """Each criterion's count is in (the total is the one already shown, counted again with the nodes)."""
+        if self.shown is None or not self.shown.exact or self.shown.count != estimate.count:
+            self.show_exact(estimate)
+            return
+        total_ms = self.shown.elapsed_ms  # what the user waited for the number, not for the node counts
+        self.shown = estimate
+        self.busy.setVisible(False)
+        self._show_exact_state(estimate, None, total_ms)
+
+    def _show_exact_state(self, estimate: Estimate, pending: str | None, elapsed_ms: float | None = None) -> None:
+        days = estimate.realtime_days
+        window = ("last day of events · " if days == 1 else f"last {days} days of events · ") if days else ""
+        tail = pending or f"{estimate.elapsed_ms if elapsed_ms is None else elapsed_ms:,.0f} ms"
+        self.state.setText(f"Exact · {window}{tail}")
 
     def show_problem(self, message: str) -> None:
         self.busy.setVisible(False)

@@ -1,5 +1,9 @@
 """Live estimates of the draft: debounced, on one worker thread of their own, newest request wins.
 
+Each request answers in three steps, each shown as soon as it is known: the sampled estimate with
+its interval, the exact count, then the exact count of every criterion and group (a second,
+heavier query that computes each node on its own).
+
 Each request gets a generation number. A new request interrupts the estimate that is running
 (`EstimateSession.cancel` → DuckDB `interrupt()` on the estimator's own cursor), requests still
 queued for the worker are skipped, and any answer whose generation is not the newest is dropped
@@ -28,6 +32,7 @@ class _Worker(QObject):
     """Lives on the estimate thread; runs one request at a time."""
 
     sample_ready = Signal(int, object)
+    total_ready = Signal(int, object)
     exact_ready = Signal(int, object)
     invalid = Signal(int, object)
     failed = Signal(int, str)
@@ -46,7 +51,11 @@ class _Worker(QObject):
             self.sample_ready.emit(generation, sample)
             if self.owner.latest != generation:
                 return
-            exact = self.session.estimate(document, input_ids=input_ids, exact=True)
+            total = self.session.estimate(document, input_ids=input_ids, exact=True, nodes=False)
+            self.total_ready.emit(generation, total)
+            if self.owner.latest != generation:
+                return
+            exact = self.session.estimate(document, input_ids=input_ids, exact=True, nodes=True)
             self.exact_ready.emit(generation, exact)
         except EstimateCancelled:
             return
@@ -65,7 +74,9 @@ class LiveEstimate(QObject):
     requested = Signal(int)
     #: the sampled estimate of the newest request arrived
     sample_shown = Signal(object)
-    #: the exact estimate (with per-node counts) of the newest request arrived
+    #: the exact count of the newest request arrived (no per-node counts yet: `nodes` is empty)
+    total_shown = Signal(object)
+    #: the exact estimate with per-node counts of the newest request arrived (its last step)
     exact_shown = Signal(object)
     #: the newest request cannot be counted: the engine's problems, each naming its node
     problems_shown = Signal(object)
@@ -90,6 +101,7 @@ class LiveEstimate(QObject):
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._worker.sample_ready.connect(self._on_sample)
+        self._worker.total_ready.connect(self._on_total)
         self._worker.exact_ready.connect(self._on_exact)
         self._worker.invalid.connect(self._on_invalid)
         self._worker.failed.connect(self._on_failed)
@@ -139,6 +151,11 @@ class LiveEstimate(QObject):
     def _on_sample(self, generation: int, estimate: Estimate) -> None:
         if self._current(generation):
             self.sample_shown.emit(estimate)
+
+    @Slot(int, object)
+    def _on_total(self, generation: int, estimate: Estimate) -> None:
+        if self._current(generation):
+            self.total_shown.emit(estimate)
 
     @Slot(int, object)
     def _on_exact(self, generation: int, estimate: Estimate) -> None:

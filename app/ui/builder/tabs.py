@@ -7,7 +7,7 @@ bar closes an editor only once it agreed (unsaved changes are asked about).
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QUndoGroup
+from PySide6.QtGui import QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from app.models.autosave import Autosave, find_autosaves, remove_autosave
@@ -27,7 +27,8 @@ class EditorTabs(QTabWidget):
     #: fires after the autosave folder was looked at on start (how many drafts were offered back)
     autosaves_checked = Signal(int)
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, audiences: QWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, connection: HomeConnection, tasks: Tasks, audiences: QWidget, parent: QWidget | None = None,
+                 *, list_undo_stack: QUndoStack | None = None) -> None:
         super().__init__(parent)
         self.connection = connection
         self.tasks = tasks
@@ -36,6 +37,11 @@ class EditorTabs(QTabWidget):
         self.setMovable(True)
         self.setAccessibleName("Open audiences")
         self.undo_group = QUndoGroup(self)
+        # The list's own undo (a deleted audience comes back) while the list is the tab shown.
+        self.list_undo_stack = list_undo_stack
+        if list_undo_stack is not None:
+            self.undo_group.addStack(list_undo_stack)
+            self.undo_group.setActiveStack(list_undo_stack)
         self.list_page = audiences
         self.addTab(audiences, "All Audiences")
         self.setTabToolTip(0, "Every audience of the home")
@@ -73,6 +79,9 @@ class EditorTabs(QTabWidget):
     def delete_in_current(self) -> bool:
         editor = self.current_editor()
         return editor.delete_selected() if editor is not None else False
+
+    def is_open(self, audience_id: int) -> bool:
+        return audience_id in self.editors
 
     def close_current(self) -> bool:
         editor = self.current_editor()
@@ -137,5 +146,5 @@ class EditorTabs(QTabWidget):
 
     def _on_current_changed(self, _index: int) -> None:
         editor = self.current_editor()
-        self.undo_group.setActiveStack(editor.undo_stack if editor is not None else None)
+        self.undo_group.setActiveStack(editor.undo_stack if editor is not None else self.list_undo_stack)
         self.current_editor_changed.emit(editor)

@@ -1,0 +1,291 @@
+"""What can be done to the audiences chosen in the list: open, clone, rename, tag, activate, deactivate, delete.
+
+Each is a QAction (shown in the row's Actions menu, the context menu and the window's Audience
+menu, with its shortcut); the store writes run one after another in the background, so an undo's
+restore never overtakes the delete it undoes. Deleting is undoable through the window's undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QMenu, QWidget
+
+from app.builder import editing
+from app.errors import InvalidInput
+from app.models.audiences import AudienceInfo, AudienceSnapshot
+from app.models.editing_session import Draft, criteria_problems
+from app.models.home import OpenHome
+from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
+from app.ui.home import HomeConnection
+from app.ui.workers import SerialTasks, Tasks, failure_message
+
+if TYPE_CHECKING:
+    from app.ui.audiences.pane import AudiencesPane
+
+
+def _names(audiences: Sequence[AudienceInfo]) -> str:
+    if len(audiences) == 1:
+        return f"“{audiences[0].name}”"
+    return f"{len(audiences)} audiences"
+
+
+def check_can_activate(home: OpenHome, audience: AudienceInfo) -> None:
+    """Runs in a worker: refuse (InvalidInput) to activate an audience the cache cannot count."""
+    if editing.criteria_count(audience.criteria) == 0:
+        raise InvalidInput(f"“{audience.name}” has no criteria yet: open it and add some before activating it.")
+    problems = criteria_problems(home, Draft.of(audience), audience.workspace_ids)
+    if problems:
+        raise InvalidInput(f"“{audience.name}” cannot be activated: {problems[0]}. Open it to fix its criteria.")
+
+
+class DeleteAudiences(QUndoCommand):
+    """Deleting audiences: undo restores them (same id, tags, inputs, timestamps); redo deletes them again."""
+
+    def __init__(self, actions: "AudienceActions", snapshots: list[AudienceSnapshot]) -> None:
+        super().__init__(f"Delete {_names([s.audience for s in snapshots])}")
+        self.actions = actions
+        self.snapshots = snapshots
+        self._done = True  # pushed after the delete succeeded: the first redo has nothing left to do
+
+    def redo(self) -> None:
+        if self._done:
+            self._done = False
+            return
+        self.actions.delete_now([s.audience for s in self.snapshots], self)
+
+    def undo(self) -> None:
+        self.actions.restore(self)
+
+
+class AudienceActions(QObject):
+    """The audience list's actions and what they do; `pane` says which audiences are chosen."""
+
+    #: fires when the user asks to open an audience (its id)
+    open_requested = Signal(int)
+    #: fires with a short sentence after an action succeeded ("Cloned …"), and whether it can be undone
+    done = Signal(str, bool)
+    #: fires when a store write made by an action failed; the text is meant for the user
+    failed = Signal(str)
+
+    def __init__(self, pane: "AudiencesPane", connection: HomeConnection, tasks: Tasks) -> None:
+        super().__init__(pane)
+        self.pane = pane
+        self.connection = connection
+        self.writes = SerialTasks(tasks, self)
+        #: the list's undo stack; the window's Edit › Undo uses it while the list is shown
+        self.undo_stack = QUndoStack(self)
+        #: tells whether an audience is open in an editor (deleting it then would lose the editor's work)
+        self.is_open_in_editor: Callable[[int], bool] = lambda _audience_id: False
+
+        def action(text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str, slot) -> QAction:
+            made = QAction(text, pane)
+            if shortcut is not None:
+                made.setShortcut(QKeySequence(shortcut))
+                # Only while the list (or a widget inside it) has focus: editors have keys of their own.
+                made.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            made.setStatusTip(tip)
+            made.setToolTip(tip)
+            made.triggered.connect(slot)
+            pane.addAction(made)
+            return made
+
+        self.open = action("&Open", "Ctrl+O", "Open the audience in a tab to edit its criteria", self._on_open)
+        self.clone = action("&Clone", "Ctrl+D", "Make a draft copy of the audience, with its tags", self._on_clone)
+        self.rename = action("&Rename…", "F2", "Give the audience another name", self._on_rename)
+        self.add_tag = action("Add &Tag…", "Ctrl+T", "Tag the audience (tags are at most 18 characters)",
+                              self._on_add_tag)
+        self.remove_tag_menu = QMenu("Remove Ta&g", pane)
+        self.remove_tag_menu.setToolTipsVisible(True)
+        self.remove_tag_menu.aboutToShow.connect(self._fill_remove_tag_menu)
+        self.activate = action("&Activate", "Ctrl+Shift+A", "Make the audience active (its criteria must be countable)",
+                               self._on_activate)
+        self.deactivate = action("D&eactivate", "Ctrl+Shift+E", "Make the audience inactive", self._on_deactivate)
+        # No shortcut here: Edit › Delete (the Delete key) deletes audiences while the list is shown.
+        self.delete = action("&Delete", None, "Delete the audience (Edit › Undo brings it back)", self.delete_chosen)
+        self.update_enabled()
+
+    # -- enabling ----------------------------------------------------------------------------------
+
+    def update_enabled(self) -> None:
+        chosen = self.pane.chosen_audiences()
+        one = len(chosen) == 1
+        for made in (self.open, self.clone, self.add_tag, self.delete):
+            made.setEnabled(bool(chosen))
+        self.rename.setEnabled(one)
+        self.activate.setEnabled(any(a.status != "active" for a in chosen))
+        self.deactivate.setEnabled(any(a.status == "active" for a in chosen))
+        self.remove_tag_menu.setEnabled(any(a.tags for a in chosen))
+
+    def fill_menu(self, menu: QMenu) -> None:
+        """The actions in the order menus show them."""
+        menu.addAction(self.open)
+        menu.addSeparator()
+        menu.addAction(self.clone)
+        menu.addAction(self.rename)
+        menu.addAction(self.add_tag)
+        menu.addMenu(self.remove_tag_menu)
+        menu.addSeparator()
+        menu.addAction(self.activate)
+        menu.addAction(self.deactivate)
+        menu.addSeparator()
+        menu.addAction(self.delete)
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def _on_open(self) -> None:
+        for audience in self.pane.chosen_audiences()[:10]:  # a handful of tabs, not hundreds by accident
+            self.open_requested.emit(audience.id)
+
+    def _on_clone(self) -> None:
+        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        if home is None or not chosen:
+            return
+        ids = [a.id for a in chosen]
+
+        def cloned(copies: list[AudienceInfo]) -> None:
+            self.pane.select_when_listed(copies[-1].id)
+            self.done.emit(f"Cloned {_names(chosen)} as {_names(copies)}", False)
+
+        self.writes.run(lambda: [home.audiences.clone(i) for i in ids], label="Cloning",
+                        on_success=cloned, on_failure=self._on_failed)
+
+    def _on_rename(self) -> None:
+        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        if home is None or len(chosen) != 1:
+            return
+        audience = chosen[0]
+        dialog = RenameDialog(audience.name, self.pane.audience_names(), self.pane.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            name = dialog.text()
+            self.writes.run(lambda: home.audiences.rename(audience.id, name), label="Renaming",
+                            on_success=lambda renamed: self.done.emit(f"Renamed “{audience.name}” to “{renamed.name}”",
+                                                                      False),
+                            on_failure=self._on_failed)
+
+        dialog.accepted.connect(accepted)
+        self.rename_dialog = dialog
+        dialog.open()
+
+    def _on_add_tag(self) -> None:
+        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        if home is None or not chosen:
+            return
+        dialog = AddTagDialog([a.name for a in chosen], self.pane.all_tags(), self.pane.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        ids = [a.id for a in chosen]
+
+        def accepted() -> None:
+            tag = dialog.text()
+            self.writes.run(lambda: [home.audiences.add_tag(i, tag) for i in ids], label="Tagging",
+                            on_success=lambda _: self.done.emit(f"Tagged {_names(chosen)} “{tag}”", False),
+                            on_failure=self._on_failed)
+
+        dialog.accepted.connect(accepted)
+        self.tag_dialog = dialog
+        dialog.open()
+
+    def remove_tag(self, tag: str) -> None:
+        home = self.connection.open_home
+        chosen = [a for a in self.pane.chosen_audiences() if tag in a.tags]
+        if home is None or not chosen:
+            return
+        ids = [a.id for a in chosen]
+        self.writes.run(lambda: [home.audiences.remove_tag(i, tag) for i in ids], label="Removing a tag",
+                        on_success=lambda _: self.done.emit(f"Removed the tag “{tag}” from {_names(chosen)}", False),
+                        on_failure=self._on_failed)
+
+    def _fill_remove_tag_menu(self) -> None:
+        self.remove_tag_menu.clear()
+        tags = sorted({tag for a in self.pane.chosen_audiences() for tag in a.tags}, key=str.casefold)
+        for tag in tags:
+            item = self.remove_tag_menu.addAction(tag)
+            item.triggered.connect(lambda _checked=False, t=tag: self.remove_tag(t))
+
+    def _on_activate(self) -> None:
+        home = self.connection.open_home
+        chosen = [a for a in self.pane.chosen_audiences() if a.status != "active"]
+        if home is None or not chosen:
+            return
+
+        def work() -> None:
+            for audience in chosen:
+                check_can_activate(home, audience)
+            for audience in chosen:
+                home.audiences.activate(audience.id)
+
+        self.writes.run(work, label="Activating",
+                        on_success=lambda _: self.done.emit(f"Activated {_names(chosen)}", False),
+                        on_failure=self._on_failed)
+
+    def _on_deactivate(self) -> None:
+        home = self.connection.open_home
+        chosen = [a for a in self.pane.chosen_audiences() if a.status == "active"]
+        if home is None or not chosen:
+            return
+        ids = [a.id for a in chosen]
+        self.writes.run(lambda: [home.audiences.deactivate(i) for i in ids], label="Deactivating",
+                        on_success=lambda _: self.done.emit(f"Deactivated {_names(chosen)}", False),
+                        on_failure=self._on_failed)
+
+    # -- deleting, undoably --------------------------------------------------------------------------
+
+    def delete_chosen(self) -> bool:
+        """Delete the chosen audiences; one undo step brings them all back."""
+        chosen = self.pane.chosen_audiences()
+        if self.connection.open_home is None or not chosen:
+            return False
+        open_ones = [a for a in chosen if self.is_open_in_editor(a.id)]
+        if open_ones:
+            self.failed.emit(f"{_names(open_ones)} {'is' if len(open_ones) == 1 else 'are'} open in a tab: "
+                             "close the tab first, then delete.")
+            return False
+        self.delete_now(chosen, None)
+        return True
+
+    def delete_now(self, audiences: Sequence[AudienceInfo], command: DeleteAudiences | None) -> None:
+        home = self.connection.open_home
+        if home is None:
+            return
+        ids = [a.id for a in audiences]
+
+        def deleted(snapshots: list[AudienceSnapshot]) -> None:
+            if command is None:
+                self.undo_stack.push(DeleteAudiences(self, snapshots))
+            else:
+                command.snapshots = snapshots
+            self.done.emit(f"Deleted {_names(audiences)}", True)
+
+        self.writes.run(lambda: [home.audiences.delete(i) for i in ids], label="Deleting",
+                        on_success=deleted, on_failure=self._on_failed)
+
+    def restore(self, command: DeleteAudiences) -> None:
+        home = self.connection.open_home
+        if home is None:
+            return
+
+        def work() -> list[AudienceInfo]:
+            # Read when it runs: a redo queued before this may have replaced the snapshots.
+            return [home.audiences.restore(snapshot) for snapshot in command.snapshots]
+
+        def restored(audiences: list[AudienceInfo]) -> None:
+            if audiences:
+                self.pane.select_when_listed(audiences[0].id)
+            self.done.emit(f"Restored {_names(audiences)}", False)
+
+        self.writes.run(work, label="Restoring", on_success=restored, on_failure=self._on_failed)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.failed.emit(failure_message(exc, "Changing the audience"))
+
+
+def popup_menu(actions: AudienceActions, parent: QWidget) -> QMenu:
+    menu = QMenu(parent)
+    menu.setToolTipsVisible(True)
+    actions.fill_menu(menu)
+    return menu

@@ -1,0 +1,146 @@
+"""The Preferences dialog: each workspace's real-time window (in the store) and the app's own preferences (QSettings).
+
+The workspaces are read in a worker before the dialog opens; OK writes the changed windows in
+one transaction, in a worker, and closes once that succeeded (a refusal is shown in the dialog).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.home import OpenHome
+from app.models.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
+from app.ui import settings
+from app.ui.workers import Tasks, failure_message
+
+WINDOW_HELP = ("Real-time audiences look at this many days of events, counted back from the moment they are "
+               "calculated. A longer window finds more users but counts more slowly.")
+
+
+class PreferencesDialog(QDialog):
+    """Real-time windows per workspace; sizing the audience list automatically; the live estimate's delay."""
+
+    #: fires after the preferences were stored (the windows in the store, the rest in QSettings)
+    saved = Signal()
+
+    def __init__(self, home: OpenHome | None, tasks: Tasks, workspaces: list[WorkspaceInfo],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.setAccessibleName("Preferences")
+        self._home = home
+        self._tasks = tasks
+        self._workspaces = workspaces
+        self._saving = False
+
+        windows = QGroupBox("Real-time window")
+        windows_layout = QFormLayout(windows)
+        help_label = QLabel(WINDOW_HELP)
+        help_label.setWordWrap(True)
+        help_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        windows_layout.addRow(help_label)
+        self.windows: dict[int, QSpinBox] = {}
+        for workspace in workspaces:
+            box = QSpinBox()
+            box.setRange(1, MAX_REALTIME_WINDOW_DAYS)
+            box.setSuffix(" days")
+            box.setValue(workspace.realtime_window_days)
+            box.setAccessibleName(f"Real-time window of {workspace.name}")
+            box.setToolTip(f"Days of events real-time audiences of {workspace.name} look at (1–{MAX_REALTIME_WINDOW_DAYS})")
+            windows_layout.addRow(workspace.name, box)
+            self.windows[workspace.id] = box
+        if not workspaces:
+            windows_layout.addRow(QLabel("There is no workspace yet."))
+
+        app_box = QGroupBox("Audience Studio")
+        app_layout = QFormLayout(app_box)
+        self.size_automatically = QCheckBox("Count audience sizes when the list is shown")
+        self.size_automatically.setChecked(settings.size_audiences_automatically())
+        self.size_automatically.setToolTip("Off: sizes are counted only when you choose Audience › Refresh Sizes (F5); "
+                                           "useful on a slow machine or a very large cache")
+        self.estimate_delay = QSpinBox()
+        self.estimate_delay.setRange(*settings.ESTIMATE_DELAY_RANGE_MS)
+        self.estimate_delay.setSingleStep(50)
+        self.estimate_delay.setSuffix(" ms")
+        self.estimate_delay.setValue(settings.estimate_delay_ms())
+        self.estimate_delay.setAccessibleName("Live estimate delay")
+        self.estimate_delay.setToolTip("How long the builder waits after an edit before it counts; "
+                                       "applies to audiences opened from now on")
+        app_layout.addRow(self.size_automatically)
+        app_layout.addRow("Estimate after an edit pauses for", self.estimate_delay)
+
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setAccessibleName("Problem")
+        self.problem.setVisible(False)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(windows)
+        layout.addWidget(app_box)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(440)
+
+    def changed_windows(self) -> dict[int, int]:
+        return {ws.id: self.windows[ws.id].value() for ws in self._workspaces
+                if self.windows[ws.id].value() != ws.realtime_window_days}
+
+    def save(self) -> None:
+        if self._saving:
+            return
+        settings.save_preferences(size_automatically=self.size_automatically.isChecked(),
+                                  estimate_delay=self.estimate_delay.value())
+        changed = self.changed_windows()
+        if not changed or self._home is None:
+            self._on_saved()
+            return
+        home = self._home
+        self._saving = True
+        self.buttons.setEnabled(False)
+        self._tasks.run(lambda: home.workspaces.set_realtime_windows(changed), label="Saving the preferences",
+                        on_success=lambda _infos: self._on_saved(), on_failure=self._on_failed)
+
+    def _on_saved(self) -> None:
+        self._saving = False
+        self.saved.emit()
+        self.accept()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._saving = False
+        self.buttons.setEnabled(True)
+        self.problem.setText(failure_message(exc, "Saving the preferences"))
+        self.problem.setVisible(True)
+
+
+def open_preferences(home: OpenHome | None, tasks: Tasks, parent: QWidget,
+                     on_open: Callable[[PreferencesDialog], None] | None = None) -> None:
+    """Read the workspaces in a worker, then show the dialog (modal to `parent`)."""
+
+    def show(workspaces: list[WorkspaceInfo]) -> None:
+        dialog = PreferencesDialog(home, tasks, workspaces, parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if on_open is not None:
+            on_open(dialog)
+        dialog.open()
+
+    if home is None:
+        show([])
+        return
+    tasks.run(lambda: home.workspaces.list(), label="Reading the workspaces", on_success=show)

@@ -1,0 +1,74 @@
+"""Preferences on a real home: a workspace's real-time window is stored and the live estimate uses it; app settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from app.models.estimates import estimate_document
+from app.ui import settings
+from app.ui.builder.editor import AudienceEditor
+from tests.ui.builder_homes import SESSIONS, document, fill_home
+
+TIMEOUT_MS = 10_000
+NAME = "Recent sessions"
+
+
+def open_preferences(qtbot, window):
+    window.preferences_action.trigger()
+    qtbot.waitUntil(lambda: getattr(window, "preferences_dialog", None) is not None, timeout=TIMEOUT_MS)
+    return window.preferences_dialog
+
+
+def test_a_shorter_window_is_stored_and_the_open_estimate_counts_with_it(qtbot, open_window, home_dir):
+    # Sessions "at least once in the last 30 days": the real-time window, not the criterion, is what binds.
+    criterion = {**SESSIONS, "window": {"type": "within", "amount": 60, "unit": "days"}}
+    ids = fill_home(home_dir, audiences={NAME: document(criterion)})
+    window = open_window(home_dir)
+    editor: AudienceEditor = window.editors.open_audience(ids[NAME])
+    editor.ask = lambda _editor: "discard"
+    qtbot.waitUntil(lambda: editor.is_loaded() and editor.estimate.shown is not None
+                    and editor.estimate.shown.exact and not editor.live.is_busy(), timeout=TIMEOUT_MS)
+    assert editor.estimate.shown.realtime_days == 30
+    home = window.connection.open_home
+
+    dialog = open_preferences(qtbot, window)
+    [days] = dialog.windows.values()
+    assert days.value() == 30
+    days.setValue(1)
+    with qtbot.waitSignal(editor.live.exact_shown, timeout=TIMEOUT_MS) as shown:
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+
+    assert home.workspaces.get(ids["workspace"]).realtime_window_days == 1
+    estimate = shown.args[0]
+    engine = estimate_document(home, editor.document, workspace_ids=[ids["workspace"]], exact=True)
+    assert estimate.realtime_days == 1 and estimate.count == engine.count
+    assert "last day of events" in editor.estimate.state.text()
+
+
+def test_app_preferences_are_kept_in_qsettings(qtbot, open_window, home_dir):
+    fill_home(home_dir, audiences={NAME: document(SESSIONS)})
+    window = open_window(home_dir)
+    dialog = open_preferences(qtbot, window)
+    assert dialog.size_automatically.isChecked() and dialog.estimate_delay.value() == 300
+
+    dialog.size_automatically.setChecked(False)
+    dialog.estimate_delay.setValue(500)
+    with qtbot.waitSignal(dialog.saved, timeout=TIMEOUT_MS):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+
+    assert settings.size_audiences_automatically() is False and settings.estimate_delay_ms() == 500
+    assert QSettings().value(settings.ESTIMATE_DELAY_KEY) is not None
+
+
+def test_with_automatic_sizing_off_sizes_wait_for_refresh(qtbot, open_window, home_dir):
+    settings.save_preferences(size_automatically=False, estimate_delay=300)
+    fill_home(home_dir, audiences={NAME: document(SESSIONS)})
+    window = open_window(home_dir)
+    pane = window.audiences
+    qtbot.wait(200)
+    assert not pane.sizing.is_running() and pane.model.size_of(pane.model.audiences()[0].id) is None
+
+    with qtbot.waitSignal(pane.sized, timeout=TIMEOUT_MS):
+        pane.refresh_action.trigger()
+
+    assert pane.model.size_of(pane.model.audiences()[0].id) is not None
