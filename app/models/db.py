@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-EVENT_KINDS = frozenset({"audience_added", "audience_changed", "audience_removed", "workspace_changed"})
+EVENT_KINDS = frozenset({"audience_added", "audience_changed", "audience_removed", "workspace_changed",
+                         "output_changed", "connection_changed", "fault_changed"})
 
 # Key in Session.info where a transaction collects the events it will publish once committed.
 _PENDING_EVENTS = "audience_studio.pending_events"
@@ -94,7 +95,9 @@ class StoreEvents:
 def emit_after_commit(session: Session, kind: str, subject_id: int) -> None:
     """Queue a store event that is published only if this session's transaction commits.
 
-    `subject_id` is the audience id for audience_* kinds and the workspace id for workspace_changed.
+    `subject_id` is the audience id for audience_* kinds, the workspace id for workspace_changed, the
+    output configuration's id for output_changed and the connection's id for connection_changed and
+    fault_changed.
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"Unknown store event kind {kind!r}; expected one of {sorted(EVENT_KINDS)}.")

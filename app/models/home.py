@@ -9,6 +9,7 @@ import getpass
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.connectors.cache import Cache
 from app.models.audiences import AudienceService
@@ -16,6 +17,12 @@ from app.models.calculated_attributes import CalculatedAttributeService
 from app.models.db import Store, open_store
 from app.models.workspaces import WorkspaceService
 from app.paths import Home
+
+if TYPE_CHECKING:
+    from app.connectors.outputs.secrets import SecretStore
+    from app.models.connections import ConnectionService
+    from app.models.faults import FaultService
+    from app.models.outputs import OutputService
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,32 @@ class OpenHome:
     @cached_property
     def calculated_attributes(self) -> CalculatedAttributeService:
         return CalculatedAttributeService(self.store, self.user)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """The OS keyring (or, only if the user opted in, an unencrypted file in the home) for output secrets."""
+        # Imported here: outputs pull in requests and keyring, which the app's start need not wait for.
+        from app.connectors.outputs.secrets import PLAINTEXT_FILE_NAME, SecretStore
+
+        return SecretStore(plaintext_file=self.home.root / PLAINTEXT_FILE_NAME)
+
+    @cached_property
+    def outputs(self) -> OutputService:
+        from app.models.outputs import OutputService
+
+        return OutputService(self.store, self.user, self.secrets)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        from app.models.connections import ConnectionService
+
+        return ConnectionService(self.store, self.user)
+
+    @cached_property
+    def faults(self) -> FaultService:
+        from app.models.faults import FaultService
+
+        return FaultService(self.store, self.user)
 
     def close(self) -> None:
         self.cache.close()

@@ -1,5 +1,5 @@
 """The store's tables as SQLAlchemy ORM classes: workspaces, their inputs and calculated attributes,
-audiences and their tags."""
+audiences and their tags, outputs and their connections, forwarding state and faults."""
 
 from __future__ import annotations
 
@@ -177,3 +177,115 @@ class CalculatedAttributeDefinition(Base):
     window_days: Mapped[int | None] = mapped_column(nullable=True)
     created_by: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+# -- outputs, connections, forwarding and faults (migration 0003) --------------------------------
+
+CONNECTION_STATUSES = ("sending", "inactive")
+BATCH_ACTIONS = ("add", "remove")
+#: Frozen here rather than imported from app.connectors.outputs.errors: a check constraint is stored schema.
+FAULT_CATEGORIES = ("Authentication", "Permissions", "Rate limiting", "Configuration", "Other")
+
+
+class OutputConfiguration(Base):
+    """An output: a partner with the admin's settings. Its secrets live in the OS keyring under `keyring_id`."""
+
+    __tablename__ = "output_configurations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    partner: Mapped[str] = mapped_column(String)
+    #: Non-secret settings only; services refuse secret fields here.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: A random id naming the keyring service: two homes on one machine never share secrets.
+    keyring_id: Mapped[str] = mapped_column(String, unique=True)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+Index("uq_output_configurations_lower_name", func.lower(OutputConfiguration.name), unique=True)
+
+
+class Connection(Base):
+    """An audience connected to an output, with its own settings; Sending or Inactive.
+
+    The A/B issue adds a variant column here (a connection then targets an audience or one of its variants).
+    """
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("audience_id", "configuration_id"),
+        CheckConstraint(_one_of("status", CONNECTION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), index=True)
+    # No cascade: an output in use cannot be deleted out from under its connections.
+    configuration_id: Mapped[int] = mapped_column(ForeignKey("output_configurations.id"), index=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String, default="sending", server_default="sending")
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ForwardingState(Base):
+    """Where forwarding to a connection stands: the partner's id for its audience, batches numbered and sent."""
+
+    __tablename__ = "forwarding_states"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    partner_ref: Mapped[str | None] = mapped_column(String, nullable=True)
+    next_sequence: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    batches_sent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    last_batch_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    full_upload_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ForwardedIdentity(Base):
+    """An identity the partner holds for a connection (as the partner received it: normalised, maybe hashed).
+
+    Adds are what the audience has and this lacks; drops the reverse.
+    """
+
+    __tablename__ = "forwarded_identities"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    identity_type: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+class PendingBatch(Base):
+    """A planned batch not yet acknowledged: sent first, under the same id, when forwarding resumes."""
+
+    __tablename__ = "forwarding_batches"
+    __table_args__ = (CheckConstraint(_one_of("action", BATCH_ACTIONS), name="action"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[str] = mapped_column(String, unique=True)
+    sequence: Mapped[int] = mapped_column()
+    action: Mapped[str] = mapped_column(String)
+    #: [[identity_type, value], ...] as the partner receives them.
+    identities: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Fault(Base):
+    """Why forwarding to a connection stopped; open until the admin presses Resume (resolved_at set)."""
+
+    __tablename__ = "faults"
+    __table_args__ = (CheckConstraint(_one_of("category", FAULT_CATEGORIES), name="category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str] = mapped_column(String)
+    status_code: Mapped[int | None] = mapped_column(nullable=True)
+    message: Mapped[str] = mapped_column(String)
+    batch_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    retries: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    began_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String, nullable=True)

@@ -33,6 +33,12 @@ EXPECTED_TABLES = {
     "audience_inputs",
     "audience_tags",
     "attribute_type_overrides",
+    "output_configurations",
+    "connections",
+    "forwarding_states",
+    "forwarded_identities",
+    "forwarding_batches",
+    "faults",
 }
 
 

@@ -1,0 +1,77 @@
+"""The email-list partner, shaped like Mailchimp's Marketing API "batch subscribe or unsubscribe list members".
+
+POST {api}/3.0/lists/{list_id} with up to 500 members, each {"email_address", "status"}, and
+"update_existing": true, so sending a member twice leaves it as it was. HTTP Basic auth with the
+API key as the password; the key's suffix ("-us6") names the data centre the API lives in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.connectors.outputs.batches import ADD, Batch, Destination
+from app.connectors.outputs.errors import CONFIGURATION, PartnerError
+from app.connectors.outputs.http import call
+from app.connectors.outputs.partner import Partner, PartnerContext
+from app.connectors.outputs.settings import Field
+
+log = logging.getLogger(__name__)
+
+MAX_MEMBERS = 500
+
+
+def api_base(settings: dict, api_key: str) -> str:
+    """The API's base URL: the admin's override, else the key's data centre."""
+    if settings.get("api_url"):
+        return settings["api_url"].rstrip("/")
+    _, _, centre = api_key.rpartition("-")
+    if not centre.isalnum():
+        raise PartnerError("The API key does not end with its data centre (such as -us6); enter the API URL instead.",
+                           category=CONFIGURATION)
+    return f"https://{centre}.api.mailchimp.com"
+
+
+class EmailListClient:
+    def __init__(self, context: PartnerContext):
+        self._context = context
+
+    def prepare(self, destination: Destination) -> str | None:
+        return None
+
+    def send(self, batch: Batch, destination: Destination) -> None:
+        key = self._context.required_secret("api_key", "API key")
+        list_id = destination.connection_settings.get("list_id") or self._context.settings["list_id"]
+        status = "subscribed" if batch.action == ADD else "unsubscribed"
+        body = {"members": [{"email_address": i.value, "status": status} for i in batch.identities],
+                "update_existing": True}
+        response = call(self._context.session, "POST", f"{api_base(self._context.settings, key)}/3.0/lists/{list_id}",
+                        json=body, auth=("audience-studio", key), headers={"Idempotency-Key": batch.id})
+        errors = (response.json() or {}).get("error_count", 0) if response.content else 0
+        if errors:
+            # Per-member refusals (a bounced or banned address) do not stop the audience; they are counted.
+            log.warning("email list %s refused %d of %d members of batch %s", list_id, errors, len(batch), batch.id)
+
+
+PARTNER = Partner(
+    key="email_list",
+    name="Email list",
+    category="Email",
+    description="Subscribes members to an email list and unsubscribes those who leave the audience "
+                "(batch member upserts, as Mailchimp's Marketing API does).",
+    auth="api_key",
+    identity_types=("email",),
+    configuration_fields=(
+        Field("list_id", "List ID", pattern=r"[A-Za-z0-9]{4,32}",
+              pattern_message="List ID is the list's id from the partner's settings (letters and digits)"),
+        Field("api_url", "API URL", "url", required=False,
+              help="Leave empty to use the data centre in the API key (e.g. https://us6.api.mailchimp.com)."),
+    ),
+    secret_fields=(Field("api_key", "API key", "secret", help="An API key of the account, such as 0123…-us6."),),
+    connection_fields=(
+        Field("list_id", "List ID (this connection)", required=False, pattern=r"[A-Za-z0-9]{4,32}",
+              pattern_message="List ID is the list's id (letters and digits)",
+              help="Send this audience to another list than the output's."),
+    ),
+    max_batch=MAX_MEMBERS,
+    make_client=EmailListClient,
+)

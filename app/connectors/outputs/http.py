@@ -1,0 +1,64 @@
+"""Requests to partners: timeouts, and a partner's refusal turned into a PartnerError with its status and message."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from app.connectors.outputs.errors import PartnerError
+
+TIMEOUT_SECONDS = 30
+
+
+def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    """The response when it is a success (2xx); PartnerError otherwise, naming the host, never the credentials."""
+    host = urlsplit(url).netloc
+    try:
+        response = session.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+    except requests.Timeout:
+        raise PartnerError(f"{host} did not answer within {TIMEOUT_SECONDS} s.") from None
+    except requests.ConnectionError:
+        raise PartnerError(f"{host} could not be reached.") from None
+    if response.status_code >= 400:
+        raise PartnerError(f"{host} answered {response.status_code}: {partner_message(response)}",
+                           status=response.status_code, retry_after=retry_after(response))
+    return response
+
+
+def partner_message(response: requests.Response) -> str:
+    """The partner's own explanation, from the usual JSON error shapes or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            text = error.get("message") or error.get("error_user_msg") or error.get("type")
+            if text:
+                return str(text)[:300]
+        for key in ("error_description", "detail", "message", "title", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key][:300]
+    text = (response.text or "").strip()
+    return text[:300] or (response.reason or "no message")
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,82 @@
+"""What a partner declares (settings, authentication, identity types, batch limit) and what its client must do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+
+from app.connectors.outputs.batches import Batch, Destination
+from app.connectors.outputs.errors import CONFIGURATION, PartnerError
+from app.connectors.outputs.identities import normalise
+from app.connectors.outputs.settings import Field
+
+#: How a partner proves who is sending: nothing, secrets the admin pastes in, or an OAuth 2.0 sign-in.
+AUTH_KINDS = ("none", "api_key", "oauth2")
+AUTH_LABELS = {"none": "None", "api_key": "API key / secret", "oauth2": "OAuth 2.0"}
+#: Every configuration may narrow the identity types it sends to a subset of what the partner accepts.
+IDENTITY_TYPES_KEY = "identity_types"
+
+
+@dataclass
+class PartnerContext:
+    """What a client needs to talk to its partner for one output configuration."""
+
+    settings: dict[str, Any]
+    #: The configuration's secret by field key (from the keyring); None when it was never entered.
+    secret: Callable[[str], str | None]
+    session: requests.Session
+    #: OAuth partners: the current access token; with True, a fresh one even if the old one looks valid.
+    access_token: Callable[[bool], str] | None = None
+
+    def required_secret(self, key: str, label: str) -> str:
+        value = self.secret(key)
+        if not value:
+            raise PartnerError(f"The {label} of this output was never entered (or was removed from the keyring); "
+                               "edit the output's credentials.", category=CONFIGURATION)
+        return value
+
+
+class PartnerClient(Protocol):
+    def prepare(self, destination: Destination) -> str | None:
+        """Make whatever the partner needs before the first batch (e.g. the custom audience); its id, if any."""
+
+    def send(self, batch: Batch, destination: Destination) -> None:
+        """Deliver one batch; PartnerError when the partner refuses it. Sending it twice must be harmless."""
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A kind of output: one entry of the partner directory."""
+
+    key: str
+    name: str
+    category: str
+    description: str
+    auth: str
+    identity_types: tuple[str, ...]
+    configuration_fields: tuple[Field, ...]
+    secret_fields: tuple[Field, ...]
+    connection_fields: tuple[Field, ...]
+    #: The most identities the partner takes in one request.
+    max_batch: int
+    make_client: Callable[[PartnerContext], PartnerClient]
+    #: The value the partner receives for an identity (normalised, maybe hashed); None to leave it out.
+    to_partner: Callable[[str, str], str | None] = normalise
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTH_KINDS:
+            raise ValueError(f"Unknown auth kind {self.auth!r}")
+
+    @property
+    def all_configuration_fields(self) -> tuple[Field, ...]:
+        """The partner's own fields plus the identity types to send, which every partner has."""
+        from app.connectors.outputs.identities import IDENTITY_LABELS
+
+        chooser = Field(IDENTITY_TYPES_KEY, "Identity types to send", "choices", required=False,
+                        default=self.identity_types, choices=self.identity_types,
+                        help="Of the types this partner accepts, the ones this output sends (default: all): "
+                        + ", ".join(IDENTITY_LABELS.get(t, t) for t in self.identity_types) + ".")
+        return self.configuration_fields + (chooser,)

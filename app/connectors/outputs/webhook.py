@@ -1,0 +1,75 @@
+"""The generic webhook: JSON batches POSTed to the admin's URL, signed with HMAC-SHA256 over a shared secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+from app.connectors.outputs.batches import Batch, Destination
+from app.connectors.outputs.http import call
+from app.connectors.outputs.identities import IDENTITY_LABELS
+from app.connectors.outputs.partner import Partner, PartnerContext
+from app.connectors.outputs.settings import Field
+
+SIGNATURE_HEADER = "X-Audience-Studio-Signature"
+TIMESTAMP_HEADER = "X-Audience-Studio-Timestamp"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=` + hex HMAC-SHA256 of "<timestamp>.<body>": the receiver recomputes it to trust the batch.
+
+    The timestamp is signed too so a captured request cannot be replayed days later.
+    """
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def batch_body(batch: Batch, destination: Destination) -> dict:
+    """The JSON both the webhook and the generic OAuth partner send."""
+    return {
+        "batch_id": batch.id,
+        "sequence": batch.sequence,
+        "action": batch.action,
+        "audience": {"id": destination.audience_id, "name": destination.audience_name},
+        "connection_id": destination.connection_id,
+        "identities": [{"type": i.type, "value": i.value} for i in batch.identities],
+    }
+
+
+class WebhookClient:
+    def __init__(self, context: PartnerContext):
+        self._context = context
+
+    def prepare(self, destination: Destination) -> str | None:
+        return None
+
+    def send(self, batch: Batch, destination: Destination) -> None:
+        secret = self._context.required_secret("signing_secret", "signing secret")
+        body = json.dumps(batch_body(batch, destination), separators=(",", ":")).encode("utf-8")
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": batch.id, TIMESTAMP_HEADER: timestamp,
+                   SIGNATURE_HEADER: signature(secret, timestamp, body)}
+        call(self._context.session, "POST", self._context.settings["url"], data=body, headers=headers)
+
+
+PARTNER = Partner(
+    key="webhook",
+    name="Webhook",
+    category="Developer",
+    description="POSTs JSON batches of identities to your URL, signed with HMAC-SHA256 so your endpoint can trust them.",
+    auth="api_key",
+    identity_types=tuple(IDENTITY_LABELS),
+    configuration_fields=(
+        Field("url", "Endpoint URL", "url", help="Where batches are POSTed (https; http only for 127.0.0.1)."),
+    ),
+    secret_fields=(
+        Field("signing_secret", "Signing secret", "secret",
+              help=f"Shared with your endpoint; each request carries {SIGNATURE_HEADER}: sha256=HMAC(secret, "
+                   f"timestamp + '.' + body) and {TIMESTAMP_HEADER}."),
+    ),
+    connection_fields=(),
+    max_batch=1000,
+    make_client=WebhookClient,
+)

@@ -1,0 +1,313 @@
+"""The forwarding engine: keeps each Sending connection's partner audience in step with the audience's membership.
+
+A plain class run by a worker (or `audience-studio outputs forward`); no Qt. For each connection it:
+
+1. sends the batches left pending by an earlier run that stopped (a fault, a cancel, a crash), under
+   their original ids, so a partner that had already received one ignores it;
+2. works out the identities the audience has now (members from the cache; every identity of each
+   member the output sends, from every workspace of the profile), in the partner's form;
+3. plans adds (there now, not yet held by the partner) and drops (held, no longer there) as batches,
+   stored before the first is sent; the first run is the full upload;
+4. sends each batch with retries; once the partner acknowledges it, records it as held, in one
+   transaction with the removal of the pending batch: a batch is never both held and pending.
+
+When a batch cannot be delivered (retries exhausted, 401, 403, a configuration error) a fault is
+opened and the connection is left until the admin resumes it; the remaining batches stay pending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import requests
+from sqlalchemy import delete, insert, select
+
+from app.builder.compiler import members_query
+from app.builder.document import CriteriaError
+from app.connectors.outputs.batches import ADD, REMOVE, Batch, Destination, Identity
+from app.connectors.outputs.directory import partner
+from app.connectors.outputs.errors import OTHER, Failure, PartnerError
+from app.connectors.outputs.partner import IDENTITY_TYPES_KEY, Partner, PartnerClient
+from app.connectors.outputs.sending import RetryPolicy, SendFailed, call_with_retries, send_with_retries
+from app.models.audiences import AudienceInfo
+from app.models.connections import ConnectionInfo
+from app.models.db import utc_now
+from app.models.estimates import catalog_for, membership_resolver, scope_for
+from app.models.home import OpenHome
+from app.models.outputs import OutputInfo
+from app.models.schema import ForwardedIdentity, ForwardingState, PendingBatch
+
+log = logging.getLogger(__name__)
+
+SENT, UP_TO_DATE, SKIPPED, FAULTED, CANCELLED = "sent", "up to date", "skipped", "faulted", "cancelled"
+
+
+@dataclass(frozen=True)
+class ForwardingReport:
+    """What one run did for one connection."""
+
+    connection_id: int
+    audience_name: str
+    output_name: str
+    outcome: str
+    added: int = 0
+    removed: int = 0
+    batches: int = 0
+    retries: int = 0
+    #: Why it was skipped, or the fault's message.
+    reason: str | None = None
+    fault_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The identities an output should hold for an audience, and how many members' values were unusable."""
+
+    identities: frozenset[tuple[str, str]]
+    members: int
+    unusable: int
+
+
+def plan_batches(adds: Iterable[tuple[str, str]], removes: Iterable[tuple[str, str]], limit: int,
+                 first_sequence: int) -> list[Batch]:
+    """Adds then removes, each sorted (so a plan is reproducible) and cut into batches of at most `limit`."""
+    batches: list[Batch] = []
+    sequence = first_sequence
+    for action, items in ((ADD, sorted(adds)), (REMOVE, sorted(removes))):
+        for start in range(0, len(items), limit):
+            chunk = tuple(Identity(t, v) for t, v in items[start:start + limit])
+            batches.append(Batch(Batch.new_id(), sequence, action, chunk))
+            sequence += 1
+    return batches
+
+
+class ForwardingEngine:
+    """Forwards audiences to their outputs; `cancel()` from any thread stops it between batches (resumable).
+
+    `sleep`, `rng` and `clock` are injectable so tests run retry schedules and token expiry instantly;
+    `batch_size` caps batches below the partner's own limit.
+    """
+
+    def __init__(self, home: OpenHome, *, http: requests.Session | None = None, policy: RetryPolicy = RetryPolicy(),
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.time, now: Callable[[], dt.datetime] = utc_now,
+                 batch_size: int | None = None):
+        self._home = home
+        self._http = http or requests.Session()
+        self._policy, self._sleep, self._rng = policy, sleep, rng or random.Random()
+        self._clock, self._now = clock, now
+        self._batch_size = batch_size
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def forward(self, connection_ids: Iterable[int] | None = None,
+                progress: Callable[[ForwardingReport], None] | None = None) -> list[ForwardingReport]:
+        """Forward every connection (or those given), one after the other; a report for each."""
+        ids = list(connection_ids) if connection_ids is not None else [c.id for c in self._home.connections.list()]
+        reports = []
+        for connection_id in ids:
+            if self._cancelled.is_set():
+                break
+            report = self.forward_one(connection_id)
+            reports.append(report)
+            if progress is not None:
+                progress(report)
+        return reports
+
+    def forward_one(self, connection_id: int) -> ForwardingReport:
+        connection = self._home.connections.get(connection_id)
+        output = self._home.outputs.get(connection.configuration_id)
+        audience = self._home.audiences.get(connection.audience_id)
+        report = _Reporter(connection, output)
+        if connection.status != "sending":
+            return report.done(SKIPPED, "the connection is Inactive")
+        if connection.fault is not None:
+            return report.done(SKIPPED, f"fault {connection.fault.id} is open ({connection.fault.category}); "
+                                        "resume it to continue")
+        if audience.status != "active":
+            return report.done(SKIPPED, f"the audience is {audience.status}; activate it to forward it")
+        declared = partner(output.partner)
+        try:
+            client = declared.make_client(self._home.outputs.context(output, http=self._http, clock=self._clock))
+            destination = self._prepare(client, connection, audience)
+            self._send_pending(client, destination, report)
+            if self._cancelled.is_set():
+                return report.done(CANCELLED, "cancelled; the rest is sent on the next run")
+            try:
+                membership = self.membership(audience, output)
+            except CriteriaError as exc:
+                return report.done(SKIPPED, f"the audience cannot be calculated from the cache: {exc}")
+            if membership is None:
+                return report.done(SKIPPED, "the cache holds no profiles of the audience's workspaces; sync or "
+                                            "import first (forwarding an empty cache would remove everyone)")
+            if self._plan(connection.id, declared, membership):
+                self._send_pending(client, destination, report)
+                if self._cancelled.is_set():
+                    return report.done(CANCELLED, "cancelled; the rest is sent on the next run")
+            self._mark_forwarded(connection.id)
+        except SendFailed as exc:
+            fault = self._home.faults.record(connection.id, exc.failure)
+            log.warning("connection %s faulted (%s, status %s) after %d retries", connection.id,
+                        fault.category, fault.status_code, fault.retries)
+            return report.done(FAULTED, fault.message, fault.id)
+        return report.done(SENT if report.batches else UP_TO_DATE)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _prepare(self, client: PartnerClient, connection: ConnectionInfo, audience: AudienceInfo) -> Destination:
+        with self._home.store.transaction() as session:
+            state = session.get(ForwardingState, connection.id)
+            partner_ref = state.partner_ref if state else None
+        destination = Destination(connection.id, audience.id, audience.effective_external_name,
+                                  dict(connection.settings), partner_ref)
+        try:
+            new_ref, _ = call_with_retries(lambda: client.prepare(destination), policy=self._policy, sleep=self._sleep,
+                                           rng=self._rng, label=f"preparing connection {connection.id}")
+        except Exception as exc:
+            if isinstance(exc, SendFailed):
+                raise
+            # A partner client's bug must not kill the whole run; it becomes a fault the admin can see.
+            log.exception("preparing connection %s failed", connection.id)
+            raise SendFailed(Failure(OTHER, f"Unexpected error preparing the partner: {exc}", None, 0)) from exc
+        if new_ref != partner_ref:
+            with self._home.store.transaction() as session:
+                _state(session, connection.id).partner_ref = new_ref
+            destination = Destination(destination.connection_id, destination.audience_id, destination.audience_name,
+                                      destination.connection_settings, new_ref)
+        return destination
+
+    def membership(self, audience: AudienceInfo, output: OutputInfo) -> Membership | None:
+        """The identities the output should hold for the audience now; None when the cache has no profiles in scope."""
+        declared = partner(output.partner)
+        types = [t for t in output.settings.get(IDENTITY_TYPES_KEY, declared.identity_types) if t in declared.identity_types]
+        home = self._home
+        home.cache.refresh_catalogs()
+        cursor = home.cache.cursor()
+        try:
+            placeholders = ", ".join("?" for _ in audience.workspace_ids)
+            profiles = cursor.execute(f"SELECT count(*) FROM profiles WHERE workspace_id IN ({placeholders})",
+                                      list(audience.workspace_ids)).fetchone()[0]
+            if not profiles:
+                return None
+            scope = scope_for(home, audience.workspace_ids, audience.input_ids)
+            sql, params = members_query(audience.criteria, scope=scope, catalog=catalog_for(home, cursor),
+                                        now=self._now(), memberships=membership_resolver(home))
+            wanted = ", ".join("?" for _ in types) or "NULL"
+            # No workspace filter on identities: a member's identities from every workspace of the profile count.
+            rows = cursor.execute(
+                f"WITH members AS MATERIALIZED ({sql})\n"
+                f"SELECT m.mpid, i.identity_type, i.value FROM members m "
+                f"LEFT JOIN identities i ON i.mpid = m.mpid AND i.identity_type IN ({wanted})",
+                params + types).fetchall()
+        finally:
+            cursor.close()
+        identities: set[tuple[str, str]] = set()
+        unusable = 0
+        for _, identity_type, value in rows:
+            if identity_type is None:
+                continue
+            sent = declared.to_partner(identity_type, value)
+            if sent is None:
+                unusable += 1
+            else:
+                identities.add((identity_type, sent))
+        return Membership(frozenset(identities), len({row[0] for row in rows}), unusable)
+
+    def _plan(self, connection_id: int, declared: Partner, membership: Membership) -> bool:
+        """Store the batches that bring the partner in step; False when it already is."""
+        with self._home.store.transaction() as session:
+            held = {(t, v) for t, v in session.execute(select(ForwardedIdentity.identity_type, ForwardedIdentity.value)
+                                                       .where(ForwardedIdentity.connection_id == connection_id))}
+            adds = membership.identities - held
+            removes = held - membership.identities
+            if not adds and not removes:
+                return False
+            state = _state(session, connection_id)
+            limit = min(declared.max_batch, self._batch_size or declared.max_batch)
+            batches = plan_batches(adds, removes, limit, state.next_sequence)
+            state.next_sequence += len(batches)
+            session.execute(insert(PendingBatch), [
+                {"connection_id": connection_id, "batch_id": b.id, "sequence": b.sequence, "action": b.action,
+                 "identities": [[i.type, i.value] for i in b.identities], "created_at": utc_now()} for b in batches])
+        log.info("connection %s: planned %d adds and %d drops in %d batches", connection_id, len(adds), len(removes),
+                 len(batches))
+        return True
+
+    def _send_pending(self, client: PartnerClient, destination: Destination, report: "_Reporter") -> None:
+        with self._home.store.transaction() as session:
+            pending = [(row.batch_id, row.sequence, row.action, [tuple(pair) for pair in row.identities])
+                       for row in session.scalars(select(PendingBatch).where(
+                           PendingBatch.connection_id == destination.connection_id).order_by(PendingBatch.sequence))]
+        for batch_id, sequence, action, pairs in pending:
+            if self._cancelled.is_set():
+                return
+            batch = Batch(batch_id, sequence, action, tuple(Identity(t, v) for t, v in pairs))
+            try:
+                retries = send_with_retries(client, batch, destination, policy=self._policy, sleep=self._sleep,
+                                            rng=self._rng)
+            except PartnerError as exc:  # pragma: no cover - send_with_retries turns these into SendFailed
+                raise SendFailed(Failure(exc.category, exc.message, exc.status, 0, batch.id)) from exc
+            self._acknowledge(destination.connection_id, batch)
+            report.count(batch, retries)
+
+    def _acknowledge(self, connection_id: int, batch: Batch) -> None:
+        """The partner has the batch: record what it now holds and drop the batch from pending, together."""
+        with self._home.store.transaction() as session:
+            pairs = [{"connection_id": connection_id, "identity_type": i.type, "value": i.value} for i in batch.identities]
+            if batch.action == ADD:
+                session.execute(insert(ForwardedIdentity).prefix_with("OR IGNORE"), pairs)
+            else:
+                for identity in batch.identities:
+                    session.execute(delete(ForwardedIdentity).where(
+                        ForwardedIdentity.connection_id == connection_id,
+                        ForwardedIdentity.identity_type == identity.type, ForwardedIdentity.value == identity.value))
+            session.execute(delete(PendingBatch).where(PendingBatch.batch_id == batch.id))
+            state = _state(session, connection_id)
+            state.batches_sent += 1
+            state.last_batch_id = batch.id
+            state.last_forwarded_at = utc_now()
+
+    def _mark_forwarded(self, connection_id: int) -> None:
+        with self._home.store.transaction() as session:
+            state = _state(session, connection_id)
+            now = utc_now()
+            if state.full_upload_at is None:
+                state.full_upload_at = now
+            state.last_forwarded_at = now
+
+
+def _state(session, connection_id: int) -> ForwardingState:
+    state = session.get(ForwardingState, connection_id)
+    if state is None:
+        state = ForwardingState(connection_id=connection_id)
+        session.add(state)
+        session.flush()
+    return state
+
+
+class _Reporter:
+    def __init__(self, connection: ConnectionInfo, output: OutputInfo):
+        self.connection, self.output = connection, output
+        self.added = self.removed = self.batches = self.retries = 0
+
+    def count(self, batch: Batch, retries: int) -> None:
+        self.batches += 1
+        self.retries += retries
+        if batch.action == ADD:
+            self.added += len(batch)
+        else:
+            self.removed += len(batch)
+
+    def done(self, outcome: str, reason: str | None = None, fault_id: int | None = None) -> ForwardingReport:
+        return ForwardingReport(self.connection.id, self.connection.audience_name, self.output.name, outcome,
+                                self.added, self.removed, self.batches, self.retries, reason, fault_id)

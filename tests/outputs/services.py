@@ -1,0 +1,129 @@
+"""Real services the output tests run against: the Secret Service (gnome-keyring on a private D-Bus) and an OAuth server.
+
+Both are started once per test session and stopped at its end. When their programs are missing the
+tests that need them are skipped, or fail with what to install when the test command asks for them
+(AUDIENCE_STUDIO_REQUIRE_KEYRING=1, AUDIENCE_STUDIO_REQUIRE_OAUTH_SERVER=1: scripts/test sets both).
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+OAUTH_SERVER_DIR = Path(__file__).resolve().parents[1] / "oauth_server"
+PARTNER_API_SECRET = "partner-api-introspection-secret"
+
+
+def unavailable(message: str, variable: str) -> None:
+    """Fail when the test command requires the service, skip otherwise."""
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{message} ({variable}=1 requires it)", pytrace=False)
+    pytest.skip(message)
+
+
+def _read_line(process: subprocess.Popen, timeout: float) -> str:
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    line = b""
+    while time.monotonic() < deadline and not line.endswith(b"\n"):
+        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            break
+        chunk = os.read(process.stdout.fileno(), 1)
+        if not chunk:
+            break
+        line += chunk
+    selector.close()
+    return line.decode("utf-8", "replace").strip()
+
+
+@dataclass
+class SecretService:
+    bus_address: str
+    data_dir: Path
+
+
+def start_secret_service(root: Path) -> tuple[SecretService, list[subprocess.Popen]]:
+    """A private session bus with gnome-keyring's Secret Service on it, its login keyring unlocked."""
+    if not sys.platform.startswith("linux"):
+        unavailable("The Secret Service tests run on Linux only", "AUDIENCE_STUDIO_REQUIRE_KEYRING")
+    missing = [tool for tool in ("dbus-daemon", "gnome-keyring-daemon") if shutil.which(tool) is None]
+    if missing:
+        unavailable(f"{' and '.join(missing)} not found: install the Debian packages dbus and gnome-keyring "
+                    "(scripts/setup --test does)", "AUDIENCE_STUDIO_REQUIRE_KEYRING")
+    runtime, data = root / "run", root / "data"
+    runtime.mkdir(mode=0o700)
+    data.mkdir()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(root / "config")}
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
+                            f"--address=unix:path={runtime}/bus"], stdout=subprocess.PIPE, env=env)
+    address = _read_line(bus, 10)
+    if not address.startswith("unix:"):
+        bus.kill()
+        pytest.fail(f"dbus-daemon did not start (said {address!r})", pytrace=False)
+    env["DBUS_SESSION_BUS_ADDRESS"] = address
+    keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # --unlock reads the login keyring's password from stdin up to its end.
+    keyring.stdin.write(b"test-keyring-password")
+    keyring.stdin.close()
+    return SecretService(address, data), [keyring, bus]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class OAuthServer:
+    """panva/oidc-provider on 127.0.0.1: the issuer URL and the endpoints the tests use."""
+
+    issuer: str
+    access_token_ttl: int
+
+    @property
+    def authorize_url(self) -> str:
+        return self.issuer + "/auth"
+
+    @property
+    def token_url(self) -> str:
+        return self.issuer + "/token"
+
+    @property
+    def revocation_url(self) -> str:
+        return self.issuer + "/token/revocation"
+
+    @property
+    def introspection_url(self) -> str:
+        return self.issuer + "/token/introspection"
+
+
+def start_oauth_server(log_path: Path, access_token_ttl: int) -> tuple[OAuthServer, subprocess.Popen]:
+    node = shutil.which("node")
+    if node is None or not (OAUTH_SERVER_DIR / "node_modules" / "oidc-provider").is_dir():
+        unavailable("The OAuth server needs Node.js and `npm ci` in tests/oauth_server (scripts/setup --test does both)",
+                    "AUDIENCE_STUDIO_REQUIRE_OAUTH_SERVER")
+    env = {**os.environ, "ACCESS_TOKEN_TTL": str(access_token_ttl), "PARTNER_SECRET": PARTNER_API_SECRET}
+    log = log_path.open("wb")
+    process = subprocess.Popen([node, "server.js"], cwd=OAUTH_SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=log, env=env)
+    line = _read_line(process, 20)
+    if not line.startswith("READY "):
+        process.kill()
+        pytest.fail(f"The OAuth server did not start; see {log_path}", pytrace=False)
+    return OAuthServer(f"http://127.0.0.1:{int(line.split()[1])}", access_token_ttl), process
