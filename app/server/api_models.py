@@ -1,0 +1,143 @@
+"""The JSON bodies of the API, as pydantic models: what /openapi.json describes and requests are checked against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.connectors.batches import EVENT_TYPES, PLATFORM_NAMES
+
+
+class ErrorItem(BaseModel):
+    code: str = Field(description="A stable code, e.g. INVALID_BATCH, VERSION_CONFLICT")
+    message: str = Field(description="What is wrong, naming the field")
+    field: str | None = Field(None, description="The field at fault, e.g. [2].events[0].data.timestamp_unixtime_ms")
+
+
+class ErrorBody(BaseModel):
+    errors: list[ErrorItem]
+
+
+class Accepted(BaseModel):
+    batches: int = Field(description="Batches accepted and stored")
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+
+class WorkspaceInfo(BaseModel):
+    id: int
+    name: str
+    last_seq: int = Field(description="Sequence number of the workspace's newest batch")
+
+
+class Me(BaseModel):
+    user: str
+    workspaces: list[WorkspaceInfo]
+
+
+class PagePart(BaseModel):
+    table: str = Field(description="The cache table the part feeds")
+    rows: int
+    url: str = Field(description="Where to fetch the part (an Arrow IPC stream)")
+
+
+class ChangesPage(BaseModel):
+    workspace_id: int
+    page: str | None = Field(description="This page's token (null when there is nothing new)")
+    next_cursor: str = Field(description="Pass as ?cursor= for the next page, once this page is stored")
+    last_seq: int | None = Field(description="The page's last batch (the cursor moves past it)")
+    batches: int
+    events: int
+    more: bool = Field(description="Whether another page follows right away")
+    sample: float | None = Field(description="The fraction of profiles (by md5 bucket of mpid) the pages hold; null: all")
+    server_last_seq: int = Field(description="The workspace's newest batch on the server")
+    parts: list[PagePart]
+
+
+# -- audience definitions -------------------------------------------------------------------------
+
+
+class InputRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["platform", "feed"]
+    name: str = Field(min_length=1, max_length=200)
+
+
+class _AudienceFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    external_name: str | None = Field(None, max_length=200, description="The name partners see (null: the name)")
+    kind: Literal["realtime", "standard"] = "realtime"
+    status: Literal["draft", "active", "inactive"] = "draft"
+    inputs: list[InputRef] = Field(default_factory=list, max_length=100, description="The inputs chosen (none: all)")
+    tags: list[str] = Field(default_factory=list, max_length=100, description="Tags of at most 18 characters")
+    criteria: dict[str, Any] = Field(description="The criteria document (docs/criteria.md)")
+
+
+class AudienceCreate(_AudienceFields):
+    workspace_ids: list[int] = Field(min_length=1, max_length=100)
+    scope: Literal["single", "multi"] | None = Field(None, description="Default: single for one workspace, else multi")
+    client_ref: str | None = Field(None, min_length=1, max_length=100,
+                                   description="The client's own id for this audience: resending a create with it returns the first")
+
+
+class AudienceUpdate(_AudienceFields):
+    version: int = Field(ge=1, description="The version the edit started from; 409 if the server's has moved on")
+
+
+class Audience(BaseModel):
+    id: int
+    version: int
+    deleted: bool
+    name: str
+    external_name: str | None
+    scope: Literal["single", "multi"]
+    kind: str
+    status: str
+    workspace_ids: list[int]
+    inputs: list[dict[str, str]]
+    tags: list[str]
+    criteria: dict[str, Any]
+    client_ref: str | None
+    created_by: str
+    created_at: datetime
+    updated_by: str
+    updated_at: datetime
+
+
+class AudienceChanges(BaseModel):
+    audiences: list[Audience] = Field(description="Changed audiences in change order; deleted ones as tombstones")
+    next_cursor: str
+    more: bool
+
+
+class Conflict(ErrorBody):
+    current: Audience | None = Field(None, description="The server's copy, to compare with the local edit")
+
+
+# -- ingest (documented only: the body is read and checked by the mParticle mapping itself) ---------
+
+BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An mParticle Events API batch (the fields the cache keeps; others are ignored).",
+    "properties": {
+        "mpid": {"type": "integer", "format": "int64"},
+        "environment": {"type": "string", "enum": ["production", "development"]},
+        "timestamp_unixtime_ms": {"type": "integer", "format": "int64"},
+        "user_identities": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+        "user_attributes": {"type": "object"},
+        "deleted_user_attributes": {"type": "array", "items": {"type": "string"}},
+        "device_info": {"type": "object"},
+        "application_info": {"type": "object", "properties": {"os": {"type": "string", "enum": sorted(set(PLATFORM_NAMES))}}},
+        "consent_state": {"type": "object"},
+        "context": {"type": "object"},
+        "attribution_info": {"type": "object"},
+        "events": {"type": "array", "items": {
+            "type": "object", "required": ["event_type"],
+            "properties": {"event_type": {"type": "string", "enum": sorted(EVENT_TYPES | {"first_run"})}, "data": {"type": "object"}},
+        }},
+    },
+}

@@ -1,0 +1,194 @@
+"""The server's command-line half: `audience-studio serve` and `audience-studio server ...` (administration).
+
+`app.cli` registers these subcommands; they print what an administrator needs, secrets exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from app.paths import Home
+
+#: The environment variable that chooses the server database when --database is not given.
+DATABASE_ENV = "AUDIENCE_STUDIO_SERVER_DATABASE"
+
+SERVE_DESCRIPTION = """\
+Run the Audience Studio server: mParticle-compatible ingest (POST /v2/events, /v2/bulkevents) and the
+sync API the app follows (/v1/...). Its OpenAPI document is at /openapi.json. Data lives in
+server.sqlite3 in the home, or in PostgreSQL with --database postgresql+psycopg://USER:PASSWORD@HOST/DB.
+"""
+
+SERVER_DESCRIPTION = """\
+Administer the server's database: workspaces, their inputs (a platform or a feed, each with an API key
+and secret for ingest), users (and the workspaces they may read and write) and their API tokens.
+Secrets and tokens are printed once and stored only as hashes.
+"""
+
+
+def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--database", metavar="URL",
+                          help=f"the server database (default: ${DATABASE_ENV}, else sqlite:///HOME/server.sqlite3)")
+
+    serve = commands.add_parser("serve", parents=[database], help="run the audience server (ingest and sync)",
+                                description=SERVE_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, metavar="P", help="the port to listen on (default 8080)")
+    serve.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024, metavar="N",
+                       help="largest request body accepted; above it, 413 (default 4 MiB)")
+    serve.add_argument("--rate", type=float, default=50.0, metavar="R",
+                       help="requests per second each input may send; above it, 429 with Retry-After (default 50)")
+    serve.add_argument("--burst", type=positive_int, default=100, metavar="N", help="requests an input may send at once (default 100)")
+
+    server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens",
+                                 description=SERVER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    things = server.add_subparsers(dest="server_thing", metavar="THING", required=True)
+
+    ws = things.add_parser("workspace", help="workspaces", description="The server's workspaces.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    ws_create = ws.add_parser("create", parents=[database], help="create a workspace", description="Create a workspace.")
+    ws_create.add_argument("name", metavar="NAME")
+    ws_list = ws.add_parser("list", parents=[database], help="list the workspaces", description="The workspaces and how many batches each holds.")
+    ws_list.add_argument("--json", action="store_true", help="print JSON")
+
+    inp = things.add_parser("input", help="inputs and their API keys", description="Inputs: where batches come from.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    inp_create = inp.add_parser("create", parents=[database], help="create an input and print its API key and secret once",
+                                description="Create a platform input (its batches say their platform) or a feed input, and print its API key and secret. The secret is shown only now.")
+    inp_create.add_argument("workspace", metavar="WORKSPACE", help="the workspace's name or id")
+    kind = inp_create.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--platform", metavar="NAME", help="an app platform: iOS, Android, Web, ...")
+    kind.add_argument("--feed", metavar="NAME", help="a data feed, e.g. CRM")
+    inp_create.add_argument("--json", action="store_true", help="print JSON: api_key, secret, workspace, kind, name")
+    inp_list = inp.add_parser("list", parents=[database], help="list inputs (never their secrets)", description="Inputs with their API keys (secrets are not kept).")
+    inp_list.add_argument("workspace", nargs="?", metavar="WORKSPACE", help="only this workspace's")
+    inp_list.add_argument("--json", action="store_true", help="print JSON")
+    for action, text in (("disable", "refuse the input's batches (403) until enabled again"), ("enable", "accept the input's batches again")):
+        sub = inp.add_parser(action, parents=[database], help=text, description=text[0].upper() + text[1:] + ".")
+        sub.add_argument("api_key", metavar="API_KEY")
+
+    usr = things.add_parser("user", help="users and their workspaces", description="Users: who syncs.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    usr_create = usr.add_parser("create", parents=[database], help="create a user", description="Create a user who may read and write the given workspaces.")
+    usr_create.add_argument("name", metavar="NAME")
+    usr_create.add_argument("--workspace", action="append", default=[], metavar="W", help="a workspace the user may use (repeat for several)")
+    usr_grant = usr.add_parser("grant", parents=[database], help="let a user use more workspaces", description="Add workspaces to a user's.")
+    usr_grant.add_argument("name", metavar="NAME")
+    usr_grant.add_argument("--workspace", action="append", required=True, metavar="W", help="a workspace (repeat for several)")
+    usr_list = usr.add_parser("list", parents=[database], help="list users", description="Users and their workspaces.")
+    usr_list.add_argument("--json", action="store_true", help="print JSON")
+
+    tok = things.add_parser("token", help="users' API tokens", description="API tokens: how the app signs in.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    tok_create = tok.add_parser("create", parents=[database], help="create a token and print it once", description="Create an API token for a user and print it. It is shown only now.")
+    tok_create.add_argument("user", metavar="USER")
+    tok_create.add_argument("--label", metavar="TEXT", help="what the token is for, e.g. the laptop it goes on")
+    tok_create.add_argument("--json", action="store_true", help="print JSON: user, token")
+    tok_revoke = tok.add_parser("revoke", parents=[database], help="revoke all of a user's tokens", description="Revoke every token of a user.")
+    tok_revoke.add_argument("user", metavar="USER")
+
+
+def _url(home: Home, args) -> str:
+    from app.server.database import default_url
+
+    return args.database or os.environ.get(DATABASE_ENV) or default_url(home)
+
+
+def cmd_serve(home: Home, args) -> int:
+    import uvicorn
+
+    from app.server.app import create_app
+    from app.server.database import open_database
+    from app.server.settings import ServerSettings
+
+    url = _url(home, args)
+    database = open_database(url)
+    settings = ServerSettings(max_body_bytes=args.max_body_bytes, rate_per_second=args.rate, rate_burst=args.burst)
+    shown = database.engine.url.render_as_string(hide_password=True)
+    print(f"Audience Studio server on http://{args.host}:{args.port} (database {shown}); Ctrl+C stops it.", flush=True)
+    try:
+        uvicorn.run(create_app(database, settings), host=args.host, port=args.port, log_level="warning")
+    finally:
+        database.close()
+    return 0
+
+
+def cmd_server(home: Home, args) -> int:
+    from app.server.admin import Admin
+    from app.server.database import open_database
+
+    database = open_database(_url(home, args))
+    try:
+        return _administer(Admin(database), args)
+    finally:
+        database.close()
+
+
+def _administer(admin, args) -> int:
+    thing, action = args.server_thing, args.server_action
+    if thing == "workspace":
+        if action == "create":
+            ws = admin.create_workspace(args.name)
+            print(f"Created workspace {ws.id}: {ws.name}")
+        else:
+            rows = admin.list_workspaces()
+            if args.json:
+                _print_json([{"id": w.id, "name": w.name, "batches": w.batches} for w in rows])
+            else:
+                for w in rows:
+                    print(f"{w.id}  {w.name}  ({w.batches:,} batches)")
+                if not rows:
+                    print("No workspaces yet: `audience-studio server workspace create NAME` makes one.")
+    elif thing == "input":
+        if action == "create":
+            new = admin.create_input(args.workspace, platform=args.platform, feed=args.feed)
+            if args.json:
+                _print_json({"api_key": new.input.api_key, "secret": new.secret, "workspace": new.input.workspace,
+                             "workspace_id": new.input.workspace_id, "kind": new.input.kind, "name": new.input.name})
+                return 0
+            print(f"Created {new.input.kind} input {new.input.name!r} in workspace {new.input.workspace!r}.")
+            print(f"API key: {new.input.api_key}")
+            print(f"Secret:  {new.secret}")
+            print("Keep the secret now: the server stores only its hash and cannot show it again.")
+        elif action == "list":
+            rows = admin.list_inputs(args.workspace)
+            if args.json:
+                _print_json([{"id": i.id, "workspace": i.workspace, "kind": i.kind, "name": i.name, "api_key": i.api_key, "enabled": i.enabled} for i in rows])
+            else:
+                for i in rows:
+                    print(f"{i.workspace}  {i.kind:<8} {i.name:<16} {i.api_key}{'' if i.enabled else '  (disabled)'}")
+        else:
+            admin.set_input_enabled(args.api_key, action == "enable")
+            print(f"Input {args.api_key} {action}d.")
+    elif thing == "user":
+        if action == "create":
+            user = admin.create_user(args.name, args.workspace)
+            print(f"Created user {user.name} (workspaces: {', '.join(user.workspaces) or 'none'})")
+        elif action == "grant":
+            user = admin.grant(args.name, args.workspace)
+            print(f"{user.name} may now use: {', '.join(user.workspaces)}")
+        else:
+            rows = admin.list_users()
+            if args.json:
+                _print_json([{"id": u.id, "name": u.name, "workspaces": list(u.workspaces)} for u in rows])
+            else:
+                for u in rows:
+                    print(f"{u.name}  ({', '.join(u.workspaces) or 'no workspaces'})")
+    else:
+        if action == "create":
+            token = admin.create_token(args.user, args.label)
+            if args.json:
+                _print_json({"user": args.user, "token": token})
+                return 0
+            print(f"API token for {args.user}: {token}")
+            print("Keep it now: the server stores only its hash and cannot show it again.", file=sys.stderr)
+        else:
+            count = admin.revoke_tokens(args.user)
+            print(f"Revoked {count} token{'s' if count != 1 else ''} of {args.user}.")
+    return 0
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+COMMANDS = {"serve": cmd_serve, "server": cmd_server}

@@ -1,0 +1,24 @@
+"""What an operator can tune: request size, ingest rate, and how large a sync page may grow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    #: Largest request body accepted (bytes, after gzip is undone); above it: 413.
+    max_body_bytes: int = 4 * 1024 * 1024
+    #: Requests per second each input may send on average, and how many it may send at once.
+    rate_per_second: float = 50.0
+    rate_burst: int = 100
+    #: Batches in one /v2/bulkevents request.
+    bulk_max_batches: int = 100
+    #: A sync page holds at most this many batches and, past its first batch, this many events:
+    #: the server maps a whole page in memory, so these bound its memory per request.
+    page_batches: int = 5_000
+    page_events: int = 100_000
+    #: Mapped pages kept for their parts' requests (each page is fetched as several parts).
+    cached_pages: int = 4
+    #: Audience definitions per page of changes.
+    audience_page: int = 500

@@ -1,0 +1,31 @@
+"""What every request handler shares: the database, the settings, the rate limiter and the page cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from app.server.database import Database
+from app.server.definitions import Definitions
+from app.server.pages import PageCache
+from app.server.ratelimit import RateLimiter
+from app.server.settings import ServerSettings
+
+
+@dataclass
+class ServerState:
+    database: Database
+    settings: ServerSettings
+    limiter: RateLimiter = field(init=False)
+    pages: PageCache = field(init=False)
+    definitions: Definitions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.rate_burst)
+        self.pages = PageCache(self.database, self.settings.cached_pages)
+        self.definitions = Definitions(self.database)
+
+
+def server_state(request: Request) -> ServerState:
+    return request.app.state.server

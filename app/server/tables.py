@@ -1,0 +1,141 @@
+"""The server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Migrations spell the schema out on their own (they are frozen history); this module is what the
+running code queries, and tests check the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    text,
+)
+
+from app.models.db import UTCDateTime
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+#: A workspace; `last_seq` is the sequence number of its newest accepted batch. Ingest increments it
+#: with UPDATE ... RETURNING, which locks the row until commit, so batches commit in sequence order
+#: and "batches after N" never skips one that commits late.
+workspaces = Table(
+    "workspaces", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("last_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: A source of batches: an app platform or a feed, with its API key (public) and secret (hashed).
+inputs = Table(
+    "inputs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("api_key", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "kind", "name"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Which workspaces a user reads and writes (through their tokens).
+memberships = Table(
+    "memberships", metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("user_id", "workspace_id"),
+)
+
+#: A user's API tokens, kept only as SHA-256 hashes.
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+#: Accepted batches, whole and immutable: the compressed JSON with its workspace sequence number.
+#: mpid and bucket are kept beside it so a sampled sync reads only the sampled batches.
+batches = Table(
+    "batches", metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("input_id", Integer, ForeignKey("inputs.id"), nullable=False),
+    Column("mpid", BigInteger, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "seq"),
+)
+
+#: Named counters; "audience_changes" numbers every change to an audience definition.
+counters = Table(
+    "counters", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+#: Shared audience definitions. A deleted one stays as a tombstone so clients learn of the deletion.
+audiences = Table(
+    "audiences", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_ref", String(100), unique=True),
+    Column("name", String(200), nullable=False),
+    Column("external_name", String(200)),
+    Column("scope", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("criteria", JSON, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("change_seq", BigInteger, nullable=False, index=True),
+    Column("deleted", Boolean, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# A live audience's name is unique (case-insensitively); tombstones free theirs.
+Index("uq_audiences_live_name", func.lower(audiences.c.name), unique=True, sqlite_where=text("NOT deleted"),
+      postgresql_where=text("NOT deleted"))
+
+audience_workspaces = Table(
+    "audience_workspaces", metadata,
+    Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("audience_id", "workspace_id"),
+)
