@@ -15,6 +15,8 @@ from app.builder.calculated import CALCULATIONS, EVENT_TYPES
 from app.errors import InvalidInput, UserError
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
+from app import outputs_cli
+from app.server import commands as server_commands
 
 log = logging.getLogger("app.cli")
 
@@ -34,6 +36,10 @@ Examples:
   audience-studio import batches.ndjson.gz        load mParticle batches
   audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
+  audience-studio outputs partners                the partners audiences can be forwarded to
+  audience-studio outputs forward                 forward connected audiences once
+  audience-studio serve --port 8080               run the team's audience server
+  audience-studio server workspace create US      administer it (workspaces, inputs, users, tokens)
 """
 
 
@@ -118,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     c_delete = calc_commands.add_parser("delete", help="remove a calculated attribute", description="Remove a calculated attribute; audiences that use it report it as unknown.")
     c_delete.add_argument("name", metavar="NAME")
     c_delete.add_argument("--workspace", metavar="NAME|ID", help="the workspace (default: the first)")
+
+    server_commands.add_parsers(commands, _positive_int)
+    outputs_cli.add_parsers(commands)
     return parser
 
 
@@ -414,4 +423,5 @@ class _Progress:
 
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences,
-            "calculated-attributes": cmd_calculated_attributes}
+            "calculated-attributes": cmd_calculated_attributes, **server_commands.COMMANDS,
+            **outputs_cli.COMMANDS}
