@@ -50,7 +50,7 @@ def test_columns_show_name_sizes_creator_last_update_status_tags_and_actions(mod
                                   tags=("high-value", "loyalty"), created_by="jonas")])
 
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
-    assert headers == ["Name", "Size", "Adds (24 h)", "Drops (24 h)", "Volatility", "Created By", "Last Updated",
+    assert headers == ["Name", "Size", "Adds (24 h)", "Drops (24 h)", "Volatility", "Connected Outputs", "Created By", "Last Updated",
                        "Status", "Tags", "Actions"]
     assert cell(model, 0, Column.NAME) == "Loyal shoppers"
     assert cell(model, 0, Column.STATUS) == "Active"

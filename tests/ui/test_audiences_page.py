@@ -9,6 +9,7 @@ from app.models.audience_sizes import SizeCalculator
 from app.models.home import OpenHome
 from app.paths import Home
 from app.ui.audiences.model import COMPUTING, UNANSWERED, Column
+from app.ui.audiences.pane import HEADER_KEY
 from app.ui.main_window import MainWindow
 from tests.ui.builder_homes import GOLD, IOS, SESSIONS, document, fill_home, group
 
@@ -325,4 +326,26 @@ def test_the_table_remembers_its_sort_and_tab(qtbot, open_window, tagged_home):
     assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (Column.LAST_UPDATED,
                                                                             Qt.SortOrder.DescendingOrder)
     assert second.audiences.tabs.currentIndex() == 1
-    assert QSettings().value("audiences/header_v2") is not None
+    assert QSettings().value(HEADER_KEY) is not None
+
+
+# -- connected outputs ---------------------------------------------------------------------------------
+
+
+def test_connected_outputs_and_faults_show_in_the_list(qtbot, open_window, tagged_home, tmp_path):
+    from app.connectors.outputs.errors import Failure
+
+    with OpenHome.open(tagged_home, user="maria") as opened:
+        gold = opened.audiences.get("Gold members")
+        exports = [opened.outputs.create(f"Export {n}", "file_export", {"folder": str(tmp_path)}) for n in (1, 2)]
+        connections = [opened.connections.connect(gold.id, output.id) for output in exports]
+    window = open_window(tagged_home)
+    assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS) == "2"
+    assert cell(window, "iOS users", Column.CONNECTED_OUTPUTS) == ""
+    assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.DecorationRole) is None
+
+    # A fault the forwarding engine records in the app's home shows at once, with its warning.
+    window.connection.open_home.faults.record(connections[0].id, Failure("Authentication", "The token expired", 401, 3))
+    qtbot.waitUntil(lambda: cell(window, "Gold members", Column.CONNECTED_OUTPUTS) == "2 (1 faulted)", timeout=TIMEOUT_MS)
+    assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.DecorationRole) is not None
+    assert "1 of its 2" in cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.ToolTipRole)

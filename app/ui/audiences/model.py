@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QStyle
 
 from app.models.audience_sizes import AudienceSize
 from app.models.audiences import AudienceInfo
@@ -28,12 +29,12 @@ class Column(IntEnum):
     ADDS = 2
     DROPS = 3
     VOLATILITY = 4
-    # Connected Outputs goes here once audiences can be connected to outputs (a later issue).
-    CREATED_BY = 5
-    LAST_UPDATED = 6
-    STATUS = 7
-    TAGS = 8
-    ACTIONS = 9
+    CONNECTED_OUTPUTS = 5
+    CREATED_BY = 6
+    LAST_UPDATED = 7
+    STATUS = 8
+    TAGS = 9
+    ACTIONS = 10
 
 
 HEADERS = {
@@ -42,6 +43,7 @@ HEADERS = {
     Column.ADDS: "Adds (24 h)",
     Column.DROPS: "Drops (24 h)",
     Column.VOLATILITY: "Volatility",
+    Column.CONNECTED_OUTPUTS: "Connected Outputs",
     Column.CREATED_BY: "Created By",
     Column.LAST_UPDATED: "Last Updated",
     Column.STATUS: "Status",
@@ -55,6 +57,7 @@ HEADER_TOOLTIPS = {
     Column.DROPS: "Users who were in the audience 24 hours ago but are not now",
     Column.VOLATILITY: "(adds + drops) / size: how much of the audience changed in the last 24 hours",
     Column.ACTIONS: "Open, clone, rename, tag, activate or delete the audience",
+    Column.CONNECTED_OUTPUTS: "Outputs (ad, email, push partners) the audience is connected to; a warning when forwarding to one has failed",
 }
 
 #: The columns filled in by sizing, after the list is shown.
@@ -97,6 +100,8 @@ class AudienceTableModel(QAbstractTableModel):
         self._rows: list[AudienceInfo] = []
         self._sizes: dict[int, AudienceSize] = {}
         self._computing: set[int] = set()
+        #: audience id → (connections, connections with an open fault)
+        self._outputs: dict[int, tuple[int, int]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -122,6 +127,8 @@ class AudienceTableModel(QAbstractTableModel):
         column = Column(index.column())
         if column in SIZE_COLUMNS:
             return self._size_data(audience, column, role)
+        if column == Column.CONNECTED_OUTPUTS:
+            return self._outputs_data(audience, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(audience, column)
         if role == SORT_ROLE:
@@ -168,6 +175,39 @@ class AudienceTableModel(QAbstractTableModel):
         if role == AUDIENCE_ROLE:
             return audience
         return None
+
+    def _outputs_data(self, audience: AudienceInfo, role: int) -> Any:
+        connected, faulted = self._outputs.get(audience.id, (0, 0))
+        if role == Qt.ItemDataRole.DisplayRole:
+            if not connected:
+                return ""
+            return f"{connected} ({faulted} faulted)" if faulted else str(connected)
+        if role == SORT_ROLE:
+            return float(connected)
+        if role == Qt.ItemDataRole.DecorationRole and faulted:
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if faulted:
+                return (f"Forwarding to {faulted} of its {connected} connected output{'s' if connected != 1 else ''} "
+                        "has stopped on a fault; `audience-studio faults list` shows why")
+            return "Not connected to any output" if not connected else HEADER_TOOLTIPS[Column.CONNECTED_OUTPUTS]
+        if role == Qt.ItemDataRole.AccessibleTextRole and faulted:
+            return f"{connected} connected outputs, {faulted} faulted"
+        if role == AUDIENCE_ROLE:
+            return audience
+        return None
+
+    def set_outputs(self, outputs: dict[int, tuple[int, int]]) -> None:
+        """audience id → (connected outputs, faulted ones), as read with the list."""
+        if outputs == self._outputs:
+            return
+        self._outputs = dict(outputs)
+        if self._rows:
+            column = Column.CONNECTED_OUTPUTS
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._rows) - 1, column))
+
+    def outputs_of(self, audience_id: int) -> tuple[int, int]:
+        return self._outputs.get(audience_id, (0, 0))
 
     def size_of(self, audience_id: int) -> AudienceSize | None:
         return self._sizes.get(audience_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -44,7 +44,7 @@ MIN_NAME_WIDTH = 200
 #: How long a notice ("Deleted … Undo") stays above the table.
 NOTICE_MS = 12_000
 
-HEADER_KEY = "audiences/header_v2"
+HEADER_KEY = "audiences/header_v3"  # v3: with the Connected Outputs column; an older state would misplace columns
 TAB_KEY = "audiences/tab"
 
 DEMO_COMMAND = "audience-studio demo"
@@ -56,11 +56,20 @@ class AudienceList:
 
     audiences: list[AudienceInfo]
     has_workspace: bool
+    #: audience id → (connected outputs, those with an open fault)
+    outputs: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def read_audiences(home: OpenHome) -> AudienceList:
-    """Runs in a worker: every audience, and whether there is a workspace to create one in."""
-    return AudienceList(audiences=home.audiences.list(), has_workspace=bool(home.workspaces.list()))
+    """Runs in a worker: every audience, whether there is a workspace to create one in, and the
+    audiences' connected outputs and faults."""
+    connected = home.connections.counts_by_audience()
+    faulted = home.faults.open_counts_by_audience()
+    return AudienceList(
+        audiences=home.audiences.list(),
+        has_workspace=bool(home.workspaces.list()),
+        outputs={audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in connected.items()},
+    )
 
 
 def _command(text: str) -> str:
@@ -254,6 +263,7 @@ class AudiencesPane(QWidget):
             Column.ADDS: fit("Adds (24 h)"),
             Column.DROPS: fit("Drops (24 h)"),
             Column.VOLATILITY: fit("Volatility"),
+            Column.CONNECTED_OUTPUTS: fit("Connected Outputs", "12 (3 faulted)") + 20,
             Column.CREATED_BY: fit("Created By"),
             Column.LAST_UPDATED: fit("Last Updated", local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))),
             Column.STATUS: fit("Inactive", "Status"),
@@ -345,6 +355,7 @@ class AudiencesPane(QWidget):
         self._has_workspace = result.has_workspace
         first_load = self.model.rowCount() == 0
         self.model.set_audiences(result.audiences)
+        self.model.set_outputs(result.outputs)
         self.tag_filter.set_available({tag for audience in result.audiences for tag in audience.tags})
         if first_load and result.audiences:
             self.table.scrollToTop()
