@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import logging
 import sys
@@ -72,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="what the home holds", description="Workspaces, inputs, counts of profiles, identities and events by type, the date range, the cache's version and the last import or sync.")
     info.add_argument("--json", action="store_true", help="print JSON")
 
+    sync = commands.add_parser("sync", help="pull the team's server's workspaces into the cache (or: sync login|logout)",
+                               description="Pull every workspace your token may read from the team's server into the cache, "
+                               "resuming where the last sync stopped. `sync login --server URL` checks an API token and keeps it in "
+                               "the OS keyring (read from standard input, or asked for without echo); `sync logout` forgets it.")
+    sync.add_argument("action", nargs="?", choices=["login", "logout"], help="sign in to a server, or forget its token")
+    sync.add_argument("--server", metavar="URL", help="the server (default: the one signed in to last)")
+    sync.add_argument("--sample", type=float, metavar="F", help="only this fraction (0-1] of the profiles, chosen by mpid, for workspaces too large for a laptop")
     est = commands.add_parser("estimate", help="count the users a criteria document selects",
                               description="Count the users a criteria document (JSON, see docs/criteria.md) selects in the cache: from the 1 %% sample with its 95 %% interval, or exactly with --exact (then with a count per node).")
     est.add_argument("file", type=Path, metavar="FILE")
@@ -192,6 +200,29 @@ def cmd_demo(home, args) -> int:
     print(f"Demo workspace ready in {home.root}: {summary.profiles:,} profiles, {summary.events:,} events, "
           f"{summary.audiences} example audiences ({summary.seconds:.1f} s).")
     return 0
+
+
+def cmd_sync(home, args) -> int:
+    from app.models import sync
+
+    with _open(home) as opened:
+        if args.action == "login":
+            if not args.server:
+                raise InvalidInput("sync login needs --server URL")
+            token = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API token: ")
+            user, workspaces = sync.sign_in(opened, args.server, token)
+            names = ", ".join(w.name for w in workspaces) or "none yet"
+            print(f"Signed in to {args.server} as {user}; workspaces: {names}. The token is in the OS keyring.")
+            return 0
+        if args.action == "logout":
+            print(f"Signed out of {sync.sign_out(opened, args.server)}.")
+            return 0
+        if args.sample is not None and not 0 < args.sample <= 1:
+            raise InvalidInput(f"--sample {args.sample}: use a fraction above 0 and at most 1, such as 0.1")
+        for done in sync.sync_home(opened, args.server, sample=args.sample):
+            created = " (new in this home)" if done.created else ""
+            print(f"{done.name}{created}: {done.report.pages} pages, {done.report.batches:,} batches, {done.report.events:,} events")
+        return 0
 
 
 def cmd_import(home, args) -> int:
@@ -422,6 +453,6 @@ class _Progress:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences,
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "sync": cmd_sync, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences,
             "calculated-attributes": cmd_calculated_attributes, **server_commands.COMMANDS,
             **outputs_cli.COMMANDS}

@@ -284,6 +284,11 @@ class CacheWriter:
     def add(self, rows: Rows, batches: int) -> None:
         self.add_tables(tables_of(rows), batches)
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep `key` = `value` in cache_meta in this load's transaction (a sync keeps its cursor so)."""
+        self._cur.execute("DELETE FROM cache_meta WHERE key = ?", [key])
+        self._cur.execute("INSERT INTO cache_meta VALUES (?, ?)", [key, value])
+
     def add_tables(self, tables: dict[str, pa.Table], batches: int) -> None:
         """Load one chunk made by `staging.tables_of` (event indices local to the chunk)."""
         cur = self._cur

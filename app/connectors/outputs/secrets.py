@@ -75,8 +75,11 @@ class SecretStore:
     """
 
     def __init__(self, backend: KeyringBackend | None = None, *, plaintext_file: Path | None = None,
-                 allow_plaintext: bool | None = None, part_chars: int = PART_CHARS):
+                 allow_plaintext: bool | None = None, part_chars: int = PART_CHARS,
+                 service_prefix: str = SERVICE_PREFIX):
         self._backend = backend
+        #: What the keyring entries are called ("Audience Studio output …", "Audience Studio server …").
+        self._service_prefix = service_prefix
         self._plaintext_file = plaintext_file
         self._allow_plaintext = plaintext_opted_in() if allow_plaintext is None else allow_plaintext
         self._part_chars = part_chars
@@ -114,7 +117,7 @@ class SecretStore:
             if backend is None:
                 self._save_plaintext(keyring_id, name, value)
                 return
-            service = service_name(keyring_id)
+            service = self._service_prefix + keyring_id
             old_parts = self._part_count(backend, service, name)
             try:
                 if len(value) <= self._part_chars:
@@ -137,7 +140,7 @@ class SecretStore:
             backend = self._keyring_or_none()
             if backend is None:
                 return self._read_plaintext().get(keyring_id, {}).get(name)
-            service = service_name(keyring_id)
+            service = self._service_prefix + keyring_id
             try:
                 head = backend.get_password(service, name)
                 if head is None:
@@ -164,7 +167,7 @@ class SecretStore:
                 if stored.get(keyring_id, {}).pop(name, None) is not None:
                     self._write_plaintext(stored)
                 return
-            service = service_name(keyring_id)
+            service = self._service_prefix + keyring_id
             for index in range(1, self._part_count(backend, service, name) + 1):
                 self._forget(backend, service, f"{name}#{index}")
             self._forget(backend, service, name)

@@ -1,0 +1,157 @@
+"""The app's sync: `audience-studio sync login` keeps the token in the real OS keyring, `sync` pulls
+every workspace into the home's cache (equal to an import of the same batches), a sync killed with
+SIGKILL at random moments resumes to the same end, and bad answers leave the cache as it was."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.cli import main
+
+from app.connectors.sync_client import SyncClient, SyncError
+from app.models.home import OpenHome
+from app.models.sync import sync_home
+from app.paths import resolve_home
+from tests.server.batches import demo_batches
+from tests.server.compare import differences
+from tests.server.test_sync import _import, _send, _set_up_us
+
+
+def _token(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def _login(monkeypatch, home, server_url: str, token: str) -> int:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(token + "\n"))
+    return main(["--home", str(home), "sync", "login", "--server", server_url])
+
+
+def test_login_keeps_the_token_in_the_keyring_and_sync_equals_an_import(secret_service, start_server, tmp_path, monkeypatch, capsys):
+    deployment = start_server(page_batches=40)
+    workspace_id, inputs = _set_up_us(deployment)
+    pairs = demo_batches(profiles=60)
+    _send(deployment, inputs, pairs)
+    token = _token(deployment.user_token("ann", ["US"]))
+    home = tmp_path / "laptop"
+
+    assert _login(monkeypatch, home, deployment.server.base_url, token) == 0
+    assert "Signed in" in capsys.readouterr().out
+    assert secret_service.get_password(f"Audience Studio server {deployment.server.base_url}", "token").endswith(token)
+    assert main(["--home", str(home), "sync"]) == 0  # the server is remembered
+    out = capsys.readouterr().out
+    assert "US (new in this home):" in out and "pages" in out
+
+    imported = _import(tmp_path, [[p for p in pairs if not p[0].startswith("feed:")], [p for p in pairs if p[0].startswith("feed:")]])
+    assert differences(resolve_home(home).cache_path, imported) == {}
+    with OpenHome.open(resolve_home(home)) as opened:
+        us = opened.workspaces.get("US")
+        assert {(i.kind, i.name) for i in us.inputs} >= {("platform", "iOS"), ("feed", "CRM")}
+        assert opened.cache.meta("source") == "sync" and opened.cache.meta("last_sync_at")
+    # nothing of the token in the home's files
+    for path in resolve_home(home).root.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+
+    # a second sync brings only what arrived since
+    assert main(["--home", str(home), "sync"]) == 0
+    assert "0 pages" in capsys.readouterr().out
+
+
+def test_a_sync_killed_at_random_moments_resumes_to_the_servers_data(secret_service, start_server, tmp_path, monkeypatch):
+    deployment = start_server(page_batches=8, page_events=150)
+    workspace_id, inputs = _set_up_us(deployment)
+    pairs = [p for p in demo_batches(profiles=60) if not p[0].startswith("feed:")]
+    _send(deployment, inputs, pairs)
+    token = _token(deployment.user_token("ann", ["US"]))
+    home = tmp_path / "laptop"
+    assert _login(monkeypatch, home, deployment.server.base_url, token) == 0
+
+    command = [sys.executable, "-m", "app", "--home", str(home), "sync"]
+    chance = random.Random(20261123)
+    killed = 0
+    for _ in range(4):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+        time.sleep(chance.uniform(0.8, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait(30)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert finished.returncode == 0, finished.stderr
+    assert killed >= 1, "the sync finished before any kill: make the pages smaller"
+
+    imported = _import(tmp_path, [pairs])
+    assert differences(resolve_home(home).cache_path, imported) == {}
+
+
+def test_a_wrong_token_is_refused_at_login_and_nothing_is_kept(secret_service, deployment, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "laptop"
+    assert _login(monkeypatch, home, deployment.server.base_url, "not-a-token") == 1
+    assert "refused the sign-in (401)" in capsys.readouterr().err
+    assert secret_service.get_password(f"Audience Studio server {deployment.server.base_url}", "token") is None
+    assert main(["--home", str(home), "sync"]) == 1
+    assert "sign in first" in capsys.readouterr().err
+
+
+def test_an_unreachable_server_says_to_keep_working_offline(tmp_path):
+    client = SyncClient("http://127.0.0.1:9", "token", timeout=2)
+    with pytest.raises(SyncError, match="Cannot reach the server .* Keep working offline"):
+        client.workspaces()
+
+
+class _Malformed(BaseHTTPRequestHandler):
+    """A server whose page part is not an Arrow stream (a proxy's error page, a truncated download)."""
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        if self.path.startswith("/v1/me"):
+            body, kind = json.dumps({"user": "ann", "workspaces": [{"id": 1, "name": "US", "last_seq": 3}]}), "application/json"
+        elif "/changes" in self.path:
+            body, kind = json.dumps({"batches": 3, "events": 9, "more": False, "next_cursor": "c3",
+                                     "parts": [{"table": "events", "rows": 9, "url": "/v1/workspaces/1/pages/p/events"}]}), "application/json"
+        else:
+            body, kind = "<html>502 Bad Gateway</html>", "application/vnd.apache.arrow.stream"
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_malformed_page_is_named_and_nothing_of_it_is_kept(home_dir):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with OpenHome.open(home_dir) as opened:
+            before = opened.cache.data_version
+            client = SyncClient(f"http://127.0.0.1:{server.server_port}", "token")
+            _, remote = client.workspaces()
+            workspace = opened.workspaces.create("US", [])
+            with pytest.raises(SyncError, match="malformed.*nothing of that page was kept"):
+                client.pull(opened.cache, remote[0], workspace.id)
+            assert opened.cache.data_version == before
+            assert opened.cache.meta("sync_cursor http://127.0.0.1:%d 1" % server.server_port) is None
+    finally:
+        server.shutdown()
+
+
+def test_sync_home_needs_a_sign_in(home_dir):
+    with OpenHome.open(home_dir) as opened:
+        with pytest.raises(Exception, match="sign in first"):
+            sync_home(opened)
+
