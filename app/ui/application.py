@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.paths import Home
+from app.ui.garbage import GuiThreadGarbageCollector
 from app.ui.home import HomeConnection
 from app.ui.main_window import MainWindow
 from app.ui.workers import Tasks
@@ -32,6 +33,8 @@ def run_app(home: Home, argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     _follow_platform_style(app)
 
+    collector = GuiThreadGarbageCollector(app)
+    app.aboutToQuit.connect(collector.stop)
     tasks = Tasks()
     connection = HomeConnection(home, tasks)
     window = MainWindow(connection, tasks)

@@ -9,11 +9,21 @@ from PySide6.QtCore import QSettings
 
 from app.models.home import OpenHome
 from app.paths import Home
+from app.ui.garbage import GuiThreadGarbageCollector
 from app.ui.home import HomeConnection
 from app.ui.main_window import MainWindow
 from app.ui.workers import Tasks
 
 LOAD_TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_gui_thread(qapp) -> Iterator[None]:
+    """As the app does (app/ui/garbage.py): no collection on worker threads while a window test runs."""
+    collector = GuiThreadGarbageCollector(qapp)
+    yield
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture(autouse=True)
