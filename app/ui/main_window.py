@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 from app.ui.about import AboutDialog
 from app.ui.audiences.pane import AudiencesPane
 from app.ui.builder.tabs import EditorTabs
+from app.ui.connections.pane import ConnectionsPane
+from app.ui.faults.pane import FaultsPane
 from app.ui.home import HomeConnection
 from app.ui.preferences import open_preferences
 from app.ui.status_bar import HomeStatusBar
@@ -50,6 +52,12 @@ class MainWindow(QMainWindow):
         self.audiences.actions.is_open_in_editor = self.editors.is_open
         connection.opened.connect(self.editors.offer_autosaves)
         self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
+        self.connections = ConnectionsPane(connection, tasks)
+        self._add_pane("Connections", self.connections, "Outputs, and the audiences connected to them")
+        self.faults = FaultsPane(connection, tasks)
+        self._add_pane("Faults", self.faults, "Why forwarding to a connection stopped, and resuming it")
+        faults_item = self.navigation.item(self.navigation.count() - 1)
+        self.faults.count_changed.connect(lambda count: faults_item.setText(f"Faults ({count})" if count else "Faults"))
         self.navigation.currentRowChanged.connect(self.panes.setCurrentIndex)
         self.navigation.setCurrentRow(0)
 

@@ -27,7 +27,8 @@ def test_the_window_shows_the_homes_audiences_once_loaded(open_window, retail_ho
     assert shown_names(window) == ["Lapsed buyers", "Loyal shoppers"]
     assert pane.pages.currentWidget() is pane.table
     assert pane.count.text() == "2 audiences"
-    assert [window.navigation.item(row).text() for row in range(window.navigation.count())] == ["Audiences"]
+    assert [window.navigation.item(row).text() for row in range(window.navigation.count())] == [
+        "Audiences", "Connections", "Faults"]
 
 
 def test_searching_shows_only_audiences_whose_name_contains_the_text_ignoring_case(open_window, retail_home):

@@ -189,7 +189,7 @@ class AudienceTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if faulted:
                 return (f"Forwarding to {faulted} of its {connected} connected output{'s' if connected != 1 else ''} "
-                        "has stopped on a fault; `audience-studio faults list` shows why")
+                        "has stopped on a fault; the Faults pane shows why and resumes it")
             return "Not connected to any output" if not connected else HEADER_TOOLTIPS[Column.CONNECTED_OUTPUTS]
         if role == Qt.ItemDataRole.AccessibleTextRole and faulted:
             return f"{connected} connected outputs, {faulted} faulted"

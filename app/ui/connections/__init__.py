@@ -1,0 +1,1 @@
+"""The Connections pane: the partner directory, output configurations and the connections of audiences to them."""

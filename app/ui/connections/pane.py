@@ -1,0 +1,376 @@
+"""The Connections pane: the partner directory, output configurations, and the connections of the chosen output."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from typing import TYPE_CHECKING
+
+from app.models.home import OpenHome
+from app.ui.connections.directory import PartnerDirectory
+from app.ui.connections.forward import ForwardRun
+from app.ui.connections.sign_in import SignIn
+from app.ui.home import HomeConnection
+from app.ui.workers import Tasks
+
+if TYPE_CHECKING:
+    from app.models.connections import ConnectionInfo
+    from app.models.outputs import OutputInfo
+
+# The dialogs and the partner directory are imported when first needed: they pull in the HTTP and
+# keyring libraries, which the window's start need not wait for (the first load imports them in a worker).
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The store events after which the pane reloads.
+RELOAD_ON = {"output_changed", "connection_changed", "fault_changed", "audience_changed"}
+STATUS_LABELS = {"sending": "Sending", "inactive": "Inactive"}
+
+
+def when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else "Never"
+
+
+class ConnectionsPane(QWidget):
+    """Outputs and their connections, loaded in a worker and reloaded when the store says they changed."""
+
+    #: fires on the GUI thread each time the outputs and connections were (re)loaded
+    loaded = Signal()
+    #: fires with what to tell the admin after an action (a sign-in, a forward run)
+    message = Signal(str)
+
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.connection, self.tasks = connection, tasks
+        self.outputs: list["OutputInfo"] = []
+        self.connections: list["ConnectionInfo"] = []
+        self._loading = self._stale = False
+        #: the last dialog or background run started from the pane (tests drive them)
+        self.dialog = None
+        self.run: ForwardRun | SignIn | None = None
+
+        self.directory = PartnerDirectory()
+        self.directory.new_output_requested.connect(self.new_output)
+        directory_box = self._box("Partners", self.directory)
+
+        self.output_model = QStandardItemModel(0, 4, self)
+        self.output_model.setHorizontalHeaderLabels(["Output", "Partner", "Sign-in", "Used by"])
+        self.output_view = self._table(self.output_model, "Outputs")
+        self.output_view.selectionModel().currentRowChanged.connect(lambda *_: self._show_connections())
+        self.output_view.activated.connect(lambda *_: self.edit_output())
+        self.connection_model = QStandardItemModel(0, 5, self)
+        self.connection_model.setHorizontalHeaderLabels(["Audience", "Status", "Held identities", "Last forwarded",
+                                                         "Fault"])
+        self.connection_view = self._table(self.connection_model, "Connections of the output")
+        self.connection_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.connection_view.selectionModel().currentRowChanged.connect(self._on_connection_chosen)
+        #: the connection the admin chose, kept across reloads (which rebuild the rows)
+        self._chosen_connection_id: int | None = None
+
+        self.new_action = self._action("&New Output…", "Ctrl+Shift+N", "Create an output for the chosen partner",
+                                       self.new_output)
+        self.edit_action = self._action("&Edit Output…", "Ctrl+E", "Change the output's name, settings and secrets",
+                                        self.edit_output)
+        self.sign_in_action = self._action("&Sign In…", None, "Sign the output in to its partner in your web browser",
+                                           self.sign_in)
+        self.delete_action = self._action("De&lete Output", None, "Delete the output (it must have no connections)",
+                                          self.delete_output)
+        self.connect_action = self._action("&Connect…", "Ctrl+K", "Connect one or several audiences to the output",
+                                           self.connect_audiences)
+        self.disconnect_action = self._action("&Disconnect", "Ctrl+Shift+K", "Remove the chosen connection",
+                                              self.disconnect_chosen)
+        self.status_action = self._action("Make &Inactive", "Ctrl+I", "Pause or restart sending to this connection",
+                                          self.toggle_status)
+        self.forward_action = self._action("&Forward Now", "Ctrl+Return", "Forward the audience to the output now",
+                                           self.forward_now)
+        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
+                                           self.refresh)
+
+        outputs_box = self._box("Outputs", self._tool_row(self.new_action, self.edit_action, self.sign_in_action,
+                                                          self.delete_action), self.output_view)
+        self.connections_title = QLabel()
+        connections_box = self._box("Connections", self.connections_title,
+                                    self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
+                                                   self.forward_action),
+                                    self.connection_view)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(outputs_box)
+        right.addWidget(connections_box)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(directory_box)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 640])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(splitter, 1)
+        # The window's stack is as wide as its widest pane's minimum: stay within a small laptop window.
+        self.setMinimumSize(480, 360)
+        #: the outcome of the last sign-in or forward run
+        self.outcome = QLabel(wordWrap=True)
+        self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.outcome)
+
+        connection.opened.connect(lambda _home: self.refresh())
+        connection.store_changed.connect(self._on_store_changed)
+        self.update_enabled()
+
+    # -- building -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _box(title: str, *widgets: QWidget) -> QGroupBox:
+        box = QGroupBox(title)
+        layout = QVBoxLayout(box)
+        for widget in widgets:
+            layout.addWidget(widget, 1 if isinstance(widget, QTreeView | PartnerDirectory) else 0)
+        return box
+
+    @staticmethod
+    def _table(model: QStandardItemModel, name: str) -> QTreeView:
+        view = QTreeView()
+        view.setAccessibleName(name)
+        view.setModel(model)
+        view.setRootIsDecorated(False)
+        view.setAlternatingRowColors(True)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setColumnWidth(0, 160)
+        view.setColumnWidth(1, 130)
+        view.setColumnWidth(2, 110)
+        return view
+
+    def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            # Only while the pane has focus: the same keys mean other things in other panes.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                          if shortcut is not None else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    @staticmethod
+    def _tool_row(*actions: QAction) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            layout.addWidget(button)
+        layout.addStretch(1)
+        return row
+
+    # -- loading --------------------------------------------------------------------------------
+
+    @property
+    def home(self) -> OpenHome | None:
+        return self.connection.open_home
+
+    def refresh(self) -> None:
+        """Reload outputs and connections in a worker; a change during a load reloads once more after it."""
+        home = self.home
+        if home is None:
+            return
+        if self._loading:
+            self._stale = True
+            return
+        self._loading = True
+        self.tasks.run(lambda: (home.outputs.list(), home.connections.list()), label="Loading outputs",
+                       on_success=self._on_loaded, on_failure=self._on_load_failed)
+
+    def _on_store_changed(self, kind: str, _subject: int) -> None:
+        if kind in RELOAD_ON:
+            self.refresh()
+
+    def _on_load_failed(self, exc: BaseException) -> None:
+        self._loading = False
+        self.tasks.error_reported.emit(str(exc))
+
+    def _on_loaded(self, loaded: tuple[list["OutputInfo"], list["ConnectionInfo"]]) -> None:
+        from app.connectors.outputs.partner import AUTH_LABELS
+
+        self._loading = False
+        if self._stale:
+            self._stale = False
+            self.refresh()
+        current = self.current_output()
+        self.outputs, self.connections = loaded
+        self.output_model.removeRows(0, self.output_model.rowCount())
+        for output in self.outputs:
+            users = [c.audience_name for c in self.connections if c.configuration_id == output.id]
+            name = QStandardItem(output.name)
+            name.setData(output.id, ID_ROLE)
+            used = QStandardItem(", ".join(users) if users else "No connections")
+            used.setToolTip("\n".join(users))
+            self.output_model.appendRow([name, QStandardItem(output.partner_name),
+                                         QStandardItem(AUTH_LABELS[output.auth]), used])
+        self.select_output(current.id if current else (self.outputs[0].id if self.outputs else None))
+        self._show_connections()
+        self.loaded.emit()
+
+    def _show_connections(self) -> None:
+        output = self.current_output()
+        chosen_id = self._chosen_connection_id
+        self._rebuilding = True
+        self.connection_model.removeRows(0, self.connection_model.rowCount())
+        if output is None:
+            self.connections_title.setText("Create an output (double-click a partner), then connect audiences to it.")
+        else:
+            self.connections_title.setText(f"Audiences connected to “{output.name}”")
+        for info in self.connections_of(output.id if output else None):
+            audience = QStandardItem(info.audience_name)
+            audience.setData(info.id, ID_ROLE)
+            fault = QStandardItem(f"⚠ {info.fault.category}" if info.fault else "")
+            if info.fault:
+                fault.setToolTip(info.fault.message)
+            self.connection_model.appendRow([audience, QStandardItem(STATUS_LABELS.get(info.status, info.status)),
+                                             QStandardItem(f"{info.identities_held:,}"),
+                                             QStandardItem(when(info.last_forwarded_at)), fault])
+            if chosen_id == info.id:
+                self.connection_view.setCurrentIndex(audience.index())
+        self._rebuilding = False
+        self.update_enabled()
+
+    def _on_connection_chosen(self, current, _previous) -> None:
+        if not getattr(self, "_rebuilding", False):
+            self._chosen_connection_id = (self.connection_model.item(current.row(), 0).data(ID_ROLE)
+                                          if current.isValid() else None)
+        self.update_enabled()
+
+    def connections_of(self, output_id: int | None) -> list["ConnectionInfo"]:
+        return [c for c in self.connections if c.configuration_id == output_id]
+
+    # -- what is chosen -------------------------------------------------------------------------
+
+    def current_output(self) -> "OutputInfo | None":
+        index = self.output_view.currentIndex()
+        if not index.isValid():
+            return None
+        output_id = self.output_model.item(index.row(), 0).data(ID_ROLE)
+        return next((o for o in self.outputs if o.id == output_id), None)
+
+    def select_output(self, output_id: int | None) -> None:
+        for row in range(self.output_model.rowCount()):
+            if self.output_model.item(row, 0).data(ID_ROLE) == output_id:
+                self.output_view.selectionModel().setCurrentIndex(
+                    self.output_model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                return
+
+    def current_connection(self) -> "ConnectionInfo | None":
+        index = self.connection_view.currentIndex()
+        if not index.isValid():
+            return None
+        connection_id = self.connection_model.item(index.row(), 0).data(ID_ROLE)
+        return next((c for c in self.connections if c.id == connection_id), None)
+
+    def select_connection(self, connection_id: int) -> None:
+        for row in range(self.connection_model.rowCount()):
+            if self.connection_model.item(row, 0).data(ID_ROLE) == connection_id:
+                self.connection_view.setCurrentIndex(self.connection_model.index(row, 0))
+
+    def update_enabled(self) -> None:
+        output, chosen = self.current_output(), self.current_connection()
+        for action in (self.edit_action, self.delete_action, self.connect_action):
+            action.setEnabled(output is not None)
+        self.sign_in_action.setEnabled(output is not None and output.auth == "oauth2")
+        for action in (self.disconnect_action, self.status_action, self.forward_action):
+            action.setEnabled(chosen is not None)
+        self.status_action.setText("Make &Sending" if chosen is not None and chosen.status == "inactive"
+                                   else "Make &Inactive")
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def new_output(self, partner_key: str | None = None) -> None:
+        if self.home is None:
+            return
+        from app.ui.connections.output_dialog import open_output_dialog
+
+        open_output_dialog(self.home, self.tasks, self, partner_key=partner_key or self.directory.current_key(),
+                           on_open=self._opened_dialog)
+
+    def edit_output(self) -> None:
+        output = self.current_output()
+        if output is not None and self.home is not None:
+            from app.ui.connections.output_dialog import open_output_dialog
+
+            open_output_dialog(self.home, self.tasks, self, output_id=output.id, on_open=self._opened_dialog)
+
+    def _opened_dialog(self, dialog) -> None:
+        self.dialog = dialog
+
+    def sign_in(self) -> None:
+        output = self.current_output()
+        if output is None or self.home is None:
+            return
+        self.run = SignIn(self.home, self.tasks, output.id, output.name, self)
+        self.run.finished.connect(lambda _ok, text: self._tell(text))
+        self.run.start()
+
+    def delete_output(self) -> None:
+        output = self.current_output()
+        if output is None or self.home is None:
+            return
+        answer = QMessageBox.question(self, "Delete Output",
+                                      f"Delete the output “{output.name}” and its secrets in the keyring?")
+        if answer == QMessageBox.StandardButton.Yes:
+            outputs = self.home.outputs
+            self.tasks.run(lambda: outputs.delete(output.id), label="Deleting the output")
+
+    def connect_audiences(self) -> None:
+        output, home = self.current_output(), self.home
+        if output is None or home is None:
+            return
+
+        def show(audiences) -> None:
+            from app.ui.connections.connect_dialog import ConnectDialog
+
+            dialog = ConnectDialog(home, self.tasks, output, [(a.id, a.name) for a in audiences], self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.dialog = dialog
+            dialog.open()
+
+        self.tasks.run(lambda: home.audiences.list(), label="Loading audiences", on_success=show)
+
+    def disconnect_chosen(self) -> None:
+        chosen = self.current_connection()
+        if chosen is None or self.home is None:
+            return
+        connections = self.home.connections
+        self.tasks.run(lambda: connections.disconnect(chosen.id), label="Disconnecting")
+
+    def toggle_status(self) -> None:
+        chosen = self.current_connection()
+        if chosen is None or self.home is None:
+            return
+        status = "sending" if chosen.status == "inactive" else "inactive"
+        connections = self.home.connections
+        self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status")
+
+    def forward_now(self) -> None:
+        chosen = self.current_connection()
+        if chosen is None or self.home is None:
+            return
+        self.run = ForwardRun(self.home, self.tasks, chosen.id, self)
+        self.run.finished.connect(lambda _report, text: self._tell(text))
+        self.run.start()
+
+    def _tell(self, text: str) -> None:
+        self.outcome.setText(text)
+        self.message.emit(text)
+        self.refresh()
