@@ -634,3 +634,117 @@ def test_tab_goes_through_a_cards_fields_before_its_exclude_and_menu_buttons(qtb
     exclude, menu = chain.index(card.exclude), chain.index(card.menu_button)
     assert fields == list(range(len(fields)))  # right after the card, one after the other
     assert max(fields) < exclude < menu
+
+
+# -- cards are kept, not rebuilt; costly parts are built when first needed ----------------------------
+
+
+def frames_in_tab_order(editor: AudienceEditor) -> list[str]:
+    """The node ids of the canvas's frames in the order Tab reaches them."""
+    frames = {id(frame): node_id for node_id, frame in editor.canvas.frames.items()}
+    order, widget = [], editor.canvas.frames["root"]
+    for _ in range(2000):
+        if id(widget) in frames and frames[id(widget)] not in order:
+            order.append(frames[id(widget)])
+        widget = widget.nextInFocusChain()
+        if widget is editor.canvas.frames["root"]:
+            break
+    return order
+
+
+def test_adding_moving_undo_and_redo_keep_the_cards_that_are_still_there(qtbot, open_editor):
+    editor = open_editor()
+    before = dict(editor.canvas.frames)
+
+    added = editor.add_criterion("session_start", "root", 0)
+    assert all(editor.canvas.frames[node_id] is frame for node_id, frame in before.items())
+    assert added not in before and isinstance(editor.canvas.frames[added], CriterionCard)
+    added_card = editor.canvas.frames[added]
+    # Tab still goes through the cards in the document's order, the new one first.
+    assert frames_in_tab_order(editor) == editing.node_ids(editor.document)
+
+    editor.move_node("gold", "engaged", 0)  # into another group: the same card, now inside that group
+    gold = editor.canvas.frames["gold"]
+    assert gold is before["gold"]
+    assert gold.parentWidget() is editor.canvas.frames["engaged"] and gold.parent_id == "engaged"
+    assert editor.canvas.frames["engaged"].children_frames[0] is gold
+    assert gold not in editor.canvas.frames["valuable"].children_frames
+
+    editor.undo_stack.undo()
+    editor.undo_stack.undo()
+    assert added not in editor.canvas.frames
+    assert {node_id: frame for node_id, frame in editor.canvas.frames.items()} == before
+    assert all(editor.canvas.frames[node_id] is frame for node_id, frame in before.items())
+    assert editor.canvas.frames["gold"].parentWidget() is editor.canvas.frames["valuable"]
+
+    editor.undo_stack.redo()
+    editor.undo_stack.redo()
+    assert all(editor.canvas.frames[node_id] is frame for node_id, frame in before.items())
+    assert editor.canvas.frames["gold"].parentWidget() is editor.canvas.frames["engaged"]
+    assert editor.canvas.frames[added] is added_card  # undone, then redone: the same card shows again
+    assert frames_in_tab_order(editor) == editing.node_ids(editor.document)
+    assert all(frame.isVisible() for frame in editor.canvas.frames.values())
+
+
+def test_a_new_cards_editor_is_built_on_a_later_turn_or_when_asked_for(qtbot, open_editor):
+    editor = open_editor()
+    first = editor.add_criterion("session_start", "root", 0)
+    second = editor.add_criterion("purchase", "root", 1)
+    cards = editor.canvas.frames
+    assert cards[first]._editor is None and cards[second]._editor is None  # not yet: the cards show at once
+    assert cards[first].editor.isAncestorOf(cards[first].editor.window)  # asked for: built now
+    qtbot.waitUntil(lambda: cards[second]._editor is not None, timeout=TIMEOUT_MS)
+    assert cards[second].editor.parentWidget() is cards[second]
+    assert frames_in_tab_order(editor) == editing.node_ids(editor.document)
+
+
+def test_a_value_edit_tells_only_the_changed_card(qtbot, open_editor, monkeypatch):
+    editor = open_editor()
+    told: list[str] = []
+    for node_id, frame in editor.canvas.frames.items():
+        if isinstance(frame, CriterionCard):
+            original = frame.set_node
+            monkeypatch.setattr(frame, "set_node", lambda node, i=node_id, o=original: (told.append(i), o(node)))
+    editor.edit_node("london", {"value": "Paris"}, "")
+    assert told == ["london"]
+    assert editor.canvas.frames["london"].node["value"] == "Paris"
+
+
+def test_a_time_window_builds_its_date_fields_only_when_a_date_is_chosen(qtbot):
+    from app.ui.builder.fields import WindowField
+
+    field = WindowField()
+    qtbot.addWidget(field)
+    field.set_value({"type": "within", "amount": 7, "unit": "days"})
+    assert field._dates == {}  # no QDateEdit built for a recency window
+    field.set_value({"type": "between_dates", "from": "2026-01-01", "to": "2026-02-01"})
+    assert field.value() == {"type": "between_dates", "from": "2026-01-01", "to": "2026-02-01"}
+    field.set_value({"type": "on", "date": "2026-03-01"})
+    assert field.value() == {"type": "on", "date": "2026-03-01"}
+    layout = field._layout
+    names = [layout.itemAt(i).widget().accessibleName() for i in range(layout.count()) if layout.itemAt(i).widget()]
+    assert names.index("Date") < names.index("First date") < names.index("Last date") < names.index("Unit")
+    field.show()
+    assert field.date.isVisible() and not field.date_from.isVisible()
+
+
+def test_the_estimate_chart_is_built_when_the_first_exact_size_arrives(qtbot, open_editor):
+    empty = open_editor("Empty draft", wait_estimate=False)
+    assert empty.estimate.chart is None and empty.estimate.chart_slot is not None
+
+    editor = open_editor()
+    # Built on the next turn of the event loop, in the place kept for it.
+    qtbot.waitUntil(lambda: editor.estimate.chart is not None and editor.estimate.chart.isVisible(), timeout=TIMEOUT_MS)
+    assert editor.estimate.chart_slot is None and editor.estimate.chart.parentWidget() is editor.estimate
+    xs, ys = editor.estimate.curve.getData()
+    assert list(ys) == [count for _, count in editor.estimate.history]
+
+
+def test_the_main_window_does_not_import_the_chart_library(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys, app.ui.main_window; print('pyqtgraph' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "False"

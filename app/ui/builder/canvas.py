@@ -2,8 +2,9 @@
 
 The canvas shows a criteria document and reports what the user asks for through signals (a drop,
 an edit, a removal…); the editor turns each request into an undoable edit and shows the new
-document again. Widgets are kept while only values change, so a field being typed in keeps focus;
-they are rebuilt when the tree's shape changes.
+document again. Cards and groups are kept for as long as their node is in the document (a field
+being typed in keeps focus); only the frames of new nodes are built, and a frame is told its node
+again only when the node changed.
 
 Keys on a focused card or group: Delete removes it, Ctrl+Up / Ctrl+Down move it (out of its group
 at the group's edge), Up / Down go to the previous / next one, Ctrl+G puts it into a new group,
@@ -13,10 +14,13 @@ menu key opens its menu.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
+import shiboken6
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QDrag, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QApplication,
@@ -34,10 +38,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.builder import editing
-from app.ui.builder.editors import editor_for
+from app.ui.builder.editors import CriterionEditor, editor_for
 from app.ui.builder.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.builder.services import EditorServices
 
+#: Cards' editors are built on later turns of the event loop, until this much time is spent in one.
+EDITOR_BUDGET_MS = 12
+#: How many frames of removed nodes are kept for undo (or a node coming back) to show again without building them.
+MAX_SPARE_FRAMES = 24
 #: Space between cards; drop lines are drawn in its middle.
 SPACING = 8
 RADIUS = 6.0
@@ -274,16 +282,30 @@ class CriterionCard(NodeFrame):
         header.addWidget(self.exclude)
         self.menu_button = self._menu_button()
         header.addWidget(self.menu_button)
-        self.editor = editor_for(node, canvas.services)
-        self.editor.edited.connect(lambda changes, merge: canvas.node_edited.emit(self.node_id, changes, merge))
+        # The editor (pickers, spin boxes…: most of a card's cost) is built on the next turn of the
+        # event loop, so that adding or showing cards is spread over turns; or at once when asked for.
+        self._editor: CriterionEditor | None = None
         self.problem_label = self._problem_row()
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 10, 10)
         layout.setSpacing(6)
         layout.addLayout(header)
-        layout.addWidget(self.editor)
         layout.addWidget(self.problem_label)
         self.set_node(node)
+        canvas.build_editor_later(self)
+
+    @property
+    def editor(self) -> CriterionEditor:
+        self._build_editor()
+        return self._editor
+
+    def _build_editor(self) -> None:
+        if self._editor is not None:
+            return
+        self._editor = editor_for(self.node, self.canvas.services)
+        self._editor.edited.connect(lambda changes, merge: self.canvas.node_edited.emit(self.node_id, changes, merge))
+        self._layout.insertWidget(1, self._editor)
+        self.order_tabs()
 
     def set_node(self, node: dict[str, Any]) -> None:
         super().set_node(node)
@@ -294,8 +316,9 @@ class CriterionCard(NodeFrame):
         self.summary.setText(summary)
         self.summary.setToolTip(editing.describe(node))
         self.exclude.setChecked(bool(node.get("exclude")))
-        self.editor.set_node(node)
-        self.order_tabs()
+        if self._editor is not None:  # else it is built showing this node
+            self._editor.set_node(node)
+            self.order_tabs()
 
     def order_tabs(self) -> None:
         """Tab goes card → its fields, top to bottom → Exclude → ⋯: what a card says comes before what it can do.
@@ -303,13 +326,14 @@ class CriterionCard(NodeFrame):
         Called again whenever the editor may have added fields (a condition row), which Qt would
         otherwise put at the end of the window's tab chain.
         """
+        _chain(self.tab_chain())
+
+    def tab_chain(self) -> list[QWidget]:
         window = self.window()
-        fields = [widget for widget in self.editor.findChildren(QWidget)
+        fields = [] if self._editor is None else [widget for widget in self._editor.findChildren(QWidget)
                   if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.focusProxy() is None
                   and widget.window() is window]
-        chain = [self, *fields, self.exclude, self.menu_button]
-        for first, second in zip(chain, chain[1:]):
-            QWidget.setTabOrder(first, second)
+        return [self, *fields, self.exclude, self.menu_button]
 
     def paintEvent(self, _event) -> None:
         palette = self.palette()
@@ -363,7 +387,8 @@ class GroupFrame(NodeFrame):
         self.exclude = self._exclude_button()
         self.exclude.setVisible(not self.is_root)
         header.addWidget(self.exclude)
-        header.addWidget(self._menu_button())
+        self.menu_button = self._menu_button()
+        header.addWidget(self.menu_button)
         self.body = QVBoxLayout()
         self.body.setSpacing(SPACING)
         self.body.setContentsMargins(0, 0, 0, 0)
@@ -387,6 +412,21 @@ class GroupFrame(NodeFrame):
     def add_child(self, frame: NodeFrame) -> None:
         self.children_frames.append(frame)
         self.body.addWidget(frame)
+
+    def tab_chain(self) -> list[QWidget]:
+        return [self, self.all_button, self.any_button, *([] if self.is_root else [self.exclude]), self.menu_button]
+
+    def set_children(self, frames: list[NodeFrame]) -> None:
+        """Lay out these frames as the group's children, in this order (frames may come from other groups)."""
+        for frame in self.children_frames:
+            self.body.removeWidget(frame)
+        self.children_frames = []
+        for frame in frames:
+            parent = frame.parentWidget()
+            if isinstance(parent, GroupFrame) and parent is not self and frame in parent.children_frames:
+                parent.children_frames.remove(frame)
+                parent.body.removeWidget(frame)
+            self.add_child(frame)
 
     def set_node(self, node: dict[str, Any]) -> None:
         super().set_node(node)
@@ -540,47 +580,121 @@ class CriteriaCanvas(QScrollArea):
         self.current_id = ""
         self._shape: Any = None
         self._problems: dict[str, list[str]] = {}
+        #: frames of nodes no longer in the document, by node id, oldest first (see `_keep_spare`)
+        self._spares: dict[str, NodeFrame] = {}
+        #: cards whose editor is still to be built
+        self._editor_queue: list[CriterionCard] = []
         self.services.catalog_changed.connect(lambda: self.show_document(self.document, force=True))
 
     # -- showing -----------------------------------------------------------------------------------
 
     def show_document(self, document: dict[str, Any], *, force: bool = False) -> None:
-        """Show the document; frames are reused when only values changed."""
+        """Show the document, keeping every card and group whose node is still there.
+
+        Only the frames of new nodes are built; the others are moved where the document puts them
+        and told their node again only when it changed (`force`: all of them, e.g. the catalog
+        changed). Frames of nodes that are gone are kept aside for a while: undo and redo bring
+        nodes back, and their frames with them.
+        """
         self.document = document
         shape = _shape(document["root"])
         if shape == self._shape and not force:
             for _, node in _walk(document["root"]):
                 frame = self.frames.get(node["id"])
-                if frame is not None:
+                if frame is not None and frame.node != node:
                     frame.set_node(node)
             return
+        if force:  # kept frames show what they showed (the catalog's old choices): build those again
+            for frame in self._spares.values():
+                frame.deleteLater()
+            self._spares = {}
+        focused_widget = QApplication.focusWidget()
         focused = self._focused_id()
         self._shape = shape
-        if self.root_frame is not None:
-            self.surface.layout_.removeWidget(self.root_frame)
-            self.root_frame.hide()
-            self.root_frame.deleteLater()
+        old = self.frames
+        self.frames = {}
+        root = self._place(document["root"], None, 0, 0, old, force)
+        if root is not self.root_frame:
+            if self.root_frame is not None:
+                self.surface.layout_.removeWidget(self.root_frame)
             while self.surface.layout_.count():
                 self.surface.layout_.takeAt(0)
-        self.frames = {}
-        self.root_frame = self._build(document["root"], None, 0, 0)
-        self.surface.layout_.addWidget(self.root_frame)
-        self.surface.layout_.addStretch(1)
-        self.root_frame.show()  # now, not on the next turn of the loop: focus can move to a new frame at once
+            self.surface.layout_.addWidget(root)
+            self.surface.layout_.addStretch(1)
+            self.root_frame = root
+        for node_id, frame in old.items():
+            if self.frames.get(node_id) is not frame:
+                self._keep_spare(node_id, frame)
+        # Moved and new frames show now, not on the next turn of the loop: focus can move to them at once.
+        for frame in self.frames.values():
+            if frame.isHidden():
+                frame.show()
+        # Tab goes through the cards and groups in the document's order, as it did when they were built in it.
+        _chain([widget for _, node in _walk(document["root"]) for widget in self.frames[node["id"]].tab_chain()])
         self.show_problems(self._problems)
-        if focused and focused in self.frames:
+        if focused_widget is not None and focused in self.frames and QApplication.focusWidget() is not focused_widget \
+                and self.frames[focused].isAncestorOf(focused_widget):
+            focused_widget.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif focused and focused in self.frames and QApplication.focusWidget() is None:
             self.frames[focused].setFocus(Qt.FocusReason.OtherFocusReason)
         if self.current_id not in self.frames:
             self.set_current("")
 
-    def _build(self, node: dict[str, Any], parent_id: str | None, index: int, depth: int) -> NodeFrame:
-        if node["type"] == "group":
-            frame: NodeFrame = GroupFrame(self, node, parent_id, index, depth)
-            for child_index, child in enumerate(node["children"]):
-                frame.add_child(self._build(child, node["id"], child_index, depth + 1))
+    def build_editor_later(self, card: "CriterionCard") -> None:
+        """Build the card's editor on a later turn of the event loop, a few cards a turn (see `_build_editors`)."""
+        self._editor_queue.append(card)
+        if len(self._editor_queue) == 1:
+            QTimer.singleShot(0, self, self._build_editors)
+
+    def _build_editors(self) -> None:
+        started = time.perf_counter()
+        while self._editor_queue and (time.perf_counter() - started) * 1000 < EDITOR_BUDGET_MS:
+            card = self._editor_queue.pop(0)
+            if shiboken6.isValid(card):  # (a kept card may have been deleted since)
+                card.editor  # noqa: B018 - builds it
+        if self._editor_queue:
+            QTimer.singleShot(0, self, self._build_editors)
+
+    def _keep_spare(self, node_id: str, frame: "NodeFrame") -> None:
+        """Keep the frame of a node that left the document (undo brings it back, and a drag moves it out and in)."""
+        if isinstance(frame.parentWidget(), GroupFrame) and frame in frame.parentWidget().children_frames:
+            frame.parentWidget().children_frames.remove(frame)
+        frame.hide()
+        frame.setParent(self.surface)  # out of its group, which may be deleted or kept apart from it
+        self._spares.pop(node_id, None)
+        self._spares[node_id] = frame
+        while len(self._spares) > MAX_SPARE_FRAMES:
+            oldest = next(iter(self._spares))
+            self._spares.pop(oldest).deleteLater()
+
+    def _place(self, node: dict[str, Any], parent_id: str | None, index: int, depth: int,
+               old: dict[str, "NodeFrame"], force: bool) -> "NodeFrame":
+        """The frame of `node` where the document puts it: the old one when there is one, else a new one."""
+        frame = old.get(node["id"]) or self._spares.pop(node["id"], None)
+        is_group = node["type"] == "group"
+        reusable = frame is not None and (isinstance(frame, GroupFrame) == is_group) \
+            and (frame.parent_id is None) == (parent_id is None) \
+            and (is_group or frame.node.get("type") == node.get("type"))
+        if not reusable:
+            if frame is not None and frame is not old.get(node["id"]):
+                frame.deleteLater()  # a spare of another kind
+            frame = (GroupFrame(self, node, parent_id, index, depth) if is_group
+                     else CriterionCard(self, node, parent_id or "root", index, depth))
         else:
-            frame = CriterionCard(self, node, parent_id or "root", index, depth)
+            frame.parent_id = parent_id if is_group else parent_id or "root"
+            frame.index = index
+            if frame.depth != depth:
+                frame.depth = depth
+                frame.update()
+            if force or frame.node != node:
+                frame.set_node(node)
         self.frames[node["id"]] = frame
+        if is_group:
+            assert isinstance(frame, GroupFrame)
+            children = [self._place(child, node["id"], child_index, depth + 1, old, force)
+                        for child_index, child in enumerate(node["children"])]
+            if children != frame.children_frames:
+                frame.set_children(children)
         return frame
 
     def show_counts(self, nodes: dict[str, int] | None, *, root_count: int | None = None, universe: int | None = None,
@@ -753,6 +867,11 @@ class CriteriaCanvas(QScrollArea):
         menu.addSeparator()
         command("Remove", "remove", "Del")
         return menu
+
+
+def _chain(widgets: list[QWidget]) -> None:
+    for first, second in zip(widgets, widgets[1:]):
+        QWidget.setTabOrder(first, second)
 
 
 def _walk(node: dict[str, Any], path: str = "root"):

@@ -104,6 +104,7 @@ class AudienceEditor(QWidget):
         self.live: LiveEstimate | None = None
         self._restored = draft
         self._valid = False
+        self._ready = False
         self._saving = False
         self._closed = False
         self._problems: list[Problem] = []
@@ -152,16 +153,26 @@ class AudienceEditor(QWidget):
         self.live.failed.connect(self._on_estimate_failed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.connection.store_changed.connect(self._on_store_changed)
-        self.canvas.show_document(self.model.draft.criteria)
         self.details.show_draft(self.model.draft)
         self.details.show_audience(context.audience)
         self.pages.setCurrentWidget(self.content)
+        self._show_title()
+        self._update_actions()
+        # The cards on the next turn of the event loop: the window answers between building the
+        # editor's frame and building its cards (each is tens of milliseconds).
+        QTimer.singleShot(0, self, self._show_criteria)
+
+    def _show_criteria(self) -> None:
+        if self._closed:
+            return
+        self.canvas.show_document(self.model.draft.criteria)
         if self._restored is not None and self._restored != self.saved_draft:
             self._push(self._restored, "Restore the autosaved draft")
         else:
             self._estimate(now=True)
         self._show_title()
         self._update_actions()
+        self._ready = True
         self.loaded.emit()
 
     def _build(self) -> None:
@@ -300,7 +311,8 @@ class AudienceEditor(QWidget):
         return self.model.draft.criteria
 
     def is_loaded(self) -> bool:
-        return self.model is not None
+        """Whether the audience is read and shown, cards included."""
+        return self._ready
 
     def is_dirty(self) -> bool:
         """Whether the draft differs from what the store holds."""

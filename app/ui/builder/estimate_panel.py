@@ -1,16 +1,23 @@
-"""The live estimate: the audience's size (sampled with its 95 % interval, then exact) and its history."""
+"""The live estimate: the audience's size (sampled with its 95 % interval, then exact) and its history.
+
+The history's chart (pyqtgraph) is built when the first exact size arrives: until then there is
+nothing to draw, and an editor opens without building it.
+"""
 
 from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from app.builder.estimator import Estimate
 from app.ui.builder.canvas import mix
+
+
+CHART_MIN_HEIGHT = 110
+CHART_MAX_HEIGHT = 150
 
 
 class EstimatePanel(QWidget):
@@ -44,18 +51,14 @@ class EstimatePanel(QWidget):
         self.busy.setAccessibleName("Counting")
         self.busy.setVisible(False)
 
-        self.chart = pg.PlotWidget()
-        self.chart.setAccessibleName("Audience size over this editing session")
-        self.chart.setToolTip("The exact size after each edit of this session")
-        self.chart.setMenuEnabled(False)
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.chart.hideButtons()
-        self.chart.setMinimumHeight(110)
-        self.chart.setMinimumWidth(1)
-        self.chart.setMaximumHeight(150)
-        self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.curve = self.chart.plot([], [], stepMode=None, symbol="o", symbolSize=5)
-        self._apply_palette()
+        self.chart = None  # a pyqtgraph PlotWidget, made by `_ensure_chart`
+        self._chart_pending = False
+        self.curve = None
+        # Holds the chart's place so that nothing moves when it appears.
+        self.chart_slot = QWidget()
+        self.chart_slot.setMinimumHeight(CHART_MIN_HEIGHT)
+        self.chart_slot.setMaximumHeight(CHART_MIN_HEIGHT)
+        self.chart_slot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -67,12 +70,39 @@ class EstimatePanel(QWidget):
         layout.addSpacing(4)
         layout.addWidget(self.busy)
         layout.addSpacing(6)
-        layout.addWidget(self.chart)
+        layout.addWidget(self.chart_slot)
+        self._layout = layout
 
         self.history: list[tuple[int, int]] = []
         self.shown: Estimate | None = None
 
+    def _ensure_chart(self) -> None:
+        """Build the history's chart (the first time there is something to draw)."""
+        if self.chart is not None:
+            return
+        import pyqtgraph as pg  # ~0.25 s with numpy: not at start-up (app.ui.builder.tabs preloads it)
+
+        self.chart = pg.PlotWidget()
+        self.chart.setAccessibleName("Audience size over this editing session")
+        self.chart.setToolTip("The exact size after each edit of this session")
+        self.chart.setMenuEnabled(False)
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.chart.hideButtons()
+        self.chart.setMinimumHeight(CHART_MIN_HEIGHT)
+        self.chart.setMinimumWidth(1)
+        self.chart.setMaximumHeight(CHART_MAX_HEIGHT)
+        self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.curve = self.chart.plot([], [], stepMode=None, symbol="o", symbolSize=5)
+        self._apply_palette()
+        self._layout.replaceWidget(self.chart_slot, self.chart)
+        self.chart_slot.deleteLater()
+        self.chart_slot = None
+
     def _apply_palette(self) -> None:
+        if self.chart is None:
+            return
+        import pyqtgraph as pg
+
         palette = self.palette()
         window, text = palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.Text)
         highlight = palette.color(QPalette.ColorRole.Highlight)
@@ -118,6 +148,17 @@ class EstimatePanel(QWidget):
         self._show_exact_state(estimate, "counting each criterion…" if nodes_pending else None)
         self.state.setToolTip(f"Calculated at {estimate.now:%Y-%m-%d %H:%M} UTC")
         self.history.append((len(self.history) + 1, estimate.count))
+        if self.chart is None:
+            # Built on a turn of the event loop of its own, not on top of the work of showing this estimate.
+            if not self._chart_pending:
+                self._chart_pending = True
+                QTimer.singleShot(0, self, self._draw_history)
+            return
+        self._draw_history()
+
+    def _draw_history(self) -> None:
+        self._chart_pending = False
+        self._ensure_chart()
         xs, ys = zip(*self.history)
         self.curve.setData(list(xs), list(ys))
         # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.

@@ -293,28 +293,60 @@ class WindowField(QWidget):
         self.end = whole_number(minimum=0, accessible_name="To")
         self.unit = ChoiceField(UNITS, accessible_name="Unit")
         self.ago = QLabel("ago")
-        self.date = DateField(accessible_name="Date")
-        self.date_from = DateField(accessible_name="First date")
-        self.date_to = DateField(accessible_name="Last date")
+        # The date fields (QDateEdit: costly to build) are made the first time a date window is chosen.
+        self._dates: dict[str, DateField] = {}
         self.and_ago, self.and_dates = QLabel("and"), QLabel("and")
-        layout = QHBoxLayout(self)
+        self._layout = layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         # Which of these show depends on the kind of window; hidden ones take no room.
         self._parts = {
-            "within": (self.amount, self.unit),
-            "between_ago": (self.start, self.and_ago, self.end, self.unit, self.ago),
-            "before": (self.date,), "after": (self.date,), "on": (self.date,),
-            "between_dates": (self.date_from, self.and_dates, self.date_to),
+            "within": ("amount", "unit"),
+            "between_ago": ("start", "and_ago", "end", "unit", "ago"),
+            "before": ("date",), "after": ("date",), "on": ("date",),
+            "between_dates": ("date_from", "and_dates", "date_to"),
         }
-        for widget in (self.kind, self.amount, self.start, self.and_ago, self.end, self.date, self.date_from,
-                       self.and_dates, self.date_to, self.unit, self.ago):
+        for widget in (self.kind, self.amount, self.start, self.and_ago, self.end, self.and_dates, self.unit, self.ago):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.kind.edited.connect(self._on_kind)
-        for field in (self.amount, self.start, self.end, self.unit, self.date, self.date_from, self.date_to):
+        for field in (self.amount, self.start, self.end, self.unit):
             field.edited.connect(self._on_part)
         self._show(None)
+
+    #: the date fields: their accessible names, and the widget each is placed before
+    _DATE_FIELDS = {"date": ("Date", ("date_from", "and_dates")), "date_from": ("First date", ("and_dates",)),
+                    "date_to": ("Last date", ("unit",))}
+
+    @property
+    def date(self) -> DateField:
+        return self._date_field("date")
+
+    @property
+    def date_from(self) -> DateField:
+        return self._date_field("date_from")
+
+    @property
+    def date_to(self) -> DateField:
+        return self._date_field("date_to")
+
+    def _date_field(self, name: str) -> DateField:
+        field = self._dates.get(name)
+        if field is None:
+            accessible_name, before = self._DATE_FIELDS[name]
+            field = DateField(accessible_name=accessible_name)
+            anchors = [self._widget(other, create=False) for other in before]
+            anchor = next(widget for widget in anchors if widget is not None)  # the last one is always there
+            self._layout.insertWidget(self._layout.indexOf(anchor), field)
+            field.setVisible(False)
+            field.edited.connect(self._on_part)
+            self._dates[name] = field
+        return field
+
+    def _widget(self, name: str, create: bool) -> QWidget | None:
+        if name in self._DATE_FIELDS:
+            return self._date_field(name) if create else self._dates.get(name)
+        return getattr(self, name)
 
     def set_value(self, window: dict[str, Any] | None) -> None:
         kind = (window or {}).get("type")
@@ -349,10 +381,11 @@ class WindowField(QWidget):
         return {"type": "between_dates", "from": self.date_from.iso(), "to": self.date_to.iso()}
 
     def _show(self, kind: str | None) -> None:
-        shown = set(map(id, self._parts.get(kind or "", ())))
-        for parts in self._parts.values():
-            for widget in parts:
-                widget.setVisible(id(widget) in shown)
+        shown = set(self._parts.get(kind or "", ()))
+        for name in {name for parts in self._parts.values() for name in parts}:
+            widget = self._widget(name, name in shown)
+            if widget is not None:
+                widget.setVisible(name in shown)
 
     def _on_kind(self, kind: str | None) -> None:
         if kind == "within" and not self.amount.number():

@@ -6,17 +6,48 @@ bar closes an editor only once it agreed (unsaved changes are asked about).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from app.models.autosave import Autosave, find_autosaves, remove_autosave
 from app.models.editing_session import Draft
 from app.models.home import OpenHome
-from app.ui.builder.editor import AudienceEditor
 from app.ui.builder.recovery import RecoverDraftsDialog
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
+
+if TYPE_CHECKING:
+    from app.ui.builder.editor import AudienceEditor
+
+#: What an editor needs that the first window does not (the estimate's chart: pyqtgraph and numpy,
+#: ~0.25 s): imported after the window is shown, in a background thread, so that opening the first
+#: audience neither waits for them nor stalls the window importing them.
+EDITOR_MODULES = ("app.ui.builder.editor", "pyqtgraph")
+
+
+def preload_editor_modules() -> threading.Thread:
+    """Import EDITOR_MODULES in a background thread (Python's import lock makes a concurrent import wait)."""
+    def load() -> None:
+        for name in EDITOR_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - whatever failed fails again, and is reported, where it is used
+                return
+
+    thread = threading.Thread(target=load, name="preload-editor-modules", daemon=True)
+    thread.start()
+    return thread
+
+
+def _editor_class() -> type["AudienceEditor"]:
+    from app.ui.builder.editor import AudienceEditor
+
+    return AudienceEditor
 
 
 class EditorTabs(QTabWidget):
@@ -53,12 +84,14 @@ class EditorTabs(QTabWidget):
         self.currentChanged.connect(self._on_current_changed)
         self.editors: dict[int, AudienceEditor] = {}
         self.recovery_dialog: RecoverDraftsDialog | None = None
+        # Once the window is up (the first turn of the event loop), not before: it is shown first.
+        QTimer.singleShot(0, preload_editor_modules)
 
     def open_audience(self, audience_id: int, draft: Draft | None = None) -> AudienceEditor:
         """Show the audience's editor, opening one if needed (with `draft`, restoring autosaved edits)."""
         editor = self.editors.get(audience_id)
         if editor is None:
-            editor = AudienceEditor(self.connection, self.tasks, audience_id, draft=draft)
+            editor = _editor_class()(self.connection, self.tasks, audience_id, draft=draft)
             self.editors[audience_id] = editor
             self.undo_group.addStack(editor.undo_stack)
             index = self.addTab(editor, "Opening…")
@@ -70,7 +103,7 @@ class EditorTabs(QTabWidget):
 
     def current_editor(self) -> AudienceEditor | None:
         widget = self.currentWidget()
-        return widget if isinstance(widget, AudienceEditor) else None
+        return widget if widget is not None and widget in self.editors.values() else None
 
     def save_current(self) -> bool:
         editor = self.current_editor()
@@ -141,7 +174,7 @@ class EditorTabs(QTabWidget):
 
     def _on_close_requested(self, index: int) -> None:
         editor = self.widget(index)
-        if isinstance(editor, AudienceEditor):
+        if editor is not None and editor in self.editors.values():
             editor.close_editor()
 
     def _on_current_changed(self, _index: int) -> None:
