@@ -177,19 +177,26 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _refuse_newer_schema(connection: Connection, config: Config, path: Path) -> None:
-    current = MigrationContext.configure(connection).get_current_heads()
+def unknown_revision(connection: Connection, config: Config) -> str | None:
+    """The database's schema revision if these migrations do not know it (a newer version made it)."""
     scripts = ScriptDirectory.from_config(config)
-    for revision in current:
+    for revision in MigrationContext.configure(connection).get_current_heads():
         try:
             known = scripts.get_revision(revision) is not None
         except AlembicError:
             known = False
         if not known:
-            raise UserError(
-                f"The store {path} was saved by a newer version of Audience Studio (schema {revision}); "
-                "update the app to open it."
-            )
+            return revision
+    return None
+
+
+def _refuse_newer_schema(connection: Connection, config: Config, path: Path) -> None:
+    revision = unknown_revision(connection, config)
+    if revision is not None:
+        raise UserError(
+            f"The store {path} was saved by a newer version of Audience Studio (schema {revision}); "
+            "update the app to open it."
+        )
 
 
 def _upgrade(engine: Engine, path: Path) -> None:

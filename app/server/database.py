@@ -10,15 +10,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError as AlembicError
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.errors import UserError
+from app.models.db import unknown_revision
 from app.paths import Home
 
 log = logging.getLogger(__name__)
@@ -119,14 +117,8 @@ def _configure_sqlite(engine: Engine) -> None:
 def _upgrade(database: Database, shown_url: str) -> None:
     config = alembic_config()
     with database.write() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-        scripts = ScriptDirectory.from_config(config)
-        for revision in current:
-            try:
-                known = scripts.get_revision(revision) is not None
-            except AlembicError:
-                known = False
-            if not known:
-                raise UserError(f"The server database {shown_url} was made by a newer Audience Studio (schema {revision}); update the server.")
+        revision = unknown_revision(connection, config)
+        if revision is not None:
+            raise UserError(f"The server database {shown_url} was made by a newer Audience Studio (schema {revision}); update the server.")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
