@@ -1,13 +1,15 @@
 """The store's tables as SQLAlchemy ORM classes: workspaces, their inputs and calculated attributes,
-audiences and their tags, outputs and their connections, forwarding state and faults."""
+audiences and their tags, outputs and their connections, forwarding state and faults, A/B tests,
+standard audiences and calculation credits."""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, func, text
+from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, Index, MetaData, String, UniqueConstraint, func,
+                        text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.models.db import UTCDateTime, utc_now
@@ -208,26 +210,35 @@ Index("uq_output_configurations_lower_name", func.lower(OutputConfiguration.name
 
 
 class Connection(Base):
-    """An audience connected to an output, with its own settings; Sending or Inactive.
+    """An audience, or one variation of its A/B test, connected to an output with its own settings.
 
-    The A/B issue adds a variant column here (a connection then targets an audience or one of its variants).
+    Sending or Inactive. `shared_attributes` names the user attributes forwarded with the identities
+    (single-workspace real-time audiences only; none unless the admin chooses them).
     """
 
     __tablename__ = "connections"
-    __table_args__ = (
-        UniqueConstraint("audience_id", "configuration_id"),
-        CheckConstraint(_one_of("status", CONNECTION_STATUSES), name="status"),
-    )
+    __table_args__ = (CheckConstraint(_one_of("status", CONNECTION_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), index=True)
+    #: None: the whole audience. Deleting a test deletes its variations and so their connections.
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("ab_variants.id", ondelete="CASCADE"), index=True,
+                                                   nullable=True)
     # No cascade: an output in use cannot be deleted out from under its connections.
     configuration_id: Mapped[int] = mapped_column(ForeignKey("output_configurations.id"), index=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String, default="sending", server_default="sending")
+    shared_attributes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: Standard audiences forward only when the user presses Send: when they last did (None: never).
+    send_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+# One connection per audience (or variation) and output; NULL variants (the whole audience) compare equal here.
+Index("uq_connections_target_configuration", Connection.audience_id, func.coalesce(Connection.variant_id, 0),
+      Connection.configuration_id, unique=True)
 
 
 class ForwardingState(Base):
@@ -289,3 +300,105 @@ class Fault(Base):
     began_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+# -- A/B tests, standard audiences and calculation credits (migration 0004) ----------------------
+
+STANDARD_STATES = ("draft", "calculating", "ready")
+CALCULATION_STATES = ("running", "done", "cancelled", "failed")
+MAX_VARIATIONS = 5
+
+
+class ABTest(Base):
+    """A saved A/B test of an audience; its variations are fixed once saved (deleted only with the test)."""
+
+    __tablename__ = "ab_tests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), unique=True)
+    #: Mixed into the hash that assigns users (app.builder.variants); random per test.
+    seed: Mapped[str] = mapped_column(String)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    variants: Mapped[list[ABVariant]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ABVariant.position"
+    )
+
+
+class ABVariant(Base):
+    """One variation of a test: position 0 is Control; whole percentages that total 100 across the test."""
+
+    __tablename__ = "ab_variants"
+    __table_args__ = (
+        UniqueConstraint("test_id", "position"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent"),
+        CheckConstraint(f"position >= 0 AND position < {MAX_VARIATIONS}", name="position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String)
+    percent: Mapped[int] = mapped_column()
+
+
+class StandardCalculation(Base):
+    """One press of Calculate: the drafts calculated together, the days scanned and the credits spent."""
+
+    __tablename__ = "standard_calculations"
+    __table_args__ = (CheckConstraint(_one_of("state", CALCULATION_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String, default="running", server_default="running")
+    days_scanned: Mapped[int] = mapped_column()
+    credits: Mapped[int] = mapped_column()
+    message: Mapped[str | None] = mapped_column(String, nullable=True)
+    started_by: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StandardAudience(Base):
+    """What makes an audience (kind "standard") historical: its date range and where its calculation stands.
+
+    Expired is not stored: it is Ready and calculated more than 30 days ago (by the caller's clock).
+    The members found are kept (in `members_file`, Parquet in the home) after expiry, so membership
+    criteria that refer to the audience keep working.
+    """
+
+    __tablename__ = "standard_audiences"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", STANDARD_STATES), name="state"),
+        # Both dates or neither (neither: all available data); inclusive, UTC.
+        CheckConstraint("(range_start IS NULL) = (range_end IS NULL)", name="range_both"),
+        CheckConstraint("range_start IS NULL OR range_start <= range_end", name="range_order"),
+    )
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    range_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    range_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    state: Mapped[str] = mapped_column(String, default="draft", server_default="draft")
+    calculation_id: Mapped[int | None] = mapped_column(ForeignKey("standard_calculations.id"), nullable=True, index=True)
+    calculated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The dates actually scanned ("all available data" resolved against the cache at calculation).
+    scanned_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    scanned_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    size: Mapped[int | None] = mapped_column(nullable=True)
+    members_file: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class CreditEntry(Base):
+    """One change to a workspace's calculation credits: an admin's grant (+), a calculation (−), a refund (+)."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (CheckConstraint("change <> 0", name="change"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    change: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String)
+    calculation_id: Mapped[int | None] = mapped_column(ForeignKey("standard_calculations.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
