@@ -60,6 +60,12 @@ class ConnectionInfo:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    #: The A/B variation connected, or None for the whole audience.
+    variant_id: int | None = None
+    #: User attributes forwarded with the identities (none unless chosen).
+    shared_attributes: tuple[str, ...] = ()
+    #: Standard audiences: when Send was last pressed (None: never).
+    send_requested_at: datetime | None = None
 
     @property
     def faulted(self) -> bool:
@@ -237,7 +243,8 @@ class ConnectionService:
                                       partner_key, dict(row.settings), row.status, faults.get(row.id),
                                       held.get(row.id, 0), pending.get(row.id, 0),
                                       state.last_forwarded_at if state else None, row.created_by, row.created_at,
-                                      row.updated_at))
+                                      row.updated_at, row.variant_id, tuple(row.shared_attributes or ()),
+                                      row.send_requested_at))
         return out
 
     def counts_by_audience(self) -> dict[int, int]:

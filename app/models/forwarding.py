@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import delete, insert, select
 
-from app.builder.compiler import members_query
 from app.builder.document import CriteriaError
 from app.connectors.outputs.batches import ADD, REMOVE, Batch, Destination, Identity
 from app.connectors.outputs.directory import partner
@@ -38,7 +37,7 @@ from app.connectors.outputs.sending import RetryPolicy, SendFailed, call_with_re
 from app.models.audiences import AudienceInfo
 from app.models.connections import ConnectionInfo
 from app.models.db import utc_now
-from app.models.estimates import catalog_for, membership_resolver, scope_for
+from app.models.members import Variation, members_sql, variation
 from app.models.home import OpenHome
 from app.models.outputs import OutputInfo
 from app.models.schema import ForwardedIdentity, ForwardingState, PendingBatch
@@ -144,7 +143,8 @@ class ForwardingEngine:
             if self._cancelled.is_set():
                 return report.done(CANCELLED, "cancelled; the rest is sent on the next run")
             try:
-                membership = self.membership(audience, output)
+                chosen = variation(self._home, connection.variant_id) if connection.variant_id is not None else None
+                membership = self.membership(audience, output, chosen)
             except CriteriaError as exc:
                 return report.done(SKIPPED, f"the audience cannot be calculated from the cache: {exc}")
             if membership is None:
@@ -186,8 +186,10 @@ class ForwardingEngine:
                                       destination.connection_settings, new_ref)
         return destination
 
-    def membership(self, audience: AudienceInfo, output: OutputInfo) -> Membership | None:
-        """The identities the output should hold for the audience now; None when the cache has no profiles in scope."""
+    def membership(self, audience: AudienceInfo, output: OutputInfo, variation: Variation | None = None
+                   ) -> Membership | None:
+        """The identities the output should hold for the audience (or variation) now; None when the cache has no
+        profiles in scope."""
         declared = partner(output.partner)
         types = [t for t in output.settings.get(IDENTITY_TYPES_KEY, declared.identity_types) if t in declared.identity_types]
         home = self._home
@@ -199,9 +201,7 @@ class ForwardingEngine:
                                       list(audience.workspace_ids)).fetchone()[0]
             if not profiles:
                 return None
-            scope = scope_for(home, audience.workspace_ids, audience.input_ids)
-            sql, params = members_query(audience.criteria, scope=scope, catalog=catalog_for(home, cursor),
-                                        now=self._now(), memberships=membership_resolver(home))
+            sql, params = members_sql(home, audience, cursor, now=self._now(), variation=variation)
             wanted = ", ".join("?" for _ in types) or "NULL"
             # No workspace filter on identities: a member's identities from every workspace of the profile count.
             rows = cursor.execute(
