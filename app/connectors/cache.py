@@ -250,6 +250,21 @@ class Cache:
             cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_version'")
             cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?)", [data_version])
 
+    def forget_workspaces(self, workspace_ids: list[int]) -> None:
+        """Delete every row of these workspaces, in one transaction; the catalogs and sample follow."""
+        if not workspace_ids:
+            return
+        with self._transaction() as cursor:
+            tables = [row[0] for row in cursor.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_schema = 'main' "
+                "AND column_name = 'workspace_id' AND table_name NOT LIKE 'sample_%'").fetchall()]
+            placeholders = ", ".join("?" for _ in workspace_ids)
+            for table in tables:
+                cursor.execute(f'DELETE FROM "{table}" WHERE workspace_id IN ({placeholders})', list(workspace_ids))
+            cursor.execute("UPDATE cache_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                           "WHERE key = 'data_version'")
+        self.refresh_catalogs()
+
     def optimize(self) -> None:
         """Rewrite events in (workspace, type, time) order so zone maps skip most row groups."""
         with self._transaction() as cursor:

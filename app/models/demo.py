@@ -85,22 +85,65 @@ def build_demo(
     opened = OpenHome.open(home)  # outside the clean-up: a home locked by another process is left alone
     try:
         with opened:
-            ids = {name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES}
-            report = _load_demo(opened, ids, profiles=profiles, days=days, seed=seed, end=end, activity=activity, progress=progress)
-            for workspace_id, inputs in report.inputs.items():
-                opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
-            opened.cache.optimize()
-            opened.cache.refresh_catalogs()
-            create_calculated_attributes(opened, ids)
-            audiences = create_example_audiences(opened, ids)
-            profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
+            summary = fill_demo(opened, profiles=profiles, days=days, seed=seed, end=end, progress=progress,
+                                activity=activity, discard_on_failure=False)
     except BaseException:
         # The home held no workspaces (or --replace emptied it): a half-built demo goes entirely.
         remove_home_data(home)
         raise
-    summary = DemoSummary(profile_count, report.events, audiences, time.perf_counter() - started)
+    summary = DemoSummary(summary.profiles, summary.events, summary.audiences, time.perf_counter() - started)
     log.info("demo built: %s", summary)
     return summary
+
+
+def fill_demo(
+    opened: OpenHome,
+    *,
+    profiles: int,
+    days: int,
+    seed: int = 7,
+    end: dt.datetime,
+    progress: Callable[[int, int | None], None] | None = None,
+    activity: float = 1.0,
+    discard_on_failure: bool = True,
+) -> DemoSummary:
+    """Add the demo workspaces, their data and example audiences to an open home that holds no workspaces.
+
+    What the app's welcome runs (the window keeps its home open). `progress` may raise to stop the
+    build (the welcome's Cancel); then, or on any failure, what was added is removed again.
+    """
+    started = time.perf_counter()
+    if opened.workspaces.list():
+        raise UserError("The home already holds workspaces; the demo goes into an empty home.")
+    ids: dict[str, int] = {}
+    try:
+        ids.update({name: opened.workspaces.create(name, DEMO_INPUTS.get(name, [])).id for name in demo_data.WORKSPACES})
+        report = _load_demo(opened, ids, profiles=profiles, days=days, seed=seed, end=end, activity=activity,
+                            progress=progress)
+        for workspace_id, inputs in report.inputs.items():
+            opened.workspaces.ensure_inputs(workspace_id, sorted(inputs))
+        opened.cache.optimize()
+        opened.cache.refresh_catalogs()
+        create_calculated_attributes(opened, ids)
+        audiences = create_example_audiences(opened, ids)
+        profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
+    except BaseException:
+        if discard_on_failure:
+            discard_workspaces(opened, list(ids.values()))
+        raise
+    return DemoSummary(profile_count, report.events, audiences, time.perf_counter() - started)
+
+
+def discard_workspaces(opened: OpenHome, workspace_ids: list[int]) -> None:
+    """Remove workspaces with their audiences from the store and their rows from the cache."""
+    chosen = set(workspace_ids)
+    for audience in opened.audiences.list():
+        if chosen & set(audience.workspace_ids):
+            opened.audiences.delete(audience.id)
+    for workspace_id in workspace_ids:
+        opened.workspaces.delete(workspace_id)
+    opened.cache.forget_workspaces(workspace_ids)
+    log.info("discarded workspaces %s", workspace_ids)
 
 
 def _load_demo(opened: OpenHome, ids: dict[str, int], *, profiles: int, days: int, seed: int, end: dt.datetime,

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.paths import Home
+from app.ui import resources
 from app.ui.garbage import GuiThreadGarbageCollector
 from app.ui.home import HomeConnection
 from app.ui.main_window import MainWindow
@@ -32,12 +33,15 @@ def run_app(home: Home, argv: list[str]) -> int:
     app.setOrganizationName(APP_NAME)
     app.setApplicationVersion(__version__)
     _follow_platform_style(app)
+    # Wayland and the Linux docks match the window to installers/linux/audience-studio.desktop by this.
+    app.setDesktopFileName("audience-studio")
+    resources.apply(app)
 
     collector = GuiThreadGarbageCollector(app)
     app.aboutToQuit.connect(collector.stop)
     tasks = Tasks()
     connection = HomeConnection(home, tasks)
-    window = MainWindow(connection, tasks)
+    window = MainWindow(connection, tasks, welcome=True)
     window.show()
     connection.start()
     app.aboutToQuit.connect(connection.close)

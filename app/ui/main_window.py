@@ -31,7 +31,8 @@ STATE_KEY = "main_window/state"
 class MainWindow(QMainWindow):
     """Navigation list and pane stack, menus, status bar; the panes do the work."""
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 welcome: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Audience Studio")
         self.connection = connection
@@ -42,15 +43,16 @@ class MainWindow(QMainWindow):
         self.navigation = QListWidget()
         self.navigation.setAccessibleName("Panes")
         self.navigation.setToolTip("Choose what to work on")
+        self.navigation.setObjectName("navigation")  # styled by resources/styles/audience-studio.qss
         self.navigation.setFixedWidth(150)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
-        # Padding only: colours still come from the OS palette.
-        self.navigation.setStyleSheet("QListWidget { padding-top: 8px; } QListWidget::item { padding: 6px 10px; }")
         # Opened audiences are tabs beside the list, so the user can go back and forth between several.
         self.editors = EditorTabs(connection, tasks, self.audiences, list_undo_stack=self.audiences.actions.undo_stack)
         self.audiences.open_requested.connect(self.editors.open_audience)
         self.audiences.actions.is_open_in_editor = self.editors.is_open
         connection.opened.connect(self.editors.offer_autosaves)
+        if welcome:  # the app's start offers it; tests and embedders ask for it
+            connection.opened.connect(lambda _home: self.show_welcome())
         self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
         self.connections = ConnectionsPane(connection, tasks)
         self._add_pane("Connections", self.connections, "Outputs, and the audiences connected to them")
@@ -77,6 +79,13 @@ class MainWindow(QMainWindow):
         connection.open_failed.connect(self._on_error_reported)
         self._restore_layout()
 
+    def show_welcome(self, *, force: bool = False) -> None:
+        """The first-run welcome, when the home holds no workspace (or on request, from the Help menu)."""
+        from app.ui.welcome import offer_welcome  # only a new home needs it
+
+        offer_welcome(self.connection, self.tasks, self, on_setup=lambda text: self.statusBar().showMessage(text, 10_000),
+                      force=force)
+
     def _add_pane(self, title: str, pane: QWidget, tooltip: str) -> None:
         self.panes.addWidget(pane)
         self.navigation.addItem(title)
@@ -102,6 +111,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.close_audience_action)
+        self.download_action = self._action("&Download Audience…", "Ctrl+Shift+D",
+                                            "Download the open audience, or the audiences selected in the list, as "
+                                            "CSV files in a ZIP", self._on_download)
+        file_menu.addAction(self.download_action)
         file_menu.addSeparator()
         file_menu.addAction(self.preferences_action)
         file_menu.addSeparator()
@@ -141,6 +154,10 @@ class MainWindow(QMainWindow):
         about_action.setStatusTip("Versions, and where the home and the logs are")
         about_action.triggered.connect(self._on_about)
         help_menu.addAction(about_action)
+        welcome_action = QAction("&Welcome…", self)
+        welcome_action.setStatusTip("The first-run choices again: the demo workspace or your team's server")
+        welcome_action.triggered.connect(lambda: self.show_welcome(force=True))
+        help_menu.addAction(welcome_action)
 
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
         action = QAction(text, self)
@@ -200,6 +217,13 @@ class MainWindow(QMainWindow):
         else:
             self.editors.setCurrentIndex(0)
             self.audiences.focus_search()
+
+    def _on_download(self) -> None:
+        editor = self.editors.current_editor()
+        if editor is not None:
+            self.audiences.actions.download_audiences([editor.audience_id])  # as saved: the dialog reads the store
+        else:
+            self.audiences.actions.download_chosen()
 
     def _on_delete(self) -> None:
         if self.editors.current_editor() is not None:

@@ -1,4 +1,5 @@
-"""The Preferences dialog: each workspace's real-time window (in the store) and the app's own preferences (QSettings).
+"""The Preferences dialog: each workspace's real-time window (in the store), the app's own preferences
+(QSettings), and where the home's data and the logs live.
 
 The workspaces are read in a worker before the dialog opens; OK writes the changed windows in
 one transaction, in a worker, and closes once that succeeded (a refusal is shown in the dialog).
@@ -7,16 +8,19 @@ one transaction, in a worker, and closes once that succeeded (a refusal is shown
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -24,11 +28,29 @@ from PySide6.QtWidgets import (
 
 from app.models.home import OpenHome
 from app.models.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
+from app.paths import log_dir
 from app.ui import settings
 from app.ui.workers import Tasks, failure_message
 
 WINDOW_HELP = ("Real-time audiences look at this many days of events, counted back from the moment they are "
                "calculated. A longer window finds more users but counts more slowly.")
+
+
+def _place_row(path: Path, tip: str) -> QWidget:
+    """The folder's path (selectable, to paste into a report) and a button that opens it."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    text = QLabel(str(path))
+    text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    text.setToolTip(tip)
+    show = QPushButton("Open")
+    show.setToolTip(f"Open {path} in the file manager")
+    show.setAccessibleName(f"Open {path}")
+    show.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+    layout.addWidget(text, 1)
+    layout.addWidget(show)
+    return row
 
 
 class PreferencesDialog(QDialog):
@@ -83,6 +105,19 @@ class PreferencesDialog(QDialog):
         app_layout.addRow(self.size_automatically)
         app_layout.addRow("Estimate after an edit pauses for", self.estimate_delay)
 
+        places = QGroupBox("Where things are")
+        places_layout = QFormLayout(places)
+        self.places: dict[str, Path] = {}
+        data = home.home.root if home is not None else None
+        for label, path, tip in (
+            ("Data (home)", data, "The workspace store (what you make) and the cache (synced or imported data)"),
+            ("Logs", log_dir(), "A rotating log of what the app did; attach it to a bug report"),
+        ):
+            if path is None:
+                continue
+            self.places[label] = path
+            places_layout.addRow(label, _place_row(path, tip))
+
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setAccessibleName("Problem")
@@ -94,6 +129,7 @@ class PreferencesDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(windows)
         layout.addWidget(app_box)
+        layout.addWidget(places)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(440)

@@ -72,3 +72,13 @@ def test_with_automatic_sizing_off_sizes_wait_for_refresh(qtbot, open_window, ho
         pane.refresh_action.trigger()
 
     assert pane.model.size_of(pane.model.audiences()[0].id) is not None
+
+
+def test_preferences_show_where_the_data_and_the_logs_live(qtbot, open_window, home_dir):
+    from app.paths import log_dir
+
+    window = open_window(home_dir)
+    dialog = open_preferences(qtbot, window)
+    assert dialog.places == {"Data (home)": home_dir.root, "Logs": log_dir()}
+    shown = " ".join(label.text() for label in dialog.findChildren(type(dialog.problem)))
+    assert str(home_dir.root) in shown and str(log_dir()) in shown
