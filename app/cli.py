@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", metavar="DIR", help=f"where the workspace store and cache live (default: ${HOME_ENV} or the user data folder)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log to the console too, in detail")
     parser.add_argument("--version", action="version", version=f"audience-studio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the desktop app on the home, compute its first audience's estimate in the builder, "
+                             "print it and quit (0 when it worked; the installers' smoke test runs this)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="build the demo workspace in the home",
@@ -167,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from app.ui.application import run_app  # Qt is loaded only for the desktop app
 
-            return run_app(home, sys.argv[:1])
+            return run_app(home, sys.argv[:1], self_test=args.self_test)
         return COMMANDS[args.command](home, args)
     except UserError as exc:
         print(f"audience-studio: {exc}", file=sys.stderr)

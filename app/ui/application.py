@@ -26,8 +26,11 @@ def _follow_platform_style(app: QApplication) -> None:
         app.setStyle("Fusion")
 
 
-def run_app(home: Home, argv: list[str]) -> int:
-    """Show the main window on `home` and run until the user quits; returns the exit code."""
+def run_app(home: Home, argv: list[str], *, self_test: bool = False) -> int:
+    """Show the main window on `home` and run until the user quits; returns the exit code.
+
+    With `self_test`, compute one estimate in the builder and quit (app/ui/self_test.py).
+    """
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -41,7 +44,11 @@ def run_app(home: Home, argv: list[str]) -> int:
     app.aboutToQuit.connect(collector.stop)
     tasks = Tasks()
     connection = HomeConnection(home, tasks)
-    window = MainWindow(connection, tasks, welcome=True)
+    window = MainWindow(connection, tasks, welcome=not self_test)
+    if self_test:
+        from app.ui.self_test import SelfTest
+
+        SelfTest(window, app)
     window.show()
     connection.start()
     app.aboutToQuit.connect(connection.close)
