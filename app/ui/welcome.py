@@ -65,7 +65,8 @@ class WelcomeDialog(QDialog):
 
         self.demo_button = QCommandLinkButton(
             "Explore the demo workspace",
-            f"Harbor & Pine, a fictional retailer with iOS, Android and web apps and a CRM feed: "
+            # "&&": a command link's text would take a single "&" as a keyboard mnemonic.
+            f"Harbor && Pine, a fictional retailer with iOS, Android and web apps and a CRM feed: "
             f"{demo_profiles:,} people and {WELCOME_DEMO_DAYS} days of events, with example audiences. "
             "Built on this computer in about half a minute.")
         self.demo_button.setAccessibleName("Explore the demo workspace")
@@ -94,10 +95,14 @@ class WelcomeDialog(QDialog):
         self.token.setAccessibleName("API token")
         self.token.setToolTip("Kept in the system keyring, never in a file.")
         self.sign_in_button = QPushButton("Sign In and Sync")
+        self.sign_in_button.setDefault(True)
         self.sign_in_button.clicked.connect(self.connect_to_server)
         form.addRow("Server:", self.server_url)
         form.addRow("Token:", self.token)
-        form.addRow("", self.sign_in_button)
+        sign_in_row = QHBoxLayout()
+        sign_in_row.addStretch(1)
+        sign_in_row.addWidget(self.sign_in_button)
+        form.addRow(sign_in_row)
         self.server_form.setVisible(False)
 
         self.status = QLabel()
