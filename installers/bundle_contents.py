@@ -52,7 +52,7 @@ def sizes(bundle: Path) -> list[tuple[str, int]]:
     internal = bundle / "_internal"
     parts: dict[str, int] = {}
     for path in internal.rglob("*"):
-        if path.is_file():
+        if path.is_file() and not path.is_symlink():  # a symlinked library is stored once
             top = path.relative_to(internal).parts[0]
             parts[top] = parts.get(top, 0) + path.stat().st_size
     return sorted(parts.items(), key=lambda item: -item[1])
@@ -67,7 +67,7 @@ def main() -> int:
         for line in test_code(args.bundle):
             print(line)
         return 0
-    total = sum(p.stat().st_size for p in args.bundle.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in args.bundle.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"total {total / 1e6:,.0f} MB")
     for name, size in sizes(args.bundle)[:15]:
         print(f"{size / 1e6:8.1f} MB  {name}")
