@@ -14,9 +14,10 @@ from typing import Any, Sequence
 from app import __version__
 from app.builder.calculated import CALCULATIONS, EVENT_TYPES
 from app.errors import InvalidInput, UserError
+from app.console import print_json
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
-from app import outputs_cli
+from app import ab_tests_cli, outputs_cli, standard_cli
 from app.server import commands as server_commands
 
 log = logging.getLogger("app.cli")
@@ -37,6 +38,8 @@ Examples:
   audience-studio import batches.ndjson.gz        load mParticle batches
   audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
+  audience-studio export "Lapsed buyers" --out lapsed.zip --identities email   download identities
+  audience-studio ab-test create "Lapsed buyers" --variation Push=20   split an audience for an A/B test
   audience-studio outputs partners                the partners audiences can be forwarded to
   audience-studio outputs forward                 forward connected audiences once
   audience-studio serve --port 8080               run the team's audience server
@@ -76,11 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="what the home holds", description="Workspaces, inputs, counts of profiles, identities and events by type, the date range, the cache's version and the last import or sync.")
     info.add_argument("--json", action="store_true", help="print JSON")
 
-    sync = commands.add_parser("sync", help="pull the team's server's workspaces into the cache (or: sync login|logout)",
-                               description="Pull every workspace your token may read from the team's server into the cache, "
-                               "resuming where the last sync stopped. `sync login --server URL` checks an API token and keeps it in "
-                               "the OS keyring (read from standard input, or asked for without echo); `sync logout` forgets it.")
-    sync.add_argument("action", nargs="?", choices=["login", "logout"], help="sign in to a server, or forget its token")
+    sync = commands.add_parser("sync", help="sync with the team's server: send audiences changed here, receive the team's, "
+                               "pull the workspaces into the cache (or: sync login|logout|conflicts|resolve)",
+                               description="Send the audiences created, changed or deleted here (even offline) to the team's "
+                               "server, receive your teammates', and pull every workspace your token may read into the cache, "
+                               "resuming where the last sync stopped. An audience changed on both sides is a conflict: "
+                               "`sync conflicts` lists them with both versions, `sync resolve AUDIENCE --keep mine|theirs` settles one. "
+                               "`sync login --server URL` checks an API token and keeps it in the OS keyring (read from standard "
+                               "input, or asked for without echo); `sync logout` forgets it.")
+    sync.add_argument("action", nargs="?", choices=["login", "logout", "conflicts", "resolve"],
+                      help="sign in to a server, forget its token, list the open conflicts, or resolve one")
+    sync.add_argument("audience", nargs="?", metavar="AUDIENCE", help="for resolve: the audience in conflict (its name)")
+    sync.add_argument("--keep", choices=["mine", "theirs"], help="for resolve: keep your version (sent on the next sync) or take the server's")
     sync.add_argument("--server", metavar="URL", help="the server (default: the one signed in to last)")
     sync.add_argument("--sample", type=float, metavar="F", help="only this fraction (0-1] of the profiles, chosen by mpid, for workspaces too large for a laptop")
     est = commands.add_parser("estimate", help="count the users a criteria document selects",
@@ -136,8 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     c_delete.add_argument("name", metavar="NAME")
     c_delete.add_argument("--workspace", metavar="NAME|ID", help="the workspace (default: the first)")
 
+    exp = commands.add_parser("export", help="download audiences' identities as a ZIP of CSV files",
+                              description="Write a ZIP holding a CSV per audience (or per variation of its A/B test) with the columns mpid, scanned_timestamp_ms, identity_value, identity_type - one row per identity - and a manifest.json describing the files. The ZIP appears only once it is complete; an existing file is replaced then. See docs/downloads.md.")
+    exp.add_argument("audiences", nargs="+", metavar="AUDIENCE", help="an audience's name or id (several may be given)")
+    exp.add_argument("--out", required=True, type=Path, metavar="FILE.zip", help="the ZIP file to write")
+    exp.add_argument("--identities", type=_comma_list, metavar="TYPES", help="comma-separated identity types, e.g. email,ios_idfa (default: every type in the audiences' workspaces)")
+    exp.add_argument("--variants", type=_comma_list, metavar="NAMES", help="split audiences with a saved A/B test into these variations: comma-separated names or ids, or all (default: each audience whole)")
+    exp.add_argument("--now", type=_utc_time, metavar="ISO8601", help="evaluate real-time criteria at this moment (default: now)")
+
     server_commands.add_parsers(commands, _positive_int)
     outputs_cli.add_parsers(commands)
+    ab_tests_cli.add_parsers(commands)
+    standard_cli.add_parsers(commands)
     return parser
 
 
@@ -149,6 +169,10 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def _utc_time(text: str) -> dt.datetime:
@@ -220,12 +244,55 @@ def cmd_sync(home, args) -> int:
         if args.action == "logout":
             print(f"Signed out of {sync.sign_out(opened, args.server)}.")
             return 0
+        if args.action == "conflicts":
+            return _print_conflicts(opened)
+        if args.action == "resolve":
+            from app.models import audience_sync
+
+            if not args.audience or not args.keep:
+                raise InvalidInput("sync resolve needs the audience and --keep mine or --keep theirs")
+            conflict = audience_sync.find_conflict(opened, args.audience)
+            print(audience_sync.resolve(opened, conflict.id, args.keep))
+            if args.keep == "mine":
+                print("Run `audience-studio sync` to send it.")
+            return 0
         if args.sample is not None and not 0 < args.sample <= 1:
             raise InvalidInput(f"--sample {args.sample}: use a fraction above 0 and at most 1, such as 0.1")
-        for done in sync.sync_home(opened, args.server, sample=args.sample):
+        result = sync.sync_home(opened, args.server, sample=args.sample)
+        for done in result:
             created = " (new in this home)" if done.created else ""
             print(f"{done.name}{created}: {done.report.pages} pages, {done.report.batches:,} batches, {done.report.events:,} events")
+        print(f"Audiences: {result.audiences.sent} sent, {result.audiences.received} received.")
+        for note in result.audiences.notes:
+            print(f"  {note}", file=sys.stderr)
+        from app.models import audience_sync
+
+        waiting = audience_sync.conflicts(opened)
+        if waiting:
+            print(f"{len(waiting)} conflict(s) to resolve: " + "; ".join(f"{c.name} ({c.words})" for c in waiting)
+                  + ". See both versions with `audience-studio sync conflicts`.")
         return 0
+
+
+def _print_conflicts(opened) -> int:
+    """The open sync conflicts, each with both versions as readable outlines."""
+    from app.models import audience_sync
+
+    found = audience_sync.conflicts(opened)
+    if not found:
+        print("No sync conflicts.")
+        return 0
+    print(f"{len(found)} audience(s) changed on both sides; choose a version with "
+          "`audience-studio sync resolve AUDIENCE --keep mine|theirs`:")
+    for conflict in found:
+        print(f"\n{conflict.name}: {conflict.words} (server's copy by {conflict.theirs_by})")
+        mine = audience_sync.outline(conflict.mine) if conflict.mine is not None else "(deleted here)"
+        theirs = ("(deleted on the server)" if not conflict.theirs or conflict.theirs.get("deleted")
+                  else audience_sync.outline(conflict.theirs))
+        for title, text in (("  Yours:", mine), ("  The server's:", theirs)):
+            print(title)
+            print("\n".join("    " + line for line in text.splitlines()))
+    return 0
 
 
 def cmd_import(home, args) -> int:
@@ -268,7 +335,7 @@ def cmd_estimate(home, args) -> int:
         workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
         result = estimate_document(opened, document, workspace_ids=[w.id for w in workspaces], now=args.now, exact=args.exact)
     if args.json:
-        _print_json(result.as_json())
+        print_json(result.as_json())
     else:
         window = f", events of the last {result.realtime_days} days" if result.realtime_days else ""
         if result.exact:
@@ -284,6 +351,27 @@ def cmd_estimate(home, args) -> int:
         print("-- parameters, in order")
         for index, value in enumerate(result.params, start=1):
             print(f"  ${index}: {value!r}")
+    return 0
+
+
+def cmd_export(home, args) -> int:
+    from app.models import downloads
+
+    with _open(home) as opened:
+        audiences = [opened.audiences.get(name) for name in args.audiences]
+        parts = downloads.parts_for(opened, audiences, args.variants)
+        if args.identities:
+            types = downloads.check_identity_types(opened, args.identities)
+        else:
+            types = downloads.default_identity_types(opened, audiences)
+        progress = _Progress("Exporting rows", total=None)
+        try:
+            result = downloads.download(opened, parts, args.out, identity_types=types, now=args.now,
+                                        progress=progress.update)
+        finally:
+            progress.done()
+    files = len(result.manifest["files"])
+    print(f"Wrote {_count(result.total_rows, 'row')} ({', '.join(types)}) in {_count(files, 'CSV file')} to {result.path}.")
     return 0
 
 
@@ -308,7 +396,7 @@ def cmd_audiences(home, args) -> int:
 
                 sizes = SizeCalculator(opened).sizes(audiences, now=args.now)
             if args.json:
-                _print_json([{**_audience_json(a, brief=True), **_size_json(sizes.get(a.id))} for a in audiences])
+                print_json([{**_audience_json(a, brief=True), **_size_json(sizes.get(a.id))} for a in audiences])
             elif not audiences:
                 print("No audiences" + (" match." if args.tag or args.search else " yet: `audience-studio audiences create NAME` makes one."))
             else:
@@ -317,7 +405,7 @@ def cmd_audiences(home, args) -> int:
         if action == "show":
             audience = service.get(args.audience)
             if args.json:
-                _print_json(_audience_json(audience))
+                print_json(_audience_json(audience))
             else:
                 _print_audience(audience)
             return 0
@@ -336,7 +424,7 @@ def cmd_audiences(home, args) -> int:
             result = service.clone(target.id)
             message = f"Cloned audience {target.id} as {result.id}: {result.name}"
         if getattr(args, "json", False):
-            _print_json(_audience_json(result))
+            print_json(_audience_json(result))
         else:
             print(message)
         return 0
@@ -352,7 +440,7 @@ def cmd_calculated_attributes(home, args) -> int:
             workspace = opened.workspaces.get(args.workspace) if args.workspace else None
             found = service.list(workspace.id if workspace else None)
             if args.json:
-                _print_json([{"id": i.id, "workspace_id": i.workspace_id, "name": i.name, "type": i.definition.value_type,
+                print_json([{"id": i.id, "workspace_id": i.workspace_id, "name": i.name, "type": i.definition.value_type,
                               **{k: getattr(i.definition, k) for k in ("calculation", "event_type", "event_name", "attribute", "window_days")},
                               "created_by": i.created_by, "created_at": i.created_at.isoformat()} for i in found])
             elif not found:
@@ -392,10 +480,6 @@ def _audience_json(audience, *, brief: bool = False) -> dict[str, Any]:
     if not brief:
         data["criteria"] = audience.criteria
     return data
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _size_json(size) -> dict[str, Any]:
@@ -456,6 +540,6 @@ class _Progress:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "sync": cmd_sync, "info": cmd_info, "estimate": cmd_estimate, "audiences": cmd_audiences,
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "sync": cmd_sync, "info": cmd_info, "estimate": cmd_estimate, "export": cmd_export, "audiences": cmd_audiences,
             "calculated-attributes": cmd_calculated_attributes, **server_commands.COMMANDS,
-            **outputs_cli.COMMANDS}
+            **outputs_cli.COMMANDS, **standard_cli.COMMANDS, **ab_tests_cli.COMMANDS}

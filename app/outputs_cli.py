@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from typing import Any
 
 from app.errors import InvalidInput
+from app.console import print_json, print_table
 
 PARTNER_HELP = "webhook, file_export, email_list, custom_audiences or oauth2 (see `outputs partners`)"
 
@@ -65,6 +65,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     connect.add_argument("output", metavar="OUTPUT")
     connect.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE", help="a connection setting (repeat for more)")
     connect.add_argument("--inactive", action="store_true", help="create the connection Inactive (nothing is forwarded)")
+    connect.add_argument("--variation", metavar="NAME", help="connect one variation of the audience's A/B test (e.g. Control) instead of the whole audience")
+    connect.add_argument("--share", metavar="ATTR,...", help="user attributes forwarded with the identities (single-workspace real-time audiences; none by default)")
+    shared = actions.add_parser("set-shared-attributes", help="choose the user attributes a connection forwards",
+                                description="Choose the user attributes forwarded with a connection's identities; no names: identities only. The next forward re-sends what changed.")
+    shared.add_argument("connection", type=int, metavar="CONNECTION_ID")
+    shared.add_argument("attributes", nargs="*", metavar="ATTRIBUTE")
 
     bulk = actions.add_parser("bulk-connect", help="connect many audiences to an output with one set of settings", description="Connect each audience; prints which connected and, for the others, why not.")
     bulk.add_argument("output", metavar="OUTPUT")
@@ -124,14 +130,6 @@ def _read_secrets(keys: list[str]) -> dict[str, str]:
     return values
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 def _open(home):
@@ -147,8 +145,20 @@ def _output_json(output) -> dict[str, Any]:
             "updated_at": output.updated_at.isoformat()}
 
 
+def _variation_id(opened, audience, name: str) -> int:
+    test = opened.ab_tests.get(audience.id)
+    if test is None:
+        raise InvalidInput(f'Audience "{audience.name}" has no A/B test, so it has no variation "{name}".')
+    for found in test.variations:
+        if found.name.casefold() == name.strip().casefold():
+            return found.id
+    raise InvalidInput(f'Audience "{audience.name}" has no variation "{name}"; its variations: '
+                       + ", ".join(v.name for v in test.variations) + ".")
+
+
 def _connection_json(c) -> dict[str, Any]:
     return {"id": c.id, "audience_id": c.audience_id, "audience": c.audience_name, "output_id": c.configuration_id,
+            "variation": c.variant_name, "shared_attributes": list(c.shared_attributes),
             "output": c.output_name, "partner": c.partner, "settings": c.settings, "status": c.status,
             "fault_id": c.fault.id if c.fault else None, "identities_held": c.identities_held,
             "pending_batches": c.pending_batches,
@@ -164,14 +174,15 @@ def _fault_json(f) -> dict[str, Any]:
 
 def _print_reports(reports, as_json: bool) -> None:
     if as_json:
-        _print_json([r.__dict__ for r in reports])
+        print_json([r.__dict__ for r in reports])
         return
     if not reports:
         print("No connections to forward.")
     for r in reports:
         line = f"{r.connection_id}  {r.audience_name} → {r.output_name}: {r.outcome}"
         if r.batches:
-            line += f" ({r.added:,} added, {r.removed:,} removed in {r.batches} batches, {r.retries} retries)"
+            updated = f", {r.updated:,} updated" if r.updated else ""
+            line += f" ({r.added:,} added{updated}, {r.removed:,} removed in {r.batches} batches, {r.retries} retries)"
         if r.reason:
             line += f" — {r.reason}"
         if r.fault_id:
@@ -191,11 +202,11 @@ def cmd_outputs(home, args) -> int:
         if action == "list":
             found = outputs.list()
             if args.json:
-                _print_json([_output_json(o) for o in found])
+                print_json([_output_json(o) for o in found])
             elif not found:
                 print("No outputs yet: `audience-studio outputs create NAME --partner P ...` makes one.")
             else:
-                _table(("ID", "NAME", "PARTNER", "CONNECTIONS"),
+                print_table(("ID", "NAME", "PARTNER", "CONNECTIONS"),
                        [(str(o.id), o.name, o.partner_name, str(o.connection_count)) for o in found])
             return 0
         if action == "show":
@@ -204,7 +215,7 @@ def cmd_outputs(home, args) -> int:
                     "secrets_kept_in": opened.secrets.describe(),
                     "connections_using_it": [_connection_json(c) for c in connections.list(configuration_id=output.id)]}
             if args.json:
-                _print_json(data)
+                print_json(data)
             else:
                 print(f"Output {output.id}: {output.name} ({output.partner_name})")
                 for key, value in output.settings.items():
@@ -242,9 +253,17 @@ def cmd_outputs(home, args) -> int:
         if action == "connect":
             audience = opened.audiences.get(args.audience)
             output = outputs.get(args.output)
+            variant_id = _variation_id(opened, audience, args.variation) if args.variation else None
+            share = [name.strip() for name in (args.share or "").split(",") if name.strip()]
             c = connections.connect(audience.id, output.id, _settings(args.setting),
-                                    status="inactive" if args.inactive else "sending")
-            print(f"Connected {c.audience_name} to {c.output_name} (connection {c.id}, {c.status})")
+                                    status="inactive" if args.inactive else "sending", shared_attributes=share,
+                                    variant_id=variant_id)
+            print(f"Connected {c.target_name} to {c.output_name} (connection {c.id}, {c.status})"
+                  + (f", sharing {', '.join(c.shared_attributes)}" if c.shared_attributes else ""))
+            return 0
+        if action == "set-shared-attributes":
+            c = connections.set_shared_attributes(args.connection, args.attributes)
+            print(f"Connection {c.id} shares " + (", ".join(c.shared_attributes) or "no user attributes (identities only)"))
             return 0
         if action == "bulk-connect":
             output = outputs.get(args.output)
@@ -267,11 +286,11 @@ def cmd_outputs(home, args) -> int:
             output_id = outputs.get(args.output).id if args.output else None
             found = connections.list(audience_id=audience_id, configuration_id=output_id)
             if args.json:
-                _print_json([_connection_json(c) for c in found])
+                print_json([_connection_json(c) for c in found])
             elif not found:
                 print("No connections yet: `audience-studio outputs connect AUDIENCE OUTPUT` makes one.")
             else:
-                _table(("ID", "AUDIENCE", "OUTPUT", "STATUS", "FAULT", "HELD", "PENDING"),
+                print_table(("ID", "AUDIENCE", "OUTPUT", "STATUS", "FAULT", "HELD", "PENDING"),
                        [(str(c.id), c.audience_name, c.output_name, c.status, str(c.fault.id) if c.fault else "",
                          f"{c.identities_held:,}", str(c.pending_batches)) for c in found])
             return 0
@@ -289,7 +308,7 @@ def _partners(args) -> int:
 
     found = find_partners(name=args.search, category=args.category, auth=args.auth, identity_type=args.identity_type)
     if args.json:
-        _print_json([{"key": p.key, "name": p.name, "category": p.category, "auth": p.auth,
+        print_json([{"key": p.key, "name": p.name, "category": p.category, "auth": p.auth,
                       "identity_types": list(p.identity_types), "max_batch": p.max_batch, "description": p.description,
                       "settings": [{"key": f.key, "label": f.label, "kind": f.kind, "required": f.required, "help": f.help}
                                    for f in p.all_configuration_fields],
@@ -312,7 +331,7 @@ def cmd_faults(home, args) -> int:
         if args.faults_command == "list":
             found = opened.faults.list(open_only=not args.all)
             if args.json:
-                _print_json([_fault_json(f) for f in found])
+                print_json([_fault_json(f) for f in found])
             elif not found:
                 print("No open faults." if not args.all else "No faults.")
             else:

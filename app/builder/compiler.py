@@ -80,11 +80,16 @@ class Scope:
 
 @dataclass(frozen=True)
 class Membership:
-    """What membership criteria refer to: another audience's document and scope."""
+    """What membership criteria refer to: another audience's document and scope.
+
+    `members`, when given, is a query (SQL selecting `mpid`, and its parameters) of members kept
+    elsewhere, used instead of compiling the document: a standard audience's calculated members.
+    """
 
     name: str
     document: dict[str, Any]
     scope: Scope
+    members: tuple[str, tuple[Any, ...]] | None = None
 
 
 @dataclass
@@ -757,13 +762,17 @@ class _Compiler:
         target = self.memberships(node["audience_id"])
         if target is None:
             return self._problem(node, f"audience {node['audience_id']} does not exist")
-        if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
-            return self._problem(node, f"audience {target.name!r} itself uses audience membership; choose an audience without membership criteria")
-        inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
-        members = inner.members(target.document["root"])
-        for problem in inner.problems:
-            self.problems.append(Problem(node["id"], "", f"in audience {target.name!r}: {problem}"))
-        self.ctes.extend(inner.ctes)
+        if target.members is not None:  # kept members (a standard audience): no criteria to compile
+            kept_sql, kept_params = target.members
+            members = _p(f"SELECT mpid FROM ({kept_sql})", *kept_params)
+        else:
+            if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
+                return self._problem(node, f"audience {target.name!r} itself uses audience membership; choose an audience without membership criteria")
+            inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
+            members = inner.members(target.document["root"])
+            for problem in inner.problems:
+                self.problems.append(Problem(node["id"], "", f"in audience {target.name!r}: {problem}"))
+            self.ctes.extend(inner.ctes)
         if node["member"]:  # the other audience may span other workspaces: keep this audience's own
             return _p(f"SELECT mpid FROM {self.universe} INTERSECT ") + _select(members)
         return _Set(members, negated=True)

@@ -4,19 +4,29 @@ Each page (Arrow IPC parts, `sync_format`) is loaded through `CacheWriter` exact
 in one cache transaction together with the cursor that follows it. A sync stopped at any point
 (killed, offline, cancelled) therefore resumes from the last page it kept and ends with exactly the
 server's data: a page is either wholly in the cache with its cursor, or not at all.
+
+Requests are retried with backoff on 5xx answers, timeouts and refused connections (a server being
+restarted), so a short outage only slows a sync down. It also carries the audience definitions'
+API (`audience_changes`, `create_audience`, `update_audience`, `delete_audience`) for offline editing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
 from app.connectors.cache import Cache
-from app.connectors.sync_format import ARROW_STREAM, PageFormatError, read_part, staged_tables
+from app.connectors.sync_format import (
+    ARROW_STREAM,
+    PageFormatError,
+    read_part,
+    staged_tables,
+)
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -25,6 +35,10 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "sync_cursor {server} {workspace}"
 #: cache_meta key of the last completed sync's time (the status bar's "synced 3 h ago").
 LAST_SYNC_KEY = "last_sync_at"
+#: cache_meta key of the fraction of profiles the synced cache holds ("" or missing: all of them).
+SAMPLE_KEY = "sync_sample"
+#: Waits between attempts of a request that failed for a reason that may pass (5xx, timeout, refused).
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 class SyncError(UserError):
@@ -48,14 +62,30 @@ class PullReport:
     batches: int = 0
     events: int = 0
     cursor: str | None = None
+    #: Rows of every part loaded, and the bytes of the parts as they came over the network.
+    rows: int = 0
+    bytes: int = 0
+    #: Batches waiting on the server when this pull began (known from its first page; 0 before).
+    batches_total: int = 0
+    sample: float | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A JSON answer of the audience definitions' API: its status and body (409 bodies included)."""
+
+    status: int
+    body: dict
 
 
 class SyncClient:
     """Talks to one server with one user's API token (kept by the caller, e.g. in the OS keyring)."""
 
-    def __init__(self, server_url: str, token: str, *, timeout: float = 60.0, session: requests.Session | None = None):
+    def __init__(self, server_url: str, token: str, *, timeout: float = 60.0, session: requests.Session | None = None,
+                 retry_delays: tuple[float, ...] = RETRY_DELAYS):
         self.server_url = server_url.rstrip("/")
         self._timeout = timeout
+        self._retry_delays = retry_delays
         self._http = session or requests.Session()
         self._http.headers["Authorization"] = f"Bearer {token}"
 
@@ -93,16 +123,27 @@ class SyncClient:
                 parts_listed = page["parts"] if batches else []
             except (KeyError, TypeError, ValueError) as exc:
                 raise SyncError(f"The server's page of workspace {remote.name!r} after cursor {report.cursor!r} lacks {exc}.") from None
+            if page.get("sample") is not None:
+                report.sample = float(page["sample"])
+            if not report.batches_total and batches:
+                # The page's first batch to the server's newest: what this pull has to bring.
+                last = int(page.get("last_seq") or 0)
+                report.batches_total = max(batches, int(page.get("server_last_seq") or 0) - (last - batches))
             if batches:
                 parts = {}
+                size = 0
                 for part in parts_listed:
-                    parts[part["table"]] = self._part(part, remote)
+                    parts[part["table"]], part_bytes = self._part(part, remote)
+                    size += part_bytes
                 with cache.writing(source="sync", description=f"{self.server_url} {remote.name}: {batches} batches") as writer:
                     writer.add_tables(staged_tables(parts, workspace_id=local_workspace_id), batches)
                     writer.set_meta(key, next_cursor)
+                    writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
                 report.pages += 1
                 report.batches += batches
                 report.events += int(page.get("events") or 0)
+                report.rows += sum(table.num_rows for table in parts.values())
+                report.bytes += size
             report.cursor = next_cursor
             if progress is not None:
                 progress(report)
@@ -110,11 +151,43 @@ class SyncClient:
                 break
         with cache.writing(source="sync", description="") as writer:
             writer.set_meta(LAST_SYNC_KEY, dt.datetime.now(dt.timezone.utc).isoformat())
+            if report.pages:
+                writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
         return report
+
+    # -- audience definitions ---------------------------------------------------------------------
+
+    def audience_changes(self, cursor: str | None, limit: int = 200) -> tuple[list[dict], str, bool]:
+        """Definitions changed after the cursor (tombstones too), the next cursor, and whether more wait."""
+        params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        page = self._json("/v1/audiences", params)
+        try:
+            return list(page["audiences"]), str(page["next_cursor"]), bool(page["more"])
+        except (KeyError, TypeError) as exc:
+            raise SyncError(f"The server's page of audience definitions lacks {exc}.") from None
+
+    def create_audience(self, fields: dict) -> Answer:
+        return self._send("POST", "/v1/audiences", json=fields)
+
+    def update_audience(self, server_id: int, fields: dict, version: int) -> Answer:
+        return self._send("PUT", f"/v1/audiences/{server_id}", json=fields | {"version": version})
+
+    def delete_audience(self, server_id: int, version: int) -> Answer:
+        return self._send("DELETE", f"/v1/audiences/{server_id}", params={"version": version})
+
+    def _send(self, method: str, path: str, **kwargs) -> Answer:
+        """A change: 2xx, 404 and 409 are answers for the caller to act on; anything else stops the sync."""
+        reply = self._request(method, path, accept=(404, 409), **kwargs)
+        try:
+            body = reply.json()
+        except ValueError:
+            raise SyncError(f"The server's answer to {method} {path} is not JSON; is {self.server_url} an Audience Studio server?") from None
+        return Answer(reply.status_code, body if isinstance(body, dict) else {})
 
     # -- requests ---------------------------------------------------------------------------------
 
     def _part(self, part: dict, remote: RemoteWorkspace):
+        """The part's table, and its size in bytes as received."""
         name = str(part.get("table"))
         reply = self._get(str(part.get("url")))
         if not reply.headers.get("content-type", "").startswith(ARROW_STREAM):
@@ -127,7 +200,7 @@ class SyncClient:
         if table.num_rows != part.get("rows"):
             raise SyncError(f"The {name!r} part of a page of workspace {remote.name!r} holds {table.num_rows} rows, "
                             f"the page said {part.get('rows')}; nothing of that page was kept.")
-        return table
+        return table, len(reply.content)
 
     def _json(self, path: str, params: dict | None = None) -> dict:
         reply = self._get(path, params)
@@ -137,17 +210,34 @@ class SyncClient:
             raise SyncError(f"The server's answer to GET {path} is not JSON; is {self.server_url} an Audience Studio server?") from None
 
     def _get(self, path: str, params: dict | None = None) -> requests.Response:
+        return self._request("GET", path, params=params)
+
+    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs) -> requests.Response:
+        """The server's reply; retried after a pause while the failure may pass (the server restarting,
+        overloaded, or the network dropping a connection). Writes are safe to resend: a create carries
+        its client_ref, and an update or deletion resent after a lost reply meets its own version."""
         url = self.server_url + path
-        try:
-            reply = self._http.get(url, params=params, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise SyncError(f"Cannot reach the server {self.server_url} ({type(exc).__name__}). Keep working offline; "
-                            "sync again once the network is back.") from None
+        for attempt, delay in enumerate((*self._retry_delays, None)):
+            try:
+                reply = self._http.request(method, url, timeout=self._timeout, **kwargs)
+            except requests.RequestException as exc:
+                if delay is None:
+                    raise SyncError(f"Cannot reach the server {self.server_url} ({type(exc).__name__}). Keep working offline; "
+                                    "sync again once the network is back.") from None
+                log.info("%s %s failed (%s); attempt %d, retrying in %.1f s", method, path, type(exc).__name__, attempt + 1, delay)
+            else:
+                if reply.status_code < 500 and reply.status_code != 429:
+                    break
+                if delay is None:
+                    raise SyncError(f"The server answered {reply.status_code} to {method} {path} "
+                                    f"{len(self._retry_delays) + 1} times: {_server_message(reply)}. Try again later.")
+                log.info("%s %s answered %d; retrying in %.1f s", method, path, reply.status_code, delay)
+            time.sleep(delay)
         if reply.status_code == 401:
             raise SyncError(f"The server {self.server_url} refused the sign-in (401): the token is wrong, expired or "
                             "revoked. Sign in again with `audience-studio sync login --server URL`.")
-        if reply.status_code >= 400:
-            raise SyncError(f"The server answered {reply.status_code} to GET {path}: {_server_message(reply)}")
+        if reply.status_code >= 400 and reply.status_code not in accept:
+            raise SyncError(f"The server answered {reply.status_code} to {method} {path}: {_server_message(reply)}")
         return reply
 
 

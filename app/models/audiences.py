@@ -9,10 +9,10 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,13 +21,23 @@ from app.builder.document import problems as criteria_problems
 from app.errors import InvalidInput, NotFound
 from app.models.db import Store, emit_after_commit, utc_now
 from app.models.schema import (
+    AUDIENCE_KINDS,
     AUDIENCE_SCOPES,
     AUDIENCE_STATUSES,
+    ABTest,
+    ABVariant,
     Audience,
     AudienceInput,
     AudienceTag,
     AudienceWorkspace,
+    Connection,
+    Fault,
+    ForwardedIdentity,
+    ForwardingState,
     Input,
+    OutputConfiguration,
+    PendingBatch,
+    StandardAudience,
     Workspace,
     empty_criteria,
 )
@@ -70,6 +80,50 @@ class AudienceSnapshot:
     """Everything needed to put a deleted audience back exactly as it was (the undo of a delete)."""
 
     audience: AudienceInfo
+    #: What the delete took with it, as (table, rows of column values) in the order they go back: its standard
+    #: audience row, A/B test and variations, connections with their forwarding state, forwarded identities,
+    #: pending batches and faults. Restored under their own ids, so forwarding resumes where it stood.
+    dependents: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = ()
+
+    def rows(self, table: str) -> tuple[dict[str, Any], ...]:
+        return next((rows for name, rows in self.dependents if name == table), ())
+
+
+#: What hangs off an audience (deleted with it by the store's cascades), parents before children.
+_DEPENDENTS = (StandardAudience, ABTest, ABVariant, Connection, ForwardingState, ForwardedIdentity, PendingBatch, Fault)
+
+
+def _dependents(session: Session, audience_id: int) -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
+    tests = select(ABTest.id).where(ABTest.audience_id == audience_id)
+    connections = select(Connection.id).where(Connection.audience_id == audience_id)
+    where = {StandardAudience: StandardAudience.audience_id == audience_id, ABTest: ABTest.audience_id == audience_id,
+             ABVariant: ABVariant.test_id.in_(tests), Connection: Connection.audience_id == audience_id}
+    out = []
+    for model in _DEPENDENTS:
+        condition = where[model] if model in where else model.connection_id.in_(connections)
+        keys = [attr.key for attr in model.__mapper__.column_attrs]
+        rows = tuple({key: copy.deepcopy(getattr(row, key)) for key in keys}
+                     for row in session.scalars(select(model).where(condition)))
+        out.append((model.__tablename__, rows))
+    return tuple(out)
+
+
+def _restore_dependents(session: Session, snapshot: AudienceSnapshot) -> None:
+    """Put back what the delete took, all in the caller's transaction; connections to outputs deleted since are
+    left out (with their forwarding state and faults), since what they pointed to is gone."""
+    outputs = {row["configuration_id"] for row in snapshot.rows("connections")}
+    existing = set(session.scalars(select(OutputConfiguration.id).where(OutputConfiguration.id.in_(outputs))))
+    gone = {row["id"] for row in snapshot.rows("connections") if row["configuration_id"] not in existing}
+    for model in _DEPENDENTS:
+        rows = [copy.deepcopy(row) for row in snapshot.rows(model.__tablename__)
+                if (row["id"] if model is Connection else row.get("connection_id")) not in gone]
+        if rows:
+            session.execute(insert(model), rows)
+    for row in snapshot.rows("connections"):
+        if row["id"] not in gone:
+            emit_after_commit(session, "connection_changed", row["id"])
+    if snapshot.rows("faults"):
+        emit_after_commit(session, "fault_changed", snapshot.rows("faults")[0]["id"])
 
 
 def _info(row: Audience) -> AudienceInfo:
@@ -242,12 +296,16 @@ class AudienceService:
         tags_all: Iterable[str] = (),
         search: str | None = None,
         workspace_id: int | None = None,
+        kind: str | None = None,
     ) -> list[AudienceInfo]:
         """Audiences by name; optionally only one scope, only those with every tag in `tags_all`,
-        only those whose name contains `search` (ignoring case), only those covering `workspace_id`."""
+        only those whose name contains `search` (ignoring case), only those covering `workspace_id`,
+        only one kind ("realtime" or "standard")."""
         query = select(Audience).options(*_with_links())
         if scope is not None:
             query = query.where(Audience.scope == scope)
+        if kind is not None:
+            query = query.where(Audience.kind == kind)
         if workspace_id is not None:
             covering = select(AudienceWorkspace.audience_id).where(AudienceWorkspace.workspace_id == workspace_id)
             query = query.where(Audience.id.in_(covering))
@@ -287,8 +345,16 @@ class AudienceService:
         tags: Iterable[str] | None = (),
         status: str = "draft",
         created_by: str | None = None,
+        kind: str = "realtime",
+        date_range: tuple[date | None, date | None] = (None, None),
     ) -> AudienceInfo:
+        """A new audience. A standard (historical) one (`kind="standard"`) is single-workspace and a draft;
+        `date_range` is its inclusive (start, end), (None, None) for all available data."""
         name = _clean_name(name)
+        if kind not in AUDIENCE_KINDS:
+            raise InvalidInput(f'Audience kind "{kind}" is not known; use one of: {", ".join(AUDIENCE_KINDS)}.')
+        if kind == "standard":
+            _check_standard(scope, status, date_range)
         external_name = _clean_external_name(external_name)
         criteria = _clean_criteria(criteria)
         cleaned_tags = _clean_tags(tags or ())
@@ -304,6 +370,7 @@ class AudienceService:
                 name=name,
                 external_name=external_name,
                 scope=scope,
+                kind=kind,
                 status=status,
                 criteria=criteria,
                 created_by=created_by or self.user,
@@ -315,11 +382,16 @@ class AudienceService:
             )
             session.add(audience)
             _flush_or_explain(session, name)
+            if kind == "standard":
+                session.add(StandardAudience(audience_id=audience.id, range_start=date_range[0],
+                                             range_end=date_range[1]))
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 
     def clone(self, audience_id: int) -> AudienceInfo:
-        """A draft copy named "X (copy)", "X (copy 2)"...; it is sent under its own name, not the original's."""
+        """A draft copy named "X (copy)", "X (copy 2)"...; it is sent under its own name, not the original's.
+
+        A standard audience's copy is a standard draft over the same date range, to be calculated anew."""
         with self.store.transaction() as session:
             original = self._load(session, audience_id)
             name = _copy_name(original.name, {n.casefold() for n in session.scalars(select(Audience.name))})
@@ -340,6 +412,11 @@ class AudienceService:
             )
             session.add(audience)
             _flush_or_explain(session, name)
+            if original.kind == "standard":
+                standard = session.get(StandardAudience, original.id)
+                session.add(StandardAudience(audience_id=audience.id,
+                                             range_start=standard.range_start if standard else None,
+                                             range_end=standard.range_end if standard else None))
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 
@@ -347,13 +424,14 @@ class AudienceService:
         """Delete the audience; the returned snapshot can `restore` it."""
         with self.store.transaction() as session:
             audience = self._load(session, audience_id)
-            snapshot = AudienceSnapshot(_info(audience))
+            snapshot = AudienceSnapshot(_info(audience), _dependents(session, audience_id))
             session.delete(audience)
             emit_after_commit(session, "audience_removed", audience_id)
             return snapshot
 
     def restore(self, snapshot: AudienceSnapshot) -> AudienceInfo:
-        """Put a deleted audience back with its id, links, tags and timestamps, as if never deleted."""
+        """Put a deleted audience back with its id, links, tags and timestamps, as if never deleted, with its
+        connections (and where their forwarding stood), A/B test and standard-audience details, in one transaction."""
         old = snapshot.audience
         with self.store.transaction() as session:
             if session.get(Audience, old.id) is not None:
@@ -378,6 +456,7 @@ class AudienceService:
             )
             session.add(audience)
             _flush_or_explain(session, old.name)
+            _restore_dependents(session, snapshot)
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 
@@ -579,6 +658,18 @@ class AudienceService:
         elif text.isdigit():
             message = f'There is no audience with id {text} or named "{text}".'
         raise NotFound(message)
+
+
+def _check_standard(scope: str, status: str, date_range: tuple[date | None, date | None]) -> None:
+    if scope != "single":
+        raise InvalidInput("A standard audience reads one workspace: use scope 'single'.")
+    if status != "draft":
+        raise InvalidInput("A standard audience starts as a draft; it is ready once calculated.")
+    start, end = date_range
+    if (start is None) != (end is None):
+        raise InvalidInput("Give both the start and the end date of a standard audience, or neither (all available data).")
+    if start is not None and start > end:
+        raise InvalidInput(f"The date range ends ({end}) before it starts ({start}).")
 
 
 def _check_status(status: str) -> None:

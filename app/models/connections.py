@@ -6,18 +6,21 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.connectors.outputs.directory import partner
+from app.connectors.outputs.partner import Partner
 from app.connectors.outputs.settings import clean_settings
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.db import Store, emit_after_commit, utc_now
 from app.models.faults import FaultInfo, FaultService
 from app.models.schema import (
     CONNECTION_STATUSES,
+    ABTest,
+    ABVariant,
     Audience,
     Connection,
     ForwardedIdentity,
@@ -26,6 +29,10 @@ from app.models.schema import (
     PendingBatch,
 )
 
+if TYPE_CHECKING:
+    from app.connectors.cache import Cache
+    from app.models.home import OpenHome
+
 log = logging.getLogger(__name__)
 
 #: Why an audience cannot be connected in bulk, or None: (session, audience id) → reason.
@@ -33,12 +40,10 @@ Refusal = Callable[[Session, int], str | None]
 
 
 def ab_test_refusal(session: Session, audience_id: int) -> str | None:
-    """Bulk connections refuse audiences with an A/B test (each variant needs its own connection).
-
-    A/B tests do not exist yet, so nothing is refused for this today. The A/B issue plugs in here:
-    return "it has an A/B test; connect its variants from the audience's A/B Test tab" when the
-    audience has a saved test.
-    """
+    """Bulk connections refuse audiences with a saved A/B test: each variation needs its own connection."""
+    if session.scalars(select(ABTest.id).where(ABTest.audience_id == audience_id)).first() is not None:
+        return ("it has an A/B test; connect the whole audience or each variation from the audience's "
+                "A/B Test tab")
     return None
 
 
@@ -66,6 +71,13 @@ class ConnectionInfo:
     shared_attributes: tuple[str, ...] = ()
     #: Standard audiences: when Send was last pressed (None: never).
     send_requested_at: datetime | None = None
+    #: The name of the A/B variation connected (None for the whole audience).
+    variant_name: str | None = None
+
+    @property
+    def target_name(self) -> str:
+        """What is connected, as the admin names it: the audience, or "Audience - Variation"."""
+        return f"{self.audience_name} - {self.variant_name}" if self.variant_name else self.audience_name
 
     @property
     def faulted(self) -> bool:
@@ -99,28 +111,135 @@ class BulkReport:
         return [r for r in self.results if not r.connected]
 
 
+@dataclass(frozen=True)
+class SharingChoices:
+    """The user attributes a connection of an audience to an output may share, or why it may share none."""
+
+    #: The workspace's user attributes (from the cache's catalog), by name; empty when refused.
+    names: tuple[str, ...]
+    #: Why attributes cannot be shared (the audience, the partner); None when they can.
+    refusal: str | None
+    workspace_id: int | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return self.refusal is None
+
+
+def sharing_refusal(audience: Audience, declared: Partner) -> str | None:
+    """Why this audience's connection to this partner cannot share user attributes, or None when it can.
+
+    Only single-workspace real-time audiences: a standard audience's members are a past snapshot, and
+    attribute names mean different things in different workspaces.
+    """
+    if not declared.accepts_attributes:
+        return declared.attributes_refusal()
+    if audience.kind != "realtime":
+        return (f'"{audience.name}" is a standard audience; only single-workspace real-time audiences share '
+                "user attributes.")
+    if len(audience.workspace_links) != 1:
+        return (f'"{audience.name}" reads {len(audience.workspace_links)} workspaces; only single-workspace '
+                "real-time audiences share user attributes.")
+    return None
+
+
+def workspace_attributes(cache: "Cache", workspace_id: int) -> list[str]:
+    """The user attribute names the cache holds for a workspace (its attribute catalog), sorted."""
+    cache.refresh_catalogs()
+    cursor = cache.cursor()
+    try:
+        return [name for (name,) in cursor.execute(
+            "SELECT name FROM attribute_catalog WHERE workspace_id = ? ORDER BY lower(name), name",
+            [workspace_id]).fetchall()]
+    finally:
+        cursor.close()
+
+
+def sharing_service(home: "OpenHome") -> "ConnectionService":
+    """The home's connection service, able to list and check user attributes (it needs the home's cache)."""
+    service = home.connections
+    if service.cache is None:
+        service = ConnectionService(home.store, home.user, refusals=service._refusals, cache=home.cache)
+    return service
+
+
 def _check_status(status: str) -> None:
     if status not in CONNECTION_STATUSES:
         raise InvalidInput(f'Connection status "{status}" is not known; use one of: {", ".join(CONNECTION_STATUSES)}.')
 
 
 class ConnectionService:
-    def __init__(self, store: Store, user: str, *, refusals: Iterable[Refusal] = (ab_test_refusal,)):
+    def __init__(self, store: Store, user: str, *, refusals: Iterable[Refusal] = (ab_test_refusal,),
+                 cache: "Cache | None" = None):
         self.store = store
         self.user = user
+        #: Where the workspaces' user attributes are listed; without it, shared attributes cannot be chosen.
+        self.cache = cache
         self._refusals = tuple(refusals)
         self._faults = FaultService(store, user)
 
     def connect(self, audience_id: int, configuration_id: int, settings: Mapping[str, Any] | None = None, *,
-                status: str = "sending") -> ConnectionInfo:
-        """Connect one audience to an output with the connection's own settings."""
+                status: str = "sending", shared_attributes: Iterable[str] = (),
+                variant_id: int | None = None) -> ConnectionInfo:
+        """Connect one audience to an output with the connection's own settings (and user attributes to share)."""
         _check_status(status)
+        names = self._checked_attributes(audience_id, configuration_id, shared_attributes)
         with self.store.transaction() as session:
             configuration = self._configuration(session, configuration_id)
             cleaned = clean_settings(partner(configuration.partner).connection_fields, settings or {},
                                      what="connection settings")
-            connection_id = self._connect(session, audience_id, configuration, cleaned, status)
+            connection_id = self._connect(session, audience_id, configuration, cleaned, status, variant_id)
+            if names:
+                session.get(Connection, connection_id).shared_attributes = names
         return self.get(connection_id)
+
+    def sharing_choices(self, audience_id: int, configuration_id: int) -> SharingChoices:
+        """The user attributes a connection of the audience to the output may share, or why none."""
+        with self.store.transaction() as session:
+            audience = session.get(Audience, int(audience_id))
+            if audience is None:
+                raise NotFound(f"There is no audience with id {audience_id}.")
+            refusal = sharing_refusal(audience, partner(self._configuration(session, configuration_id).partner))
+            workspace_id = audience.workspace_links[0].workspace_id if len(audience.workspace_links) == 1 else None
+        if refusal is not None:
+            return SharingChoices((), refusal, workspace_id)
+        if self.cache is None:
+            return SharingChoices((), "The cache is not open here, so its user attributes cannot be listed.",
+                                  workspace_id)
+        return SharingChoices(tuple(workspace_attributes(self.cache, workspace_id)), None, workspace_id)
+
+    def set_shared_attributes(self, connection_id: int, names: Iterable[str]) -> ConnectionInfo:
+        """Choose the user attributes forwarded with the connection's identities (none: identities only).
+
+        The next forwarding run re-sends every held identity whose values it now carries differently.
+        """
+        with self.store.transaction() as session:
+            row = self._load(session, connection_id)
+            audience_id, configuration_id = row.audience_id, row.configuration_id
+        cleaned = self._checked_attributes(audience_id, configuration_id, names)
+        with self.store.transaction() as session:
+            row = self._load(session, connection_id)
+            if list(row.shared_attributes or []) != cleaned:
+                row.shared_attributes = cleaned
+                row.updated_at = utc_now()
+                emit_after_commit(session, "connection_changed", connection_id)
+        log.info("connection %s shares %d user attributes", connection_id, len(cleaned))
+        return self.get(connection_id)
+
+    def _checked_attributes(self, audience_id: int, configuration_id: int, names: Iterable[str]) -> list[str]:
+        """The names, trimmed, without repeats and sorted; InvalidInput unless the connection may share them all."""
+        cleaned = sorted({str(n).strip() for n in names if str(n).strip()}, key=lambda n: (n.casefold(), n))
+        if not cleaned:
+            return []
+        choices = self.sharing_choices(audience_id, configuration_id)
+        if choices.refusal is not None:
+            raise InvalidInput(f"User attributes cannot be shared: {choices.refusal}")
+        unknown = [n for n in cleaned if n not in choices.names]
+        if unknown:
+            known = ", ".join(choices.names) if choices.names else "none yet (sync or import data first)"
+            raise InvalidInput(f"Not user attributes of the audience's workspace: {', '.join(unknown)}. "
+                               f"Its user attributes: {known}.")
+        return cleaned
 
     def bulk_connect(self, configuration_id: int, audience_ids: Iterable[int], settings: Mapping[str, Any] | None = None,
                      *, status: str = "sending") -> BulkReport:
@@ -159,17 +278,29 @@ class ConnectionService:
             return BulkResult(audience_id, name, None, str(exc))
 
     def _connect(self, session: Session, audience_id: int, configuration: OutputConfiguration,
-                 settings: dict[str, Any], status: str) -> int:
+                 settings: dict[str, Any], status: str, variant_id: int | None = None) -> int:
         audience = session.get(Audience, audience_id)
         if audience is None:
             raise NotFound(f"There is no audience with id {audience_id}.")
-        existing = session.scalars(select(Connection.id).where(Connection.audience_id == audience_id,
+        if audience.kind == "standard":
+            # Imported here: the standard audiences module pulls in the compiler and the cache's engine.
+            from app.models.standard_audiences import expiry_refusal
+
+            expired = expiry_refusal(session, audience_id)
+            if expired:
+                raise InvalidInput(f'Standard audience "{audience.name}" cannot be connected: {expired}.')
+        target, same_target = f'Audience "{audience.name}"', Connection.variant_id.is_(None)
+        if variant_id is not None:
+            variant = session.get(ABVariant, int(variant_id))
+            if variant is None or session.get(ABTest, variant.test_id).audience_id != audience_id:
+                raise InvalidInput(f'Variation {variant_id} is not a variation of the A/B test of "{audience.name}".')
+            target, same_target = f'Variation "{variant.name}" of "{audience.name}"', Connection.variant_id == variant.id
+        existing = session.scalars(select(Connection.id).where(Connection.audience_id == audience_id, same_target,
                                                                Connection.configuration_id == configuration.id)).first()
         if existing is not None:
-            raise InvalidInput(f'Audience "{audience.name}" is already connected to "{configuration.name}" '
-                               f"(connection {existing}).")
+            raise InvalidInput(f'{target} is already connected to "{configuration.name}" (connection {existing}).')
         row = Connection(audience_id=audience_id, configuration_id=configuration.id, settings=settings, status=status,
-                         created_by=self.user)
+                         variant_id=variant_id, created_by=self.user)
         session.add(row)
         session.flush()
         session.add(ForwardingState(connection_id=row.id))
@@ -214,9 +345,10 @@ class ConnectionService:
 
     def list(self, *, audience_id: int | None = None, configuration_id: int | None = None,
              connection_ids: Iterable[int] | None = None) -> list[ConnectionInfo]:
-        query = (select(Connection, Audience.name, OutputConfiguration.name, OutputConfiguration.partner)
+        query = (select(Connection, Audience.name, OutputConfiguration.name, OutputConfiguration.partner, ABVariant.name)
                  .join(Audience, Audience.id == Connection.audience_id)
                  .join(OutputConfiguration, OutputConfiguration.id == Connection.configuration_id)
+                 .outerjoin(ABVariant, ABVariant.id == Connection.variant_id)
                  .order_by(func.lower(Audience.name), func.lower(OutputConfiguration.name)))
         if audience_id is not None:
             query = query.where(Connection.audience_id == audience_id)
@@ -237,14 +369,14 @@ class ConnectionService:
                                                                   .where(ForwardingState.connection_id.in_(ids)))}
         faults = {f.connection_id: f for f in reversed(self._faults.list(open_only=True))}
         out = []
-        for row, audience_name, output_name, partner_key in rows:
+        for row, audience_name, output_name, partner_key, variant_name in rows:
             state = states.get(row.id)
             out.append(ConnectionInfo(row.id, row.audience_id, audience_name, row.configuration_id, output_name,
                                       partner_key, dict(row.settings), row.status, faults.get(row.id),
                                       held.get(row.id, 0), pending.get(row.id, 0),
                                       state.last_forwarded_at if state else None, row.created_by, row.created_at,
                                       row.updated_at, row.variant_id, tuple(row.shared_attributes or ()),
-                                      row.send_requested_at))
+                                      row.send_requested_at, variant_name=variant_name))
         return out
 
     def counts_by_audience(self) -> dict[int, int]:

@@ -18,7 +18,14 @@ from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
 from app.models.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
-from app.models.estimates import catalog_for, membership_resolver, scope_for
+from app.models.estimates import (
+    catalog_for,
+    counting_moment,
+    history_scope,
+    membership_resolver,
+    scope_for,
+    standard_range,
+)
 from app.models.home import OpenHome
 from app.models.workspaces import WorkspaceInfo
 
@@ -87,9 +94,11 @@ def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:
 class EstimateSession:
     """Live estimates of one editor; `estimate` runs on one worker thread at a time, `cancel` from any."""
 
-    def __init__(self, home: OpenHome, workspace_ids: Sequence[int]) -> None:
+    def __init__(self, home: OpenHome, workspace_ids: Sequence[int], *, standard_audience_id: int | None = None) -> None:
         self.home = home
         self.workspace_ids = tuple(workspace_ids)
+        #: Set for a standard audience: it counts over its dates (read at each estimate: they can change).
+        self.standard_audience_id = standard_audience_id
         self._estimator: Estimator | None = None
         self._cursor = None
         self._catalog: tuple[int, Catalog] | None = None
@@ -122,8 +131,11 @@ class EstimateSession:
         if self._catalog is None or self._catalog[0] != version:
             self.home.cache.refresh_catalogs()
             self._catalog = (version, catalog_for(self.home, cursor))
-        return estimator.estimate(document, scope=scope_for(self.home, self.workspace_ids, input_ids),
-                                  catalog=self._catalog[1], now=now or dt.datetime.now(dt.timezone.utc),
+        scope = scope_for(self.home, self.workspace_ids, input_ids)
+        if self.standard_audience_id is not None:
+            scope = history_scope(scope, standard_range(self.home, self.standard_audience_id))
+        moment = counting_moment(scope, now or dt.datetime.now(dt.timezone.utc))
+        return estimator.estimate(document, scope=scope, catalog=self._catalog[1], now=moment,
                                   exact=exact, nodes=nodes, memberships=membership_resolver(self.home))
 
     def _ensure_estimator(self) -> Estimator:

@@ -6,6 +6,7 @@ thread keeps editing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any, Sequence
 
@@ -15,6 +16,7 @@ from app.builder.estimator import Estimate, Estimator
 from app.errors import NotFound
 from app.models.audiences import AudienceInfo
 from app.models.home import OpenHome
+from app.models.schema import StandardAudience
 from app.models.workspaces import WorkspaceInfo
 
 
@@ -30,10 +32,58 @@ def scope_for(home: OpenHome, workspace_ids: Sequence[int], input_ids: Sequence[
     )
 
 
+def standard_range(home: OpenHome, audience_id: int) -> tuple[dt.date, dt.date] | None:
+    """A standard audience's inclusive UTC dates (None: all available data, or not a standard audience)."""
+    with home.store.transaction() as session:
+        row = session.get(StandardAudience, audience_id)
+        if row is None or row.range_start is None:
+            return None
+        return row.range_start, row.range_end
+
+
+def history_scope(scope: Scope, dates: tuple[dt.date, dt.date] | None) -> Scope:
+    """A standard audience's scope: every cached event in its dates (end inclusive), not the real-time window."""
+    if dates is None:
+        return dataclasses.replace(scope, realtime_days=None, date_range=None)
+    start = dt.datetime.combine(dates[0], dt.time(), tzinfo=dt.timezone.utc)
+    end = dt.datetime.combine(dates[1] + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+    return dataclasses.replace(scope, realtime_days=None, date_range=(start, end))
+
+
+def counting_moment(scope: Scope, now: dt.datetime) -> dt.datetime:
+    """The "now" of relative windows ("in the last 7 days"): the end of a standard audience's dates, never later
+    than now."""
+    return min(scope.date_range[1], now) if scope.date_range is not None else now
+
+
+def audience_scope(home: OpenHome, audience: AudienceInfo, input_ids: Sequence[int] | None = None) -> Scope:
+    """Where an audience counts: a real-time audience in its window, a standard one over its dates."""
+    scope = scope_for(home, audience.workspace_ids, audience.input_ids if input_ids is None else input_ids)
+    if audience.kind == "standard":
+        return history_scope(scope, standard_range(home, audience.id))
+    return scope
+
+
 def catalog_for(home: OpenHome, cursor) -> Catalog:
     """The cache's catalog with the workspace store's attribute-type overrides and calculated attributes."""
     overrides = {ws.id: home.workspaces.attribute_types(ws.id) for ws in home.workspaces.list()}
     return load_catalog(cursor, overrides, home.calculated_attributes.by_workspace())
+
+
+#: No one: a standard audience that was never calculated (or whose members file is gone) has no members.
+_NO_MEMBERS = ("SELECT NULL::BIGINT AS mpid WHERE false", ())
+
+
+def kept_members(home: OpenHome, audience_id: int) -> tuple[str, tuple[object, ...]]:
+    """The query of a standard audience's calculated members, kept in the home after it expires."""
+    with home.store.transaction() as session:
+        row = session.get(StandardAudience, audience_id)
+        file_name = row.members_file if row is not None else None
+    # The folder is app.models.members.STANDARD_MEMBERS_DIR (not imported: members imports this module).
+    path = home.home.root / "standard" / file_name if file_name else None
+    if path is None or not path.exists():
+        return _NO_MEMBERS
+    return "SELECT mpid FROM read_parquet(?)", (str(path),)
 
 
 def membership_resolver(home: OpenHome):
@@ -42,7 +92,11 @@ def membership_resolver(home: OpenHome):
             audience: AudienceInfo = home.audiences.get(audience_id)
         except NotFound:
             return None
-        return Membership(audience.name, audience.criteria, scope_for(home, audience.workspace_ids, audience.input_ids))
+        scope = scope_for(home, audience.workspace_ids, audience.input_ids)
+        if audience.kind == "standard":
+            # Its members as calculated, not its criteria again: membership is kept after it expires.
+            return Membership(audience.name, audience.criteria, scope, members=kept_members(home, audience.id))
+        return Membership(audience.name, audience.criteria, scope)
 
     return resolve
 

@@ -22,14 +22,14 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import requests
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from app.builder.document import CriteriaError
-from app.connectors.outputs.batches import ADD, REMOVE, Batch, Destination, Identity
+from app.connectors.outputs.batches import ADD, REMOVE, Attributes, Batch, Destination, Identity, attributes_hash
 from app.connectors.outputs.directory import partner
 from app.connectors.outputs.errors import OTHER, Failure, PartnerError
 from app.connectors.outputs.partner import IDENTITY_TYPES_KEY, Partner, PartnerClient
@@ -62,6 +62,8 @@ class ForwardingReport:
     #: Why it was skipped, or the fault's message.
     reason: str | None = None
     fault_id: int | None = None
+    #: Identities the partner held already, sent again because their shared attribute values changed.
+    updated: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,16 +73,23 @@ class Membership:
     identities: frozenset[tuple[str, str]]
     members: int
     unusable: int
+    #: With shared attributes: (type, value) → the member's values of them, sent with the identity.
+    attributes: Mapping[tuple[str, str], Attributes] = field(default_factory=dict)
 
 
 def plan_batches(adds: Iterable[tuple[str, str]], removes: Iterable[tuple[str, str]], limit: int,
-                 first_sequence: int) -> list[Batch]:
-    """Adds then removes, each sorted (so a plan is reproducible) and cut into batches of at most `limit`."""
+                 first_sequence: int, attributes: Mapping[tuple[str, str], Attributes] | None = None) -> list[Batch]:
+    """Adds then removes, each sorted (so a plan is reproducible) and cut into batches of at most `limit`.
+
+    Each add carries its values from `attributes` when the connection shares some (removes never do).
+    """
     batches: list[Batch] = []
     sequence = first_sequence
+    carried = attributes or {}
     for action, items in ((ADD, sorted(adds)), (REMOVE, sorted(removes))):
         for start in range(0, len(items), limit):
-            chunk = tuple(Identity(t, v) for t, v in items[start:start + limit])
+            chunk = tuple(Identity(t, v, carried.get((t, v)) if action == ADD else None)
+                          for t, v in items[start:start + limit])
             batches.append(Batch(Batch.new_id(), sequence, action, chunk))
             sequence += 1
     return batches
@@ -103,9 +112,15 @@ class ForwardingEngine:
         self._clock, self._now = clock, now
         self._batch_size = batch_size
         self._cancelled = threading.Event()
+        #: Called after each batch is acknowledged: (connection id, batches sent this run, batches planned so far).
+        self.on_batch: Callable[[int, int, int], None] | None = None
 
     def cancel(self) -> None:
         self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -133,7 +148,14 @@ class ForwardingEngine:
         if connection.fault is not None:
             return report.done(SKIPPED, f"fault {connection.fault.id} is open ({connection.fault.category}); "
                                         "resume it to continue")
-        if audience.status != "active":
+        if audience.kind == "standard":
+            # Forwarded only when the user pressed Send since the last forwarding, never once expired.
+            from app.models.standard_audiences import send_refusal
+
+            waiting = send_refusal(self._home, audience.id, connection, self._now())
+            if waiting:
+                return report.done(SKIPPED, waiting)
+        elif audience.status != "active":
             return report.done(SKIPPED, f"the audience is {audience.status}; activate it to forward it")
         declared = partner(output.partner)
         try:
@@ -144,7 +166,7 @@ class ForwardingEngine:
                 return report.done(CANCELLED, "cancelled; the rest is sent on the next run")
             try:
                 chosen = variation(self._home, connection.variant_id) if connection.variant_id is not None else None
-                membership = self.membership(audience, output, chosen)
+                membership = self.membership(audience, output, chosen, shared=_shared(connection, audience, declared))
             except CriteriaError as exc:
                 return report.done(SKIPPED, f"the audience cannot be calculated from the cache: {exc}")
             if membership is None:
@@ -168,7 +190,7 @@ class ForwardingEngine:
         with self._home.store.transaction() as session:
             state = session.get(ForwardingState, connection.id)
             partner_ref = state.partner_ref if state else None
-        destination = Destination(connection.id, audience.id, audience.effective_external_name,
+        destination = Destination(connection.id, audience.id, downstream_name(audience, connection),
                                   dict(connection.settings), partner_ref)
         try:
             new_ref, _ = call_with_retries(lambda: client.prepare(destination), policy=self._policy, sleep=self._sleep,
@@ -186,10 +208,10 @@ class ForwardingEngine:
                                       destination.connection_settings, new_ref)
         return destination
 
-    def membership(self, audience: AudienceInfo, output: OutputInfo, variation: Variation | None = None
-                   ) -> Membership | None:
-        """The identities the output should hold for the audience (or variation) now; None when the cache has no
-        profiles in scope."""
+    def membership(self, audience: AudienceInfo, output: OutputInfo, variation: Variation | None = None, *,
+                   shared: Sequence[str] = ()) -> Membership | None:
+        """The identities the output should hold for the audience (or variation) now, with each member's values of
+        the `shared` user attributes; None when the cache has no profiles in scope."""
         declared = partner(output.partner)
         types = [t for t in output.settings.get(IDENTITY_TYPES_KEY, declared.identity_types) if t in declared.identity_types]
         home = self._home
@@ -209,63 +231,91 @@ class ForwardingEngine:
                 f"SELECT m.mpid, i.identity_type, i.value FROM members m "
                 f"LEFT JOIN identities i ON i.mpid = m.mpid AND i.identity_type IN ({wanted})",
                 params + types).fetchall()
+            values = _attribute_values(cursor, sql, params, audience.workspace_ids[0], shared) if shared else {}
         finally:
             cursor.close()
         identities: set[tuple[str, str]] = set()
+        attributes: dict[tuple[str, str], Attributes] = {}
         unusable = 0
-        for _, identity_type, value in rows:
+        # With attributes, by mpid: an identity two members share always carries the same member's values.
+        ordered = sorted(rows, key=lambda row: (row[0], row[1] or "", row[2] or "")) if shared else rows
+        for mpid, identity_type, value in ordered:
             if identity_type is None:
                 continue
             sent = declared.to_partner(identity_type, value)
             if sent is None:
                 unusable += 1
-            else:
-                identities.add((identity_type, sent))
-        return Membership(frozenset(identities), len({row[0] for row in rows}), unusable)
+                continue
+            if shared and (identity_type, sent) not in identities:
+                member = values.get(mpid, {})
+                attributes[(identity_type, sent)] = {name: member.get(name) for name in shared}
+            identities.add((identity_type, sent))
+        return Membership(frozenset(identities), len({row[0] for row in rows}), unusable, attributes)
 
     def _plan(self, connection_id: int, declared: Partner, membership: Membership) -> bool:
-        """Store the batches that bring the partner in step; False when it already is."""
+        """Store the batches that bring the partner in step; False when it already is.
+
+        With shared attributes, an identity the partner holds whose values changed since they were sent is
+        sent again as an add (partners treat it as an upsert).
+        """
         with self._home.store.transaction() as session:
-            held = {(t, v) for t, v in session.execute(select(ForwardedIdentity.identity_type, ForwardedIdentity.value)
-                                                       .where(ForwardedIdentity.connection_id == connection_id))}
-            adds = membership.identities - held
-            removes = held - membership.identities
-            if not adds and not removes:
+            held = {(t, v): h for t, v, h in session.execute(
+                select(ForwardedIdentity.identity_type, ForwardedIdentity.value, ForwardedIdentity.attributes_hash)
+                .where(ForwardedIdentity.connection_id == connection_id))}
+            adds = membership.identities - held.keys()
+            removes = held.keys() - membership.identities
+            changed = {pair for pair, values in membership.attributes.items()
+                       if pair in held and held[pair] != attributes_hash(values)}
+            if not adds and not removes and not changed:
                 return False
             state = _state(session, connection_id)
             limit = min(declared.max_batch, self._batch_size or declared.max_batch)
-            batches = plan_batches(adds, removes, limit, state.next_sequence)
+            # The planned values are stored with the batch: a retried batch is the same batch.
+            batches = plan_batches(adds | changed, removes, limit, state.next_sequence, membership.attributes)
             state.next_sequence += len(batches)
             session.execute(insert(PendingBatch), [
                 {"connection_id": connection_id, "batch_id": b.id, "sequence": b.sequence, "action": b.action,
-                 "identities": [[i.type, i.value] for i in b.identities], "created_at": utc_now()} for b in batches])
-        log.info("connection %s: planned %d adds and %d drops in %d batches", connection_id, len(adds), len(removes),
-                 len(batches))
+                 "identities": [i.to_json() for i in b.identities], "created_at": utc_now()} for b in batches])
+        log.info("connection %s: planned %d adds, %d updates and %d drops in %d batches", connection_id, len(adds),
+                 len(changed), len(removes), len(batches))
         return True
 
     def _send_pending(self, client: PartnerClient, destination: Destination, report: "_Reporter") -> None:
         with self._home.store.transaction() as session:
-            pending = [(row.batch_id, row.sequence, row.action, [tuple(pair) for pair in row.identities])
+            pending = [(row.batch_id, row.sequence, row.action, list(row.identities))
                        for row in session.scalars(select(PendingBatch).where(
                            PendingBatch.connection_id == destination.connection_id).order_by(PendingBatch.sequence))]
-        for batch_id, sequence, action, pairs in pending:
+        report.planned += len(pending)
+        if pending and self.on_batch is not None:
+            self.on_batch(destination.connection_id, report.batches, report.planned)
+        for batch_id, sequence, action, items in pending:
             if self._cancelled.is_set():
                 return
-            batch = Batch(batch_id, sequence, action, tuple(Identity(t, v) for t, v in pairs))
+            batch = Batch(batch_id, sequence, action, tuple(Identity.from_json(item) for item in items))
             try:
                 retries = send_with_retries(client, batch, destination, policy=self._policy, sleep=self._sleep,
                                             rng=self._rng)
             except PartnerError as exc:  # pragma: no cover - send_with_retries turns these into SendFailed
                 raise SendFailed(Failure(exc.category, exc.message, exc.status, 0, batch.id)) from exc
-            self._acknowledge(destination.connection_id, batch)
-            report.count(batch, retries)
+            new = self._acknowledge(destination.connection_id, batch)
+            report.count(batch, retries, new)
+            if self.on_batch is not None:
+                self.on_batch(destination.connection_id, report.batches, report.planned)
 
-    def _acknowledge(self, connection_id: int, batch: Batch) -> None:
-        """The partner has the batch: record what it now holds and drop the batch from pending, together."""
+    def _acknowledge(self, connection_id: int, batch: Batch) -> int:
+        """The partner has the batch: record what it now holds and drop the batch from pending, together.
+
+        Returns how many of its identities the partner did not hold before (the rest were updates)."""
         with self._home.store.transaction() as session:
-            pairs = [{"connection_id": connection_id, "identity_type": i.type, "value": i.value} for i in batch.identities]
+            pairs = [{"connection_id": connection_id, "identity_type": i.type, "value": i.value,
+                      "attributes_hash": attributes_hash(i.attributes)} for i in batch.identities]
+            new = 0
             if batch.action == ADD:
-                session.execute(insert(ForwardedIdentity).prefix_with("OR IGNORE"), pairs)
+                # New identities are inserted (counted by the insert, in time proportional to the batch, not to
+                # all the partner holds); the ones it held get their new values' hash (an update).
+                new = session.connection().execute(insert(ForwardedIdentity).prefix_with("OR IGNORE"), pairs).rowcount
+                if new < len(pairs):
+                    session.execute(update(ForwardedIdentity), pairs)
             else:
                 for identity in batch.identities:
                     session.execute(delete(ForwardedIdentity).where(
@@ -276,6 +326,7 @@ class ForwardingEngine:
             state.batches_sent += 1
             state.last_batch_id = batch.id
             state.last_forwarded_at = utc_now()
+            return new
 
     def _mark_forwarded(self, connection_id: int) -> None:
         with self._home.store.transaction() as session:
@@ -284,6 +335,40 @@ class ForwardingEngine:
             if state.full_upload_at is None:
                 state.full_upload_at = now
             state.last_forwarded_at = now
+
+
+def _shared(connection: ConnectionInfo, audience: AudienceInfo, declared: Partner) -> tuple[str, ...]:
+    """The attributes to send: those chosen, while the partner takes them and the audience is single-workspace
+    and real-time (an audience edited to read more workspaces stops sharing rather than mixing workspaces)."""
+    if not connection.shared_attributes:
+        return ()
+    if not declared.accepts_attributes or audience.kind != "realtime" or len(audience.workspace_ids) != 1:
+        log.warning("connection %s: its shared attributes are not sent (the audience or partner no longer allows "
+                    "them)", connection.id)
+        return ()
+    return connection.shared_attributes
+
+
+def _attribute_values(cursor, members_query: str, params: list, workspace_id: int,
+                      names: Sequence[str]) -> dict[int, dict[str, object]]:
+    """mpid → {name: value} of the members' shared attributes in the audience's workspace (lists as lists)."""
+    wanted = ", ".join("?" for _ in names)
+    rows = cursor.execute(
+        f"WITH members AS MATERIALIZED ({members_query})\n"
+        f"SELECT a.mpid, a.name, a.value, a.value_list, a.json_kind FROM members m "
+        f"JOIN attributes a ON a.mpid = m.mpid AND a.workspace_id = ? AND a.name IN ({wanted})",
+        params + [workspace_id, *names]).fetchall()
+    values: dict[int, dict[str, object]] = {}
+    for mpid, name, value, value_list, json_kind in rows:
+        values.setdefault(mpid, {})[name] = list(value_list or []) if json_kind == "list" else value
+    return values
+
+
+def downstream_name(audience: AudienceInfo, connection: ConnectionInfo) -> str:
+    """The audience's name at the partner: "[External Name] - [Variant Name]" for a variation's connection."""
+    if connection.variant_id is None:
+        return audience.effective_external_name
+    return f"{audience.effective_external_name} - {connection.variant_name}"
 
 
 def _state(session, connection_id: int) -> ForwardingState:
@@ -298,16 +383,20 @@ def _state(session, connection_id: int) -> ForwardingState:
 class _Reporter:
     def __init__(self, connection: ConnectionInfo, output: OutputInfo):
         self.connection, self.output = connection, output
-        self.added = self.removed = self.batches = self.retries = 0
+        self.added = self.removed = self.updated = self.batches = self.retries = 0
+        #: Batches to send this run, as far as known (pending ones first, then those just planned).
+        self.planned = 0
 
-    def count(self, batch: Batch, retries: int) -> None:
+    def count(self, batch: Batch, retries: int, new: int | None = None) -> None:
         self.batches += 1
         self.retries += retries
         if batch.action == ADD:
-            self.added += len(batch)
+            new = len(batch) if new is None else new
+            self.added += new
+            self.updated += len(batch) - new
         else:
             self.removed += len(batch)
 
     def done(self, outcome: str, reason: str | None = None, fault_id: int | None = None) -> ForwardingReport:
         return ForwardingReport(self.connection.id, self.connection.audience_name, self.output.name, outcome,
-                                self.added, self.removed, self.batches, self.retries, reason, fault_id)
+                                self.added, self.removed, self.batches, self.retries, reason, fault_id, self.updated)

@@ -20,7 +20,10 @@ from app.paths import Home
 
 if TYPE_CHECKING:
     from app.connectors.outputs.secrets import SecretStore
+    from app.models.ab_tests import ABTestService
     from app.models.connections import ConnectionService
+    from app.models.credits import CreditService
+    from app.models.standard_audiences import StandardAudienceService
     from app.models.faults import FaultService
     from app.models.outputs import OutputService
 
@@ -82,13 +85,33 @@ class OpenHome:
     def connections(self) -> ConnectionService:
         from app.models.connections import ConnectionService
 
-        return ConnectionService(self.store, self.user)
+        return ConnectionService(self.store, self.user, cache=self.cache)
 
     @cached_property
     def faults(self) -> FaultService:
         from app.models.faults import FaultService
 
         return FaultService(self.store, self.user)
+
+    @cached_property
+    def ab_tests(self) -> ABTestService:
+        # Imported here: sizing variations pulls in the compiler, which the app's start need not wait for.
+        from app.models.ab_tests import ABTestService
+
+        return ABTestService(self)
+
+    @cached_property
+    def credits(self) -> CreditService:
+        from app.models.credits import CreditService
+
+        return CreditService(self.store, self.user)
+
+    @cached_property
+    def standard_audiences(self) -> StandardAudienceService:
+        # Imported here: it pulls in the compiler, which the app's start need not wait for.
+        from app.models.standard_audiences import StandardAudienceService
+
+        return StandardAudienceService(self)
 
     def close(self) -> None:
         self.cache.close()

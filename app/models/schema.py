@@ -266,6 +266,8 @@ class ForwardedIdentity(Base):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
     identity_type: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[str] = mapped_column(String, primary_key=True)
+    #: A digest of the shared attribute values sent with it (None: none shared); a change re-sends the identity.
+    attributes_hash: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class PendingBatch(Base):
@@ -306,6 +308,8 @@ class Fault(Base):
 
 STANDARD_STATES = ("draft", "calculating", "ready")
 CALCULATION_STATES = ("running", "done", "cancelled", "failed")
+#: Variations a test may add besides Control (mParticle: "up to a maximum of 5" created variations, Control
+#: being the remainder), so positions run 0 (Control) to 5.
 MAX_VARIATIONS = 5
 
 
@@ -333,7 +337,7 @@ class ABVariant(Base):
     __table_args__ = (
         UniqueConstraint("test_id", "position"),
         CheckConstraint("percent > 0 AND percent <= 100", name="percent"),
-        CheckConstraint(f"position >= 0 AND position < {MAX_VARIATIONS}", name="position"),
+        CheckConstraint(f"position >= 0 AND position <= {MAX_VARIATIONS}", name="position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -402,3 +406,70 @@ class CreditEntry(Base):
     calculation_id: Mapped[int | None] = mapped_column(ForeignKey("standard_calculations.id"), nullable=True)
     created_by: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+# -- offline editing: audiences' sync state with the team server, and the sync history (migration 0005) --
+
+SYNC_CONFLICTS = ("edited_both", "deleted_there", "deleted_here", "same_name")
+SYNC_OUTCOMES = ("running", "done", "failed", "cancelled")
+
+
+class AudienceSyncState(Base):
+    """How a local audience stands with its copy on a team server: the server's id, the version the
+    local copy is based on and a hash of the definition as last agreed. The local copy differs from
+    the hash: edited here, waiting to be sent. An open conflict keeps the server's copy (`theirs`).
+
+    `audience_id` has no foreign key on purpose: the row outlives the audience's local deletion,
+    which is how the deletion is seen and sent to the server (a tombstone)."""
+
+    __tablename__ = "audience_sync"
+    __table_args__ = (
+        UniqueConstraint("server", "server_id"),
+        CheckConstraint(f"conflict IS NULL OR {_one_of('conflict', SYNC_CONFLICTS)}", name="conflict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server: Mapped[str] = mapped_column(String)
+    #: The local audience (None only while a conflict offers a server audience with no local copy).
+    audience_id: Mapped[int | None] = mapped_column(nullable=True, unique=True)
+    #: None until the server has accepted the create.
+    server_id: Mapped[int | None] = mapped_column(nullable=True)
+    #: Sent with the create, so a create resent after a lost reply does not make a second audience.
+    client_ref: Mapped[str] = mapped_column(String, unique=True)
+    base_version: Mapped[int | None] = mapped_column(nullable=True)
+    #: Hash of the definition both sides last agreed on (None: never agreed, a create waiting).
+    agreed_hash: Mapped[str | None] = mapped_column(String, nullable=True)
+    #: The audience's name when last seen, to name it once deleted here.
+    name: Mapped[str] = mapped_column(String)
+    conflict: Mapped[str | None] = mapped_column(String, nullable=True)
+    theirs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    conflict_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AudienceSyncCursor(Base):
+    """Where the pull of a server's audience definitions stands (its opaque cursor)."""
+
+    __tablename__ = "audience_sync_cursors"
+
+    server: Mapped[str] = mapped_column(String, primary_key=True)
+    cursor: Mapped[str] = mapped_column(String)
+
+
+class SyncRun(Base):
+    """One sync with a server, for the Sync pane's history: what it moved, and how it ended."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (CheckConstraint(_one_of("outcome", SYNC_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str] = mapped_column(String, default="running", server_default="running")
+    batches: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    rows: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    bytes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    audiences_sent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    audiences_received: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    conflicts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(String, nullable=True)

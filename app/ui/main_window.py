@@ -21,7 +21,9 @@ from app.ui.connections.pane import ConnectionsPane
 from app.ui.faults.pane import FaultsPane
 from app.ui.home import HomeConnection
 from app.ui.preferences import open_preferences
+from app.ui.standard.pane import StandardAudiencesPane
 from app.ui.status_bar import HomeStatusBar
+from app.ui.sync.pane import SyncPane
 from app.ui.workers import Tasks
 
 GEOMETRY_KEY = "main_window/geometry"
@@ -46,6 +48,8 @@ class MainWindow(QMainWindow):
         self.navigation.setObjectName("navigation")  # styled by resources/styles/audience-studio.qss
         self.navigation.setFixedWidth(150)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
+        # Take the style sheet's item padding before the items are laid out (else they keep their unpadded height).
+        self.navigation.ensurePolished()
         # Opened audiences are tabs beside the list, so the user can go back and forth between several.
         self.editors = EditorTabs(connection, tasks, self.audiences, list_undo_stack=self.audiences.actions.undo_stack)
         self.audiences.open_requested.connect(self.editors.open_audience)
@@ -54,12 +58,20 @@ class MainWindow(QMainWindow):
         if welcome:  # the app's start offers it; tests and embedders ask for it
             connection.opened.connect(lambda _home: self.show_welcome())
         self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
+        self.standard = StandardAudiencesPane(connection, tasks)
+        self._add_pane("Standard audiences", self.standard,
+                       "Historical audiences over a date range: calculate them for credits, send them, archive")
+        self.standard.open_requested.connect(self._open_in_builder)
         self.connections = ConnectionsPane(connection, tasks)
         self._add_pane("Connections", self.connections, "Outputs, and the audiences connected to them")
         self.faults = FaultsPane(connection, tasks)
         self._add_pane("Faults", self.faults, "Why forwarding to a connection stopped, and resuming it")
         faults_item = self.navigation.item(self.navigation.count() - 1)
         self.faults.count_changed.connect(lambda count: faults_item.setText(f"Faults ({count})" if count else "Faults"))
+        self.sync = SyncPane(connection, tasks)
+        self._add_pane("Sync", self.sync, "The team's server: sign in, sync, conflicts and the sync history")
+        sync_item = self.navigation.item(self.navigation.count() - 1)
+        self.sync.loaded.connect(lambda: sync_item.setText(f"Sync ({len(self.sync.conflicts)})" if self.sync.conflicts else "Sync"))
         self.navigation.currentRowChanged.connect(self.panes.setCurrentIndex)
         self.navigation.setCurrentRow(0)
 
@@ -73,6 +85,7 @@ class MainWindow(QMainWindow):
 
         self.status = HomeStatusBar(connection, tasks)
         self.setStatusBar(self.status)
+        self.sync.sync_finished.connect(self.status.reload)  # "synced just now"
         self._build_menus()
 
         tasks.error_reported.connect(self._on_error_reported)
@@ -205,6 +218,11 @@ class MainWindow(QMainWindow):
         self.delete_action.setText("&Delete Criterion" if editor is not None else "&Delete Audience")
         self.audience_menu.setEnabled(editor is None)
 
+    def _open_in_builder(self, audience_id: int) -> None:
+        """A standard draft opens in the same builder as real-time audiences, on the Audiences pane."""
+        self.navigation.setCurrentRow(0)
+        self.editors.open_audience(audience_id)
+
     def _on_new_audience(self) -> None:
         self.editors.setCurrentIndex(0)
         self.audiences.new_audience()
@@ -222,8 +240,9 @@ class MainWindow(QMainWindow):
         editor = self.editors.current_editor()
         if editor is not None:
             self.audiences.actions.download_audiences([editor.audience_id])  # as saved: the dialog reads the store
-        else:
-            self.audiences.actions.download_chosen()
+        elif not self.audiences.actions.download_chosen():
+            self.statusBar().showMessage("Select one or more audiences in the list (or open one) to download them.",
+                                         5_000)
 
     def _on_delete(self) -> None:
         if self.editors.current_editor() is not None:

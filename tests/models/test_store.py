@@ -44,6 +44,9 @@ EXPECTED_TABLES = {
     "forwarded_identities",
     "forwarding_batches",
     "faults",
+    "audience_sync",
+    "audience_sync_cursors",
+    "sync_runs",
 }
 
 

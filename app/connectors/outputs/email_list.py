@@ -8,8 +8,15 @@ API key as the password; the key's suffix ("-us6") names the data centre the API
 from __future__ import annotations
 
 import logging
+import re
 
-from app.connectors.outputs.batches import ADD, Batch, Destination
+from app.connectors.outputs.batches import (
+    ADD,
+    Batch,
+    Destination,
+    Identity,
+    attribute_text,
+)
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -31,6 +38,20 @@ def api_base(settings: dict, api_key: str) -> str:
     return f"https://{centre}.api.mailchimp.com"
 
 
+def merge_tag(name: str) -> str:
+    """The list's merge field for a shared attribute: its name in capitals, letters and digits only, at most 10
+    characters (the partner's limit), e.g. loyalty_tier → LOYALTYTIE. Create the merge fields in the list first."""
+    return (re.sub(r"[^A-Za-z0-9]", "", name).upper() or "ATTRIBUTE")[:10]
+
+
+def _member(identity: Identity, status: str) -> dict:
+    member = {"email_address": identity.value, "status": status}
+    if identity.attributes is not None:
+        # With update_existing, sending a member again with new merge fields updates them: the upsert.
+        member["merge_fields"] = {merge_tag(name): attribute_text(value) for name, value in identity.attributes.items()}
+    return member
+
+
 class EmailListClient:
     def __init__(self, context: PartnerContext):
         self._context = context
@@ -42,8 +63,7 @@ class EmailListClient:
         key = self._context.required_secret("api_key", "API key")
         list_id = destination.connection_settings.get("list_id") or self._context.settings["list_id"]
         status = "subscribed" if batch.action == ADD else "unsubscribed"
-        body = {"members": [{"email_address": i.value, "status": status} for i in batch.identities],
-                "update_existing": True}
+        body = {"members": [_member(i, status) for i in batch.identities], "update_existing": True}
         response = call(self._context.session, "POST", f"{api_base(self._context.settings, key)}/3.0/lists/{list_id}",
                         json=body, auth=("audience-studio", key), headers={"Idempotency-Key": batch.id})
         errors = (response.json() or {}).get("error_count", 0) if response.content else 0
@@ -74,4 +94,5 @@ PARTNER = Partner(
     ),
     max_batch=MAX_MEMBERS,
     make_client=EmailListClient,
+    attributes_how="as merge fields: each attribute's name in capitals, letters and digits, at most 10 characters",
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from app.connectors.outputs.batches import Batch, Destination
+from app.connectors.outputs.batches import Batch, Destination, attribute_text
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.identities import IDENTITY_LABELS
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -56,15 +56,25 @@ class FileExportClient:
             raise PartnerError(f"Could not write {target}: {exc.strerror or exc}.", category=CONFIGURATION) from None
 
     def _write(self, path: Path, batch: Batch) -> None:
+        names = batch.attribute_names
+        columns = {"action": [batch.action] * len(batch), "identity_type": [i.type for i in batch.identities],
+                   "identity_value": [i.value for i in batch.identities]}
+        # Shared user attributes follow as one text column each (lists comma-joined), so every file of a
+        # connection has the same column types whatever values a batch happens to hold.
+        for name in names:
+            columns[attribute_column(name)] = [attribute_text((i.attributes or {}).get(name)) for i in batch.identities]
         if self._format == "parquet":
-            table = pa.table({"action": [batch.action] * len(batch), "identity_type": [i.type for i in batch.identities],
-                              "identity_value": [i.value for i in batch.identities]})
-            pq.write_table(table, path)
+            pq.write_table(pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), path)
             return
         with path.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(("action", "identity_type", "identity_value"))
-            writer.writerows((batch.action, i.type, i.value) for i in batch.identities)
+            writer.writerow(columns)
+            writer.writerows(zip(*columns.values()))
+
+
+def attribute_column(name: str) -> str:
+    """A shared attribute's column: its own name, unless it would clash with one of the fixed columns."""
+    return f"attribute_{name}" if name in ("action", "identity_type", "identity_value") else name
 
 
 PARTNER = Partner(
@@ -82,4 +92,5 @@ PARTNER = Partner(
     connection_fields=(),
     max_batch=50_000,
     make_client=FileExportClient,
+    attributes_how="as extra columns after identity_value, one per attribute",
 )

@@ -58,4 +58,5 @@ PARTNER = Partner(
     connection_fields=(),
     max_batch=1000,
     make_client=OAuthApiClient,
+    attributes_how='in the JSON batch: each added identity carries "attributes": {name: value}',
 )

@@ -65,6 +65,17 @@ class Partner:
     make_client: Callable[[PartnerContext], PartnerClient]
     #: The value the partner receives for an identity (normalised, maybe hashed); None to leave it out.
     to_partner: Callable[[str, str], str | None] = normalise
+    #: Whether the partner takes user attributes with the identities it is sent, and how (for the UI and docs);
+    #: an empty `attributes_how` means it does not.
+    attributes_how: str = ""
+
+    @property
+    def accepts_attributes(self) -> bool:
+        return bool(self.attributes_how)
+
+    def attributes_refusal(self) -> str:
+        """Why user attributes cannot be shared with this partner (when it does not accept them)."""
+        return f"{self.name} outputs take identities only; they do not accept user attributes."
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_KINDS:

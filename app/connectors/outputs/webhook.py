@@ -7,7 +7,7 @@ import hmac
 import json
 import time
 
-from app.connectors.outputs.batches import Batch, Destination
+from app.connectors.outputs.batches import Batch, Destination, Identity
 from app.connectors.outputs.http import call
 from app.connectors.outputs.identities import IDENTITY_LABELS
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -34,8 +34,15 @@ def batch_body(batch: Batch, destination: Destination) -> dict:
         "action": batch.action,
         "audience": {"id": destination.audience_id, "name": destination.audience_name},
         "connection_id": destination.connection_id,
-        "identities": [{"type": i.type, "value": i.value} for i in batch.identities],
+        "identities": [_identity(i) for i in batch.identities],
     }
+
+
+def _identity(identity: Identity) -> dict:
+    # Attributes only when the connection shares some: a receiver that never asked for them sees no new key.
+    if identity.attributes is None:
+        return {"type": identity.type, "value": identity.value}
+    return {"type": identity.type, "value": identity.value, "attributes": dict(identity.attributes)}
 
 
 class WebhookClient:
@@ -72,4 +79,5 @@ PARTNER = Partner(
     connection_fields=(),
     max_batch=1000,
     make_client=WebhookClient,
+    attributes_how='in the JSON batch: each added identity carries "attributes": {name: value}',
 )

@@ -1,4 +1,5 @@
-"""What can be done to the audiences chosen in the list: open, clone, rename, tag, activate, deactivate, delete.
+"""What can be done to the audiences chosen in the list: open, clone, rename, tag, activate, deactivate, download,
+delete.
 
 Each is a QAction (shown in the row's Actions menu, the context menu and the window's Audience
 menu, with its shortcut); the store writes run one after another in the background, so an undo's
@@ -20,6 +21,7 @@ from app.models.audiences import AudienceInfo, AudienceSnapshot
 from app.models.editing_session import Draft, criteria_problems
 from app.models.home import OpenHome
 from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
+from app.ui.audiences.download_dialog import open_download_dialog
 from app.ui.home import HomeConnection
 from app.ui.workers import SerialTasks, Tasks, failure_message
 
@@ -76,6 +78,7 @@ class AudienceActions(QObject):
         self.pane = pane
         self.connection = connection
         self.writes = SerialTasks(tasks, self)
+        self.tasks = tasks
         #: the list's undo stack; the window's Edit › Undo uses it while the list is shown
         self.undo_stack = QUndoStack(self)
         #: tells whether an audience is open in an editor (deleting it then would lose the editor's work)
@@ -104,6 +107,9 @@ class AudienceActions(QObject):
         self.activate = action("&Activate", "Ctrl+Shift+A", "Make the audience active (its criteria must be countable)",
                                self._on_activate)
         self.deactivate = action("D&eactivate", "Ctrl+Shift+E", "Make the audience inactive", self._on_deactivate)
+        # No shortcut here: File › Download Audience… (Ctrl+Shift+D) acts on the list's selection too.
+        self.download = action("Do&wnload…", None, "Download the members' identities as CSV files in a ZIP",
+                               self.download_chosen)
         # No shortcut here: Edit › Delete (the Delete key) deletes audiences while the list is shown.
         self.delete = action("&Delete", None, "Delete the audience (Edit › Undo brings it back)", self.delete_chosen)
         self.update_enabled()
@@ -113,7 +119,7 @@ class AudienceActions(QObject):
     def update_enabled(self) -> None:
         chosen = self.pane.chosen_audiences()
         one = len(chosen) == 1
-        for made in (self.open, self.clone, self.add_tag, self.delete):
+        for made in (self.open, self.clone, self.add_tag, self.download, self.delete):
             made.setEnabled(bool(chosen))
         self.rename.setEnabled(one)
         self.activate.setEnabled(any(a.status != "active" for a in chosen))
@@ -131,6 +137,8 @@ class AudienceActions(QObject):
         menu.addSeparator()
         menu.addAction(self.activate)
         menu.addAction(self.deactivate)
+        menu.addSeparator()
+        menu.addAction(self.download)
         menu.addSeparator()
         menu.addAction(self.delete)
 
@@ -232,6 +240,14 @@ class AudienceActions(QObject):
         self.writes.run(lambda: [home.audiences.deactivate(i) for i in ids], label="Deactivating",
                         on_success=lambda _: self.done.emit(f"Deactivated {_names(chosen)}", False),
                         on_failure=self._on_failed)
+
+    def download_chosen(self) -> bool:
+        """Open the Download dialog for the chosen audiences (several may be chosen)."""
+        return self.download_audiences([a.id for a in self.pane.chosen_audiences()])
+
+    def download_audiences(self, audience_ids: Sequence[int]) -> bool:
+        return open_download_dialog(self.connection, self.tasks, audience_ids, self.pane.window(),
+                                    lambda dialog: setattr(self, "download_dialog", dialog))
 
     # -- deleting, undoably --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from app.models.audience_sizes import AudienceSize
@@ -82,6 +82,33 @@ def local_time(value: dt.datetime) -> str:
     return locale.toString(moment, QLocale.FormatType.ShortFormat)
 
 
+#: The tooltip line of an audience with an A/B test (marked with % in the list).
+AB_TEST_TIP = "% An A/B test splits this audience into variations; connect them from its A/B Test tab"
+_percent_icon: QIcon | None = None
+
+
+def percent_icon() -> QIcon:
+    """The % badge of audiences with an A/B test, drawn once (on the GUI thread, where models are read)."""
+    global _percent_icon
+    if _percent_icon is None:
+        pixmap = QPixmap(32, 32)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(0, 0, 0, 0))
+        painter.setBrush(QPalette().color(QPalette.ColorRole.Highlight))
+        painter.drawRoundedRect(1, 1, 30, 30, 7, 7)
+        font = QFont()
+        font.setBold(True)
+        font.setPixelSize(21)
+        painter.setFont(font)
+        painter.setPen(QPalette().color(QPalette.ColorRole.HighlightedText))
+        painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, "%")
+        painter.end()
+        _percent_icon = QIcon(pixmap)
+    return _percent_icon
+
+
 def audience_tooltip(audience: AudienceInfo) -> str:
     lines = [f"<b>{html.escape(audience.name)}</b>"]
     if audience.external_name:
@@ -102,6 +129,8 @@ class AudienceTableModel(QAbstractTableModel):
         self._computing: set[int] = set()
         #: audience id → (connections, connections with an open fault)
         self._outputs: dict[int, tuple[int, int]] = {}
+        #: the audiences with a saved A/B test, marked with %
+        self._ab_tests: set[int] = set()
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -129,6 +158,13 @@ class AudienceTableModel(QAbstractTableModel):
             return self._size_data(audience, column, role)
         if column == Column.CONNECTED_OUTPUTS:
             return self._outputs_data(audience, role)
+        if column == Column.NAME and audience.id in self._ab_tests:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return percent_icon()
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{audience_tooltip(audience)}<br>{AB_TEST_TIP}"
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{audience.name}, with an A/B test"
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(audience, column)
         if role == SORT_ROLE:
@@ -205,6 +241,20 @@ class AudienceTableModel(QAbstractTableModel):
         if self._rows:
             column = Column.CONNECTED_OUTPUTS
             self.dataChanged.emit(self.index(0, column), self.index(len(self._rows) - 1, column))
+
+    def set_ab_tests(self, audience_ids: Iterable[int]) -> None:
+        """The audiences that have a saved A/B test, as read with the list."""
+        ids = set(audience_ids)
+        if ids == self._ab_tests:
+            return
+        changed = ids ^ self._ab_tests
+        self._ab_tests = ids
+        for row, audience in enumerate(self._rows):
+            if audience.id in changed:
+                self.dataChanged.emit(self.index(row, Column.NAME), self.index(row, Column.NAME))
+
+    def has_ab_test(self, audience_id: int) -> bool:
+        return audience_id in self._ab_tests
 
     def outputs_of(self, audience_id: int) -> tuple[int, int]:
         return self._outputs.get(audience_id, (0, 0))

@@ -58,6 +58,8 @@ class AudienceList:
     has_workspace: bool
     #: audience id → (connected outputs, those with an open fault)
     outputs: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: the audiences with a saved A/B test (marked with %)
+    ab_tests: frozenset[int] = frozenset()
 
 
 def read_audiences(home: OpenHome) -> AudienceList:
@@ -66,9 +68,10 @@ def read_audiences(home: OpenHome) -> AudienceList:
     connected = home.connections.counts_by_audience()
     faulted = home.faults.open_counts_by_audience()
     return AudienceList(
-        audiences=home.audiences.list(),
+        audiences=home.audiences.list(kind="realtime"),  # standard audiences have their own pane
         has_workspace=bool(home.workspaces.list()),
         outputs={audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in connected.items()},
+        ab_tests=frozenset(home.ab_tests.audience_ids()),
     )
 
 
@@ -356,6 +359,7 @@ class AudiencesPane(QWidget):
         first_load = self.model.rowCount() == 0
         self.model.set_audiences(result.audiences)
         self.model.set_outputs(result.outputs)
+        self.model.set_ab_tests(result.ab_tests)
         self.tag_filter.set_available({tag for audience in result.audiences for tag in audience.tags})
         if first_load and result.audiences:
             self.table.scrollToTop()

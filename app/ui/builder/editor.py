@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,7 @@ from app.models.audiences import AudienceInfo
 from app.models.autosave import remove_autosave, write_autosave
 from app.models.editing_session import Draft, EditorContext, EstimateSession, load_editor_context, save_draft
 from app.ui import settings as preferences
+from app.ui.builder.ab_test import ABTestTab
 from app.ui.builder.canvas import CriteriaCanvas
 from app.ui.builder.commands import DraftEdit, DraftModel
 from app.ui.builder.details import DetailsPanel
@@ -139,7 +141,8 @@ class AudienceEditor(QWidget):
         self.saved_draft = Draft.of(context.audience)
         self.model = DraftModel(self.saved_draft, self)
         self.services = EditorServices(self.home, self.tasks, context, self)
-        self.session = EstimateSession(self.home, context.workspace_ids)
+        standard = context.audience.id if context.audience.kind == "standard" else None
+        self.session = EstimateSession(self.home, context.workspace_ids, standard_audience_id=standard)
         self.live = LiveEstimate(self.session, self, debounce_ms=preferences.estimate_delay_ms())
         self._build()
         self.model.changed.connect(self._on_draft_changed)
@@ -282,7 +285,14 @@ class AudienceEditor(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addWidget(_rule())
-        layout.addWidget(self.splitter, 1)
+        # The criteria and the A/B test are two views of one audience; the A/B tab reads its test when first shown.
+        self.ab_test = ABTestTab(self.connection, self.tasks, self.audience_id)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "Criteria")
+        self.tabs.addTab(self.ab_test, "A/B Test")
+        self.tabs.setTabToolTip(1, "Split the audience into variations to connect to different outputs")
+        layout.addWidget(self.tabs, 1)
         self.pages.addWidget(self.content)
 
     def _on_undo_index(self, _index: int) -> None:
@@ -476,6 +486,8 @@ class AudienceEditor(QWidget):
         self.save_button.setToolTip("Save the audience (Ctrl+S)" + ("" if audience.status == "draft"
                                     else f"; it stays {audience.status}"))
         self.save_button.setEnabled(not self._saving and (self.is_dirty() or self._restored is not None))
+        # A standard audience is calculated from the Standard audiences pane (it spends credits), not activated.
+        self.activate_button.setVisible(audience.kind != "standard")
         reason = self.activate_blocker()
         self.activate_button.setEnabled(reason is None)
         self.activate_button.setToolTip(reason or "Save and make the audience active: it starts being calculated "
@@ -678,6 +690,7 @@ class AudienceEditor(QWidget):
         self._autosave_timer.stop()
         if self.live is not None:
             self.live.shutdown()
+            self.ab_test.shutdown()
         if discard and self.home is not None:
             home, audience_id = self.home.home, self.audience_id
             self.tasks.run(lambda: remove_autosave(home, audience_id), label="Removing the draft's copy")
@@ -697,6 +710,7 @@ class AudienceEditor(QWidget):
             self._autosave_timer.stop()
             if self.live is not None:
                 self.live.shutdown()
+                self.ab_test.shutdown()
 
 
 def _rule() -> QFrame:

@@ -1,5 +1,9 @@
 """The live estimate: the audience's size (sampled with its 95 % interval, then exact) and its history.
 
+When the cache itself holds only a sample of the profiles (a sync with `--sample`), no count is
+exact: the "exact" count of the cache is scaled to the whole workspace and shown with its 95 %
+interval, and the panel says the exact count is unavailable offline.
+
 The history's chart (pyqtgraph) is built when the first exact size arrives: until then there is
 nothing to draw, and an editor opens without building it.
 """
@@ -12,12 +16,15 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
-from app.builder.estimator import Estimate
+from app.builder.estimator import Estimate, wilson_interval
 from app.ui.builder.canvas import mix
-
 
 CHART_MIN_HEIGHT = 110
 CHART_MAX_HEIGHT = 150
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g} %"
 
 
 class EstimatePanel(QWidget):
@@ -75,6 +82,40 @@ class EstimatePanel(QWidget):
 
         self.history: list[tuple[int, int]] = []
         self.shown: Estimate | None = None
+        #: The fraction of profiles the cache holds when it was synced as a sample (None: all of them).
+        self.cache_sample: float | None = None
+        self._sample_asked = False
+
+    # -- a sampled cache ---------------------------------------------------------------------------
+
+    def set_cache_sample(self, fraction: float | None) -> None:
+        """Say the cache holds only this fraction of the profiles (None: all); what is shown is redone."""
+        self._sample_asked = True
+        if fraction == self.cache_sample:
+            return
+        self.cache_sample = fraction
+        if self.shown is not None:
+            if self.shown.exact:
+                self._show_exact_text(self.shown)
+                self._show_exact_state(self.shown, None)
+            else:
+                self.show_sample(self.shown)
+
+    def _ask_cache_sample(self) -> None:
+        """Once per panel: ask (in the background) whether the editor's home holds a sampled cache."""
+        if self._sample_asked:
+            return
+        self._sample_asked = True
+        owner = self.parent()
+        while owner is not None and not (hasattr(owner, "home") and hasattr(owner, "tasks")):
+            owner = owner.parent()
+        home = getattr(owner, "home", None)
+        if home is None:
+            return
+        from app.models.sync import cache_sample
+
+        owner.tasks.run(lambda: cache_sample(home), label="Reading the cache's sample", on_success=self.set_cache_sample,
+                        on_failure=lambda _exc: None)
 
     def _ensure_chart(self) -> None:
         """Build the history's chart (the first time there is something to draw)."""
@@ -128,26 +169,27 @@ class EstimatePanel(QWidget):
     # -- states ------------------------------------------------------------------------------------
 
     def show_counting(self) -> None:
+        self._ask_cache_sample()
         self.busy.setVisible(True)
         self.state.setText("Counting…")
 
     def show_sample(self, estimate: Estimate) -> None:
         self.shown = estimate
-        self.count.setText(f"≈ {estimate.count:,}")
+        scale = 1 / self.cache_sample if self.cache_sample else 1
+        self.count.setText(f"≈ {round(estimate.count * scale):,}")
         low, high = estimate.interval or (0, estimate.universe)
-        self.detail.setText(f"95 % interval {low:,} – {high:,} users, from a 1 % sample")
+        held = f" of the {_percent(self.cache_sample)} this laptop holds" if self.cache_sample else ""
+        self.detail.setText(f"95 % interval {round(low * scale):,} – {round(high * scale):,} users, from a 1 % sample{held}")
         self.state.setText("Counting every profile…")
 
     def show_exact(self, estimate: Estimate, *, nodes_pending: bool = False) -> None:
         """The exact count; with `nodes_pending`, each criterion's count is still on its way."""
         self.shown = estimate
         self.busy.setVisible(nodes_pending)
-        self.count.setText(f"{estimate.count:,}")
-        share = f" ({estimate.count / estimate.universe:.1%})" if estimate.universe else ""
-        self.detail.setText(f"users of {estimate.universe:,}{share}")
+        shown_count = self._show_exact_text(estimate)
         self._show_exact_state(estimate, "counting each criterion…" if nodes_pending else None)
         self.state.setToolTip(f"Calculated at {estimate.now:%Y-%m-%d %H:%M} UTC")
-        self.history.append((len(self.history) + 1, estimate.count))
+        self.history.append((len(self.history) + 1, shown_count))
         if self.chart is None:
             # Built on a turn of the event loop of its own, not on top of the work of showing this estimate.
             if not self._chart_pending:
@@ -175,11 +217,31 @@ class EstimatePanel(QWidget):
         self.busy.setVisible(False)
         self._show_exact_state(estimate, None, total_ms)
 
+    def _show_exact_text(self, estimate: Estimate) -> int:
+        """The count and its detail; the count shown (scaled to the workspace when the cache is a sample)."""
+        if not self.cache_sample:
+            self.count.setText(f"{estimate.count:,}")
+            share = f" ({estimate.count / estimate.universe:.1%})" if estimate.universe else ""
+            self.detail.setText(f"users of {estimate.universe:,}{share}")
+            return estimate.count
+        # Every profile of the sample was counted: the share is known within its interval, the whole is scaled.
+        fraction = self.cache_sample
+        scaled = round(estimate.count / fraction)
+        low, high = wilson_interval(estimate.count, estimate.universe)
+        whole = estimate.universe / fraction
+        self.count.setText(f"≈ {scaled:,}")
+        self.detail.setText(f"95 % interval {math.floor(low * whole):,} – {math.ceil(high * whole):,} users, from the "
+                            f"{_percent(fraction)} sample this laptop holds ({estimate.count:,} of {estimate.universe:,} sampled users)")
+        return scaled
+
     def _show_exact_state(self, estimate: Estimate, pending: str | None, elapsed_ms: float | None = None) -> None:
         days = estimate.realtime_days
         window = ("last day of events · " if days == 1 else f"last {days} days of events · ") if days else ""
         tail = pending or f"{estimate.elapsed_ms if elapsed_ms is None else elapsed_ms:,.0f} ms"
-        self.state.setText(f"Exact · {window}{tail}")
+        if self.cache_sample:
+            self.state.setText(f"Exact count unavailable offline: the cache holds a {_percent(self.cache_sample)} sample · {window}{tail}")
+        else:
+            self.state.setText(f"Exact · {window}{tail}")
 
     def show_problem(self, message: str) -> None:
         self.busy.setVisible(False)

@@ -25,6 +25,7 @@ from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
+from app.ui.pane_actions import pane_action
 
 if TYPE_CHECKING:
     from app.models.connections import ConnectionInfo
@@ -79,23 +80,26 @@ class ConnectionsPane(QWidget):
         #: the connection the admin chose, kept across reloads (which rebuild the rows)
         self._chosen_connection_id: int | None = None
 
-        self.new_action = self._action("&New Output…", "Ctrl+Shift+N", "Create an output for the chosen partner",
+        self.new_action = pane_action(self, "&New Output…", "Ctrl+Shift+N", "Create an output for the chosen partner",
                                        self.new_output)
-        self.edit_action = self._action("&Edit Output…", "Ctrl+E", "Change the output's name, settings and secrets",
+        self.edit_action = pane_action(self, "&Edit Output…", "Ctrl+E", "Change the output's name, settings and secrets",
                                         self.edit_output)
-        self.sign_in_action = self._action("&Sign In…", None, "Sign the output in to its partner in your web browser",
+        self.sign_in_action = pane_action(self, "&Sign In…", None, "Sign the output in to its partner in your web browser",
                                            self.sign_in)
-        self.delete_action = self._action("De&lete Output", None, "Delete the output (it must have no connections)",
+        self.delete_action = pane_action(self, "De&lete Output", None, "Delete the output (it must have no connections)",
                                           self.delete_output)
-        self.connect_action = self._action("&Connect…", "Ctrl+K", "Connect one or several audiences to the output",
+        self.connect_action = pane_action(self, "&Connect…", "Ctrl+K", "Connect one or several audiences to the output",
                                            self.connect_audiences)
-        self.disconnect_action = self._action("&Disconnect", "Ctrl+Shift+K", "Remove the chosen connection",
+        self.disconnect_action = pane_action(self, "&Disconnect", "Ctrl+Shift+K", "Remove the chosen connection",
                                               self.disconnect_chosen)
-        self.status_action = self._action("Make &Inactive", "Ctrl+I", "Pause or restart sending to this connection",
+        self.status_action = pane_action(self, "Make &Inactive", "Ctrl+I", "Pause or restart sending to this connection",
                                           self.toggle_status)
-        self.forward_action = self._action("&Forward Now", "Ctrl+Return", "Forward the audience to the output now",
+        self.forward_action = pane_action(self, "&Forward Now", "Ctrl+Return", "Forward the audience to the output now",
                                            self.forward_now)
-        self.refresh_action = self._action("&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
+        self.attributes_action = pane_action(self, "Shared &Attributes…", "Ctrl+Shift+A",
+                                              "Choose the user attributes forwarded with the identities",
+                                              self.edit_shared_attributes)
+        self.refresh_action = pane_action(self, "&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
                                            self.refresh)
 
         outputs_box = self._box("Outputs", self._tool_row(self.new_action, self.edit_action, self.sign_in_action,
@@ -103,7 +107,7 @@ class ConnectionsPane(QWidget):
         self.connections_title = QLabel()
         connections_box = self._box("Connections", self.connections_title,
                                     self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
-                                                   self.forward_action),
+                                                   self.forward_action, self.attributes_action),
                                     self.connection_view)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(outputs_box)
@@ -150,17 +154,6 @@ class ConnectionsPane(QWidget):
         view.setColumnWidth(2, 110)
         return view
 
-    def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            # Only while the pane has focus: the same keys mean other things in other panes.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-                          if shortcut is not None else tip)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
 
     @staticmethod
     def _tool_row(*actions: QAction) -> QWidget:
@@ -212,7 +205,7 @@ class ConnectionsPane(QWidget):
         self.outputs, self.connections = loaded
         self.output_model.removeRows(0, self.output_model.rowCount())
         for output in self.outputs:
-            users = [c.audience_name for c in self.connections if c.configuration_id == output.id]
+            users = [c.target_name for c in self.connections if c.configuration_id == output.id]
             name = QStandardItem(output.name)
             name.setData(output.id, ID_ROLE)
             used = QStandardItem(", ".join(users) if users else "No connections")
@@ -233,8 +226,10 @@ class ConnectionsPane(QWidget):
         else:
             self.connections_title.setText(f"Audiences connected to “{output.name}”")
         for info in self.connections_of(output.id if output else None):
-            audience = QStandardItem(info.audience_name)
+            audience = QStandardItem(info.target_name)
             audience.setData(info.id, ID_ROLE)
+            audience.setToolTip(f"Shares user attributes: {', '.join(info.shared_attributes)}"
+                                if info.shared_attributes else "Identities only (no user attributes shared)")
             fault = QStandardItem(f"⚠ {info.fault.category}" if info.fault else "")
             if info.fault:
                 fault.setToolTip(info.fault.message)
@@ -289,7 +284,7 @@ class ConnectionsPane(QWidget):
         for action in (self.edit_action, self.delete_action, self.connect_action):
             action.setEnabled(output is not None)
         self.sign_in_action.setEnabled(output is not None and output.auth == "oauth2")
-        for action in (self.disconnect_action, self.status_action, self.forward_action):
+        for action in (self.disconnect_action, self.status_action, self.forward_action, self.attributes_action):
             action.setEnabled(chosen is not None)
         self.status_action.setText("Make &Sending" if chosen is not None and chosen.status == "inactive"
                                    else "Make &Inactive")
@@ -362,11 +357,26 @@ class ConnectionsPane(QWidget):
         connections = self.home.connections
         self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status")
 
+    def edit_shared_attributes(self) -> None:
+        chosen = self.current_connection()
+        if chosen is None or self.home is None:
+            return
+        from app.ui.connections.connect_dialog import SharedAttributesDialog
+
+        dialog = SharedAttributesDialog(self.home, self.tasks, chosen, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda info: self._tell(
+            f"“{info.target_name}” shares {', '.join(info.shared_attributes) or 'no user attributes'} with "
+            f"“{info.output_name}”; the next forwarding run sends them."))
+        self.dialog = dialog
+        dialog.open()
+
     def forward_now(self) -> None:
         chosen = self.current_connection()
         if chosen is None or self.home is None:
             return
-        self.run = ForwardRun(self.home, self.tasks, chosen.id, self)
+        self.run = ForwardRun(self.home, self.tasks, chosen.id, self,
+                              what=f"“{chosen.target_name}” to “{chosen.output_name}”")
         self.run.finished.connect(lambda _report, text: self._tell(text))
         self.run.start()
 

@@ -33,7 +33,13 @@ class SignIn(QObject):
         self.progress.setMinimumDuration(0)
         self.progress.setAutoClose(False)
         self.progress.setAutoReset(False)
-        self.progress.canceled.connect(self._cancelled.set)
+        # The Cancel button, closing the window and Esc all stop the wait: the loopback listener then closes and the
+        # worker returns at once, instead of holding its thread (and the port) for the full five minutes.
+        self.progress.canceled.connect(self.cancel)
+        self.progress.rejected.connect(self.cancel)
+        # A window closed mid-sign-in must not leave the worker waiting (quitting waits for the workers).
+        self.destroyed.connect(self._cancelled.set)
+        self._done = False
 
     def start(self) -> None:
         browser = open_browser
@@ -44,13 +50,22 @@ class SignIn(QObject):
                         on_failure=self._on_failed)
 
     def cancel(self) -> None:
+        if self._done or self._cancelled.is_set():
+            return
         self._cancelled.set()
+        self.progress.setLabelText("Cancelling the sign-in…")
+
+    @property
+    def running(self) -> bool:
+        return not self._done
 
     def _on_signed_in(self, _output) -> None:
+        self._done = True
         self.progress.close()
         self.finished.emit(True, f"Signed in to “{self.output_name}”; its tokens are in the keyring.")
 
     def _on_failed(self, exc: BaseException) -> None:
+        self._done = True
         self.progress.close()
         message = ("Sign-in cancelled; nothing changed." if self._cancelled.is_set()
                    else failure_message(exc, f"Signing in to {self.output_name}"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,6 +23,7 @@ from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
+from app.ui.pane_actions import pane_action
 
 if TYPE_CHECKING:
     from app.models.faults import FaultInfo
@@ -62,11 +63,11 @@ class FaultsPane(QWidget):
             self.view.setColumnWidth(column, width)
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self.update_enabled())
 
-        self.reauthenticate_action = self._action("Re-&authenticate…", "Ctrl+Shift+A",
+        self.reauthenticate_action = pane_action(self, "Re-&authenticate…", "Ctrl+Shift+A",
                                                   "Sign the output in again in your web browser", self.reauthenticate)
-        self.credentials_action = self._action("Edit &Credentials…", "Ctrl+E",
+        self.credentials_action = pane_action(self, "Edit &Credentials…", "Ctrl+E",
                                                "Change the output's settings and secrets", self.edit_credentials)
-        self.resume_action = self._action("&Resume", "Ctrl+R",
+        self.resume_action = pane_action(self, "&Resume", "Ctrl+R",
                                           "Mark the fault resolved and continue forwarding from where it stopped",
                                           self.resume)
         buttons = QWidget()
@@ -104,14 +105,6 @@ class FaultsPane(QWidget):
         connection.store_changed.connect(self._on_store_changed)
         self.update_enabled()
 
-    def _action(self, text: str, shortcut: str, tip: str, slot) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
 
     # -- loading --------------------------------------------------------------------------------
 

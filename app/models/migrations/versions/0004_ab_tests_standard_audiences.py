@@ -44,7 +44,7 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.UniqueConstraint("test_id", "position", name=op.f("uq_ab_variants_test_id_position")),
         sa.CheckConstraint("percent > 0 AND percent <= 100", name=op.f("ck_ab_variants_percent")),
-        sa.CheckConstraint("position >= 0 AND position < 5", name=op.f("ck_ab_variants_position")),
+        sa.CheckConstraint("position >= 0 AND position <= 5", name=op.f("ck_ab_variants_position")),
     )
     op.create_index(op.f("ix_ab_variants_test_id"), "ab_variants", ["test_id"])
 
@@ -117,9 +117,12 @@ def upgrade() -> None:
         sa.CheckConstraint("change <> 0", name=op.f("ck_credit_ledger_change")),
     )
     op.create_index(op.f("ix_credit_ledger_workspace_id"), "credit_ledger", ["workspace_id"])
+    op.add_column("forwarded_identities", sa.Column("attributes_hash", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("forwarded_identities") as batch:
+        batch.drop_column("attributes_hash")
     op.drop_index(op.f("ix_credit_ledger_workspace_id"), table_name="credit_ledger")
     op.drop_table("credit_ledger")
     op.drop_index(op.f("ix_standard_audiences_calculation_id"), table_name="standard_audiences")
