@@ -17,7 +17,7 @@ from app.errors import InvalidInput, UserError
 from app.console import print_json
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
-from app import ab_tests_cli, outputs_cli, standard_cli
+from app import ab_tests_cli, outputs_cli, segments_cli, standard_cli
 from app.server import commands as server_commands
 
 log = logging.getLogger("app.cli")
@@ -38,6 +38,7 @@ Examples:
   audience-studio import batches.ndjson.gz        load mParticle batches
   audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
+  audience-studio audiences segment "Lapsed buyers" --public --cpm 2.50   price a segment for the marketplace
   audience-studio export "Lapsed buyers" --out lapsed.zip --identities email   download identities
   audience-studio ab-test create "Lapsed buyers" --variation Push=20   split an audience for an A/B test
   audience-studio outputs partners                the partners audiences can be forwarded to
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
     est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
-    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences", description="Audiences, through the same services the app uses.")
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
     a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
     a_list.add_argument("--json", action="store_true", help="print JSON")
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = aud_commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         sub.add_argument("audience", metavar="NAME|ID")
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    segments_cli.add_parser(aud_commands)
 
     calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
                                description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
@@ -413,6 +415,8 @@ def cmd_audiences(home, args) -> int:
             audience = _create_audience(opened, args)
             print(f"Created draft audience {audience.id}: {audience.name}")
             return 0
+        if action == "segment":
+            return segments_cli.run(opened, args)
         target = service.get(args.audience)
         if action == "activate":
             result = service.activate(target.id)

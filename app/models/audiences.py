@@ -37,6 +37,7 @@ from app.models.schema import (
     Input,
     OutputConfiguration,
     PendingBatch,
+    SegmentSettings,
     StandardAudience,
     Workspace,
     empty_criteria,
@@ -81,8 +82,8 @@ class AudienceSnapshot:
 
     audience: AudienceInfo
     #: What the delete took with it, as (table, rows of column values) in the order they go back: its standard
-    #: audience row, A/B test and variations, connections with their forwarding state, forwarded identities,
-    #: pending batches and faults. Restored under their own ids, so forwarding resumes where it stood.
+    #: audience row, segment settings, A/B test and variations, connections with their forwarding state, forwarded
+    #: identities, pending batches and faults. Restored under their own ids, so forwarding resumes where it stood.
     dependents: tuple[tuple[str, tuple[dict[str, Any], ...]], ...] = ()
 
     def rows(self, table: str) -> tuple[dict[str, Any], ...]:
@@ -90,14 +91,16 @@ class AudienceSnapshot:
 
 
 #: What hangs off an audience (deleted with it by the store's cascades), parents before children.
-_DEPENDENTS = (StandardAudience, ABTest, ABVariant, Connection, ForwardingState, ForwardedIdentity, PendingBatch, Fault)
+_DEPENDENTS = (StandardAudience, SegmentSettings, ABTest, ABVariant, Connection, ForwardingState, ForwardedIdentity,
+               PendingBatch, Fault)
 
 
 def _dependents(session: Session, audience_id: int) -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
     tests = select(ABTest.id).where(ABTest.audience_id == audience_id)
     connections = select(Connection.id).where(Connection.audience_id == audience_id)
     where = {StandardAudience: StandardAudience.audience_id == audience_id, ABTest: ABTest.audience_id == audience_id,
-             ABVariant: ABVariant.test_id.in_(tests), Connection: Connection.audience_id == audience_id}
+             ABVariant: ABVariant.test_id.in_(tests), Connection: Connection.audience_id == audience_id,
+             SegmentSettings: SegmentSettings.audience_id == audience_id}
     out = []
     for model in _DEPENDENTS:
         condition = where[model] if model in where else model.connection_id.in_(connections)
@@ -417,6 +420,11 @@ class AudienceService:
                 session.add(StandardAudience(audience_id=audience.id,
                                              range_start=standard.range_start if standard else None,
                                              range_end=standard.range_end if standard else None))
+            segment = session.get(SegmentSettings, original.id)
+            if segment is not None:  # the copy is offered like the original (expiration, visibility, price, category)
+                session.add(SegmentSettings(audience_id=audience.id, expiration_days=segment.expiration_days,
+                                            visibility=segment.visibility, cpm_cents=segment.cpm_cents,
+                                            category=segment.category, updated_by=self.user, updated_at=now))
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from app.models.credits import CreditService
     from app.models.standard_audiences import StandardAudienceService
     from app.models.faults import FaultService
+    from app.models.segments import SegmentSettingsService
     from app.models.outputs import OutputService
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,13 @@ class OpenHome:
         from app.models.connections import ConnectionService
 
         return ConnectionService(self.store, self.user, cache=self.cache)
+
+    @cached_property
+    def segments(self) -> SegmentSettingsService:
+        """How each audience is offered as a segment on the data marketplace."""
+        from app.models.segments import SegmentSettingsService
+
+        return SegmentSettingsService(self.store, self.user)
 
     @cached_property
     def faults(self) -> FaultService:

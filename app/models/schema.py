@@ -473,3 +473,40 @@ class SyncRun(Base):
     audiences_received: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     conflicts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+# -- segment settings: an audience as a segment on the data marketplace (migration 0006) --
+
+SEGMENT_VISIBILITIES = ("public", "private")
+MAX_EXPIRATION_DAYS = 3650
+#: The highest CPM a segment may ask, in cents (1,000.00 USD per thousand users): data segments sell for a few
+#: dollars CPM; anything above this is a typing slip, refused rather than stored.
+MAX_CPM_CENTS = 100_000
+#: Frozen here rather than derived in the migration: check constraints are part of the stored schema.
+SEGMENT_CHECKS = {
+    "visibility": _one_of("visibility", SEGMENT_VISIBILITIES),
+    "private_has_no_price": "visibility = 'public' OR cpm_cents IS NULL",
+    "cpm_cents": f"cpm_cents IS NULL OR (cpm_cents >= 0 AND cpm_cents <= {MAX_CPM_CENTS})",
+    "expiration_days": f"expiration_days IS NULL OR (expiration_days >= 1 AND expiration_days <= {MAX_EXPIRATION_DAYS})",
+}
+
+
+class SegmentSettings(Base):
+    """How an audience is offered as a segment: when it expires, who may buy it, its price and its category.
+
+    No row means the defaults (never expires, private, no price, no category). The price is kept in whole
+    cents: exact, and simply checked (SQLite has no exact decimal type)."""
+
+    __tablename__ = "segment_settings"
+    __table_args__ = tuple(CheckConstraint(sql, name=name) for name, sql in SEGMENT_CHECKS.items())
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    #: Days after its push to a channel when the segment is old and taken off that channel (None: never).
+    expiration_days: Mapped[int | None] = mapped_column(nullable=True)
+    visibility: Mapped[str] = mapped_column(String, default="private", server_default="private")
+    #: Price per thousand users in US cents; only public segments have one (None: no price set).
+    cpm_cents: Mapped[int | None] = mapped_column(nullable=True)
+    #: A taxonomy path such as "Retail > Outdoor" (None: uncategorised).
+    category: Mapped[str | None] = mapped_column(String, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "audience_sync",
     "audience_sync_cursors",
     "sync_runs",
+    "segment_settings",
 }
 
 

@@ -223,8 +223,9 @@ def test_the_editor_shows_criteria_and_ab_test_tabs_and_reads_the_test_only_when
     qtbot.addWidget(editor)
     editor.show()
     qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
-    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test"]
+    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test", "Segment"]
     assert editor.tabs.currentWidget() is editor.splitter and not editor.ab_test.is_loaded()
+    assert not editor.segment.is_loaded()
     with qtbot.waitSignal(editor.ab_test.loaded, timeout=TIMEOUT_MS):
         editor.tabs.setCurrentWidget(editor.ab_test)
     assert editor.ab_test.control_percent.text() == "100 %"

@@ -47,6 +47,7 @@ from app.ui.builder.details import DetailsPanel
 from app.ui.builder.estimate_panel import EstimatePanel
 from app.ui.builder.live_estimate import LiveEstimate
 from app.ui.builder.palette import CriteriaPalette
+from app.ui.builder.segment import SegmentTab
 from app.ui.builder.services import EditorServices
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
@@ -292,6 +293,10 @@ class AudienceEditor(QWidget):
         self.tabs.addTab(self.splitter, "Criteria")
         self.tabs.addTab(self.ab_test, "A/B Test")
         self.tabs.setTabToolTip(1, "Split the audience into variations to connect to different outputs")
+        # Saved with its own button: selling the audience is not part of the criteria's undo.
+        self.segment = SegmentTab(self.connection, self.tasks, self.audience_id)
+        self.tabs.addTab(self.segment, "Segment")
+        self.tabs.setTabToolTip(2, "Expiration, visibility on the data marketplace, CPM price and category")
         layout.addWidget(self.tabs, 1)
         self.pages.addWidget(self.content)
 
@@ -691,6 +696,7 @@ class AudienceEditor(QWidget):
         if self.live is not None:
             self.live.shutdown()
             self.ab_test.shutdown()
+            self.segment.shutdown()
         if discard and self.home is not None:
             home, audience_id = self.home.home, self.audience_id
             self.tasks.run(lambda: remove_autosave(home, audience_id), label="Removing the draft's copy")
@@ -711,6 +717,7 @@ class AudienceEditor(QWidget):
             if self.live is not None:
                 self.live.shutdown()
                 self.ab_test.shutdown()
+                self.segment.shutdown()
 
 
 def _rule() -> QFrame:
