@@ -119,3 +119,16 @@ def test_audiences_list_with_sizes(demo_home, capsys):
         exact = cli_json(capsys, demo_home, "audiences", "show", str(audience["id"]), "--json")["criteria"]
         assert audience["volatility"] == round((audience["adds"] + audience["drops"]) / audience["size"], 4)
         assert exact  # the criteria the size came from
+
+
+def test_most_demo_audiences_are_offered_as_priced_public_segments(demo_home):
+    from app.models.demo import DEMO_PUBLIC_SEGMENTS
+    from app.models.home import OpenHome
+    from app.paths import resolve_home
+
+    with OpenHome.open(resolve_home(demo_home)) as opened:
+        settings = {a.name: opened.segments.get(a.id) for a in opened.audiences.list()}
+    public = {name for name, s in settings.items() if s.visibility == "public"}
+    assert public == {name for name, _, _ in DEMO_PUBLIC_SEGMENTS}
+    assert len(settings) > len(public)  # some stay private, so the demo shows both
+    assert all(settings[name].cpm is not None and settings[name].category for name in public)

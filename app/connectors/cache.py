@@ -4,8 +4,10 @@ The cache holds what was synced or imported and can always be rebuilt, so a sche
 recreates it. All times are naive TIMESTAMPs in UTC (the connection's TimeZone is pinned to UTC).
 
 Profile state (identities, attributes, consent, device, location, attribution) is "latest wins" per
-key; events are appended. There are no primary keys: DuckDB's ART indexes cost memory and slow bulk
-loads, and every write goes through `CacheWriter`, which merges keys itself.
+key; events are appended. The revenue tables (revenue records, segment member counts, agencies) come
+from the server's sync and are added where missing when a cache is opened (`_REVENUE_SCHEMA`), so
+a new release does not throw away what was synced. There are no primary keys: DuckDB's ART indexes
+cost memory and slow bulk loads, and every write goes through `CacheWriter`, which merges keys itself.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import pyarrow.compute as pc
 
 from app.connectors.batches import Rows
 from app.connectors.staging import tables_of
-from app.errors import UserError
+from app.errors import InvalidInput, UserError
 
 log = logging.getLogger(__name__)
 
 #: Bump when the tables change: an older cache is dropped and rebuilt (it holds nothing users made).
+#: New tables need no bump: they are created where missing on open, like the revenue tables.
 SCHEMA_VERSION = 1
 
 #: Profiles are bucketed 0..9999 by a hash of the mpid; bucket < SAMPLE_BUCKETS is the estimate sample.
@@ -84,6 +87,54 @@ CREATE TABLE loads (
     loaded_at TIMESTAMP NOT NULL, source VARCHAR NOT NULL, description VARCHAR,
     batches BIGINT NOT NULL, events BIGINT NOT NULL);
 """
+
+#: The revenue analytics' tables (docs/revenue.md). CREATE ... IF NOT EXISTS, run on every open: they
+#: were added after SCHEMA_VERSION 1, and adding tables needs no rebuild of what users already synced.
+#: A NULL agency or channel means the channel did not report that breakdown ("Unknown", never zero).
+_REVENUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revenue_records (
+    workspace_id INTEGER NOT NULL, day DATE NOT NULL, segment_key VARCHAR NOT NULL,
+    agency VARCHAR, channel VARCHAR, impressions BIGINT, revenue DOUBLE NOT NULL, currency VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS segment_counts (
+    workspace_id INTEGER NOT NULL, day DATE NOT NULL, segment_key VARCHAR NOT NULL, members BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS agencies (
+    workspace_id INTEGER NOT NULL, agency VARCHAR NOT NULL, name VARCHAR, kind VARCHAR, country VARCHAR,
+    contact VARCHAR);
+CREATE TABLE IF NOT EXISTS revenue_daily_segments (
+    workspace_id INTEGER NOT NULL, day DATE NOT NULL, currency VARCHAR NOT NULL, segment_key VARCHAR NOT NULL,
+    revenue DOUBLE NOT NULL, impressions BIGINT, records BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS revenue_weekly (
+    workspace_id INTEGER NOT NULL, week DATE NOT NULL, currency VARCHAR NOT NULL, segment_key VARCHAR NOT NULL,
+    agency VARCHAR, channel VARCHAR, revenue DOUBLE NOT NULL, impressions BIGINT, records BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS revenue_monthly (
+    workspace_id INTEGER NOT NULL, month DATE NOT NULL, currency VARCHAR NOT NULL, segment_key VARCHAR NOT NULL,
+    agency VARCHAR, channel VARCHAR, revenue DOUBLE NOT NULL, impressions BIGINT, records BIGINT NOT NULL);
+"""
+
+#: Sums of revenue_records kept beside it by CacheWriter.add_revenue, so a chart redraw reads
+#: thousands of rows instead of millions (benchmarks/revenue_redraw.py): per day and segment (time
+#: series without an agency or channel filter), and per ISO week and per month with every breakdown
+#: (a range's whole weeks or months; the days around them come from the records).
+REVENUE_ROLLUPS = ("revenue_daily_segments", "revenue_weekly", "revenue_monthly")
+
+#: The revenue tables' Arrow schemas, which CacheWriter.add_revenue & co. accept (columns in this order),
+#: and their keys: a row whose key is already cached replaces it (a corrected report from a channel).
+REVENUE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "revenue_records": (pa.schema([
+        pa.field("workspace_id", pa.int32(), nullable=False), pa.field("day", pa.date32(), nullable=False),
+        pa.field("segment_key", pa.string(), nullable=False), ("agency", pa.string()), ("channel", pa.string()),
+        ("impressions", pa.int64()), pa.field("revenue", pa.float64(), nullable=False),
+        pa.field("currency", pa.string(), nullable=False),
+    ]), ("workspace_id", "day", "segment_key", "agency", "channel", "currency")),
+    "segment_counts": (pa.schema([
+        pa.field("workspace_id", pa.int32(), nullable=False), pa.field("day", pa.date32(), nullable=False),
+        pa.field("segment_key", pa.string(), nullable=False), pa.field("members", pa.int64(), nullable=False),
+    ]), ("workspace_id", "day", "segment_key")),
+    "agencies": (pa.schema([
+        pa.field("workspace_id", pa.int32(), nullable=False), pa.field("agency", pa.string(), nullable=False),
+        ("name", pa.string()), ("kind", pa.string()), ("country", pa.string()), ("contact", pa.string()),
+    ]), ("workspace_id", "agency")),
+}
 
 # (table, key columns, value columns, arrow types of the staged rows in Rows' tuple order)
 _STATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -176,6 +227,13 @@ class Cache:
         if "cache_meta" in tables:
             version = first_row(con, "SELECT value FROM cache_meta WHERE key = 'schema_version'")
             if version and int(version[0]) == SCHEMA_VERSION:
+                if {*REVENUE_TABLES, *REVENUE_ROLLUPS} - tables:  # made before the revenue tables existed
+                    log.info("adding the revenue tables to the cache")
+                    con.execute("BEGIN")
+                    con.execute(_REVENUE_SCHEMA)
+                    if set(REVENUE_ROLLUPS) - tables and "revenue_records" in tables:  # a rollup came later
+                        _refresh_revenue_rollups(con, "SELECT DISTINCT workspace_id, day FROM revenue_records")
+                    con.execute("COMMIT")
                 return
             log.warning("cache schema %s is not %s: rebuilding the cache", version and version[0], SCHEMA_VERSION)
             con.execute("BEGIN")
@@ -184,6 +242,7 @@ class Cache:
             con.execute("COMMIT")
         con.execute("BEGIN")
         con.execute(_SCHEMA)
+        con.execute(_REVENUE_SCHEMA)
         _refresh_sample(con)  # empty, so estimates on a new cache answer 0 instead of failing
         con.executemany("INSERT INTO cache_meta VALUES (?, ?)", [
             ("schema_version", str(SCHEMA_VERSION)), ("data_version", "0"), ("next_event_id", "1"), ("source", "empty"),
@@ -295,6 +354,7 @@ class CacheWriter:
         self.workspaces: set[int] = set()
         self._staged: dict[str, list[pa.Table]] = {}  # state rows waiting to be merged, by table
         self._staged_rows = 0  # how many, which is also the next staged row's position
+        self.revenue_rows = 0  # rows written to the revenue tables
 
     def add(self, rows: Rows, batches: int) -> None:
         self.add_tables(tables_of(rows), batches)
@@ -303,6 +363,11 @@ class CacheWriter:
         """Keep `key` = `value` in cache_meta in this load's transaction (a sync keeps its cursor so)."""
         self._cur.execute("DELETE FROM cache_meta WHERE key = ?", [key])
         self._cur.execute("INSERT INTO cache_meta VALUES (?, ?)", [key, value])
+
+    def meta_value(self, key: str) -> str | None:
+        """cache_meta's `key` as this transaction sees it."""
+        row = first_row(self._cur, "SELECT value FROM cache_meta WHERE key = ?", [key])
+        return row[0] if row else None
 
     def add_tables(self, tables: dict[str, pa.Table], batches: int) -> None:
         """Load one chunk made by `staging.tables_of` (event indices local to the chunk)."""
@@ -335,6 +400,60 @@ class CacheWriter:
                 self._stage(table, staged)
         if self._staged_rows >= self.STATE_FLUSH_ROWS:
             self._merge_staged()
+
+    # -- revenue analytics (docs/revenue.md) ------------------------------------------------------
+
+    def add_revenue(self, records: pa.Table) -> int:
+        """Add revenue records (columns of REVENUE_TABLES["revenue_records"]); a record whose
+        (workspace, day, segment, agency, channel, currency) is cached already replaces it.
+        NULL agency or channel: the channel did not report it. Returns the rows written."""
+        return self._put_revenue("revenue_records", records)
+
+    def add_segment_counts(self, counts: pa.Table) -> int:
+        """Add segments' daily member counts; a (workspace, day, segment) cached already is replaced."""
+        return self._put_revenue("segment_counts", counts)
+
+    def add_agencies(self, agencies: pa.Table) -> int:
+        """Add or update the agencies (data buyers) and their details, keyed by (workspace, agency)."""
+        return self._put_revenue("agencies", agencies)
+
+    def _put_revenue(self, table: str, rows: pa.Table) -> int:
+        schema, keys = REVENUE_TABLES[table]
+        missing = [name for name in schema.names if name not in rows.column_names]
+        if missing:
+            raise InvalidInput(f"{table}: the rows have no column {', '.join(missing)} "
+                               f"(expected {', '.join(schema.names)})")
+        for field in schema:
+            if not field.nullable and rows[field.name].null_count:
+                raise InvalidInput(f"{table}: {rows[field.name].null_count} rows have no {field.name}")
+        try:
+            rows = rows.select(schema.names).cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError) as exc:
+            raise InvalidInput(f"{table}: the rows do not fit the columns {', '.join(schema.names)}: {exc}") from None
+        if rows.num_rows == 0:
+            return 0
+        cur = self._cur
+        key_list = ", ".join(keys)
+        cur.register("stage_revenue", rows.append_column("pos", pa.array(range(rows.num_rows), pa.int64())))
+        try:
+            # Latest wins inside the rows too: a page may correct a record it also holds.
+            cur.execute(f"""
+                CREATE OR REPLACE TEMP TABLE merged_revenue AS
+                SELECT * EXCLUDE (pos) FROM stage_revenue
+                QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY pos DESC) = 1""")
+        finally:
+            cur.unregister("stage_revenue")
+        same_key = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
+        cur.execute(f"DELETE FROM {table} USING merged_revenue m WHERE {same_key}")
+        written = first_row(cur, "SELECT count(*) FROM merged_revenue")[0]
+        order = " ORDER BY day" if "day" in keys else ""  # zone maps then skip the days a chart does not show
+        cur.execute(f"INSERT INTO {table} SELECT * FROM merged_revenue{order}")
+        if table == "revenue_records":
+            _refresh_revenue_rollups(cur, "SELECT DISTINCT workspace_id, day FROM merged_revenue")
+        cur.execute("DROP TABLE merged_revenue")
+        self.revenue_rows += written
+        return written
+
 
     def _stage(self, table: str, rows: pa.Table) -> None:
         start = self._staged_rows
@@ -407,6 +526,10 @@ class CacheWriter:
         cur = self._cur
         if self._staged:
             self._merge_staged()
+        if self.revenue_rows:
+            # Charts cached under an older revenue_version are stale (estimates keep data_version).
+            version = int(self.meta_value("revenue_version") or 0) + 1
+            self.set_meta("revenue_version", str(version))
         if self.batches:
             cur.execute("UPDATE cache_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
             cur.execute("UPDATE cache_meta SET value = ? WHERE key = 'next_event_id'", [str(self._next_event_id)])
@@ -415,6 +538,34 @@ class CacheWriter:
                 "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), source, description, self.batches, self.events],
             )
+
+
+def _refresh_revenue_rollups(cur: duckdb.DuckDBPyConnection, touched_days: str) -> None:
+    """Recompute the rollups' rows of the days, weeks and months of the (workspace_id, day) pairs
+    that the query `touched_days` selects."""
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE touched_days AS {touched_days}")
+    cur.execute("DELETE FROM revenue_daily_segments USING touched_days t "
+                "WHERE revenue_daily_segments.workspace_id = t.workspace_id AND revenue_daily_segments.day = t.day")
+    cur.execute("""
+        INSERT INTO revenue_daily_segments
+        SELECT workspace_id, day, currency, segment_key, sum(revenue), sum(impressions), count(*)
+        FROM revenue_records SEMI JOIN touched_days USING (workspace_id, day)
+        GROUP BY workspace_id, day, currency, segment_key ORDER BY day""")
+    for table, period, length in (("revenue_weekly", "week", "INTERVAL 7 DAY"), ("revenue_monthly", "month", "INTERVAL 1 MONTH")):
+        cur.execute(f"""
+            CREATE OR REPLACE TEMP TABLE touched_periods AS
+            SELECT DISTINCT workspace_id, CAST(date_trunc('{period}', day) AS DATE) AS period FROM touched_days""")
+        cur.execute(f"DELETE FROM {table} USING touched_periods t "
+                    f"WHERE {table}.workspace_id = t.workspace_id AND {table}.{period} = t.period")
+        cur.execute(f"""
+            INSERT INTO {table}
+            SELECT r.workspace_id, t.period, currency, segment_key, agency, channel,
+                   sum(revenue), sum(impressions), count(*)
+            FROM revenue_records r JOIN touched_periods t
+              ON r.workspace_id = t.workspace_id AND r.day >= t.period AND r.day < t.period + {length}
+            GROUP BY r.workspace_id, t.period, currency, segment_key, agency, channel ORDER BY t.period""")
+        cur.execute("DROP TABLE touched_periods")
+    cur.execute("DROP TABLE touched_days")
 
 
 #: The tables copied into the sample (as sample_<name>), all keyed by mpid.

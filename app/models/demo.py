@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from app.builder.calculated import CalculatedAttribute
-from app.connectors import demo_data
+from app.connectors import demo_data, demo_revenue
 from app.connectors.importer import ImportReport, SourcedBatch, import_batches
 from app.errors import UserError
 from app.models.home import OpenHome
@@ -126,6 +126,8 @@ def fill_demo(
         opened.cache.refresh_catalogs()
         create_calculated_attributes(opened, ids)
         audiences = create_example_audiences(opened, ids)
+        add_demo_revenue(opened, ids, seed=seed, end=end, profiles=profiles)
+        publish_demo_segments(opened)
         profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
     except BaseException:
         if discard_on_failure:
@@ -277,6 +279,43 @@ def example_audiences(us: int, eu: int) -> list[dict]:
             ),
         },
     ]
+
+
+#: The demo's segments on the marketplace: (audience name, CPM in USD, category). The others stay private,
+#: so the demo shows both kinds (only public segments earn revenue).
+DEMO_PUBLIC_SEGMENTS = (
+    ("New installers, under 3 sessions", "1.20", "Retail > App users > New"),
+    ("High-value Gmail shoppers (US)", "4.50", "Retail > Shoppers > High value"),
+    ("Cart abandoners, last 7 days", "3.00", "Retail > Shoppers > Intent"),
+    ("Campers near Denver", "2.25", "Retail > Outdoor > Camping"),
+    ("Lapsed Android users", "0.90", "Retail > App users > Lapsed"),
+    ("Gold and platinum members, US + EU", "5.00", "Retail > Loyalty"),
+)
+
+
+def publish_demo_segments(opened: OpenHome) -> None:
+    """Offer most example audiences on the marketplace with a price and a category (segment settings)."""
+    by_name = {a.name: a.id for a in opened.audiences.list()}
+    for name, cpm, category in DEMO_PUBLIC_SEGMENTS:
+        if name in by_name:
+            opened.segments.update(by_name[name], visibility="public", cpm=cpm, category=category,
+                                   expiration_days=90)
+
+
+def add_demo_revenue(opened: OpenHome, workspace_ids: dict[str, int], *, seed: int, end: dt.datetime,
+                     profiles: int) -> int:
+    """A year of revenue and member counts for the example audiences, up to the day before `end`,
+    as the server's sync would bring them (app/connectors/demo_revenue.py). Returns the records."""
+    us, eu = (workspace_ids[name] for name in demo_data.WORKSPACES)
+    currency = {workspace_ids[name]: demo_revenue.CURRENCY[name] for name in demo_data.WORKSPACES}
+    segments = [demo_revenue.DemoSegment(workspace_id, spec["external_name"] or spec["name"], currency[workspace_id])
+                for spec in example_audiences(us, eu) for workspace_id in spec["workspaces"]]
+    last_day = end.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    data = demo_revenue.generate(segments, end=last_day, seed=seed, profiles=profiles)
+    with opened.cache.writing(source="demo", description="demo revenue") as writer:
+        writer.add_agencies(data.agencies)
+        writer.add_segment_counts(data.counts)
+        return writer.add_revenue(data.records)
 
 
 #: Calculated attributes every demo workspace defines.
