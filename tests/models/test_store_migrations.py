@@ -6,6 +6,7 @@ import sqlite3
 import warnings
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -57,13 +58,10 @@ def test_0004_upgrades_a_0003_store_keeping_its_connections_and_downgrades_clean
         # Rebuilding the connections table must not cascade into what was forwarded.
         assert db.execute("SELECT next_sequence FROM forwarding_states").fetchall() == [(4,)]
         assert db.execute("SELECT value FROM forwarded_identities").fetchall() == [("a@b.c",)]
-        try:
+        # A second whole-audience connection to the same output is refused by the new unique index.
+        with pytest.raises(sqlite3.IntegrityError):
             db.execute("INSERT INTO connections (audience_id, configuration_id, settings, status, created_by, "
                        "created_at, updated_at) VALUES (7, 3, '{}', 'sending', 'x', '2026-01-01', '2026-01-01')")
-        except sqlite3.IntegrityError:
-            pass
-        else:
-            raise AssertionError("a second whole-audience connection to the same output was accepted")
     command.downgrade(config, "0003")
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
