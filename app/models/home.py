@@ -21,6 +21,7 @@ from app.paths import Home
 if TYPE_CHECKING:
     from app.connectors.outputs.secrets import SecretStore
     from app.models.ab_tests import ABTestService
+    from app.models.channels import ChannelService
     from app.models.connections import ConnectionService
     from app.models.credits import CreditService
     from app.models.standard_audiences import StandardAudienceService
@@ -94,6 +95,13 @@ class OpenHome:
         from app.models.segments import SegmentSettingsService
 
         return SegmentSettingsService(self.store, self.user)
+
+    @cached_property
+    def channels(self) -> ChannelService:
+        """Where segments' taxonomies are pushed, and taking them off again (expired or made private)."""
+        from app.models.channels import ChannelService
+
+        return ChannelService(self.store, self.user)
 
     @cached_property
     def faults(self) -> FaultService:

@@ -510,3 +510,41 @@ class SegmentSettings(Base):
     category: Mapped[str | None] = mapped_column(String, nullable=True)
     updated_by: Mapped[str] = mapped_column(String)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+#: A segment's state on one channel: on it, taken off it (expired, made private, by hand), or the push failed.
+CHANNEL_PUSH_STATES = ("pushed", "removed", "failed")
+
+
+class ChannelConfiguration(Base):
+    """One external channel's set-up: switched on or off, and for channels that need it, their configuration
+    (account, endpoint, ...; never secrets). No row: the channel was never switched on or set up."""
+
+    __tablename__ = "channel_configurations"
+
+    #: The channel's key in app.models.channels.CHANNELS (the directory lives in code, not in the store).
+    channel_key: Mapped[str] = mapped_column(String, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    configured_by: Mapped[str] = mapped_column(String)
+    configured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class SegmentChannelPush(Base):
+    """A segment's latest push to one channel: what taxonomy was pushed and when, and whether it is still there."""
+
+    __tablename__ = "segment_channel_pushes"
+    __table_args__ = (CheckConstraint(_one_of("state", CHANNEL_PUSH_STATES), name="state"),)
+
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True)
+    channel_key: Mapped[str] = mapped_column(String, primary_key=True)
+    state: Mapped[str] = mapped_column(String)
+    #: "<segment name> | <category>" as pushed (kept: the audience may be renamed after the push).
+    taxonomy: Mapped[str] = mapped_column(String)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    pushed_by: Mapped[str] = mapped_column(String)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Why it was taken off, in the users' words: "expired after 90 days", "made private", "removed by maria".
+    removed_reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    #: Why the push failed (state 'failed'), in the users' words.
+    error: Mapped[str | None] = mapped_column(String, nullable=True)

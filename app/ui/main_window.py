@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,6 +21,7 @@ from app.ui.connections.pane import ConnectionsPane
 from app.ui.faults.pane import FaultsPane
 from app.ui.home import HomeConnection
 from app.ui.preferences import open_preferences
+from app.ui.revenue.pane import RevenuePane
 from app.ui.standard.pane import StandardAudiencesPane
 from app.ui.status_bar import HomeStatusBar
 from app.ui.sync.pane import SyncPane
@@ -55,6 +56,11 @@ class MainWindow(QMainWindow):
         self.audiences.open_requested.connect(self.editors.open_audience)
         self.audiences.actions.is_open_in_editor = self.editors.is_open
         connection.opened.connect(self.editors.offer_autosaves)
+        # Segments past their expiration (or made private) come off their channels at start and every hour.
+        connection.opened.connect(lambda _home: self._tidy_channels())
+        self._channel_timer = QTimer(self, interval=3_600_000)
+        self._channel_timer.timeout.connect(self._tidy_channels)
+        self._channel_timer.start()
         if welcome:  # the app's start offers it; tests and embedders ask for it
             connection.opened.connect(lambda _home: self.show_welcome())
         self._add_pane("Audiences", self.editors, "Every audience: search, sort, see status and tags; open one to edit it")
@@ -68,6 +74,9 @@ class MainWindow(QMainWindow):
         self._add_pane("Faults", self.faults, "Why forwarding to a connection stopped, and resuming it")
         faults_item = self.navigation.item(self.navigation.count() - 1)
         self.faults.count_changed.connect(lambda count: faults_item.setText(f"Faults ({count})" if count else "Faults"))
+        self.revenue = RevenuePane(connection, tasks)
+        self._add_pane("Revenue", self.revenue,
+                       "Where the money comes from: revenue over time, by segment, agency and channel; compare; export")
         self.sync = SyncPane(connection, tasks)
         self._add_pane("Sync", self.sync, "The team's server: sign in, sync, conflicts and the sync history")
         sync_item = self.navigation.item(self.navigation.count() - 1)
@@ -91,6 +100,17 @@ class MainWindow(QMainWindow):
         tasks.error_reported.connect(self._on_error_reported)
         connection.open_failed.connect(self._on_error_reported)
         self._restore_layout()
+
+    def _tidy_channels(self) -> None:
+        home = self.connection.open_home
+        if home is not None:
+            self.tasks.run(home.channels.tidy, label="Taking expired segments off their channels",
+                           on_success=self._on_channels_tidied)
+
+    def _on_channels_tidied(self, removed: list) -> None:
+        if removed:
+            self.statusBar().showMessage(f"{len(removed)} segment push(es) taken off their channels (expired or made "
+                                         "private); the audience's Segment tab shows which.", 15_000)
 
     def show_welcome(self, *, force: bool = False) -> None:
         """The first-run welcome, when the home holds no workspace (or on request, from the Help menu)."""

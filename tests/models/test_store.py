@@ -48,6 +48,8 @@ EXPECTED_TABLES = {
     "audience_sync_cursors",
     "sync_runs",
     "segment_settings",
+    "channel_configurations",
+    "segment_channel_pushes",
 }
 
 

@@ -6,6 +6,8 @@ as the user types (the same pure checks the service makes), so a wrong price is 
 the field; the service checks again when saving. The CPM field is disabled for a private segment,
 with the reason beside it; making a priced segment private says that saving clears the price.
 
+Below the settings, the Channels section (app/ui/channels) shows where the segment is pushed.
+
 Reading and saving run through `Tasks`, never on the GUI thread.
 """
 
@@ -46,6 +48,7 @@ from app.models.segments import (
     parse_cpm,
 )
 from app.ui.audiences.model import local_time
+from app.ui.channels.section import ChannelsSection
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
 
@@ -232,6 +235,9 @@ class SegmentTab(QWidget):
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.save_button)
         outer.addLayout(buttons)
+        # Where the segment is pushed (and taken off when it expires or is made private).
+        self.channels = ChannelsSection(self.connection, self.tasks, self.audience_id)
+        outer.addWidget(self.channels)
         outer.addStretch(1)
 
         self.expiration_group.buttonToggled.connect(lambda *_: self._on_edited())
@@ -245,6 +251,7 @@ class SegmentTab(QWidget):
     def shutdown(self) -> None:
         """Start nothing more (the editor closes, or the app quits); answers still on their way are ignored."""
         self._closed = True
+        self.channels.shutdown()
 
     def _service(self) -> SegmentSettingsService | None:
         home = None if self._closed else self.connection.open_home
@@ -276,6 +283,7 @@ class SegmentTab(QWidget):
         self._show(settings, categories)
         self.pages.setCurrentWidget(self.scroll)
         self._ready = True
+        self.channels.load()  # after the settings: whether it may be pushed depends on them
         self.loaded.emit()
 
     def _on_load_failed(self, exc: BaseException) -> None:
@@ -406,6 +414,7 @@ class SegmentTab(QWidget):
             return
         settings, categories = result
         self._show(settings, categories)
+        self.channels.load()  # a segment made private is taken off its channels now
         self.saved.emit(settings)
 
     def _on_save_failed(self, exc: BaseException) -> None:

@@ -1,0 +1,102 @@
+"""What the Revenue pane reads, as plain functions run off the GUI thread (tasks.run): the choices
+for its controls, and the data of one redraw. No Qt here, so they are easy to test and reuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from app.builder import revenue as R
+from app.models.home import OpenHome
+
+#: The compare modes: a dimension of app.builder.revenue, or two periods.
+COMPARE_MODES = ("segment", "agency", "channel", "period")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The choices the controls offer, read once per (re)load of the pane."""
+
+    currencies: list[str]
+    days: tuple[dt.date, dt.date] | None  # first and last day with revenue; None: no revenue
+    public_segments: frozenset[str]  # the sellable segments' keys (public in the segment settings)
+    private_with_revenue: list[str]  # segments with records that are not public: not sold
+    segments: list[str]  # every segment key with records or member counts, sellable first
+    agencies: list[tuple[str | None, str]]  # (key, label); None: Unknown
+    channels: list[tuple[str | None, str]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One redraw: the filter, the granularity, and what the other charts ask for."""
+
+    filter: R.RevenueFilter
+    granularity: str
+    member_segments: tuple[str, ...]
+    compare_mode: str  # one of COMPARE_MODES
+    compare_a: str | None
+    compare_b: str | None
+    compare_other_start: dt.date
+
+
+@dataclass(frozen=True)
+class Charts:
+    """Everything one redraw shows."""
+
+    request: Request
+    view: R.RevenueView
+    members: list[R.Series]
+    comparison: R.Comparison
+
+
+def public_segment_keys(home: OpenHome) -> tuple[frozenset[str], frozenset[str]]:
+    """(public, private) segment keys: an audience's key is its effective external name."""
+    public, private = set(), set()
+    for audience in home.audiences.list():
+        info = home.segments.get(audience.id)
+        (public if info.is_public else private).add(audience.effective_external_name)
+    return frozenset(public), frozenset(private - public)
+
+
+def load_setup(home: OpenHome) -> Setup:
+    cursor = home.cache.cursor()
+    days = R.revenue_days(cursor)
+    public, _private = public_segment_keys(home)
+    if days is None:
+        return Setup([], None, public, [], [], [], [])
+    with_revenue = [row[0] for row in cursor.execute(
+        "SELECT segment_key FROM revenue_daily_segments GROUP BY segment_key ORDER BY segment_key").fetchall()]
+    counted = [row[0] for row in cursor.execute(
+        "SELECT DISTINCT segment_key FROM segment_counts ORDER BY segment_key").fetchall()]
+    segments = sorted(set(with_revenue) | set(counted), key=lambda s: (s not in public, s.casefold()))
+    names = dict(cursor.execute(
+        "SELECT agency, any_value(name) FROM agencies GROUP BY agency").fetchall())
+    agencies = [(key, R.UNKNOWN if key is None else names.get(key) or key) for (key,) in cursor.execute(
+        "SELECT DISTINCT agency FROM revenue_records ORDER BY agency NULLS LAST").fetchall()]
+    channels = [(key, R.UNKNOWN if key is None else key) for (key,) in cursor.execute(
+        "SELECT DISTINCT channel FROM revenue_records ORDER BY channel NULLS LAST").fetchall()]
+    return Setup(R.currencies(cursor), days, public, [s for s in with_revenue if s not in public],
+                 segments, agencies, channels)
+
+
+def load_charts(home: OpenHome, request: Request) -> Charts:
+    cursor = home.cache.cursor()
+    f, granularity = request.filter, request.granularity
+    view = R.revenue_view(cursor, f, granularity)
+    members = R.member_counts(cursor, list(request.member_segments), f.start, f.end, granularity,
+                              f.workspace_ids)
+    if request.compare_mode == "period":
+        comparison = R.compare_periods(cursor, f, granularity, request.compare_other_start)
+    else:
+        comparison = R.compare(cursor, f, granularity, request.compare_mode, request.compare_a, request.compare_b)
+    return Charts(request, view, members, comparison)
+
+
+def previous_period_start(f: R.RevenueFilter) -> dt.date:
+    """The default other period of a compare: as many days, just before the range."""
+    return f.start - (f.end - f.start) - dt.timedelta(days=1)
+
+
+def with_range(f: R.RevenueFilter, start: dt.date, end: dt.date) -> R.RevenueFilter:
+    return dataclasses.replace(f, start=start, end=end)

@@ -1,0 +1,504 @@
+"""The Revenue pane: revenue over time, by segment, agency or channel, member counts, and compares,
+with export of each chart as PNG and its data as CSV (issue 8; data: app/builder/revenue.py).
+
+Every query runs in a worker (tasks.run); a change of range, granularity, currency, filter or
+compare redraws. Only public segments earn: the pane passes the public segments' keys (segment
+settings in the store) to the aggregations and says how many segments with revenue are private.
+pyqtgraph is imported when the first chart is built, so a home without revenue never loads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.builder import revenue as R
+from app.models.home import OpenHome
+from app.ui.audiences.empty_state import EmptyState
+from app.ui.home import HomeConnection
+from app.ui.pane_actions import pane_action
+from app.ui.revenue.controls import RANGES, FilterButton, range_of
+from app.ui.revenue.export import write_csv, write_png
+from app.ui.revenue.loading import (
+    Charts,
+    Request,
+    Setup,
+    load_charts,
+    load_setup,
+    previous_period_start,
+)
+from app.ui.workers import Tasks, failure_message
+
+#: Store changes that may change which segments are public (segment settings emit audience_changed).
+RELOAD_ON = {"audience_changed", "workspace_changed"}
+TABS = ("Over time", "Breakdown", "Member counts", "Compare")
+COMPARE_LABELS = {"segment": "Two segments", "agency": "Two agencies", "channel": "Two channels",
+                  "period": "Two periods"}
+NO_REVENUE = ("No revenue yet",
+              ("Revenue records arrive with sync from your team's server; the demo workspace has a year of them "
+               "(<code>audience-studio demo</code>, or Help › Welcome…)."))
+
+
+def _qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _day(value: QDate) -> dt.date:
+    return dt.date(value.year(), value.month(), value.day())
+
+
+class RevenuePane(QWidget):
+    """Controls on top, a summary line, then tabs of charts; loads in workers, redraws on change."""
+
+    #: the controls' choices were (re)loaded from the home
+    loaded = Signal()
+    #: a redraw's charts are shown
+    redrawn = Signal()
+    #: an export finished: the file written
+    exported = Signal(str)
+
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.connection, self.tasks = connection, tasks
+        self.setup: Setup | None = None
+        self.charts: Charts | None = None
+        self.time_chart = self.bar_chart = self.member_chart = self.compare_chart = self.compare_chart_b = None
+        self.compare_area = None
+        self._generation = 0
+        self._filling = False
+        self._pending = False
+        # Several controls change at once (a reload refills them): one redraw after the burst.
+        self._redraw_timer = QTimer(self, singleShot=True, interval=0, timeout=self.redraw)
+
+        self.range = QComboBox(accessibleName="Time range", toolTip="Which days to show, up to the last day with revenue")
+        for label, days in RANGES:
+            self.range.addItem(label, days)
+        self.range.setCurrentIndex(3)
+        self.start = QDateEdit(calendarPopup=True, accessibleName="First day", toolTip="The first day shown (UTC)")
+        self.end = QDateEdit(calendarPopup=True, accessibleName="Last day", toolTip="The last day shown (UTC)")
+        for edit in (self.start, self.end):
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.granularity = QComboBox(accessibleName="Granularity", toolTip="Sum revenue per day, ISO week or month")
+        for name in R.GRANULARITIES:
+            self.granularity.addItem(name.capitalize(), name)
+        self.granularity.setCurrentIndex(1)
+        self.currency = QComboBox(accessibleName="Currency", toolTip="Revenue in other currencies is never added in")
+        self.segments = FilterButton("Segments")
+        self.agencies = FilterButton("Agencies")
+        self.channels = FilterButton("Channels")
+
+        self.export_png_action = pane_action(self, "Export &PNG…", "Ctrl+Shift+P", "Save the chart shown as a picture",
+                                             lambda: self.export_png())
+        self.export_csv_action = pane_action(self, "Export &CSV…", "Ctrl+Shift+C", "Save the data of the chart shown",
+                                             lambda: self.export_csv())
+        # Two rows (what is shown, then which parts of it and export), so the pane fits a narrow window.
+        controls = QVBoxLayout()
+        when, which = QHBoxLayout(), QHBoxLayout()
+        when.addWidget(QLabel("Range:"))
+        for widget in (self.range, self.start, QLabel("–"), self.end, self.granularity, self.currency):
+            when.addWidget(widget)
+        when.addStretch(1)
+        for widget in (self.segments, self.agencies, self.channels):
+            which.addWidget(widget)
+        which.addStretch(1)
+        for action in (self.export_png_action, self.export_csv_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            which.addWidget(button)
+        controls.addLayout(when)
+        controls.addLayout(which)
+        self.summary = QLabel(accessibleName="Revenue total")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.private_note = QLabel(accessibleName="Private segments")
+        self.private_note.setToolTip("Only public segments earn revenue: make a segment public in its Segment tab")
+        self.private_note.setStyleSheet("color: palette(placeholder-text);")
+        summary_row = QHBoxLayout()
+        summary_row.addWidget(self.summary)
+        summary_row.addStretch(1)
+        summary_row.addWidget(self.private_note)
+
+        # The tabs' chart slots are filled when the first data arrives (pyqtgraph is imported then).
+        self.tabs = QTabWidget(accessibleName="Revenue charts")
+        self.time_slot, self.breakdown_slot, self.member_slot, self.compare_slot = (QVBoxLayout() for _ in TABS)
+        self.dimension = QComboBox(accessibleName="Breakdown by", toolTip="Break the revenue down by segment, agency or channel")
+        for name in R.DIMENSIONS:
+            self.dimension.addItem(f"By {name}", name)
+        self.parts_table = QTableWidget(accessibleName="Breakdown parts")
+        self.parts_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.parts_table.setAlternatingRowColors(True)
+        self.parts_table.verticalHeader().setVisible(False)
+        self.compare_mode = QComboBox(accessibleName="Compare", toolTip="What to compare, overlaid")
+        for mode, label in COMPARE_LABELS.items():
+            self.compare_mode.addItem(label, mode)
+        self.compare_a = QComboBox(accessibleName="Compare first", toolTip="The first line")
+        self.compare_b = QComboBox(accessibleName="Compare second", toolTip="The second line")
+        self.other_start = QDateEdit(calendarPopup=True, accessibleName="Other period starts",
+                                     toolTip="The other period: as many days as the range, from this day")
+        self.other_start.setDisplayFormat("yyyy-MM-dd")
+        self.vs = QLabel("vs")
+        self.side_by_side = QCheckBox("Side by side", accessibleName="Side by side",
+                                      toolTip="Two charts with the same revenue scale instead of two lines in one")
+        self.side_by_side.toggled.connect(lambda _on: self._show_comparison())
+        self.other_label = QLabel("other period from")
+        headers = (None, [self.dimension], None,
+                   [self.compare_mode, self.compare_a, self.vs, self.compare_b, self.other_label, self.other_start,
+                    self.side_by_side])
+        slots = (self.time_slot, self.breakdown_slot, self.member_slot, self.compare_slot)
+        for title, layout_slot, header in zip(TABS, slots, headers):
+            page = QWidget()
+            outer = QVBoxLayout(page)
+            if header:
+                row = QHBoxLayout()
+                for widget in header:
+                    row.addWidget(widget)
+                row.addStretch(1)
+                outer.addLayout(row)
+            outer.addLayout(layout_slot, 1)
+            self.tabs.addTab(page, title)
+        self.tabs.setTabToolTip(0, "Total revenue per day, week or month")
+        self.tabs.setTabToolTip(1, "Revenue by segment, agency (the data buyer) or channel, with each part's share")
+        self.tabs.setTabToolTip(2, "Each chosen segment's member count over time, overlaid")
+        self.tabs.setTabToolTip(3, "Two segments, agencies, channels or periods, overlaid")
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(controls)
+        layout.addLayout(summary_row)
+        layout.addWidget(self.tabs, 1)
+        self.empty = EmptyState()
+        self.empty.show_message("Loading revenue…")
+        # Scrolls rather than forcing its width on the window when the window is narrow.
+        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(scroll)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+        self.range.currentIndexChanged.connect(self._on_range_chosen)
+        for edit in (self.start, self.end, self.other_start):
+            edit.dateChanged.connect(self._changed)
+        for combo in (self.granularity, self.currency, self.dimension, self.compare_a, self.compare_b):
+            combo.currentIndexChanged.connect(self._changed)
+        self.compare_mode.currentIndexChanged.connect(self._on_compare_mode)
+        for button in (self.segments, self.agencies, self.channels):
+            button.changed.connect(self._changed)
+        self.tabs.currentChanged.connect(lambda _i: self._update_enabled())
+        connection.opened.connect(lambda _home: self.reload())
+        connection.store_changed.connect(lambda kind, _id: self.reload() if kind in RELOAD_ON else None)
+        self._update_enabled()
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    @property
+    def home(self) -> OpenHome | None:
+        return self.connection.open_home
+
+    def reload(self) -> None:
+        """Read the controls' choices (and which segments are public), then redraw."""
+        home = self.home
+        if home is None:
+            return
+        self.tasks.run(lambda: load_setup(home), label="Reading revenue", on_success=self._on_setup,
+                       on_failure=self._on_failure)
+
+    def _on_setup(self, setup: Setup) -> None:
+        self.setup = setup
+        if setup.days is None:
+            self.empty.show_message(*NO_REVENUE)
+            self.stack.setCurrentWidget(self.empty)
+            self.loaded.emit()
+            return
+        self._filling = True
+        first, last = setup.days
+        for edit in (self.start, self.end, self.other_start):
+            edit.setDateRange(_qdate(first - dt.timedelta(days=3660)), _qdate(last))
+        if self.range.currentData() != 0:
+            start, end = range_of(self.range.currentData(), first, last)
+            self.start.setDate(_qdate(start))
+            self.end.setDate(_qdate(end))
+        chosen = self.currency.currentText()
+        self.currency.clear()
+        self.currency.addItems(setup.currencies)
+        if chosen in setup.currencies:
+            self.currency.setCurrentText(chosen)
+        self.currency.setVisible(len(setup.currencies) > 1)
+        self.segments.set_choices([(s, s if s in setup.public_segments else f"{s} (private)") for s in setup.segments])
+        self.agencies.set_choices(setup.agencies)
+        self.channels.set_choices(setup.channels)
+        self._fill_compare_choices()
+        self._update_dates_enabled()
+        count = len(setup.private_with_revenue)
+        self.private_note.setText(f"{count} private segment{'s are' if count != 1 else ' is'} not sold" if count else "")
+        self.private_note.setToolTip("Only public segments earn revenue (their Segment tab makes them public). "
+                                     f"Not sold: {', '.join(setup.private_with_revenue)}" if count else "")
+        self.stack.setCurrentIndex(1)
+        self._filling = False
+        self.loaded.emit()
+        self._redraw_timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._pending:
+            self._redraw_timer.start()
+
+    def _fill_compare_choices(self) -> None:
+        setup, mode = self.setup, self.compare_mode.currentData()
+        if setup is None:
+            return
+        if mode == "segment":
+            choices = [(s, s) for s in setup.segments if s in setup.public_segments]
+        else:
+            choices = {"agency": setup.agencies, "channel": setup.channels}.get(mode, [])
+        for combo, default in ((self.compare_a, 0), (self.compare_b, 1)):
+            previous = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            for key, label in choices:
+                combo.addItem(label, key)
+            keys = [k for k, _ in choices]
+            combo.setCurrentIndex(keys.index(previous) if previous in keys and combo.count() else
+                                  min(default, combo.count() - 1))
+            combo.blockSignals(False)
+        periods = mode == "period"
+        for widget in (self.compare_a, self.vs, self.compare_b):
+            widget.setVisible(not periods)
+        self.other_start.setVisible(periods)
+        self.other_label.setVisible(periods)
+
+    def request(self) -> Request | None:
+        """What the controls ask for, or None before the first load."""
+        if self.setup is None or self.setup.days is None or not self.currency.currentText():
+            return None
+        start, end = _day(self.start.date()), _day(self.end.date())
+        if end < start:
+            start, end = end, start
+        f = R.RevenueFilter(start=start, end=end, currency=self.currency.currentText(),
+                            segments=self.segments.selected(), agencies=self.agencies.selected(),
+                            channels=self.channels.selected(), public_segments=self.setup.public_segments)
+        chosen = self.segments.selected()
+        members = [s for s in self.setup.segments if (chosen is None and s in self.setup.public_segments)
+                   or (chosen is not None and s in chosen)]
+        mode = self.compare_mode.currentData()
+        return Request(f, self.granularity.currentData(), tuple(members[:8]), mode,
+                       self.compare_a.currentData(), self.compare_b.currentData(),
+                       _day(self.other_start.date()))
+
+    def redraw(self) -> None:
+        home, request = self.home, self.request()
+        if home is None or request is None:
+            return
+        # A hidden pane waits until it is shown: no queries and no pyqtgraph import at start-up.
+        self._pending = not self.isVisible()
+        if self._pending:
+            return
+        if request.compare_mode != "period" and self.compare_a.count() == 0:
+            request = dataclasses.replace(request, compare_mode="period")
+        self._generation += 1
+        generation = self._generation
+        self.tasks.run(lambda: load_charts(home, request), label="Adding up revenue",
+                       on_success=lambda charts: self._on_charts(charts, generation), on_failure=self._on_failure)
+
+    def _on_charts(self, charts: Charts, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer redraw is on its way
+        self.charts = charts
+        self._ensure_charts()
+        currency = charts.request.filter.currency
+        view = charts.view
+        impressions = "not reported" if view.total.impressions is None else f"{view.total.impressions:,}"
+        self.summary.setText(f"<b>{view.total.revenue:,.2f} {currency}</b> earned · {impressions} impressions · "
+                             f"{view.total.records:,} records · {charts.request.filter.start} – {charts.request.filter.end}")
+        for chart in (self.time_chart, self.compare_chart, self.compare_chart_b):
+            chart.plot.setLabel("left", f"Revenue ({currency})")
+        self.member_chart.plot.setLabel("left", "Members")
+        self.time_chart.show_series([view.series])
+        self.bar_chart.show_breakdown(self.shown_breakdown(), currency)
+        self._fill_parts_table()
+        self.member_chart.show_series(charts.members)
+        self._show_comparison()
+        self._update_enabled()
+        self.redrawn.emit()
+
+    def _show_comparison(self) -> None:
+        """Overlaid: two lines in one chart (two periods aligned on the first's days); side by side:
+        each in its own chart on its own days, the revenue axes linked so heights compare."""
+        if self.charts is None:
+            return
+        comparison = self.charts.comparison
+        if self.side_by_side.isChecked():
+            self.compare_chart.show_series([comparison.a])
+            self.compare_chart_b.show_series([comparison.b], first_colour=1)  # the colour it has overlaid
+        else:
+            aligned = comparison.a.buckets if self.charts.request.compare_mode == "period" else None
+            self.compare_chart.show_series([comparison.a, comparison.b], x_buckets=aligned)
+        self.compare_chart_b.setVisible(self.side_by_side.isChecked())
+
+    def shown_breakdown(self) -> R.Breakdown:
+        view = self.charts.view
+        return {"segment": view.by_segment, "agency": view.by_agency, "channel": view.by_channel}[self.dimension.currentData()]
+
+    def _ensure_charts(self) -> None:
+        if self.time_chart is not None:
+            return
+        from app.ui.revenue.charts import BarChart, TimeChart, money
+
+        def in_currency(value: float) -> str:
+            return money(value, self.currency.currentText())
+
+        self.time_chart = TimeChart("Revenue over time", in_currency)
+        self.time_slot.addWidget(self.time_chart)
+        self.bar_chart = BarChart()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.bar_chart)
+        split.addWidget(self.parts_table)
+        split.setSizes([620, 420])
+        self.breakdown_slot.addWidget(split)
+        self.member_chart = TimeChart("Members over time", lambda v: f"{v:,.0f} members")
+        self.member_slot.addWidget(self.member_chart)
+        self.compare_chart = TimeChart("Compare", in_currency)
+        self.compare_chart_b = TimeChart("Compare", in_currency)
+        self.compare_chart_b.plot.setYLink(self.compare_chart.plot)
+        self.compare_chart_b.setVisible(False)
+        self.compare_area = QWidget()
+        pair = QHBoxLayout(self.compare_area)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(self.compare_chart)
+        pair.addWidget(self.compare_chart_b)
+        self.compare_slot.addWidget(self.compare_area)
+
+    def _fill_parts_table(self) -> None:
+        breakdown, currency = self.shown_breakdown(), self.currency.currentText()
+        agency = breakdown.dimension == "agency"
+        headers = [breakdown.dimension.capitalize(), f"Revenue ({currency})", "Share", "Impressions"]
+        if agency:
+            headers += ["Kind", "Country", "Contact"]
+        self.parts_table.clear()
+        self.parts_table.setColumnCount(len(headers))
+        self.parts_table.setHorizontalHeaderLabels(headers)
+        self.parts_table.setRowCount(len(breakdown.parts))
+        for row, part in enumerate(breakdown.parts):
+            d = part.details
+            cells = [part.label, f"{part.revenue:,.2f}", f"{part.share:.1%}",
+                     "not reported" if part.impressions is None else f"{part.impressions:,}"]
+            if agency:
+                cells += [(getattr(d, name) or "") if d else "" for name in ("kind", "country", "contact")]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if 1 <= column <= 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if part.unknown:
+                    item.setToolTip(f"Revenue whose {breakdown.dimension} the channel did not report")
+                self.parts_table.setItem(row, column, item)
+        self.parts_table.resizeColumnsToContents()
+
+    def _on_failure(self, exc: BaseException) -> None:
+        self.tasks.error_reported.emit(failure_message(exc, "Reading revenue"))
+
+    # -- controls ----------------------------------------------------------------------------------
+
+    def _changed(self, *_args) -> None:
+        if self._filling:
+            return
+        if self.sender() is self.dimension and self.charts is not None:
+            self.bar_chart.show_breakdown(self.shown_breakdown(), self.charts.request.filter.currency)
+            self._fill_parts_table()
+            return
+        self._redraw_timer.start()
+
+    def _on_range_chosen(self, _index: int) -> None:
+        self._update_dates_enabled()
+        days = self.range.currentData()
+        if days != 0 and self.setup is not None and self.setup.days is not None:
+            self._filling = True
+            start, end = range_of(days, *self.setup.days)
+            self.start.setDate(_qdate(start))
+            self.end.setDate(_qdate(end))
+            self._filling = False
+            self._redraw_timer.start()
+
+    def _on_compare_mode(self, _index: int) -> None:
+        self._fill_compare_choices()
+        if self.request() is not None and self.compare_mode.currentData() == "period":
+            self._filling = True
+            self.other_start.setDate(_qdate(previous_period_start(self.request().filter)))
+            self._filling = False
+        self._redraw_timer.start()
+
+    def _update_dates_enabled(self) -> None:
+        custom = self.range.currentData() == 0
+        self.start.setEnabled(custom)
+        self.end.setEnabled(custom)
+
+    def _update_enabled(self) -> None:
+        ready = self.charts is not None
+        self.export_png_action.setEnabled(ready)
+        self.export_csv_action.setEnabled(ready)
+
+    # -- export ------------------------------------------------------------------------------------
+
+    def shown_chart(self):
+        return (self.time_chart, self.bar_chart, self.member_chart, self.compare_area)[self.tabs.currentIndex()]
+
+    def _shown_table(self) -> list[list]:
+        if self.tabs.currentIndex() == 3:
+            return R.series_table([self.charts.comparison.a, self.charts.comparison.b])
+        return self.shown_chart().table()
+
+    def _ask_path(self, what: str, suffix: str, path: Path | str | None) -> Path | None:
+        if path is not None:
+            return Path(path)
+        name = f"revenue-{TABS[self.tabs.currentIndex()].lower().replace(' ', '-')}.{suffix}"
+        chosen, _ = QFileDialog.getSaveFileName(self, f"Export {what}", name, f"{suffix.upper()} files (*.{suffix})")
+        if not chosen:
+            return None
+        return Path(chosen if chosen.lower().endswith(f".{suffix}") else f"{chosen}.{suffix}")
+
+    def export_png(self, path: Path | str | None = None) -> None:
+        """Save the chart shown as a PNG (the picture is taken here, the file written in a worker)."""
+        chart = self.shown_chart()
+        if chart is None:
+            return
+        target = self._ask_path("PNG", "png", path)
+        if target is None:
+            return
+        image = chart.grab().toImage()
+        self.tasks.run(lambda: write_png(image, target), label="Exporting the chart",
+                       on_success=lambda p: self.exported.emit(str(p)), on_failure=self._on_failure)
+
+    def export_csv(self, path: Path | str | None = None) -> None:
+        """Save the data of the chart shown as CSV (written in a worker)."""
+        chart = self.shown_chart()
+        if chart is None:
+            return
+        target = self._ask_path("CSV", "csv", path)
+        if target is None:
+            return
+        rows = self._shown_table()
+        self.tasks.run(lambda: write_csv(rows, target), label="Exporting the chart's data",
+                       on_success=lambda p: self.exported.emit(str(p)), on_failure=self._on_failure)

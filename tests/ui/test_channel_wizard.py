@@ -1,0 +1,203 @@
+"""Channels in the app, on a real home: the set-up wizard refuses Next until a step is valid (with the model's
+message) and finishing stores the configuration; Channel Settings switches a channel on; the Segment tab's
+Channels section shows a pushed channel and one the segment was taken off because it expired, pushes from its
+button, and explains why a private segment cannot be pushed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication, QWizard
+
+from app.models.channels import PUSHED, ChannelService
+from app.models.db import utc_now
+from app.paths import Home
+from app.ui.builder.segment import SegmentTab
+from app.ui.channels.settings_dialog import ChannelSettingsDialog
+from app.ui.channels.wizard import ChannelSetupWizard
+from app.ui.home import HomeConnection
+from app.ui.workers import Tasks
+
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def world(qtbot, retail_home: Home) -> Iterator[tuple[HomeConnection, Tasks]]:
+    tasks = Tasks()
+    connection = HomeConnection(retail_home, tasks)
+    with qtbot.waitSignal(connection.opened, timeout=TIMEOUT_MS):
+        connection.start()
+    yield connection, tasks
+    tasks.wait()
+    connection.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def channels(connection: HomeConnection, now=utc_now) -> ChannelService:
+    return ChannelService(connection.open_home.store, "maria", now=now)
+
+
+def lapsed(connection: HomeConnection, **settings) -> int:
+    home = connection.open_home
+    audience_id = home.audiences.get("Lapsed buyers").id
+    if settings:
+        home.segments.update(audience_id, **settings)
+    return audience_id
+
+
+def dsp_state(service: ChannelService):
+    return next(s for s in service.channels() if s.channel.key == "dsp_taxonomy")
+
+
+def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_up(qtbot, world):
+    connection, tasks = world
+    service = channels(connection)
+    wizard = ChannelSetupWizard(service, tasks, dsp_state(service))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    account = wizard.step_pages[0].inputs["account_id"]
+
+    assert not next_button.isEnabled() and wizard.step_pages[0].problem.text() == ""  # untouched: no complaint yet
+    account.setText("204817")
+    assert not next_button.isEnabled()
+    assert wizard.step_pages[0].problem.text().startswith("Account ID: “204817” is not an account ID")
+    wizard.next()
+    assert wizard.currentId() == 0  # refused
+
+    account.setText("dsp-204817")
+    assert next_button.isEnabled() and wizard.step_pages[0].problem.text() == ""
+    qtbot.mouseClick(next_button, Qt.MouseButton.LeftButton)
+    assert wizard.currentId() == 1
+
+    endpoint = wizard.step_pages[1].inputs["endpoint_url"]
+    endpoint.setText("http://api.example-dsp.com/taxonomy")
+    assert not next_button.isEnabled() and "must start with https://" in wizard.step_pages[1].problem.text()
+    endpoint.setText("https://api.example-dsp.com/taxonomy")
+    wizard.next()
+    assert wizard.currentId() == 2
+
+    page = wizard.step_pages[2]
+    finish = wizard.button(QWizard.WizardButton.FinishButton)
+    page.inputs["taxonomy_root"].setText("Harbor Retail Data")
+    assert not finish.isEnabled() and page.problem.text().startswith("Price currency: required")
+    page.inputs["currency"].setCurrentText("EUR")
+    assert finish.isEnabled()
+    wizard.grab().save("/tmp/channel_wizard_last.png")
+    with qtbot.waitSignal(wizard.configured, timeout=TIMEOUT_MS) as done:
+        finish.click()
+    stored = dsp_state(service)
+    assert done.args[0] == stored and stored.enabled
+    assert stored.settings == {"account_id": "DSP-204817", "endpoint_url": "https://api.example-dsp.com/taxonomy",
+                               "taxonomy_root": "Harbor Retail Data", "currency": "EUR"}
+
+
+def test_channel_settings_switches_a_channel_on(qtbot, world):
+    connection, tasks = world
+    service = channels(connection)
+    dialog = ChannelSettingsDialog(service, tasks)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.loaded, timeout=TIMEOUT_MS):
+        dialog.show()
+    assert set(dialog.toggles) == {"harbor", "openaudience", "directory"}
+    assert set(dialog.setup_buttons) == {"dsp_taxonomy", "ad_server"}
+    with qtbot.waitSignal(dialog.changed, timeout=TIMEOUT_MS):
+        dialog.toggles["openaudience"].setChecked(True)
+    assert next(s for s in service.channels() if s.channel.key == "openaudience").enabled
+    assert dialog.toggles["openaudience"].isChecked()
+    QApplication.processEvents()
+    dialog.grab().save("/tmp/channel_settings.png")
+    wizard = dialog.open_wizard(dsp_state(service))
+    assert wizard.currentPage() is wizard.step_pages[0]
+    wizard.step_pages[0].inputs["account_id"].setText("204817")
+    wizard.grab().save("/tmp/channel_wizard.png")
+    wizard.close()
+
+
+@pytest.fixture
+def open_tab(qtbot, world):
+    connection, tasks = world
+    tabs: list[SegmentTab] = []
+
+    def open_(audience_id: int) -> SegmentTab:
+        tab = SegmentTab(connection, tasks, audience_id)
+        tab.resize(760, 900)
+        qtbot.addWidget(tab)
+        tabs.append(tab)
+        with qtbot.waitSignal(tab.channels.loaded, timeout=TIMEOUT_MS):
+            tab.show()
+        # Taking an expired segment off tells the tab, which reads again: let that settle.
+        qtbot.waitUntil(lambda: not tasks.activity(), timeout=TIMEOUT_MS)
+        QApplication.processEvents()
+        return tab
+
+    yield open_
+    for tab in tabs:
+        tab.shutdown()
+
+
+def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_expired(qtbot, world, open_tab):
+    connection, _ = world
+    audience_id = lapsed(connection, visibility="public", category="Retail > Lapsed", expiration_days=30)
+    now = utc_now()
+    long_ago = channels(connection, now=lambda: now - timedelta(days=31))
+    long_ago.enable("harbor")
+    long_ago.enable("openaudience")
+    long_ago.enable("directory")
+    long_ago.push(audience_id, "harbor")
+    channels(connection).push(audience_id, "openaudience")
+
+    tab = open_tab(audience_id)
+    section = tab.channels
+    harbor = section.status_labels["harbor"].text()
+    assert harbor.startswith("Removed on ") and harbor.endswith("(expired after 30 days)")
+    assert section.status_labels["openaudience"].text().startswith("Pushed on ")
+    assert "“Lapsed buyers | Retail > Lapsed”" in section.status_labels["openaudience"].text()
+    assert section.action_buttons["openaudience"].text() == "Remove"
+    assert section.action_buttons["harbor"].text() == "Push" and section.action_buttons["harbor"].isEnabled()
+    assert section.message.text() == "Taken off: Harbor Data Marketplace (expired after 30 days)."
+    tab.grab().save("/tmp/channels_section.png")
+
+    section.action_buttons["directory"].click()
+    qtbot.waitUntil(lambda: section.status_labels["directory"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
+    assert channels(connection).pushes(audience_id)["directory"].state == PUSHED
+
+
+def test_a_private_segment_cannot_be_pushed_and_says_why(world, open_tab):
+    connection, _ = world
+    channels(connection).enable("harbor")
+    tab = open_tab(lapsed(connection))
+    section = tab.channels
+    assert section.note.isVisible() and "Only public segments are pushed" in section.note.text()
+    assert not section.action_buttons["harbor"].isEnabled()
+    assert "Only public segments" in section.action_buttons["harbor"].toolTip()
+
+
+def test_a_push_to_a_channel_not_set_up_shows_the_error(qtbot, world, open_tab):
+    connection, _ = world
+    tab = open_tab(lapsed(connection, visibility="public", category="Retail"))
+    section = tab.channels
+    assert section.status_labels["ad_server"].text() == "Not pushed (the channel is not set up yet)"
+    section.action_buttons["ad_server"].click()
+    qtbot.waitUntil(lambda: section.status_labels["ad_server"].text().startswith("Push failed on "),
+                    timeout=TIMEOUT_MS)
+    text = section.status_labels["ad_server"].text()
+    assert "Ad Server Segments is not set up completely" in text
+
+
+def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, open_tab):
+    connection, _ = world
+    audience_id = lapsed(connection, visibility="public", category="Retail")
+    channels(connection).enable("harbor")
+    channels(connection).push(audience_id, "harbor")
+    tab = open_tab(audience_id)
+    section = tab.channels
+    assert section.action_buttons["harbor"].text() == "Remove"
+    tab.private.setChecked(True)
+    tab.save_button.click()
+    qtbot.waitUntil(lambda: section.status_labels["harbor"].text().endswith("(made private)"), timeout=TIMEOUT_MS)
+    assert channels(connection).pushes(audience_id)["harbor"].removed_reason == "made private"
+    assert not section.action_buttons["harbor"].isEnabled()
