@@ -17,7 +17,7 @@ from app.errors import InvalidInput, UserError
 from app.console import print_json
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
-from app import ab_tests_cli, outputs_cli, segments_cli, standard_cli
+from app import ab_tests_cli, channels_cli, outputs_cli, segments_cli, standard_cli
 from app.server import commands as server_commands
 
 log = logging.getLogger("app.cli")
@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     outputs_cli.add_parsers(commands)
     ab_tests_cli.add_parsers(commands)
     standard_cli.add_parsers(commands)
+    channels_cli.add_parsers(commands)
     return parser
 
 
@@ -546,4 +547,5 @@ class _Progress:
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "sync": cmd_sync, "info": cmd_info, "estimate": cmd_estimate, "export": cmd_export, "audiences": cmd_audiences,
             "calculated-attributes": cmd_calculated_attributes, **server_commands.COMMANDS,
-            **outputs_cli.COMMANDS, **standard_cli.COMMANDS, **ab_tests_cli.COMMANDS}
+            **outputs_cli.COMMANDS, **standard_cli.COMMANDS, **ab_tests_cli.COMMANDS,
+            **channels_cli.COMMANDS}
