@@ -31,7 +31,6 @@ from app.models.schema import (
 
 if TYPE_CHECKING:
     from app.connectors.cache import Cache
-    from app.models.home import OpenHome
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +152,6 @@ def workspace_attributes(cache: "Cache", workspace_id: int) -> list[str]:
             [workspace_id]).fetchall()]
     finally:
         cursor.close()
-
-
-def sharing_service(home: "OpenHome") -> "ConnectionService":
-    """The home's connection service, able to list and check user attributes (it needs the home's cache)."""
-    service = home.connections
-    if service.cache is None:
-        service = ConnectionService(home.store, home.user, refusals=service._refusals, cache=home.cache)
-    return service
 
 
 def _check_status(status: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any, Sequence
 
 from app.builder.catalog import Catalog, load_catalog
@@ -74,13 +75,21 @@ def catalog_for(home: OpenHome, cursor) -> Catalog:
 _NO_MEMBERS = ("SELECT NULL::BIGINT AS mpid WHERE false", ())
 
 
-def kept_members(home: OpenHome, audience_id: int) -> tuple[str, tuple[object, ...]]:
-    """The query of a standard audience's calculated members, kept in the home after it expires."""
+#: Where standard audiences' calculated members are kept, under the home.
+STANDARD_MEMBERS_DIR = "standard"
+
+
+def standard_members_file(home: OpenHome, audience_id: int) -> Path | None:
+    """Where a standard audience's calculated members are kept (None: never calculated; the file may be gone)."""
     with home.store.transaction() as session:
         row = session.get(StandardAudience, audience_id)
         file_name = row.members_file if row is not None else None
-    # The folder is app.models.members.STANDARD_MEMBERS_DIR (not imported: members imports this module).
-    path = home.home.root / "standard" / file_name if file_name else None
+    return home.home.root / STANDARD_MEMBERS_DIR / file_name if file_name else None
+
+
+def kept_members(home: OpenHome, audience_id: int) -> tuple[str, tuple[object, ...]]:
+    """The query of a standard audience's calculated members, kept in the home after it expires."""
+    path = standard_members_file(home, audience_id)
     if path is None or not path.exists():
         return _NO_MEMBERS
     return "SELECT mpid FROM read_parquet(?)", (str(path),)

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.builder.compiler import members_query
 from app.builder.variants import in_variation_sql
 from app.errors import NotFound, UserError
 from app.models.audiences import AudienceInfo
-from app.models.estimates import catalog_for, membership_resolver, scope_for
+from app.models.estimates import catalog_for, membership_resolver, scope_for, standard_members_file
 from app.models.home import OpenHome
-from app.models.schema import ABTest, ABVariant, StandardAudience
+from app.models.schema import ABTest, ABVariant
 
-STANDARD_MEMBERS_DIR = "standard"
 
 
 @dataclass(frozen=True)
@@ -53,20 +51,13 @@ def variation(home: OpenHome, variant_id: int) -> Variation:
                          tuple(v.percent for v in siblings))
 
 
-def standard_members_path(home: OpenHome, file_name: str) -> Path:
-    return home.home.root / STANDARD_MEMBERS_DIR / file_name
-
-
 def members_sql(home: OpenHome, audience: AudienceInfo, cursor, *, now: dt.datetime | None = None,
                 variation: Variation | None = None) -> tuple[str, list[object]]:
     """A query of the mpids (column `mpid`, each once) in the audience, or in one of its variations."""
     if audience.kind == "standard":
-        with home.store.transaction() as session:
-            row = session.get(StandardAudience, audience.id)
-            file_name = row.members_file if row is not None else None
-        if file_name is None:
+        path = standard_members_file(home, audience.id)
+        if path is None:
             raise UserError(f'Standard audience "{audience.name}" has not been calculated yet.')
-        path = standard_members_path(home, file_name)
         if not path.exists():
             raise UserError(f'The members of standard audience "{audience.name}" are missing ({path}); '
                             "recalculate it.")

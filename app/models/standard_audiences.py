@@ -32,9 +32,15 @@ from app.errors import InvalidInput, NotFound, UserError
 from app.models import credits as credit_rules
 from app.models.audiences import AudienceInfo
 from app.models.db import emit_after_commit, utc_now
-from app.models.estimates import catalog_for, counting_moment, history_scope, membership_resolver, scope_for
+from app.models.estimates import (
+    STANDARD_MEMBERS_DIR,
+    catalog_for,
+    counting_moment,
+    history_scope,
+    membership_resolver,
+    scope_for,
+)
 from app.models.home import OpenHome
-from app.models.members import STANDARD_MEMBERS_DIR
 from app.models.schema import Audience, Connection, StandardAudience, StandardCalculation, Workspace
 
 log = logging.getLogger(__name__)

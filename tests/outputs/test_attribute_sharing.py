@@ -11,7 +11,6 @@ import random
 import pytest
 
 from app.errors import InvalidInput
-from app.models.connections import sharing_service
 from app.models.home import OpenHome
 from app.models.forwarding import FAULTED, SENT, UP_TO_DATE, ForwardingEngine
 from tests.builder.test_compiler_examples import profile
@@ -90,7 +89,7 @@ def hook_output(home, simulator, types=("ios_idfa",)):
 def test_the_choices_are_the_workspaces_attributes_and_nothing_is_shared_by_default(world, webhook):
     home, _, _, audience = world
     output = hook_output(home, webhook)
-    service = sharing_service(home)
+    service = home.connections
     choices = service.sharing_choices(audience.id, output.id)
     assert choices.eligible and choices.names == ("favourite_colour", "first_name", "loyalty_tier")
     assert service.connect(audience.id, output.id).shared_attributes == ()
@@ -98,7 +97,7 @@ def test_the_choices_are_the_workspaces_attributes_and_nothing_is_shared_by_defa
 
 def test_sharing_is_refused_for_multi_workspace_and_standard_audiences_unknown_names_and_hashed_partners(world, webhook):
     home, us, eu, audience = world
-    service = sharing_service(home)
+    service = home.connections
     output = hook_output(home, webhook)
     both = home.audiences.create("Everywhere", scope="multi", workspace_ids=[us.id, eu.id], criteria=GOLD)
     with pytest.raises(InvalidInput, match="reads 2 workspaces; only single-workspace real-time audiences"):
@@ -122,7 +121,7 @@ def test_sharing_is_refused_for_multi_workspace_and_standard_audiences_unknown_n
 
 def test_the_webhook_gets_each_added_identity_with_its_members_values_and_changes_as_upserts(world, webhook):
     home, us, _, audience = world
-    connection = sharing_service(home).connect(audience.id, hook_output(home, webhook, ("ios_idfa", "email")).id,
+    connection = home.connections.connect(audience.id, hook_output(home, webhook, ("ios_idfa", "email")).id,
                                                shared_attributes=["first_name", "loyalty_tier"])
     assert connection.shared_attributes == ("first_name", "loyalty_tier")
 
@@ -153,7 +152,7 @@ def test_choosing_attributes_later_sends_the_held_identities_again_with_them_and
     engine(home).forward_one(connection.id)
     assert all("attributes" not in i for b in webhook.bodies for i in b["identities"])
 
-    sharing_service(home).set_shared_attributes(connection.id, ["favourite_colour"])
+    home.connections.set_shared_attributes(connection.id, ["favourite_colour"])
     report = engine(home).forward_one(connection.id)
     assert (report.added, report.updated) == (0, 6)
     assert set(map(json.dumps, webhook.attributes_sent().values())) == {json.dumps({"favourite_colour": "green"})}
@@ -165,7 +164,7 @@ def test_choosing_attributes_later_sends_the_held_identities_again_with_them_and
 
 def test_a_retried_pending_batch_carries_the_values_it_was_planned_with(world, webhook):
     home, us, _, audience = world
-    connection = sharing_service(home).connect(audience.id, hook_output(home, webhook).id,
+    connection = home.connections.connect(audience.id, hook_output(home, webhook).id,
                                                shared_attributes=["first_name"])
     webhook.fail_next(403)
     faulted = engine(home).forward_one(connection.id)
@@ -188,7 +187,7 @@ def test_a_retried_pending_batch_carries_the_values_it_was_planned_with(world, w
 def test_the_file_export_writes_shared_attributes_as_extra_columns(world, tmp_path):
     home, _, _, audience = world
     output = home.outputs.create("Export", "file_export", {"folder": str(tmp_path), "identity_types": ["email"]})
-    connection = sharing_service(home).connect(audience.id, output.id,
+    connection = home.connections.connect(audience.id, output.id,
                                                shared_attributes=["loyalty_tier", "first_name"])
     engine(home).forward_one(connection.id)
     (written,) = tmp_path.rglob("*.csv")
@@ -204,7 +203,7 @@ def test_the_email_list_gets_shared_attributes_as_merge_fields(world):
     try:
         output = home.outputs.create("Newsletter", "email_list", {"list_id": "list1234", "api_url": simulator.url},
                                      {"api_key": "k3y-us6"})
-        connection = sharing_service(home).connect(audience.id, output.id, shared_attributes=["first_name",
+        connection = home.connections.connect(audience.id, output.id, shared_attributes=["first_name",
                                                                                                 "loyalty_tier"])
         assert engine(home).forward_one(connection.id).added == 6
         first = next(m for m in simulator.members if m["email_address"] == "member1@example.com")

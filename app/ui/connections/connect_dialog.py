@@ -30,7 +30,6 @@ from app.models.connections import (
     BulkResult,
     ConnectionInfo,
     SharingChoices,
-    sharing_service,
 )
 from app.models.home import OpenHome
 from app.models.outputs import OutputInfo
@@ -197,7 +196,7 @@ class ConnectDialog(QDialog):
         elif chosen[0] != self._sharing_audience:
             self._sharing_audience = audience_id = chosen[0]
             self.sharing.explain("Looking up the workspace's user attributes…")
-            service, output_id = sharing_service(self._home), self.output.id
+            service, output_id = self._home.connections, self.output.id
             self._tasks.run(lambda: service.sharing_choices(audience_id, output_id),
                             label="Loading user attributes",
                             on_success=lambda choices: self._on_choices(audience_id, choices),
@@ -287,7 +286,7 @@ class ConnectDialog(QDialog):
         tested = len(chosen) == 1 and self.target.count() > 0
         variant_id = self.target.currentData() if tested else None
         if attributes or tested:
-            service, name = sharing_service(self._home), self._audience_name(chosen[0])
+            service, name = self._home.connections, self._audience_name(chosen[0])
             if variant_id is not None:
                 name = f"{name}, {self.target.currentText()}"
 
@@ -360,7 +359,7 @@ class SharedAttributesDialog(QDialog):
         layout.addWidget(self.sharing, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-        service = sharing_service(home)
+        service = home.connections
         self._service = service
         tasks.run(lambda: service.sharing_choices(connection.audience_id, connection.configuration_id),
                   label="Loading user attributes", on_success=self._on_choices,
