@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from app.errors import UserError
+from app.ui.thread_priority import lower_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class _Runnable(QRunnable):
         self._task = task
 
     def run(self) -> None:
+        lower_current_thread()
         self._task._run()
 
 

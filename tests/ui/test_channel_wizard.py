@@ -127,8 +127,9 @@ def open_tab(qtbot, world):
         tab.resize(760, 900)
         qtbot.addWidget(tab)
         tabs.append(tab)
+        tab.show()  # builds the form, then reads the settings and the channels in the background
         with qtbot.waitSignal(tab.channels.loaded, timeout=TIMEOUT_MS):
-            tab.show()
+            pass
         # Taking an expired segment off tells the tab, which reads again: let that settle.
         qtbot.waitUntil(lambda: not tasks.activity(), timeout=TIMEOUT_MS)
         QApplication.processEvents()

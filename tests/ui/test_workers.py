@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 
 import pytest
 from PySide6.QtCore import QThread
 
 from app.errors import NotFound
+from app.ui.thread_priority import BACKGROUND_NICENESS
 from app.ui.workers import Tasks
 
 TIMEOUT_MS = 5_000
@@ -96,3 +99,24 @@ def test_the_activity_names_the_running_work_and_is_empty_once_it_is_done(qtbot,
     assert seen[:2] == ["Opening the home", "Loading audiences (+1 more)"]
     assert seen[-1] == ""
     assert not tasks.is_busy()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_background_work_runs_at_a_lower_priority_than_the_gui_thread(qapp, qtbot, tasks):
+    """So that the window's own work is scheduled first on a laptop's few cores (threads the task starts,
+    such as DuckDB's, inherit the lower priority)."""
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[tuple[int, int]] = []
+
+    def work() -> None:
+        child: list[int] = []
+        started = threading.Thread(target=lambda: child.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        started.start()
+        started.join()
+        seen.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), child[0]))
+
+    with qtbot.waitSignal(tasks.activity_changed, timeout=TIMEOUT_MS, check_params_cb=idle):
+        tasks.run(work, label="Background work")
+
+    assert seen == [(max(gui_nice, BACKGROUND_NICENESS),) * 2]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice  # the GUI thread is untouched

@@ -58,7 +58,7 @@ class EstimatePanel(QWidget):
         self.busy.setAccessibleName("Counting")
         self.busy.setVisible(False)
 
-        self.chart = None  # a pyqtgraph PlotWidget, made by `_ensure_chart`
+        self.chart = None  # a pyqtgraph GraphicsLayoutWidget, made by `_ensure_chart`
         self._chart_pending = False
         self.curve = None
         # Holds the chart's place so that nothing moves when it appears.
@@ -123,17 +123,25 @@ class EstimatePanel(QWidget):
             return
         import pyqtgraph as pg  # ~0.25 s with numpy: not at start-up (app.ui.builder.tabs preloads it)
 
-        self.chart = pg.PlotWidget()
+        # A view box with two axes rather than a PlotWidget: a PlotItem also builds its context menus
+        # and control panel (15-35 ms on the GUI thread), which this chart never shows.
+        self.chart = pg.GraphicsLayoutWidget()
         self.chart.setAccessibleName("Audience size over this editing session")
         self.chart.setToolTip("The exact size after each edit of this session")
-        self.chart.setMenuEnabled(False)
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.chart.hideButtons()
         self.chart.setMinimumHeight(CHART_MIN_HEIGHT)
         self.chart.setMinimumWidth(1)
         self.chart.setMaximumHeight(CHART_MAX_HEIGHT)
         self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.curve = self.chart.plot([], [], stepMode=None, symbol="o", symbolSize=5)
+        self.view = pg.ViewBox(enableMenu=False, enableMouse=False)
+        self.axes = {"left": pg.AxisItem("left"), "bottom": pg.AxisItem("bottom")}
+        self.chart.ci.addItem(self.axes["left"], row=0, col=0)
+        self.chart.ci.addItem(self.view, row=0, col=1)
+        self.chart.ci.addItem(self.axes["bottom"], row=1, col=1)
+        for axis in self.axes.values():
+            axis.linkToView(self.view)
+            axis.enableAutoSIPrefix(False)
+        self.curve = pg.PlotDataItem([], [], symbol="o", symbolSize=5)
+        self.view.addItem(self.curve)
         self._apply_palette()
         self._layout.replaceWidget(self.chart_slot, self.chart)
         self.chart_slot.deleteLater()
@@ -149,14 +157,11 @@ class EstimatePanel(QWidget):
         highlight = palette.color(QPalette.ColorRole.Highlight)
         self.chart.setBackground(palette.color(QPalette.ColorRole.Base))
         axis_pen = pg.mkPen(mix(window, text, 0.45))
-        for name in ("left", "bottom"):
-            axis = self.chart.getAxis(name)
+        for axis in self.axes.values():
             axis.setPen(axis_pen)
             axis.setTextPen(pg.mkPen(mix(window, text, 0.7)))
-        for name in ("left", "bottom"):
-            self.chart.getAxis(name).enableAutoSIPrefix(False)
-        self.chart.getAxis("bottom").setLabel("edits this session", color=mix(window, text, 0.6).name())
-        self.chart.showGrid(x=False, y=True, alpha=0.15)
+        self.axes["bottom"].setLabel("edits this session", color=mix(window, text, 0.6).name())
+        self.axes["left"].setGrid(int(0.15 * 255))
         self.curve.setPen(pg.mkPen(highlight, width=2))
         self.curve.setSymbolBrush(highlight)
         self.curve.setSymbolPen(pg.mkPen(highlight))
@@ -205,7 +210,7 @@ class EstimatePanel(QWidget):
         self.curve.setData(list(xs), list(ys))
         # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.
         step = max(1, math.ceil(len(xs) / 6))
-        self.chart.getAxis("bottom").setTickSpacing(major=step, minor=step)
+        self.axes["bottom"].setTickSpacing(major=step, minor=step)
 
     def show_nodes_counted(self, estimate: Estimate) -> None:
         """Each criterion's count is in (the total is the one already shown, counted again with the nodes)."""

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from app.builder.document import CriteriaError, Problem
 from app.builder.estimator import Estimate, EstimateCancelled
 from app.models.editing_session import EstimateSession
+from app.ui.thread_priority import lower_current_thread
 from app.ui.workers import failure_message
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class _Worker(QObject):
 
     @Slot(int, object, object)
     def run(self, generation: int, document: dict[str, Any], input_ids: tuple[int, ...]) -> None:
+        lower_current_thread()
         if self.owner.latest != generation:
             return  # a newer request is queued behind this one
         try:

@@ -90,7 +90,9 @@ class SegmentTab(QWidget):
         self.pages = QStackedWidget()
         self.loading = _muted(QLabel("Reading the segment settings…", alignment=Qt.AlignmentFlag.AlignCenter))
         self.pages.addWidget(self.loading)
-        self._build_form()
+        # The form is built when the tab is first shown: most editors never show it, and building it
+        # with the editor would lengthen the turn of the event loop that opens an audience.
+        self._built = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
@@ -99,6 +101,7 @@ class SegmentTab(QWidget):
     # -- building ----------------------------------------------------------------------------------
 
     def _build_form(self) -> None:
+        self._built = True
         content = QWidget()
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -251,7 +254,8 @@ class SegmentTab(QWidget):
     def shutdown(self) -> None:
         """Start nothing more (the editor closes, or the app quits); answers still on their way are ignored."""
         self._closed = True
-        self.channels.shutdown()
+        if self._built:
+            self.channels.shutdown()
 
     def _service(self) -> SegmentSettingsService | None:
         home = None if self._closed else self.connection.open_home
@@ -271,6 +275,8 @@ class SegmentTab(QWidget):
         if service is None:
             self.loading.setText("The home is not open yet.")
             return
+        if not self._built:
+            self._build_form()
         self._started = True
         audience_id = self.audience_id
         self.tasks.run(lambda: (service.get(audience_id), service.categories()), label="Reading the segment settings",
