@@ -157,13 +157,18 @@ class AudienceEditor(QWidget):
         self.live.failed.connect(self._on_estimate_failed)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.connection.store_changed.connect(self._on_store_changed)
+        # Building the frame, showing it (Qt lays it out and paints it) and building the cards each take
+        # tens of milliseconds: each on a turn of the event loop of its own, so the window answers between.
+        QTimer.singleShot(0, self, self._show_content)
+
+    def _show_content(self) -> None:
+        if self._closed:
+            return
         self.details.show_draft(self.model.draft)
-        self.details.show_audience(context.audience)
+        self.details.show_audience(self.context.audience)
         self.pages.setCurrentWidget(self.content)
         self._show_title()
         self._update_actions()
-        # The cards on the next turn of the event loop: the window answers between building the
-        # editor's frame and building its cards (each is tens of milliseconds).
         QTimer.singleShot(0, self, self._show_criteria)
 
     def _show_criteria(self) -> None:
