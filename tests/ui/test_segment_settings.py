@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
+from app.builder import editing
 from app.models.home import OpenHome
 from app.models.segments import (
     PRIVATE_PRICE_REASON,
@@ -169,3 +170,77 @@ def test_the_editor_has_a_segment_tab(qtbot, world):
         editor.tabs.setCurrentWidget(editor.segment)
     assert editor.segment.private.isChecked()
     editor.shutdown()
+
+
+@pytest.fixture
+def editor_with_a_changed_price(qtbot, world) -> Iterator[Callable[..., AudienceEditor]]:
+    """An editor whose Segment tab holds an unsaved change: made public at a CPM of 3.10."""
+    connection, tasks = world
+
+    def open_(answers: list[str], price: str = "3.10") -> AudienceEditor:
+        asked: list[list[str]] = []
+        editor = AudienceEditor(connection, tasks, audience_id(connection),
+                                ask=lambda e: asked.append(e.unsaved_parts()) or (answers.pop(0) if answers else "discard"))
+        editor.asked = asked
+        editor.resize(1100, 700)
+        qtbot.addWidget(editor)
+        with qtbot.waitSignal(editor.loaded, timeout=TIMEOUT_MS):
+            editor.show()
+        with qtbot.waitSignal(editor.segment.loaded, timeout=TIMEOUT_MS):
+            editor.tabs.setCurrentWidget(editor.segment)
+        editor.segment.public.setChecked(True)
+        editor.segment.cpm.setText(price)
+        editor.tabs.setCurrentIndex(0)
+        return editor
+
+    yield open_
+    # pytest-qt has closed the editors by now (an unsaved one is discarded); let their work finish.
+    qtbot.waitUntil(lambda: not tasks.is_busy(), timeout=TIMEOUT_MS)
+
+
+def test_closing_the_editor_asks_about_unsaved_segment_settings_and_cancel_keeps_it_open(qtbot, world,
+                                                                                          editor_with_a_changed_price):
+    connection, _ = world
+    editor = editor_with_a_changed_price(["cancel"])
+    assert not editor.close_editor()
+    assert editor.asked == [["the segment settings"]]
+    assert editor.segment.cpm.text() == "3.10"  # still there to save
+    assert service(connection).get(audience_id(connection)).cpm is None
+
+
+def test_saving_on_close_stores_the_segment_settings_then_closes(qtbot, world, editor_with_a_changed_price):
+    connection, _ = world
+    editor = editor_with_a_changed_price(["save"])
+    with qtbot.waitSignal(editor.closed, timeout=TIMEOUT_MS):
+        assert not editor.close_editor()  # closes once saved
+    stored = service(connection).get(audience_id(connection))
+    assert stored.is_public and stored.cpm == Decimal("3.10")
+
+
+def test_discarding_on_close_drops_the_segment_settings(qtbot, world, editor_with_a_changed_price):
+    connection, _ = world
+    editor = editor_with_a_changed_price(["discard"])
+    with qtbot.waitSignal(editor.closed, timeout=TIMEOUT_MS):
+        assert editor.close_editor()
+    assert service(connection).get(audience_id(connection)).cpm is None
+
+
+def test_a_wrong_price_is_not_saved_on_close_and_the_segment_tab_says_why(qtbot, world, editor_with_a_changed_price):
+    connection, _ = world
+    editor = editor_with_a_changed_price(["save"], price="3.1415")
+    assert not editor.close_editor()
+    assert editor.tabs.currentWidget() is editor.segment and editor.segment.message.isVisible()
+    assert "price" in editor.segment.message.text()
+    assert service(connection).get(audience_id(connection)).cpm is None
+
+
+def test_criteria_and_segment_changes_are_both_saved_on_close(qtbot, world, editor_with_a_changed_price):
+    connection, _ = world
+    editor = editor_with_a_changed_price(["save"])
+    added = editor.add_criterion("session_start", "root", 0)
+    with qtbot.waitSignal(editor.closed, timeout=TIMEOUT_MS):
+        assert not editor.close_editor()
+    assert editor.asked == [["the criteria and details", "the segment settings"]]
+    home = connection.open_home
+    assert added in editing.node_ids(home.audiences.get(audience_id(connection)).criteria)
+    assert service(connection).get(audience_id(connection)).cpm == Decimal("3.10")

@@ -64,11 +64,13 @@ Ask = Callable[["AudienceEditor"], str]
 
 
 def ask_with_a_message_box(editor: "AudienceEditor") -> str:
+    parts = editor.unsaved_parts()
     box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
                       f"Save the changes to “{editor.model.draft.name}” before closing?",
                       QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                       | QMessageBox.StandardButton.Cancel, editor)
-    box.setInformativeText("If you don't save, your changes are lost.")
+    what = " and ".join(parts) if parts else "your changes"
+    box.setInformativeText(f"Unsaved: {what}. If you don't save, these changes are lost.")
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     answer = box.exec()
     return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
@@ -108,6 +110,8 @@ class AudienceEditor(QWidget):
         self._restored = draft
         self._valid = False
         self._ready = False
+        #: the parts ("criteria", "segment") still being saved before the editor closes
+        self._saves_before_close: set[str] = set()
         self._saving = False
         self._closed = False
         self._problems: list[Problem] = []
@@ -666,34 +670,74 @@ class AudienceEditor(QWidget):
 
     # -- closing -----------------------------------------------------------------------------------
 
+    def unsaved_parts(self) -> list[str]:
+        """What closing now would lose, in the user's words: the criteria and details, the segment settings."""
+        parts = []
+        if self.is_dirty():
+            parts.append("the criteria and details")
+        if self.model is not None and self.segment.is_dirty():
+            parts.append("the segment settings")
+        return parts
+
     def close_editor(self) -> bool:
-        """Close, asking first about unsaved changes; False if the user chose to keep editing."""
+        """Close, asking first about unsaved changes (the criteria and details, and the Segment tab's
+        settings, which are saved on their own); False if the user chose to keep editing."""
         if self._closed:
             return True
-        if self.is_dirty():
+        criteria = self.is_dirty()
+        segment = self.model is not None and self.segment.is_dirty()
+        if criteria or segment:
             answer = self.ask(self)
             if answer == "cancel":
                 return False
             if answer == "save":
-                # Closed once saved; a failed save leaves the editor open with the reason shown.
-                self.saved.connect(self._close_after_save)
-                self.save_failed.connect(self._keep_open_after_failed_save)
-                self.save()
+                # Closed once every part is saved; a failed save leaves the editor open with the reason shown.
+                if segment:
+                    if not self.segment.save():  # a value is wrong: the tab says which
+                        self.tabs.setCurrentWidget(self.segment)
+                        return False
+                    self._saves_before_close.add("segment")
+                    self.segment.saved.connect(self._segment_saved_before_close)
+                    self.segment.save_failed.connect(self._keep_open_after_failed_save)
+                if criteria:
+                    self._saves_before_close.add("criteria")
+                    self.saved.connect(self._criteria_saved_before_close)
+                    self.save_failed.connect(self._keep_open_after_failed_save)
+                    self.save()
                 return False
             self._finish_close(discard=True)
             return True
         self._finish_close(discard=False)
         return True
 
-    def _close_after_save(self, _audience_id: int) -> None:
-        self.saved.disconnect(self._close_after_save)
-        self.save_failed.disconnect(self._keep_open_after_failed_save)
-        self._finish_close(discard=False)
-        self.close()
+    def _criteria_saved_before_close(self, _audience_id: int) -> None:
+        self._saved_before_close("criteria")
+
+    def _segment_saved_before_close(self, _settings: object) -> None:
+        self._saved_before_close("segment")
+
+    def _saved_before_close(self, part: str) -> None:
+        self._saves_before_close.discard(part)
+        if not self._saves_before_close:
+            self._stop_closing()
+            self._finish_close(discard=False)
+            self.close()
 
     def _keep_open_after_failed_save(self, _message: str) -> None:
-        self.saved.disconnect(self._close_after_save)
-        self.save_failed.disconnect(self._keep_open_after_failed_save)
+        if "segment" in self._saves_before_close and self.segment.is_dirty():
+            self.tabs.setCurrentWidget(self.segment)
+        self._saves_before_close.clear()
+        self._stop_closing()
+
+    def _stop_closing(self) -> None:
+        for signal, slot in ((self.saved, self._criteria_saved_before_close),
+                             (self.save_failed, self._keep_open_after_failed_save),
+                             (self.segment.saved, self._segment_saved_before_close),
+                             (self.segment.save_failed, self._keep_open_after_failed_save)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # was not connected: only one part was being saved
+                pass
 
     def _finish_close(self, *, discard: bool) -> bool:
         self._closed = True

@@ -73,6 +73,8 @@ class SegmentTab(QWidget):
     loaded = Signal()
     #: fires after the settings were saved (the SegmentInfo)
     saved = Signal(object)
+    #: fires when saving failed; the text is meant for the user (and is shown on the tab)
+    save_failed = Signal(str)
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, audience_id: int,
                  parent: QWidget | None = None) -> None:
@@ -427,8 +429,10 @@ class SegmentTab(QWidget):
         self._busy = False
         if self._closed:
             return
-        self._show_message(failure_message(exc, "Saving the segment settings"))
+        message = failure_message(exc, "Saving the segment settings")
+        self._show_message(message)
         self._refresh()
+        self.save_failed.emit(message)
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
