@@ -175,7 +175,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock when the transaction starts. A deferred transaction that read
+        # first and then writes fails at once with "database is locked" if another connection wrote
+        # in between (WAL cannot upgrade a stale snapshot, and busy_timeout does not apply); two saves
+        # running side by side (the criteria and the segment settings) did exactly that. Store
+        # transactions are short, so waiting for the lock (busy_timeout) costs little.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def unknown_revision(connection: Connection, config: Config) -> str | None:

@@ -270,3 +270,34 @@ def test_alembic_run_by_hand_on_a_url_finds_nothing_to_generate(store: Store, st
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*expression-based index.*")
         command.check(alembic_config(f"sqlite:///{store_path}"))
+
+
+def test_two_transactions_that_read_then_write_side_by_side_both_commit(store: Store) -> None:
+    """A save of the criteria and a save of the segment settings run at once on pool threads; each reads,
+    then writes. Neither may fail with "database is locked" (a deferred transaction cannot upgrade a stale
+    snapshot): the second waits for the first instead."""
+    with store.transaction() as session:
+        session.add(Workspace(name="Shared"))
+    both_read = threading.Barrier(2, timeout=1)
+    errors: list[BaseException] = []
+
+    def save(name: str) -> None:
+        try:
+            with store.transaction() as session:
+                session.scalars(select(Workspace)).all()
+                try:
+                    both_read.wait()  # with IMMEDIATE transactions the second waits at BEGIN, never reaches here first
+                except threading.BrokenBarrierError:
+                    pass
+                session.add(Workspace(name=name))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(name,)) for name in ("First", "Second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with store.transaction() as session:
+        assert sorted(w.name for w in session.scalars(select(Workspace))) == ["First", "Second", "Shared"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import shiboken6
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QDrag, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QApplication,
@@ -41,6 +41,7 @@ from app.builder import editing
 from app.ui.builder.editors import CriterionEditor, editor_for
 from app.ui.builder.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.builder.services import EditorServices
+from app.ui.turns import on_next_turn
 
 #: Cards' editors are built on later turns of the event loop, until this much time is spent in one.
 EDITOR_BUDGET_MS = 12
@@ -644,7 +645,7 @@ class CriteriaCanvas(QScrollArea):
         """Build the card's editor on a later turn of the event loop, a few cards a turn (see `_build_editors`)."""
         self._editor_queue.append(card)
         if len(self._editor_queue) == 1:
-            QTimer.singleShot(0, self, self._build_editors)
+            on_next_turn(self, self._build_editors)
 
     def _build_editors(self) -> None:
         started = time.perf_counter()
@@ -653,7 +654,7 @@ class CriteriaCanvas(QScrollArea):
             if shiboken6.isValid(card):  # (a kept card may have been deleted since)
                 card.editor  # noqa: B018 - builds it
         if self._editor_queue:
-            QTimer.singleShot(0, self, self._build_editors)
+            on_next_turn(self, self._build_editors)
 
     def _keep_spare(self, node_id: str, frame: "NodeFrame") -> None:
         """Keep the frame of a node that left the document (undo brings it back, and a drag moves it out and in)."""

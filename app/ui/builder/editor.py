@@ -50,6 +50,7 @@ from app.ui.builder.palette import CriteriaPalette
 from app.ui.builder.segment import SegmentTab
 from app.ui.builder.services import EditorServices
 from app.ui.home import HomeConnection
+from app.ui.turns import on_next_turn
 from app.ui.workers import Tasks, failure_message
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ class AudienceEditor(QWidget):
         self.connection.store_changed.connect(self._on_store_changed)
         # Building the frame, showing it (Qt lays it out and paints it) and building the cards each take
         # tens of milliseconds: each on a turn of the event loop of its own, so the window answers between.
-        QTimer.singleShot(0, self, self._show_content)
+        on_next_turn(self, self._show_content)
 
     def _show_content(self) -> None:
         if self._closed:
@@ -173,7 +174,7 @@ class AudienceEditor(QWidget):
         self.pages.setCurrentWidget(self.content)
         self._show_title()
         self._update_actions()
-        QTimer.singleShot(0, self, self._show_criteria)
+        on_next_turn(self, self._show_criteria)
 
     def _show_criteria(self) -> None:
         if self._closed:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from app.builder.estimator import Estimate, wilson_interval
 from app.ui.builder.canvas import mix
+from app.ui.turns import on_next_turn
 
 CHART_MIN_HEIGHT = 110
 CHART_MAX_HEIGHT = 150
@@ -199,7 +200,7 @@ class EstimatePanel(QWidget):
             # Built on a turn of the event loop of its own, not on top of the work of showing this estimate.
             if not self._chart_pending:
                 self._chart_pending = True
-                QTimer.singleShot(0, self, self._draw_history)
+                on_next_turn(self, self._draw_history)
             return
         self._draw_history()
 
