@@ -44,7 +44,7 @@ Examples:
   audience-studio outputs partners                the partners audiences can be forwarded to
   audience-studio outputs forward                 forward connected audiences once
   audience-studio serve --port 8080               run the team's audience server
-  audience-studio server workspace create US      administer it (workspaces, inputs, users, tokens)
+  audience-studio server workspace create US      administer it (workspaces, inputs, users, tokens, revenue)
 """
 
 
@@ -264,7 +264,9 @@ def cmd_sync(home, args) -> int:
         result = sync.sync_home(opened, args.server, sample=args.sample)
         for done in result:
             created = " (new in this home)" if done.created else ""
-            print(f"{done.name}{created}: {done.report.pages} pages, {done.report.batches:,} batches, {done.report.events:,} events")
+            revenue = f", {done.revenue.rows:,} revenue rows" if done.revenue is not None and done.revenue.rows else ""
+            print(f"{done.name}{created}: {done.report.pages} pages, {done.report.batches:,} batches, "
+                  f"{done.report.events:,} events{revenue}")
         print(f"Audiences: {result.audiences.sent} sent, {result.audiences.received} received.")
         for note in result.audiences.notes:
             print(f"  {note}", file=sys.stderr)

@@ -401,6 +401,48 @@ class CacheWriter:
         if self._staged_rows >= self.STATE_FLUSH_ROWS:
             self._merge_staged()
 
+    def load_snapshot(self, parts: dict[str, Path], *, workspace_id: int, batches: int) -> int:
+        """Load a server snapshot (one Parquet file per table of SNAPSHOT_PARTS, the cache's own columns)
+        into `workspace_id`, which must hold no rows yet; returns the rows loaded.
+
+        Rows are relabelled to `workspace_id` and the files' event ids (1..n) move after the cache's,
+        and the load counts `batches` batches: what `add_tables` of the same pages would leave.
+        """
+        cur = self._cur
+        missing = [table for table in SNAPSHOT_PARTS if table not in parts]
+        if missing:
+            raise InvalidInput(f"the snapshot has no {', '.join(missing)} part")
+        for table in SNAPSHOT_PARTS:
+            if first_row(cur, f"SELECT 1 FROM {table} WHERE workspace_id = ? LIMIT 1", [workspace_id]):
+                raise InvalidInput(f"workspace {workspace_id} already holds {table} rows: a snapshot loads only into an empty workspace")
+        sources = {table: _sql_text(str(parts[table])) for table in SNAPSHOT_PARTS}
+        for table in SNAPSHOT_PARTS:
+            columns = [row[0] for row in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+                "ORDER BY ordinal_position", [table]).fetchall()]
+            found = [row[0] for row in cur.execute(f"DESCRIBE SELECT * FROM read_parquet({sources[table]})").fetchall()]
+            if found != columns:
+                raise InvalidInput(f"snapshot part {table}: its columns {found} are not the cache's {columns}")
+        events, low, high = first_row(cur, f"SELECT count(*), min(event_id), max(event_id) FROM read_parquet({sources['events']})")
+        if events and (low != 1 or high != events):
+            raise InvalidInput(f"snapshot part events: its event ids run {low}..{high}, not 1..{events}")
+        low, high = first_row(cur, f"SELECT min(event_id), max(event_id) FROM read_parquet({sources['event_products']})")
+        if low is not None and (low < 1 or high > events):
+            raise InvalidInput(f"snapshot part event_products: event ids {low}..{high} point outside the snapshot's events")
+        offset = self._next_event_id - 1
+        loaded = 0
+        for table in SNAPSHOT_PARTS:
+            columns = [row[0] for row in cur.execute(f"DESCRIBE SELECT * FROM read_parquet({sources[table]})").fetchall()]
+            chosen = ", ".join(f"event_id + {offset:d}" if name == "event_id"
+                               else f"CAST({workspace_id:d} AS INTEGER)" if name == "workspace_id" else f'"{name}"'
+                               for name in columns)
+            loaded += first_row(cur, f"INSERT INTO {table} SELECT {chosen} FROM read_parquet({sources[table]})")[0]
+        self._next_event_id += events
+        self.events += events
+        self.batches += batches
+        self.workspaces.add(workspace_id)
+        return loaded
+
     # -- revenue analytics (docs/revenue.md) ------------------------------------------------------
 
     def add_revenue(self, records: pa.Table) -> int:
@@ -566,6 +608,16 @@ def _refresh_revenue_rollups(cur: duckdb.DuckDBPyConnection, touched_days: str) 
             GROUP BY r.workspace_id, t.period, currency, segment_key, agency, channel ORDER BY t.period""")
         cur.execute("DROP TABLE touched_periods")
     cur.execute("DROP TABLE touched_days")
+
+
+#: The tables a server snapshot fills (CacheWriter.load_snapshot), in loading order.
+SNAPSHOT_PARTS = ("profiles", "identities", "attributes", "consent", "devices", "locations", "attribution",
+                  "events", "event_products")
+
+
+def _sql_text(text: str) -> str:
+    """`text` as a SQL string literal (a file name inside a table function, which takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 #: The tables copied into the sample (as sample_<name>), all keyed by mpid.

@@ -5,6 +5,11 @@ in one cache transaction together with the cursor that follows it. A sync stoppe
 (killed, offline, cancelled) therefore resumes from the last page it kept and ends with exactly the
 server's data: a page is either wholly in the cache with its cursor, or not at all.
 
+A first sync into a workspace that holds nothing yet starts from the server's snapshot instead
+(GET /v1/workspaces/{id}/snapshot: every cache table as a Parquet file, through some batch): the
+files are downloaded to a temporary folder and loaded in one transaction with the cursor that
+follows them, then pages go on from there. A server without snapshots (404) is synced by pages.
+
 Requests are retried with backoff on 5xx answers, timeouts and refused connections (a server being
 restarted), so a short outage only slows a sync down. It also carries the audience definitions'
 API (`audience_changes`, `create_audience`, `update_audience`, `delete_audience`) for offline editing.
@@ -14,20 +19,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import requests
 
-from app.connectors.cache import Cache
+from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
 from app.connectors.sync_format import (
     ARROW_STREAM,
     PageFormatError,
     read_part,
     staged_tables,
 )
-from app.errors import UserError
+from app.errors import InvalidInput, UserError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,12 @@ LAST_SYNC_KEY = "last_sync_at"
 SAMPLE_KEY = "sync_sample"
 #: Waits between attempts of a request that failed for a reason that may pass (5xx, timeout, refused).
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+#: The media type of a snapshot part.
+PARQUET = "application/vnd.apache.parquet"
+#: How long the server may take to answer for a snapshot: it may first bring the snapshot up to date.
+SNAPSHOT_TIMEOUT = 600.0
+#: Snapshots asked for when one is replaced by a newer one while its parts are being downloaded.
+SNAPSHOT_ATTEMPTS = 3
 
 
 class SyncError(UserError):
@@ -68,6 +83,8 @@ class PullReport:
     #: Batches waiting on the server when this pull began (known from its first page; 0 before).
     batches_total: int = 0
     sample: float | None = None
+    #: Whether this pull started from the server's snapshot (a first sync) rather than page one.
+    snapshot: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,20 @@ class Answer:
 
     status: int
     body: dict
+
+
+#: cache_meta key of the revenue cursor of one server workspace (revenue has its own change numbers).
+REVENUE_CURSOR_KEY = "revenue_cursor {server} {workspace}"
+
+
+@dataclass
+class RevenueReport:
+    """What a revenue pull brought: pages kept, rows of the parts, bytes received."""
+
+    pages: int = 0
+    rows: int = 0
+    bytes: int = 0
+    cursor: str | None = None
 
 
 class SyncClient:
@@ -113,6 +144,8 @@ class SyncClient:
         """Load every page after the stored cursor into `local_workspace_id`; each page with its cursor."""
         key = CURSOR_KEY.format(server=self.server_url, workspace=remote.id)
         report = PullReport(cursor=cache.meta(key))
+        if report.cursor is None and not _holds_rows(cache, local_workspace_id):
+            self._pull_snapshot(cache, remote, local_workspace_id, key, sample, report, progress, cancelled)
         while True:
             if cancelled is not None and cancelled():
                 raise SyncCancelled(f"Sync stopped after {report.pages} pages; the next sync goes on from there.")
@@ -154,6 +187,176 @@ class SyncClient:
             if report.pages:
                 writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
         return report
+
+    def _pull_snapshot(self, cache: Cache, remote: RemoteWorkspace, local_workspace_id: int, key: str,
+                       sample: float | None, report: PullReport, progress: Callable[[PullReport], None] | None,
+                       cancelled: Callable[[], bool] | None) -> None:
+        """Load the server's snapshot with the cursor after it, in one transaction; nothing when the
+        server has none (the pages then bring everything)."""
+        rows_before = report.rows
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            report.rows = rows_before
+            params = {"sample": sample} if sample is not None else None
+            reply = self._request("GET", f"/v1/workspaces/{remote.id}/snapshot", accept=(404,), params=params,
+                                  timeout=max(self._timeout, SNAPSHOT_TIMEOUT))
+            if reply.status_code == 404:
+                log.info("%s offers no snapshot of %s: syncing by pages", self.server_url, remote.name)
+                return
+            try:
+                listing = reply.json()
+                through, cursor = int(listing["through"]), str(listing["cursor"])
+                batches, parts = int(listing["batches"]), list(listing["parts"])
+            except (ValueError, KeyError, TypeError) as exc:
+                # Not a snapshot (a proxy's page, a server that knows no such route): the pages are exact too.
+                log.warning("%s answered GET /snapshot of %s with no snapshot (%s): syncing by pages", self.server_url, remote.name, exc)
+                return
+            if not through or not batches:
+                return
+            report.batches_total = max(report.batches_total, int(listing.get("server_last_seq") or through))
+            if listing.get("sample") is not None:
+                report.sample = float(listing["sample"])
+            with tempfile.TemporaryDirectory(prefix="audience-studio-snapshot-") as folder:
+                files = self._snapshot_parts(parts, Path(folder), remote, report, progress, cancelled)
+                if files is None:
+                    continue  # replaced by a newer snapshot meanwhile: ask again
+                try:
+                    with cache.writing(source="sync", description=f"{self.server_url} {remote.name}: snapshot through batch {through}") as writer:
+                        rows = writer.load_snapshot(files, workspace_id=local_workspace_id, batches=batches)
+                        listed = sum(int(part.get("rows") or 0) for part in parts)
+                        if rows != listed:
+                            raise InvalidInput(f"its parts hold {rows} rows, the server listed {listed}")
+                        writer.set_meta(key, cursor)
+                        writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
+                except (duckdb.Error, InvalidInput) as exc:
+                    raise SyncError(f"The snapshot of workspace {remote.name!r} is malformed ({exc}); nothing of it was kept. "
+                                    "Sync again; if it keeps failing, tell the server's administrator.") from None
+            report.snapshot = True
+            report.pages += 1
+            report.batches += batches
+            report.events += int(listing.get("events") or 0)
+            report.rows = rows_before + rows
+            report.cursor = cursor
+            if progress is not None:
+                progress(report)
+            return
+        log.info("the snapshot of %s kept changing while it was downloaded: syncing by pages", remote.name)
+
+    def _snapshot_parts(self, parts: list, folder: Path, remote: RemoteWorkspace, report: PullReport,
+                        progress: Callable[[PullReport], None] | None, cancelled: Callable[[], bool] | None) -> dict[str, Path] | None:
+        """The parts downloaded into `folder`, by table; None if the snapshot was replaced meanwhile."""
+        files: dict[str, Path] = {}
+        for part in parts:
+            if cancelled is not None and cancelled():
+                raise SyncCancelled("Sync stopped while the snapshot was downloading; nothing of it was kept, "
+                                    "the next sync starts it again.")
+            name = str(part.get("table"))
+            if name not in SNAPSHOT_PARTS or name in files:
+                raise SyncError(f"The server's snapshot of workspace {remote.name!r} has an unknown part {name!r}; nothing of it was kept.")
+            path = folder / f"{name}.parquet"
+            with self._request("GET", str(part.get("url")), accept=(404,), stream=True) as reply:
+                if reply.status_code == 404:
+                    return None
+                if not reply.headers.get("content-type", "").startswith(PARQUET):
+                    raise SyncError(f"The server sent the {name!r} part of the snapshot of workspace {remote.name!r} as "
+                                    f"{reply.headers.get('content-type')!r}, not Parquet; nothing of it was kept.")
+                size = 0
+                try:
+                    with path.open("wb") as out:
+                        for chunk in reply.iter_content(1 << 20):
+                            out.write(chunk)
+                            size += len(chunk)
+                except requests.RequestException as exc:
+                    raise SyncError(f"The connection to {self.server_url} broke while the snapshot of workspace {remote.name!r} "
+                                    f"was downloading ({type(exc).__name__}); nothing of it was kept. Sync again.") from None
+            files[name] = path
+            report.bytes += size
+            report.rows += int(part.get("rows") or 0)
+            if progress is not None:
+                progress(report)
+        return files
+
+    # -- revenue (docs/revenue.md) ----------------------------------------------------------------
+
+    def pull_revenue(
+        self,
+        cache: Cache,
+        remote: RemoteWorkspace,
+        local_workspace_id: int,
+        *,
+        progress: Callable[[RevenueReport], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> RevenueReport:
+        """Load the workspace's revenue changes after the stored revenue cursor into `local_workspace_id`:
+        each page's records, member counts and agencies with the cursor that follows, in one cache
+        transaction (latest wins by key, so a corrected record replaces the one it corrects)."""
+        from app.connectors.cache import REVENUE_TABLES
+
+        key = REVENUE_CURSOR_KEY.format(server=self.server_url, workspace=remote.id)
+        report = RevenueReport(cursor=cache.meta(key))
+        writers = {"revenue_records": "add_revenue", "segment_counts": "add_segment_counts", "agencies": "add_agencies"}
+        while True:
+            if cancelled is not None and cancelled():
+                raise SyncCancelled(f"Sync stopped after {report.pages} pages of revenue; the next sync goes on from there.")
+            path = f"/v1/workspaces/{remote.id}/revenue/changes"
+            reply = self._request("GET", path, params={"cursor": report.cursor} if report.cursor else None, accept=(404,))
+            if reply.status_code == 404:  # a server from before revenue: nothing to bring
+                log.info("%s has no revenue API; revenue of %s not synced", self.server_url, remote.name)
+                return report
+            try:
+                page = reply.json()
+            except ValueError:
+                raise SyncError(f"The server's answer to GET {path} is not JSON; is {self.server_url} an Audience Studio server?") from None
+            try:
+                more, next_cursor = bool(page["more"]), str(page["next_cursor"])
+                listed = [(str(p["table"]), int(p["rows"]), str(p["url"])) for p in page["parts"]]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SyncError(f"The server's page of revenue of workspace {remote.name!r} after cursor {report.cursor!r} lacks {exc}.") from None
+            tables, size = {}, 0
+            for name, rows, url in listed:
+                if name not in writers or name in tables:
+                    raise SyncError(f"A page of revenue of workspace {remote.name!r} has an unknown part {name!r}; nothing of that page was kept.")
+                tables[name], part_bytes = self._revenue_part(name, rows, url, REVENUE_TABLES[name][0], remote)
+                size += part_bytes
+            if tables or next_cursor != report.cursor:
+                with cache.writing(source="sync", description=f"{self.server_url} {remote.name}: revenue") as writer:
+                    for name, table in tables.items():
+                        relabelled = table.set_column(0, "workspace_id", pa.repeat(pa.scalar(local_workspace_id, pa.int32()), table.num_rows))
+                        getattr(writer, writers[name])(relabelled)
+                    writer.set_meta(key, next_cursor)
+            if tables:
+                report.pages += 1
+                report.rows += sum(table.num_rows for table in tables.values())
+                report.bytes += size
+            report.cursor = next_cursor
+            if progress is not None:
+                progress(report)
+            if not more:
+                return report
+
+    def _revenue_part(self, name: str, rows: int, url: str, schema, remote: RemoteWorkspace):
+        """A revenue part's table, checked: an Arrow stream of the table's schema with the rows it says
+        (X-Rows), at most the rows the page listed (a row corrected since the page was made has left it)."""
+        reply = self._get(url)
+        problem = None
+        if not reply.headers.get("content-type", "").startswith(ARROW_STREAM):
+            problem = f"it came as {reply.headers.get('content-type')!r}, not an Arrow stream"
+        else:
+            try:
+                table = pa.ipc.open_stream(reply.content).read_all()
+            except (pa.ArrowInvalid, OSError) as exc:
+                problem = f"not an Arrow IPC stream ({exc})"
+            else:
+                said = reply.headers.get("x-rows", "")
+                if not table.schema.equals(schema):
+                    problem = f"columns {table.schema.names} do not match the revenue table's {schema.names}"
+                elif not said.isdigit() or int(said) != table.num_rows:
+                    problem = f"it holds {table.num_rows} rows, the server said {said or 'nothing'} (cut short?)"
+                elif table.num_rows > rows:
+                    problem = f"it holds {table.num_rows} rows, more than the {rows} the page listed"
+        if problem is not None:
+            raise SyncError(f"The {name!r} part of a page of revenue of workspace {remote.name!r} is malformed: {problem}; "
+                            "nothing of that page was kept.")
+        return table, len(reply.content)
 
     # -- audience definitions ---------------------------------------------------------------------
 
@@ -212,14 +415,15 @@ class SyncClient:
     def _get(self, path: str, params: dict | None = None) -> requests.Response:
         return self._request("GET", path, params=params)
 
-    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs) -> requests.Response:
+    def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), timeout: float | None = None,
+                 **kwargs) -> requests.Response:
         """The server's reply; retried after a pause while the failure may pass (the server restarting,
         overloaded, or the network dropping a connection). Writes are safe to resend: a create carries
         its client_ref, and an update or deletion resent after a lost reply meets its own version."""
         url = self.server_url + path
         for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
-                reply = self._http.request(method, url, timeout=self._timeout, **kwargs)
+                reply = self._http.request(method, url, timeout=timeout or self._timeout, **kwargs)
             except requests.RequestException as exc:
                 if delay is None:
                     raise SyncError(f"Cannot reach the server {self.server_url} ({type(exc).__name__}). Keep working offline; "
@@ -247,3 +451,13 @@ def _server_message(reply: requests.Response) -> str:
         return "; ".join(str(error["message"]) for error in errors)
     except (ValueError, KeyError, TypeError):
         return reply.text[:300] or reply.reason
+
+
+def _holds_rows(cache: Cache, workspace_id: int) -> bool:
+    """Whether the cache holds any row of the workspace (imported, or synced before)."""
+    cursor = cache.cursor()
+    try:
+        return any(first_row(cursor, f"SELECT 1 FROM {table} WHERE workspace_id = ? LIMIT 1", [workspace_id])
+                   for table in SNAPSHOT_PARTS)
+    finally:
+        cursor.close()

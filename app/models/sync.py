@@ -24,6 +24,7 @@ from app.connectors.sync_client import (
     SAMPLE_KEY,
     PullReport,
     RemoteWorkspace,
+    RevenueReport,
     SyncCancelled,
     SyncClient,
 )
@@ -50,6 +51,8 @@ class WorkspaceSync:
     local_workspace_id: int
     created: bool
     report: PullReport
+    #: The revenue records, member counts and agencies the sync brought (docs/revenue.md).
+    revenue: RevenueReport | None = None
 
 
 class SyncResult(list):
@@ -175,8 +178,8 @@ def _finish_run(home: OpenHome, run_id: int, outcome: str, done: list[WorkspaceS
         run.finished_at = utc_now()
         run.outcome = outcome
         run.batches = sum(r.batches for r in reports)
-        run.rows = sum(r.rows for r in reports)
-        run.bytes = sum(r.bytes for r in reports)
+        run.rows = sum(r.rows for r in reports) + sum(d.revenue.rows for d in done if d.revenue is not None)
+        run.bytes = sum(r.bytes for r in reports) + sum(d.revenue.bytes for d in done if d.revenue is not None)
         run.audiences_sent = audiences.sent
         run.audiences_received = audiences.received
         run.conflicts = len(audiences.conflicts)
@@ -236,7 +239,9 @@ def sync_home(
             report = client.pull(home.cache, workspace, local.id, sample=sample, cancelled=cancelled, progress=on_page)
             current.clear()
             _register_inputs(home, local.id)
-            done.append(WorkspaceSync(workspace.name, local.id, workspace.name in created_names, report))
+            # Revenue has change numbers of its own; its pages follow the workspace's data.
+            revenue = client.pull_revenue(home.cache, workspace, local.id, cancelled=cancelled)
+            done.append(WorkspaceSync(workspace.name, local.id, workspace.name in created_names, report, revenue))
         if cancelled is not None and cancelled():
             raise SyncCancelled("Sync stopped; the next sync goes on from there.")
     except SyncCancelled as exc:

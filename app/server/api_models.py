@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +55,24 @@ class ChangesPage(BaseModel):
     sample: float | None = Field(description="The fraction of profiles (by md5 bucket of mpid) the pages hold; null: all")
     server_last_seq: int = Field(description="The workspace's newest batch on the server")
     parts: list[PagePart]
+
+
+class SnapshotPart(BaseModel):
+    table: str = Field(description="The cache table the part fills")
+    rows: int
+    bytes: int = Field(description="The Parquet file's size")
+    url: str = Field(description="Where to fetch the part (a Parquet file)")
+
+
+class SnapshotInfo(BaseModel):
+    workspace_id: int
+    through: int = Field(description="The last batch the snapshot holds; the pages after it follow from `cursor`")
+    cursor: str = Field(description="Pass as ?cursor= to /changes once the snapshot is stored, for what came after it")
+    batches: int = Field(description="Batches the snapshot holds")
+    events: int
+    sample: float | None = Field(description="The fraction of profiles (by md5 bucket of mpid) it holds; null: all")
+    server_last_seq: int = Field(description="The workspace's newest batch on the server")
+    parts: list[SnapshotPart] = Field(description="One Parquet file per cache table; event ids run 1..events")
 
 
 # -- audience definitions -------------------------------------------------------------------------
@@ -141,3 +159,62 @@ BATCH_SCHEMA: dict[str, Any] = {
         }},
     },
 }
+
+
+# -- revenue (docs/revenue.md) ---------------------------------------------------------------------
+
+_TEXT = {"min_length": 1, "max_length": 200}
+
+
+class RevenueRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date = Field(strict=True, description="The day (UTC) the revenue was earned, YYYY-MM-DD")
+    segment_key: str = Field(**_TEXT, description="The segment as sold: the audience's external name, or its name")
+    agency: str | None = Field(None, **_TEXT, description="The buyer; null (or absent): the channel did not report it")
+    channel: str | None = Field(None, **_TEXT, description="Where it was bought; null (or absent): not reported")
+    impressions: int | None = Field(None, strict=True, ge=0, le=2**63 - 1, description="Null (or absent): not reported")
+    revenue: float = Field(strict=True, allow_inf_nan=False, description="In `currency`; a correction replaces the earlier value")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD; currencies are never added up")
+
+
+class SegmentCountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date = Field(strict=True, description="YYYY-MM-DD (UTC)")
+    segment_key: str = Field(**_TEXT)
+    members: int = Field(strict=True, ge=0, le=2**63 - 1, description="The segment's member count that day")
+
+
+class AgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agency: str = Field(**_TEXT, description="The agency's stable key, as revenue records name it")
+    name: str | None = Field(None, **_TEXT, description="Its display name")
+    kind: str | None = Field(None, **_TEXT, description="agency, trading desk, brand, data partner...")
+    country: str | None = Field(None, **_TEXT)
+    contact: str | None = Field(None, **_TEXT)
+
+
+class RevenueUpload(BaseModel):
+    """Revenue rows to store; each replaces the row of the same key (latest wins)."""
+
+    model_config = ConfigDict(extra="forbid")
+    records: list[RevenueRecordIn] = Field(default_factory=list, description="Key: day, segment_key, agency, channel, currency")
+    segment_counts: list[SegmentCountIn] = Field(default_factory=list, description="Key: day, segment_key")
+    agencies: list[AgencyIn] = Field(default_factory=list, description="Key: agency")
+
+
+class RevenueWritten(BaseModel):
+    records: int = Field(description="Revenue records written (a key given twice counts once)")
+    segment_counts: int
+    agencies: int
+
+
+class RevenueChangesPage(BaseModel):
+    workspace_id: int
+    page: str | None = Field(description="This page's token (null when it holds no rows)")
+    next_cursor: str = Field(description="Pass as ?cursor= for the next page, once this page is stored")
+    after: int = Field(description="The page holds the revenue changes numbered after this...")
+    through: int = Field(description="...up to and including this one")
+    rows: int = Field(description="Rows of all parts when the page was made; a part fetched later may hold fewer (see docs/server.md)")
+    more: bool = Field(description="Whether another page follows right away")
+    server_revenue_seq: int = Field(description="The workspace's newest revenue change on the server")
+    parts: list[PagePart] = Field(description="revenue_records, segment_counts and agencies (those with rows)")

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from app.paths import Home
 
@@ -23,7 +24,8 @@ server.sqlite3 in the home, or in PostgreSQL with --database postgresql+psycopg:
 
 SERVER_DESCRIPTION = """\
 Administer the server's database: workspaces, their inputs (a platform or a feed, each with an API key
-and secret for ingest), users (and the workspaces they may read and write) and their API tokens.
+and secret for ingest), users (and the workspaces they may read and write), their API tokens, and the
+workspaces' revenue (records, segment member counts, agencies).
 Secrets and tokens are printed once and stored only as hashes.
 """
 
@@ -42,8 +44,10 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     serve.add_argument("--rate", type=float, default=50.0, metavar="R",
                        help="requests per second each input may send; above it, 429 with Retry-After (default 50)")
     serve.add_argument("--burst", type=positive_int, default=100, metavar="N", help="requests an input may send at once (default 100)")
+    serve.add_argument("--snapshot-dir", metavar="DIR",
+                       help="where to keep the snapshots a new client's first sync starts from (default: HOME/server-snapshots)")
 
-    server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens",
+    server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens, revenue",
                                  description=SERVER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     things = server.add_subparsers(dest="server_thing", metavar="THING", required=True)
 
@@ -86,6 +90,28 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     tok_revoke = tok.add_parser("revoke", parents=[database], help="revoke all of a user's tokens", description="Revoke every token of a user.")
     tok_revoke.add_argument("user", metavar="USER")
 
+    rev = things.add_parser("revenue", help="revenue records, segment member counts and agencies",
+                            description="Revenue the app's Revenue pane shows: stored per workspace, synced to every laptop "
+                                        "(docs/revenue.md).").add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    rev_load = rev.add_parser("load", parents=[database], help="store revenue from CSV or Parquet files",
+                              description="Store revenue records, member counts and agencies from CSV (.csv) or Parquet (.parquet) "
+                                          "files with the columns of docs/revenue.md (a workspace_id column is ignored; an empty "
+                                          "agency or channel cell means not reported). A row replaces the stored row of the same "
+                                          "key. Every row of every file is checked first; one bad row and nothing is stored.")
+    rev_load.add_argument("--workspace", required=True, metavar="W", help="the workspace's name or id")
+    rev_load.add_argument("--records", metavar="FILE", help="revenue records: day, segment_key, agency, channel, impressions, revenue, currency")
+    rev_load.add_argument("--counts", metavar="FILE", help="segment member counts: day, segment_key, members")
+    rev_load.add_argument("--agencies", metavar="FILE", help="agencies: agency, name, kind, country, contact")
+    rev_demo = rev.add_parser("demo", parents=[database], help="store the demo's year of revenue for its public segments",
+                              description="Store the demo generator's revenue history for the demo's priced public segments, under "
+                                          "the keys the desktop demo sells them by, so a demo home's audiences match it. "
+                                          "Deterministic for the seed and end day; running it again replaces the same rows.")
+    rev_demo.add_argument("--workspace", required=True, metavar="W", help="the workspace's name or id")
+    rev_demo.add_argument("--days", type=positive_int, default=365, metavar="N", help="days of history (default 365)")
+    rev_demo.add_argument("--seed", type=int, default=7, metavar="S", help="the generator's seed (default 7, the demo's)")
+    rev_demo.add_argument("--end", metavar="YYYY-MM-DD", help="the last day (default yesterday, UTC)")
+    rev_demo.add_argument("--currency", metavar="CODE", help="the revenue's currency (default EUR for the demo's EU workspace, else USD)")
+
 
 def _url(home: Home, args) -> str:
     from app.server.database import default_url
@@ -102,7 +128,9 @@ def cmd_serve(home: Home, args) -> int:
 
     url = _url(home, args)
     database = open_database(url)
-    settings = ServerSettings(max_body_bytes=args.max_body_bytes, rate_per_second=args.rate, rate_burst=args.burst)
+    snapshot_dir = Path(args.snapshot_dir).expanduser().resolve() if args.snapshot_dir else home.root / "server-snapshots"
+    settings = ServerSettings(max_body_bytes=args.max_body_bytes, rate_per_second=args.rate, rate_burst=args.burst,
+                              snapshot_dir=snapshot_dir)
     shown = database.engine.url.render_as_string(hide_password=True)
     print(f"Audience Studio server on http://{args.host}:{args.port} (database {shown}); Ctrl+C stops it.", flush=True)
     try:
@@ -125,6 +153,8 @@ def cmd_server(home: Home, args) -> int:
 
 def _administer(admin, args) -> int:
     thing, action = args.server_thing, args.server_action
+    if thing == "revenue":
+        return _revenue(admin.db, args)
     if thing == "workspace":
         if action == "create":
             ws = admin.create_workspace(args.name)
@@ -189,6 +219,27 @@ def _administer(admin, args) -> int:
 
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _revenue(database, args) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from app.errors import InvalidInput
+    from app.server import revenue
+
+    if args.server_action == "load":
+        files = {"records": args.records, "segment_counts": args.counts, "agencies": args.agencies}
+        name, written = revenue.load_files(database, args.workspace, {k: Path(v) if v else None for k, v in files.items()})
+    else:
+        try:
+            end = dt.date.fromisoformat(args.end) if args.end else None
+        except ValueError:
+            raise InvalidInput(f"--end {args.end!r}: give a day as YYYY-MM-DD") from None
+        name, written = revenue.put_demo(database, args.workspace, days=args.days, seed=args.seed, end=end, currency=args.currency)
+    print(f"Stored in {name}: {written['records']:,} revenue records, {written['segment_counts']:,} member counts, "
+          f"{written['agencies']:,} agencies. Laptops receive them with their next sync.")
+    return 0
 
 
 COMMANDS = {"serve": cmd_serve, "server": cmd_server}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,10 @@ class ServerSettings:
     cached_pages: int = 4
     #: Audience definitions per page of changes.
     audience_page: int = 500
+    #: Revenue rows (records, member counts and agencies together) per page of revenue changes.
+    revenue_page_rows: int = 50_000
+    #: Where first-sync snapshots are kept (app/server/snapshots.py); None: the server offers none.
+    snapshot_dir: Path | None = None
+    #: Seconds a snapshot request may spend bringing its snapshot up to date before it serves what it
+    #: has (the client follows it with ordinary pages); the rest goes on in the background.
+    snapshot_catch_up_seconds: float = 20.0

@@ -1,4 +1,5 @@
-"""What every request handler shares: the database, the settings, the rate limiter and the page cache."""
+"""What every request handler shares: the database, the settings, the rate limiter, the page cache and
+the first-sync snapshots."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from app.server.definitions import Definitions
 from app.server.pages import PageCache
 from app.server.ratelimit import RateLimiter
 from app.server.settings import ServerSettings
+from app.server.snapshots import Snapshots
 
 
 @dataclass
@@ -20,11 +22,13 @@ class ServerState:
     limiter: RateLimiter = field(init=False)
     pages: PageCache = field(init=False)
     definitions: Definitions = field(init=False)
+    snapshots: Snapshots = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.rate_burst)
         self.pages = PageCache(self.database, self.settings.cached_pages)
         self.definitions = Definitions(self.database)
+        self.snapshots = Snapshots(self.database, self.settings)
 
 
 def server_state(request: Request) -> ServerState:

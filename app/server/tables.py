@@ -11,6 +11,8 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -44,6 +47,8 @@ workspaces = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("last_seq", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
+    #: The newest change_seq of the workspace's revenue rows (app/server/revenue.py), taken like last_seq.
+    Column("revenue_seq", BigInteger, nullable=False, server_default=text("0")),
 )
 
 #: A source of batches: an app platform or a feed, with its API key (public) and secret (hashed).
@@ -138,4 +143,52 @@ audience_workspaces = Table(
     Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False),
     Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
     PrimaryKeyConstraint("audience_id", "workspace_id"),
+)
+
+# -- revenue (docs/revenue.md): the cache's REVENUE_TABLES, latest wins by key ----------------------
+# `record_key` is the row's key (without the workspace) as canonical JSON: an unreported agency or
+# channel (NULL) is part of a key, and NULLs are never equal in a UNIQUE constraint, so the key is
+# kept as one non-null text that compares the same on SQLite and PostgreSQL. `change_seq` numbers
+# the row's latest change from the workspace's `revenue_seq`; an upsert moves a row to a new number.
+
+revenue_records = Table(
+    "revenue_records", metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("segment_key", String(200), nullable=False),
+    Column("agency", String(200)),
+    Column("channel", String(200)),
+    Column("impressions", BigInteger),
+    Column("revenue", Double, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("change_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "record_key"),
+    Index(None, "workspace_id", "change_seq"),
+)
+
+segment_counts = Table(
+    "segment_counts", metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("segment_key", String(200), nullable=False),
+    Column("members", BigInteger, nullable=False),
+    Column("change_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "record_key"),
+    Index(None, "workspace_id", "change_seq"),
+)
+
+agencies = Table(
+    "agencies", metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("record_key", Text, nullable=False),
+    Column("agency", String(200), nullable=False),
+    Column("name", String(200)),
+    Column("kind", String(200)),
+    Column("country", String(200)),
+    Column("contact", String(200)),
+    Column("change_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "record_key"),
+    Index(None, "workspace_id", "change_seq"),
 )

@@ -43,7 +43,8 @@ def live_api(request, tmp_path_factory):
         postgres.admin_execute(f'CREATE SCHEMA "{name}"', DATABASE)
         request.addfinalizer(lambda: postgres.admin_execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE', DATABASE))
         url = postgres.url(DATABASE, schema=name)
-    deployment = Deployment.start(url, rate_per_second=10_000, rate_burst=10_000)
+    deployment = Deployment.start(url, rate_per_second=10_000, rate_burst=10_000,
+                                  snapshot_dir=tmp_path_factory.mktemp("snapshots"))
     request.addfinalizer(lambda: deployment.__exit__(None, None, None))
     workspace_id = deployment.workspace("US")
     ios = deployment.platform_input("US", "iOS")
@@ -61,9 +62,12 @@ def live_api(request, tmp_path_factory):
 #: Every operation of the API; the last test checks the OpenAPI document has no other.
 OPERATIONS = [
     ("POST", "/v2/events"), ("POST", "/v2/bulkevents"), ("GET", "/v1/me"), ("GET", "/v1/workspaces/{workspace_id}/changes"),
-    ("GET", "/v1/workspaces/{workspace_id}/pages/{page}/{table}"), ("GET", "/v1/audiences"), ("POST", "/v1/audiences"),
+    ("GET", "/v1/workspaces/{workspace_id}/pages/{page}/{table}"), ("GET", "/v1/workspaces/{workspace_id}/snapshot"),
+    ("GET", "/v1/workspaces/{workspace_id}/snapshots/{token}/{table}"), ("GET", "/v1/audiences"), ("POST", "/v1/audiences"),
     ("GET", "/v1/audiences/{audience_id}"), ("PUT", "/v1/audiences/{audience_id}"), ("DELETE", "/v1/audiences/{audience_id}"),
     ("GET", "/health"),
+    ("POST", "/v1/workspaces/{workspace_id}/revenue"), ("GET", "/v1/workspaces/{workspace_id}/revenue/changes"),
+    ("GET", "/v1/workspaces/{workspace_id}/revenue/pages/{page}/{table}"),
 ]
 
 
