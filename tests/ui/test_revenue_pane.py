@@ -5,11 +5,13 @@ and CSV, the empty state, and a segment made private leaving the sellable revenu
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QImage
 
 from app import cli
@@ -233,3 +235,94 @@ def test_the_main_window_draws_revenue_only_once_the_pane_is_shown(open_window, 
     with qtbot.waitSignal(window.revenue.redrawn, timeout=TIMEOUT):
         window.navigation.setCurrentRow(row)
     assert window.revenue.charts.view.total.revenue > 0
+
+
+def test_a_compared_period_with_one_bucket_more_is_drawn_past_the_first(pane, qtbot):
+    # Weeks are calendar weeks: 4 weeks from a Monday are 4 buckets, the same 28 days from a Sunday 5.
+    last = pane.setup.days[1]
+    monday = last - dt.timedelta(days=60 + (last - dt.timedelta(days=60)).weekday())
+    sunday = monday - dt.timedelta(days=8)
+    pane.tabs.setCurrentIndex(3)
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pane.range.setCurrentIndex(pane.range.findData(0))
+        for edit, day in ((pane.start, monday), (pane.end, monday + dt.timedelta(days=27))):
+            edit.setDate(QDate(day.year, day.month, day.day))
+        pane.compare_mode.setCurrentIndex(pane.compare_mode.findData("period"))
+        pane.other_start.setDate(QDate(sunday.year, sunday.month, sunday.day))
+    comparison, currency = pane.charts.comparison, pane.charts.request.filter.currency
+    assert (len(comparison.a.values), len(comparison.b.values)) == (4, 5)
+    assert comparison == R.compare_periods(pane.home.cache.cursor(), pane.charts.request.filter, "week", sunday)
+    assert plotted(pane.compare_chart) == [comparison.a.values, comparison.b.values]
+    first, second = (list(curve.getData()[0]) for curve in pane.compare_chart.curves)
+    assert second[:4] == first and second[4] - first[3] == 7 * 86400  # aligned; the extra week one week on
+    assert pane.compare_chart.hover_at(second[4]).endswith(f"{comparison.b.values[4]:,.2f} {currency}")
+
+
+def test_a_redraw_draws_the_tab_in_view_first_and_the_other_tabs_when_chosen(pane, qtbot):
+    # Only the tab in view is drawn at once (shown); the other tabs' data follows (redrawn) and
+    # their charts are drawn when chosen.
+    with qtbot.waitSignal(pane.shown, timeout=TIMEOUT):
+        pane.channels.set_selected({"Meta", None})
+    assert pane.charts.request.filter.channels == frozenset({"Meta", None})
+    assert pane.charts.series is not None and pane.charts.view is None
+    assert plotted(pane.time_chart) == [pane.charts.series.values]
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pass
+    assert pane.charts.view is not None and pane.charts.members is not None and pane.charts.comparison is not None
+    assert pane.bar_chart.breakdown is None  # the Breakdown tab was never in view: not drawn
+    pane.tabs.setCurrentIndex(1)
+    assert pane.bar_chart.breakdown == pane.charts.view.by_segment
+    assert math.isclose(pane.bar_chart.breakdown.total, pane.charts.total.revenue)
+
+    # On the Breakdown tab, the breakdown shown is read first, the other two with the rest.
+    pane.dimension.setCurrentIndex(pane.dimension.findData("agency"))
+    with qtbot.waitSignal(pane.shown, timeout=TIMEOUT):
+        pane.channels.set_selected(None)
+    f = pane.charts.request.filter
+    assert f.channels is None and set(pane.charts.breakdowns) == {"agency"}
+    expected = R.breakdown(pane.home.cache.cursor(), f, "agency")
+    assert [p.key for p in pane.bar_chart.breakdown.parts] == [p.key for p in expected.parts]
+    assert close([p.revenue for p in pane.bar_chart.breakdown.parts], [p.revenue for p in expected.parts])
+    assert pane.parts_table.rowCount() == len(pane.bar_chart.breakdown.parts)
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pass
+    assert pane.charts.view.by_agency is pane.bar_chart.breakdown  # the one shown is kept
+
+
+def test_a_breakdown_of_many_parts_draws_the_biggest_and_keeps_unknown(pane, qtbot):
+    from app.ui.revenue.charts import MAX_BARS
+
+    revenues = [1000.0 - i for i in range(MAX_BARS + 15)]
+    parts = [R.Part(f"segment-{i:03d}", f"segment-{i:03d}", r, r / sum(revenues), None) for i, r in enumerate(revenues)]
+    parts[-1] = R.Part(None, R.UNKNOWN, revenues[-1], revenues[-1] / sum(revenues), None)  # the smallest
+    breakdown = R.Breakdown("segment", parts, sum(revenues))
+    pane.tabs.setCurrentIndex(1)
+    pane.bar_chart.show_breakdown(breakdown, "USD")
+    drawn = pane.bar_chart.parts
+    assert len(drawn) == MAX_BARS and drawn[:-1] == parts[:MAX_BARS - 1] and drawn[-1].unknown
+    labels = [label for _y, label in pane.bar_chart.plot.getAxis("left")._tickLevels[0]]
+    assert labels == [p.label for p in drawn] and "Unknown" in labels
+    assert f"the biggest {MAX_BARS} of {len(parts)} shown" in pane.bar_chart.plot.getPlotItem().titleLabel.text
+    assert pane.bar_chart.table() == R.breakdown_table(breakdown)  # the CSV has every part
+
+
+def test_value_axes_read_in_thousands_millions_and_billions(pane):
+    from app.ui.revenue.charts import compact_ticks
+
+    assert compact_ticks([0, 5e5, 1e6, 1.5e6], 5e5) == ["0", "0.5M", "1.0M", "1.5M"]
+    assert compact_ticks([2e9, 4e9], 2e9) == ["2B", "4B"] and compact_ticks([250, 500], 250) == ["250", "500"]
+    assert pane.time_chart.plot.getAxis("left").tickStrings([2.5e3, 5e3], 1.0, 2.5e3) == ["2.5k", "5.0k"]
+    assert pane.bar_chart.plot.getAxis("bottom").tickStrings([1e6, 2e6], 1.0, 1e6) == ["1M", "2M"]
+
+
+def test_unticking_a_channel_in_the_filter_list_redraws_without_it(pane, qtbot):
+    from app.ui.revenue.controls import KEY_ROLE
+
+    item = next(pane.channels.list.item(i) for i in range(pane.channels.list.count())
+                if pane.channels.list.item(i).data(KEY_ROLE) == "Meta")
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        item.setCheckState(Qt.CheckState.Unchecked)  # as a click in the popup does
+    channels = pane.charts.request.filter.channels
+    assert channels is not None and "Meta" not in channels and None in channels
+    assert pane.channels.text() == f"Channels: {len(channels)} of {pane.channels.list.count()}"
+    assert "Meta" not in {p.key for p in pane.charts.view.by_channel.parts}

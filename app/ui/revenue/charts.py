@@ -5,6 +5,7 @@ with each part's share. Each chart remembers the data it shows, for CSV export a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, Qt
@@ -17,6 +18,9 @@ from app.builder import revenue as R
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: Unknown parts are grey, so they read as "not reported" rather than as one more buyer or channel.
 UNKNOWN_COLOUR = "#9a9a9a"
+#: The most bars a breakdown draws (the biggest parts, and Unknown): 400 segments' bars would be a pixel
+#: high each, and their labels cost most of a redraw. The table beside the chart lists every part.
+MAX_BARS = 25
 
 
 def epoch(day: dt.date) -> float:
@@ -26,6 +30,34 @@ def epoch(day: dt.date) -> float:
 
 def money(value: float, currency: str) -> str:
     return f"{value:,.2f} {currency}"
+
+
+def compact_ticks(values: Sequence[float], spacing: float) -> list[str]:
+    """An axis's tick labels in thousands (k), millions (M) or billions (B), one unit for the whole
+    axis and as many decimals as the spacing needs: "0.5M 1.0M 1.5M" rather than "500000 1e+06"."""
+    top = max((abs(v) for v in values), default=0.0)
+    unit, suffix = next(((u, s) for u, s in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if top >= u), (1.0, ""))
+    step, places = spacing / unit, 0
+    while places < 6 and abs(round(step, places) - step) > 1e-9 * max(1.0, step):
+        places += 1  # as many decimals as the step between ticks has (2.5k: one)
+    return ["0" if v == 0 else f"{v / unit:,.{places}f}{suffix}" for v in values]
+
+
+@functools.cache
+def _compact_axis_class():
+    import pyqtgraph as pg
+
+    class CompactAxis(pg.AxisItem):
+        """A value axis labelled by compact_ticks."""
+
+        def tickStrings(self, values, scale, spacing):  # pyqtgraph's name
+            return compact_ticks([v * scale for v in values], spacing * scale)
+
+    return CompactAxis
+
+
+def compact_axis(orientation: str):
+    return _compact_axis_class()(orientation)
 
 
 def _style(plot, palette: QPalette) -> None:
@@ -53,7 +85,7 @@ class TimeChart(QWidget):
         self.unit = unit
         self.series: list[R.Series] = []
         self.hover_text = ""
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0), "left": compact_axis("left")})
         self.plot.setAccessibleName(title)
         self.plot.setToolTip(f"{title}: drag to pan, scroll to zoom, right-click for more; hover for values")
         self.plot.setTitle(title)
@@ -82,15 +114,24 @@ class TimeChart(QWidget):
                     first_colour: int = 0) -> None:
         import pyqtgraph as pg
 
+        # The legend first: emptied at once, rather than re-laid out after each curve taken off.
+        self.legend.clear()
         for curve in self.curves:
             self.plot.removeItem(curve)
-        self.legend.clear()
         self.curves, self.series = [], list(series)
         longest = max(series, key=lambda s: len(s.buckets)).buckets if series else []
+        if x_buckets:
+            # A period starting later in its week or month may have one bucket more than the first:
+            # it is drawn one bucket past the first's last.
+            x_buckets = list(x_buckets)
+            while len(x_buckets) < len(longest):
+                x_buckets.append(R.next_bucket(x_buckets[-1], series[0].granularity))
         self._x = [epoch(b) for b in (x_buckets or longest)]
+        seconds = dict(zip(x_buckets or longest, self._x))  # the lines mostly share their buckets
         for i, s in enumerate(self.series):
             colour = UNKNOWN_COLOUR if s.label == R.UNKNOWN else COLOURS[(first_colour + i) % len(COLOURS)]
-            x = [epoch(b) for b in s.buckets] if x_buckets is None else self._x[:len(s.values)]
+            x = ([seconds.get(b) or epoch(b) for b in s.buckets] if x_buckets is None
+                 else self._x[:len(s.values)])
             curve = self.plot.plot(x, s.values, name=s.label, pen=pg.mkPen(colour, width=2),
                                    symbol="o" if len(x) <= 60 else None, symbolSize=5,
                                    symbolBrush=colour, symbolPen=pg.mkPen(colour))
@@ -129,17 +170,32 @@ class TimeChart(QWidget):
         return R.series_table(self.series)
 
 
+def drawn_parts(breakdown: R.Breakdown, most: int = MAX_BARS) -> list[R.Part]:
+    """The parts a bar chart draws, biggest first: all of them, or the `most` biggest with the
+    Unknown part kept among them (it says how much was not reported, however small)."""
+    parts = list(breakdown.parts)
+    if len(parts) <= most:
+        return parts
+    shown = parts[:most]
+    unknown = next((p for p in parts[most:] if p.unknown), None)
+    if unknown is not None:
+        shown[-1] = unknown
+    return shown
+
+
 class BarChart(QWidget):
-    """A breakdown as horizontal bars, most revenue on top; each bar's label gives its share, the
-    tooltip its revenue, impressions and (for an agency) the buyer's details."""
+    """A breakdown as horizontal bars, most revenue on top (at most MAX_BARS); each bar's label gives
+    its share, the tooltip its revenue, impressions and (for an agency) the buyer's details."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         import pyqtgraph as pg
 
         self.breakdown: R.Breakdown | None = None
+        #: the parts drawn, top to bottom (the biggest MAX_BARS of the breakdown's)
+        self.parts: list[R.Part] = []
         self.currency = ""
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"bottom": compact_axis("bottom")})
         self.plot.setAccessibleName("Revenue breakdown")
         self.plot.setToolTip("Hover a bar for its revenue, share and details")
         self.plot.hideButtons()
@@ -159,28 +215,32 @@ class BarChart(QWidget):
         self.breakdown, self.currency = breakdown, currency
         if self.bars is not None:
             self.plot.removeItem(self.bars)
-        for label in self.labels:
-            self.plot.removeItem(label)
-        self.labels = []
-        parts = breakdown.parts
+        parts = self.parts = drawn_parts(breakdown)
         n = len(parts)
         ys = [n - 1 - i for i in range(n)]  # the biggest on top
         brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
         self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts], brushes=brushes,
                                     pens=[pg.mkPen(None)] * n)
         self.plot.addItem(self.bars)
-        self.plot.setTitle(f"Revenue by {breakdown.dimension}: {money(breakdown.total, currency)}")
+        more = len(breakdown.parts) - n
+        self.plot.setTitle(f"Revenue by {breakdown.dimension}: {money(breakdown.total, currency)}"
+                           + (f" · the biggest {n} of {len(breakdown.parts)} shown" if more else ""))
         left = self.plot.getAxis("left")
         left.setTicks([[(y, p.label) for y, p in zip(ys, parts)]])
         # Room for the longest label: pyqtgraph does not widen an axis for custom ticks by itself.
         metrics = QFontMetrics(left.font() if hasattr(left, "font") else self.font())
         left.setWidth(min(260, 16 + max((metrics.horizontalAdvance(p.label) for p in parts), default=40)))
+        # The share labels are kept from one redraw to the next: making text items is what costs.
         text = self.palette().color(QPalette.ColorRole.Text)
-        for y, part in zip(ys, parts):
-            label = pg.TextItem(f" {part.share:.1%}", anchor=(0, 0.5), color=text)
-            label.setPos(part.revenue, y)
+        while len(self.labels) < n:
+            label = pg.TextItem("", anchor=(0, 0.5), color=text)
             self.plot.addItem(label)
             self.labels.append(label)
+        for i, label in enumerate(self.labels):
+            label.setVisible(i < n)
+            if i < n:
+                label.setText(f" {parts[i].share:.1%}")
+                label.setPos(parts[i].revenue, ys[i])
         top = max((p.revenue for p in parts), default=1.0)
         self.plot.setXRange(0, top * 1.15, padding=0)
         self.plot.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
@@ -196,17 +256,17 @@ class BarChart(QWidget):
         return "<br>".join(lines)
 
     def _on_mouse_moved(self, position: QPointF) -> None:
-        if self.breakdown is None or not self.breakdown.parts:
+        if self.breakdown is None or not self.parts:
             return
         box = self.plot.getViewBox()
         if not box.sceneBoundingRect().contains(position):
             return
         point = box.mapSceneToView(position)
-        n = len(self.breakdown.parts)
+        n = len(self.parts)
         index = n - 1 - round(point.y())
         if 0 <= index < n and abs(point.y() - round(point.y())) <= 0.35:
             view_pos = self.plot.mapToGlobal(self.plot.mapFromScene(position))
-            QToolTip.showText(view_pos, self.tooltip_of(self.breakdown.parts[index]), self.plot)
+            QToolTip.showText(view_pos, self.tooltip_of(self.parts[index]), self.plot)
         else:
             QToolTip.hideText()
 

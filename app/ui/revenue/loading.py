@@ -1,10 +1,12 @@
 """What the Revenue pane reads, as plain functions run off the GUI thread (tasks.run): the choices
-for its controls, and the data of one redraw. No Qt here, so they are easy to test and reuse."""
+for its controls, and the data of one redraw, in parts: a redraw reads first the part the tab shown
+needs, then the rest. No Qt here, so they are easy to test and reuse."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from app.builder import revenue as R
@@ -12,6 +14,8 @@ from app.models.home import OpenHome
 
 #: The compare modes: a dimension of app.builder.revenue, or two periods.
 COMPARE_MODES = ("segment", "agency", "channel", "period")
+#: The parts of a redraw's data, one per tab of the pane (in the tabs' order).
+PARTS = ("series", "breakdowns", "members", "comparison")
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,38 @@ class Request:
 
 @dataclass(frozen=True)
 class Charts:
-    """Everything one redraw shows."""
+    """What one redraw shows, as far as it is read (None: a part not read yet)."""
 
     request: Request
-    view: R.RevenueView
-    members: list[R.Series]
-    comparison: R.Comparison
+    total: R.Total
+    series: R.Series | None = None
+    breakdowns: Mapping[str, R.Breakdown] = dataclasses.field(default_factory=dict)  # by dimension
+    members: list[R.Series] | None = None
+    comparison: R.Comparison | None = None
+
+    @property
+    def view(self) -> R.RevenueView | None:
+        """The total, the series and the three breakdowns, once they are all read."""
+        if self.series is None or not self.has("breakdowns"):
+            return None
+        return R.RevenueView(self.total, self.series, self.breakdowns["segment"], self.breakdowns["agency"],
+                             self.breakdowns["channel"])
+
+    def has(self, part: str) -> bool:
+        if part == "breakdowns":
+            return all(dimension in self.breakdowns for dimension in R.DIMENSIONS)
+        return getattr(self, part) is not None
+
+    def missing(self) -> tuple[str, ...]:
+        return tuple(part for part in PARTS if not self.has(part))
+
+    def merged(self, other: Charts) -> Charts:
+        """These charts with the parts `other` read (of the same request); what these have is kept
+        (it may be shown already)."""
+        found = {f.name: getattr(other, f.name) for f in dataclasses.fields(other)
+                 if f.name not in ("request", "total", "breakdowns") and getattr(other, f.name) is not None
+                 and getattr(self, f.name) is None}
+        return dataclasses.replace(self, breakdowns={**other.breakdowns, **self.breakdowns}, **found)
 
 
 def public_segment_keys(home: OpenHome) -> tuple[frozenset[str], frozenset[str]]:
@@ -80,17 +110,35 @@ def load_setup(home: OpenHome) -> Setup:
                  segments, agencies, channels)
 
 
-def load_charts(home: OpenHome, request: Request) -> Charts:
+def load_charts(home: OpenHome, request: Request, parts: Collection[str] = PARTS, *,
+                total: R.Total | None = None, dimension: str | None = None) -> Charts:
+    """The `parts` of a redraw's data (see PARTS), and its total unless given (the summary line
+    shows it whichever tab is shown; the breakdowns come with it). With `dimension`, the one
+    breakdown the Breakdown tab shows, a third of the time of all three and the series."""
     cursor = home.cache.cursor()
     f, granularity = request.filter, request.granularity
-    view = R.revenue_view(cursor, f, granularity)
-    members = R.member_counts(cursor, list(request.member_segments), f.start, f.end, granularity,
-                              f.workspace_ids)
-    if request.compare_mode == "period":
-        comparison = R.compare_periods(cursor, f, granularity, request.compare_other_start)
-    else:
-        comparison = R.compare(cursor, f, granularity, request.compare_mode, request.compare_a, request.compare_b)
-    return Charts(request, view, members, comparison)
+    series = members = comparison = None
+    breakdowns: dict[str, R.Breakdown] = {}
+    if "breakdowns" in parts:
+        view = R.revenue_view(cursor, f, granularity)
+        total, series = view.total, view.series
+        breakdowns = {"segment": view.by_segment, "agency": view.by_agency, "channel": view.by_channel}
+    elif total is None:
+        total = R.revenue_total(cursor, f)
+    if dimension is not None and dimension not in breakdowns:
+        breakdowns[dimension] = R.breakdown(cursor, f, dimension)
+    if "series" in parts and series is None:
+        series = R.revenue_series(cursor, f, granularity)
+    if "members" in parts:
+        members = R.member_counts(cursor, list(request.member_segments), f.start, f.end, granularity,
+                                  f.workspace_ids)
+    if "comparison" in parts:
+        if request.compare_mode == "period":
+            comparison = R.compare_periods(cursor, f, granularity, request.compare_other_start)
+        else:
+            comparison = R.compare(cursor, f, granularity, request.compare_mode, request.compare_a,
+                                   request.compare_b)
+    return Charts(request, total, series, breakdowns, members, comparison)
 
 
 def previous_period_start(f: R.RevenueFilter) -> dt.date:

@@ -2,8 +2,11 @@
 with export of each chart as PNG and its data as CSV (issue 8; data: app/builder/revenue.py).
 
 Every query runs in a worker (tasks.run); a change of range, granularity, currency, filter or
-compare redraws. Only public segments earn: the pane passes the public segments' keys (segment
-settings in the store) to the aggregations and says how many segments with revenue are private.
+compare redraws: first the data of the tab in view (a fraction of the whole), then, once that is
+painted, the other tabs' data, which their charts show when chosen (only the tab in view is drawn,
+so a redraw costs one chart's update on the GUI thread; docs/performance.md › Revenue redraws).
+Only public segments earn: the pane passes the public segments' keys (segment settings in the
+store) to the aggregations and says how many segments with revenue are private.
 pyqtgraph is imported when the first chart is built, so a home without revenue never loads it.
 """
 
@@ -41,6 +44,7 @@ from app.ui.pane_actions import pane_action
 from app.ui.revenue.controls import RANGES, FilterButton, range_of
 from app.ui.revenue.export import write_csv, write_png
 from app.ui.revenue.loading import (
+    PARTS,
     Charts,
     Request,
     Setup,
@@ -52,6 +56,9 @@ from app.ui.workers import Tasks, failure_message
 
 #: Store changes that may change which segments are public (segment settings emit audience_changed).
 RELOAD_ON = {"audience_changed", "workspace_changed"}
+#: How long after the tab's new charts the other tabs' data is read: the paint goes first (reading
+#: beside it made it two to three times slower on two cores), and a quick next change reads nothing.
+REST_DELAY_MS = 150
 TABS = ("Over time", "Breakdown", "Member counts", "Compare")
 COMPARE_LABELS = {"segment": "Two segments", "agency": "Two agencies", "channel": "Two channels",
                   "period": "Two periods"}
@@ -73,7 +80,9 @@ class RevenuePane(QWidget):
 
     #: the controls' choices were (re)loaded from the home
     loaded = Signal()
-    #: a redraw's charts are shown
+    #: a redraw's new data is shown in the tab in view (the other tabs' data is still being read)
+    shown = Signal()
+    #: a redraw's data is all read: every tab shows it, or will when it is chosen
     redrawn = Signal()
     #: an export finished: the file written
     exported = Signal(str)
@@ -86,10 +95,14 @@ class RevenuePane(QWidget):
         self.time_chart = self.bar_chart = self.member_chart = self.compare_chart = self.compare_chart_b = None
         self.compare_area = None
         self._generation = 0
+        #: tabs whose charts do not show `self.charts` yet: a redraw updates the tab shown, the others
+        #: when they are shown (each chart costs tens of milliseconds on the GUI thread)
+        self._stale: set[int] = set()
         self._filling = False
         self._pending = False
         # Several controls change at once (a reload refills them): one redraw after the burst.
         self._redraw_timer = QTimer(self, singleShot=True, interval=0, timeout=self.redraw)
+        self._rest_timer = QTimer(self, singleShot=True, interval=REST_DELAY_MS, timeout=self._read_rest)
 
         self.range = QComboBox(accessibleName="Time range", toolTip="Which days to show, up to the last day with revenue")
         for label, days in RANGES:
@@ -149,6 +162,9 @@ class RevenuePane(QWidget):
         self.parts_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.parts_table.setAlternatingRowColors(True)
         self.parts_table.verticalHeader().setVisible(False)
+        # Column widths from the first rows (the biggest parts): measuring all 500 segments' rows took
+        # a third of a redraw's GUI time.
+        self.parts_table.horizontalHeader().setResizeContentsPrecision(60)
         self.compare_mode = QComboBox(accessibleName="Compare", toolTip="What to compare, overlaid")
         for mode, label in COMPARE_LABELS.items():
             self.compare_mode.addItem(label, mode)
@@ -208,7 +224,7 @@ class RevenuePane(QWidget):
         self.compare_mode.currentIndexChanged.connect(self._on_compare_mode)
         for button in (self.segments, self.agencies, self.channels):
             button.changed.connect(self._changed)
-        self.tabs.currentChanged.connect(lambda _i: self._update_enabled())
+        self.tabs.currentChanged.connect(self._on_tab_chosen)
         connection.opened.connect(lambda _home: self.reload())
         connection.store_changed.connect(lambda kind, _id: self.reload() if kind in RELOAD_ON else None)
         self._update_enabled()
@@ -320,8 +336,16 @@ class RevenuePane(QWidget):
         if request.compare_mode != "period" and self.compare_a.count() == 0:
             request = dataclasses.replace(request, compare_mode="period")
         self._generation += 1
+        self._rest_timer.stop()
         generation = self._generation
-        self.tasks.run(lambda: load_charts(home, request), label="Adding up revenue",
+        # The tab in view first (its data alone is a fraction of the whole), then the rest.
+        first = PARTS[self.tabs.currentIndex()]
+        if first == "breakdowns":  # the one breakdown shown
+            dimension = self.dimension.currentData()
+            read = lambda: load_charts(home, request, (), dimension=dimension)
+        else:
+            read = lambda: load_charts(home, request, (first,))
+        self.tasks.run(read, label="Adding up revenue",
                        on_success=lambda charts: self._on_charts(charts, generation), on_failure=self._on_failure)
 
     def _on_charts(self, charts: Charts, generation: int) -> None:
@@ -329,26 +353,68 @@ class RevenuePane(QWidget):
             return  # a newer redraw is on its way
         self.charts = charts
         self._ensure_charts()
-        currency = charts.request.filter.currency
-        view = charts.view
-        impressions = "not reported" if view.total.impressions is None else f"{view.total.impressions:,}"
-        self.summary.setText(f"<b>{view.total.revenue:,.2f} {currency}</b> earned · {impressions} impressions · "
-                             f"{view.total.records:,} records · {charts.request.filter.start} – {charts.request.filter.end}")
-        for chart in (self.time_chart, self.compare_chart, self.compare_chart_b):
-            chart.plot.setLabel("left", f"Revenue ({currency})")
-        self.member_chart.plot.setLabel("left", "Members")
-        self.time_chart.show_series([view.series])
-        self.bar_chart.show_breakdown(self.shown_breakdown(), currency)
-        self._fill_parts_table()
-        self.member_chart.show_series(charts.members)
-        self._show_comparison()
+        currency, total = charts.request.filter.currency, charts.total
+        impressions = "not reported" if total.impressions is None else f"{total.impressions:,}"
+        self.summary.setText(f"<b>{total.revenue:,.2f} {currency}</b> earned · {impressions} impressions · "
+                             f"{total.records:,} records · {charts.request.filter.start} – {charts.request.filter.end}")
+        self._stale = set(range(len(TABS)))
+        self._show_tab()
         self._update_enabled()
+        self.shown.emit()
+        if charts.missing():
+            self._rest_timer.start()
+        else:
+            self.redrawn.emit()
+
+    def _read_rest(self) -> None:
+        """Read the other tabs' data of the latest redraw."""
+        home, charts, generation = self.home, self.charts, self._generation
+        if home is None or charts is None or self._redraw_timer.isActive():
+            return  # the controls changed again: the next redraw reads it
+        self.tasks.run(lambda: load_charts(home, charts.request, charts.missing(), total=charts.total),
+                       label="Adding up revenue", on_success=lambda rest: self._on_rest(rest, generation),
+                       on_failure=self._on_failure)
+
+    def _on_rest(self, rest: Charts, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.charts = self.charts.merged(rest)
+        self._show_tab()  # the user may have chosen a tab whose data had not come yet
         self.redrawn.emit()
+
+    def _show_tab(self) -> None:
+        """Bring the charts of the tab shown up to date with `self.charts`, once its data is read."""
+        index = self.tabs.currentIndex()
+        if self.charts is None or index not in self._stale:
+            return
+        if index == 1 and self.dimension.currentData() not in self.charts.breakdowns:
+            return
+        if index != 1 and not self.charts.has(PARTS[index]):
+            return
+        self._stale.discard(index)
+        currency = self.charts.request.filter.currency
+        if index == 0:
+            self.time_chart.plot.setLabel("left", f"Revenue ({currency})")
+            self.time_chart.show_series([self.charts.series])
+        elif index == 1:
+            self.bar_chart.show_breakdown(self.shown_breakdown(), currency)
+            self._fill_parts_table()
+        elif index == 2:
+            self.member_chart.plot.setLabel("left", "Members")
+            self.member_chart.show_series(self.charts.members)
+        else:
+            for chart in (self.compare_chart, self.compare_chart_b):
+                chart.plot.setLabel("left", f"Revenue ({currency})")
+            self._show_comparison()
+
+    def _on_tab_chosen(self, _index: int) -> None:
+        self._show_tab()
+        self._update_enabled()
 
     def _show_comparison(self) -> None:
         """Overlaid: two lines in one chart (two periods aligned on the first's days); side by side:
         each in its own chart on its own days, the revenue axes linked so heights compare."""
-        if self.charts is None:
+        if self.charts is None or self.charts.comparison is None:
             return
         comparison = self.charts.comparison
         if self.side_by_side.isChecked():
@@ -360,8 +426,7 @@ class RevenuePane(QWidget):
         self.compare_chart_b.setVisible(self.side_by_side.isChecked())
 
     def shown_breakdown(self) -> R.Breakdown:
-        view = self.charts.view
-        return {"segment": view.by_segment, "agency": view.by_agency, "channel": view.by_channel}[self.dimension.currentData()]
+        return self.charts.breakdowns[self.dimension.currentData()]
 
     def _ensure_charts(self) -> None:
         if self.time_chart is not None:
@@ -402,6 +467,7 @@ class RevenuePane(QWidget):
         self.parts_table.setColumnCount(len(headers))
         self.parts_table.setHorizontalHeaderLabels(headers)
         self.parts_table.setRowCount(len(breakdown.parts))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for row, part in enumerate(breakdown.parts):
             d = part.details
             cells = [part.label, f"{part.revenue:,.2f}", f"{part.share:.1%}",
@@ -411,7 +477,7 @@ class RevenuePane(QWidget):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if 1 <= column <= 3:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(right)
                 if part.unknown:
                     item.setToolTip(f"Revenue whose {breakdown.dimension} the channel did not report")
                 self.parts_table.setItem(row, column, item)
@@ -426,8 +492,8 @@ class RevenuePane(QWidget):
         if self._filling:
             return
         if self.sender() is self.dimension and self.charts is not None:
-            self.bar_chart.show_breakdown(self.shown_breakdown(), self.charts.request.filter.currency)
-            self._fill_parts_table()
+            self._stale.add(1)  # drawn now if that breakdown is read, else when the rest of the data comes
+            self._show_tab()
             return
         self._redraw_timer.start()
 
@@ -466,8 +532,9 @@ class RevenuePane(QWidget):
         return (self.time_chart, self.bar_chart, self.member_chart, self.compare_area)[self.tabs.currentIndex()]
 
     def _shown_table(self) -> list[list]:
-        if self.tabs.currentIndex() == 3:
-            return R.series_table([self.charts.comparison.a, self.charts.comparison.b])
+        if self.tabs.currentIndex() == 3:  # both lines, whether overlaid or side by side
+            return R.series_table(self.compare_chart.series + (self.compare_chart_b.series
+                                                               if self.side_by_side.isChecked() else []))
         return self.shown_chart().table()
 
     def _ask_path(self, what: str, suffix: str, path: Path | str | None) -> Path | None:
