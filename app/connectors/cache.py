@@ -91,6 +91,15 @@ CREATE TABLE loads (
 #: The revenue analytics' tables (docs/revenue.md). CREATE ... IF NOT EXISTS, run on every open: they
 #: were added after SCHEMA_VERSION 1, and adding tables needs no rebuild of what users already synced.
 #: A NULL agency or channel means the channel did not report that breakdown ("Unknown", never zero).
+#: Tables added after the SCHEMA_VERSION schema, created in place when an older cache is opened.
+#: attribute_deletions: when each attribute was last deleted, so that an older value arriving in a
+#: later load (a later sync page, another file) does not bring a deleted attribute back.
+_ADDED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attribute_deletions (
+    workspace_id INTEGER NOT NULL, mpid BIGINT NOT NULL, name VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL);
+"""
+ADDED_TABLES = ("attribute_deletions",)
+
 _REVENUE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS revenue_records (
     workspace_id INTEGER NOT NULL, day DATE NOT NULL, segment_key VARCHAR NOT NULL,
@@ -227,9 +236,10 @@ class Cache:
         if "cache_meta" in tables:
             version = first_row(con, "SELECT value FROM cache_meta WHERE key = 'schema_version'")
             if version and int(version[0]) == SCHEMA_VERSION:
-                if {*REVENUE_TABLES, *REVENUE_ROLLUPS} - tables:  # made before the revenue tables existed
-                    log.info("adding the revenue tables to the cache")
+                if {*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables:  # made before these tables existed
+                    log.info("adding the tables %s to the cache", ", ".join(sorted({*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables)))
                     con.execute("BEGIN")
+                    con.execute(_ADDED_SCHEMA)
                     con.execute(_REVENUE_SCHEMA)
                     if set(REVENUE_ROLLUPS) - tables and "revenue_records" in tables:  # a rollup came later
                         _refresh_revenue_rollups(con, "SELECT DISTINCT workspace_id, day FROM revenue_records")
@@ -242,6 +252,7 @@ class Cache:
             con.execute("COMMIT")
         con.execute("BEGIN")
         con.execute(_SCHEMA)
+        con.execute(_ADDED_SCHEMA)
         con.execute(_REVENUE_SCHEMA)
         _refresh_sample(con)  # empty, so estimates on a new cache answer 0 instead of failing
         con.executemany("INSERT INTO cache_meta VALUES (?, ?)", [
@@ -545,17 +556,25 @@ class CacheWriter:
         key_list = ", ".join(keys)
         value_list = ", ".join(values)
         same_key = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in keys)
+        # Attributes can be deleted: the deletions kept from earlier loads compete like values do.
+        deletions = "" if table != "attributes" else f"""
+                UNION ALL
+                SELECT {key_list}, NULL, NULL, NULL, updated_at, -1 AS seq, -1 AS pos, true AS deleted
+                FROM attribute_deletions t WHERE EXISTS (SELECT 1 FROM stage_{table} s WHERE {same_key})"""
         cur.execute(f"""
             CREATE OR REPLACE TEMP TABLE merged_state AS
             SELECT * FROM (
                 SELECT {key_list}, {value_list}, updated_at, -1 AS seq, -1 AS pos, false AS deleted
-                FROM {table} t WHERE EXISTS (SELECT 1 FROM stage_{table} s WHERE {same_key})
+                FROM {table} t WHERE EXISTS (SELECT 1 FROM stage_{table} s WHERE {same_key}){deletions}
                 UNION ALL
                 SELECT {key_list}, {value_list}, epoch_ms(updated_at) AS updated_at, seq, pos, deleted FROM stage_{table})
             QUALIFY row_number() OVER (PARTITION BY {key_list} ORDER BY updated_at DESC, seq DESC, pos DESC) = 1""")
         match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
         cur.execute(f"DELETE FROM {table} USING merged_state m WHERE {match}")
         if table == "attributes":
+            deletion_match = " AND ".join(f"attribute_deletions.{k} = m.{k}" for k in keys)
+            cur.execute(f"DELETE FROM attribute_deletions USING merged_state m WHERE {deletion_match}")
+            cur.execute(f"INSERT INTO attribute_deletions SELECT {key_list}, updated_at FROM merged_state WHERE deleted")
             cur.execute(f"""
                 INSERT INTO attributes
                 SELECT {key_list}, value, value_list, json_kind, {_ATTRIBUTE_TYPED}, updated_at
@@ -611,8 +630,8 @@ def _refresh_revenue_rollups(cur: duckdb.DuckDBPyConnection, touched_days: str) 
 
 
 #: The tables a server snapshot fills (CacheWriter.load_snapshot), in loading order.
-SNAPSHOT_PARTS = ("profiles", "identities", "attributes", "consent", "devices", "locations", "attribution",
-                  "events", "event_products")
+SNAPSHOT_PARTS = ("profiles", "identities", "attributes", "attribute_deletions", "consent", "devices", "locations",
+                  "attribution", "events", "event_products")
 
 
 def _sql_text(text: str) -> str:

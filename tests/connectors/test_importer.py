@@ -123,6 +123,22 @@ def test_deleted_attribute_disappears_and_a_later_value_brings_it_back(cache, tm
     assert cache.cursor().execute("SELECT value_bool FROM attributes WHERE name = 'newsletter_opt_in'").fetchall() == [(False,)]
 
 
+def test_a_deletion_wins_over_an_older_value_loaded_later(cache, tmp_path):
+    """The cache remembers when an attribute was deleted, so an older value arriving in a later load (a
+    later sync page, a second file) does not bring it back: loads in any cut give what one load gives."""
+    deletion = batch(1, at=T0 + 2000, user_attributes={}, deleted_user_attributes=["newsletter_opt_in"])
+    older = batch(1, at=T0, user_attributes={"newsletter_opt_in": True})
+    import_files(cache, [write_ndjson(tmp_path / "d.ndjson", [deletion])], workspace_id=1)
+    import_files(cache, [write_ndjson(tmp_path / "o.ndjson", [older])], workspace_id=1)
+    query = "SELECT count(*) FROM attributes WHERE name = 'newsletter_opt_in'"
+    assert cache.cursor().execute(query).fetchall() == [(0,)]
+    # A newer value still brings it back, and the deletion is then forgotten.
+    import_files(cache, [write_ndjson(tmp_path / "n.ndjson", [batch(1, at=T0 + 3000, user_attributes={"newsletter_opt_in": False})])],
+                 workspace_id=1)
+    assert cache.cursor().execute("SELECT value_bool FROM attributes WHERE name = 'newsletter_opt_in'").fetchall() == [(False,)]
+    assert cache.cursor().execute("SELECT count(*) FROM attribute_deletions").fetchall() == [(0,)]
+
+
 def test_attribute_values_get_typed_columns_and_the_catalog_detects_types(cache, tmp_path):
     b = batch(1, user_attributes={"age": 31, "age_text": "42", "tier": "gold", "cats": ["a", "b"], "opt": True,
                                   "signup": "2025-03-14", "last_seen_at": "2025-03-14T10:00:00+02:00"})

@@ -12,6 +12,7 @@ TABLES: dict[str, str] = {
     "profiles": "SELECT * FROM {db}.profiles",
     "identities": "SELECT * FROM {db}.identities",
     "attributes": "SELECT * FROM {db}.attributes",
+    "attribute_deletions": "SELECT * FROM {db}.attribute_deletions",
     "consent": "SELECT * FROM {db}.consent",
     "devices": "SELECT * FROM {db}.devices",
     "locations": "SELECT * FROM {db}.locations",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from app.connectors.cache import Cache
@@ -89,8 +90,8 @@ def test_a_snapshot_sync_equals_a_page_by_page_sync(us, tmp_path):
     assert snap["source"] == "sync"
     assert snap[CURSOR_KEY.format(server=deployment.server.base_url, workspace=workspace_id)]
     assert report.batches == deployment.http.get("/v1/me", headers=headers).json()["workspaces"][0]["last_seq"]
-    assert report.rows == sum(counts[t] for t in ("profiles", "identities", "attributes", "consent", "devices",
-                                                  "locations", "attribution", "events", "event_products"))
+    assert report.rows == sum(counts[t] for t in ("profiles", "identities", "attributes", "attribute_deletions", "consent",
+                                                  "devices", "locations", "attribution", "events", "event_products"))
 
 
 def test_a_snapshot_then_new_batches_then_an_incremental_sync_equals_the_server(us, tmp_path):
@@ -137,7 +138,8 @@ def test_a_sampled_snapshot_equals_a_sampled_page_sync(us, tmp_path):
 def test_a_snapshot_that_lags_the_server_is_followed_by_pages(start_server, tmp_path):
     """A request brings its snapshot up to date for a limited time only: with none at all it serves
     the first page's worth, and the client's pages after the snapshot's cursor bring the rest."""
-    deployment = start_server(page_batches=10, page_events=150, snapshot_dir=tmp_path / "snapshots", snapshot_catch_up_seconds=0)
+    deployment = start_server(page_batches=10, page_events=150, snapshot_dir=tmp_path / "snapshots", snapshot_catch_up_seconds=0,
+                              snapshot_follow_ingest=False)
     workspace_id, inputs = _set_up_us(deployment)
     _send(deployment, inputs, demo_batches(profiles=40))
     headers = deployment.user_token("ann", ["US"])
@@ -260,9 +262,8 @@ def test_a_token_reads_only_its_users_snapshots(start_server, tmp_path):
 
 
 def test_a_snapshot_applies_the_same_pages_as_a_page_sync_even_where_pages_matter(start_server, tmp_path):
-    """The cache keeps no tombstones: a deletion in one page and an older value of the same attribute in
-    a later page leave the value, while both in one merge leave nothing. The snapshot is built from the
-    pages a client syncing from the start gets, one transaction each, so it agrees with a page sync."""
+    """A deletion in one page and an older value of the same attribute in a later page: the cache's
+    attribute_deletions keep the deletion, in the snapshot as in a page sync, so both leave nothing."""
     deployment = start_server(page_batches=1, snapshot_dir=tmp_path / "snapshots")
     workspace_id, inputs = _set_up_us(deployment)
     deleted = factories.batch(7, at=factories.T0 + 60_000, deleted_user_attributes=["loyalty_tier"], user_attributes={"tier": "new"})
@@ -274,6 +275,22 @@ def test_a_snapshot_applies_the_same_pages_as_a_page_sync_even_where_pages_matte
     paged = _page_sync(tmp_path / "paged.duckdb", deployment, headers, workspace_id)
     assert report.snapshot
     assert differences(tmp_path / "snapshot.duckdb", paged) == {}
+    with duckdb.connect(str(paged), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM attributes WHERE name = 'loyalty_tier'").fetchone() == (0,)
+
+
+def test_ingest_brings_the_snapshot_up_to_date_in_the_background(start_server, tmp_path):
+    """After accepted batches the server catches the workspace's snapshot up on its own, so the next
+    first sync finds it warm (here a snapshot request itself may apply only one page of one batch)."""
+    deployment = start_server(page_batches=1, snapshot_dir=tmp_path / "snapshots", snapshot_catch_up_seconds=0)
+    workspace_id, inputs = _set_up_us(deployment)
+    _send(deployment, inputs, [("iOS", factories.batch(mpid)) for mpid in range(1, 6)])
+    background = deployment.server.app.state.server.snapshots._background.get((workspace_id, None))
+    assert background is not None, "ingest started no catch-up"
+    background.join(timeout=60)
+    headers = deployment.user_token("ann", ["US"])
+    snapshot = deployment.http.get(f"/v1/workspaces/{workspace_id}/snapshot", headers=headers).json()
+    assert snapshot["through"] == 5
 
 
 @pytest.mark.parametrize("given", [None, "elsewhere"])
