@@ -9,6 +9,7 @@ from app.server import ingest
 from app.server.api_models import BATCH_SCHEMA, Accepted
 from app.server.auth import ingest_sender
 from app.server.errors import ApiError
+from app.server.request_body import read_limited
 from app.server.responses import errors
 from app.server.state import ServerState, server_state
 
@@ -46,21 +47,12 @@ async def _read_body(request: Request, state: ServerState, sender: ingest.Sender
     if wait is not None:
         raise ApiError(429, "RATE_LIMITED", f"this input sends more than {state.settings.rate_per_second:g} requests per second; retry after {wait} s",
                        headers={"Retry-After": str(wait)})
-    limit = state.settings.max_body_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "TOO_LARGE", f"the body is {int(declared):,} bytes; the limit is {limit:,}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "TOO_LARGE", f"the body is larger than the limit of {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_limited(request, state.settings.max_body_bytes)
 
 
 def _accept(raw: bytes, encoding: str | None, sender: ingest.Sender, state: ServerState, bulk: bool) -> Accepted:
     body = ingest.decode_body(raw, encoding, state.settings.max_body_bytes)
     checked = ingest.check_bulk(body, sender, state.settings.bulk_max_batches) if bulk else [ingest.check_batch(body, sender)]
     ingest.store(state.database, sender, checked)
+    state.snapshots.follow(sender.workspace_id)  # keep the first-sync snapshot warm (when snapshots are on)
     return Accepted(batches=len(checked))

@@ -23,6 +23,7 @@ from app.server.api_models import (
 from app.server.auth import api_caller
 from app.server.definitions import Caller
 from app.server.errors import ApiError
+from app.server.request_body import read_limited
 from app.server.responses import errors
 from app.server.state import ServerState, server_state
 
@@ -62,22 +63,8 @@ async def upload_revenue(request: Request, workspace_id: int = _WORKSPACE, calle
     of the key). Every row is checked first and the upload is stored in one transaction: one bad row
     (named as `records[3].revenue`) and nothing of it is stored."""
     caller.require(workspace_id)
-    raw = await _read_body(request, state.settings.max_body_bytes)
+    raw = await read_limited(request, state.settings.max_body_bytes)
     return await run_in_threadpool(_store, raw, workspace_id, state)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it passes the limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "TOO_LARGE", f"the body is {int(declared):,} bytes; the limit is {limit:,}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "TOO_LARGE", f"the body is larger than the limit of {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _store(raw: bytes, workspace_id: int, state: ServerState) -> RevenueWritten:

@@ -30,3 +30,6 @@ class ServerSettings:
     #: Seconds a snapshot request may spend bringing its snapshot up to date before it serves what it
     #: has (the client follows it with ordinary pages); the rest goes on in the background.
     snapshot_catch_up_seconds: float = 20.0
+    #: Bring a workspace's snapshot up to date in the background after each accepted ingest request,
+    #: so a first sync finds it warm (off: only when a snapshot is asked for).
+    snapshot_follow_ingest: bool = True

@@ -160,9 +160,8 @@ class Snapshots:
                     if not page.batches:
                         return True
                     parts = map_page(connection, page)
-                # One transaction, one merge per page, as the client does: the cache keeps no
-                # tombstones, so a value older than a deletion in an earlier page comes back, and
-                # merging several pages at once would differ from a page sync in that corner.
+                # One transaction, one merge per page, as the client does: the snapshot through
+                # batch N is then by construction what a client holds after the page ending at N.
                 with cache.writing(source="snapshot", description=f"server workspace {workspace_id}") as writer:
                     writer.add_tables(staged_tables(parts), page.batches)
                     writer.set_meta(THROUGH_KEY, str(page.through))
@@ -171,6 +170,12 @@ class Snapshots:
                     return False
         finally:
             cache.close()
+
+    def follow(self, workspace_id: int) -> None:
+        """New batches were accepted: bring the workspace's whole snapshot up to date in the background
+        (one thread per workspace at a time), so the next laptop's first sync finds it ready."""
+        if self.enabled and self._settings.snapshot_follow_ingest:
+            self._continue_in_background(workspace_id, None)
 
     def _continue_in_background(self, workspace_id: int, buckets: int | None) -> None:
         key = (workspace_id, buckets)

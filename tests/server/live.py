@@ -28,6 +28,7 @@ class LiveServer:
     """uvicorn serving an ASGI app on 127.0.0.1 in a background thread."""
 
     def __init__(self, app):
+        self.app = app  # its state (app.state.server) is what the handlers share
         # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
         # says TCP, and with Nagle on every keep-alive reply waits out the client's delayed ACK (40 ms).
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
