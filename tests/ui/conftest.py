@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
+from PySide6.QtWidgets import QApplication
 
 from app.models.home import OpenHome
 from app.paths import Home
@@ -51,6 +52,19 @@ def retail_home(home_dir: Home) -> Home:
         )
         opened.audiences.create("Loyal shoppers", workspace_ids=[retail.id], tags=["loyalty", "high-value"])
     return home_dir
+
+
+@pytest.fixture
+def retail_connection(qtbot, retail_home: Home) -> Iterator[tuple[HomeConnection, Tasks]]:
+    """A real connection to `retail_home`, opened; its background work is waited for at the end."""
+    tasks = Tasks()
+    connection = HomeConnection(retail_home, tasks)
+    with qtbot.waitSignal(connection.opened, timeout=LOAD_TIMEOUT_MS):
+        connection.start()
+    yield connection, tasks
+    tasks.wait()
+    connection.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

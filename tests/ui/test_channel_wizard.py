@@ -5,16 +5,14 @@ button, and explains why a private segment cannot be pushed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWizard
 
 from app.models.channels import PUSHED, ChannelService
 from app.models.db import utc_now
-from app.paths import Home
 from app.ui.builder.segment import SegmentTab
 from app.ui.channels.settings_dialog import ChannelSettingsDialog
 from app.ui.channels.wizard import ChannelSetupWizard
@@ -25,15 +23,8 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
-def world(qtbot, retail_home: Home) -> Iterator[tuple[HomeConnection, Tasks]]:
-    tasks = Tasks()
-    connection = HomeConnection(retail_home, tasks)
-    with qtbot.waitSignal(connection.opened, timeout=TIMEOUT_MS):
-        connection.start()
-    yield connection, tasks
-    tasks.wait()
-    connection.close()
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+def world(retail_connection: tuple[HomeConnection, Tasks]) -> tuple[HomeConnection, Tasks]:
+    return retail_connection
 
 
 def channels(connection: HomeConnection, now=utc_now) -> ChannelService:

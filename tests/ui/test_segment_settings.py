@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QApplication
 
 from app.builder import editing
 from app.models.home import OpenHome
@@ -18,7 +16,6 @@ from app.models.segments import (
     SegmentInfo,
     SegmentSettingsService,
 )
-from app.paths import Home
 from app.ui.builder.editor import AudienceEditor
 from app.ui.builder.segment import SegmentTab
 from app.ui.home import HomeConnection
@@ -28,15 +25,8 @@ TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
-def world(qtbot, retail_home: Home) -> Iterator[tuple[HomeConnection, Tasks]]:
-    tasks = Tasks()
-    connection = HomeConnection(retail_home, tasks)
-    with qtbot.waitSignal(connection.opened, timeout=TIMEOUT_MS):
-        connection.start()
-    yield connection, tasks
-    tasks.wait()
-    connection.close()
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+def world(retail_connection: tuple[HomeConnection, Tasks]) -> tuple[HomeConnection, Tasks]:
+    return retail_connection
 
 
 def service(connection: HomeConnection) -> SegmentSettingsService:
