@@ -50,9 +50,14 @@ class HomeConnection(QObject):
     def close(self) -> None:
         """Wait for running work, then close the store and cache. Called once, when the app quits."""
         self._closing = True
-        self.tasks.wait()
-        # A home that finished opening while we waited is handed over here, and closed below.
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+        # Finished tasks' answers are delivered here (a home that finished opening meanwhile is handed
+        # over, and closed below); an answer may start more work (a pane reloading after a sync), which
+        # must end too before the cache closes under it. A few rounds suffice; a chain never goes deep.
+        for _ in range(20):
+            self.tasks.wait()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+            if not self.tasks.is_busy():
+                break
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -113,6 +113,8 @@ class AudienceEditor(QWidget):
         self._ready = False
         #: the parts ("criteria", "segment") still being saved before the editor closes
         self._saves_before_close: set[str] = set()
+        #: (signal, slot) connected for that, disconnected when the closing ends either way
+        self._closing_connections: list[tuple[Any, Any]] = []
         self._saving = False
         self._closed = False
         self._problems: list[Problem] = []
@@ -698,12 +700,12 @@ class AudienceEditor(QWidget):
                         self.tabs.setCurrentWidget(self.segment)
                         return False
                     self._saves_before_close.add("segment")
-                    self.segment.saved.connect(self._segment_saved_before_close)
-                    self.segment.save_failed.connect(self._keep_open_after_failed_save)
+                    self._connect_while_closing(self.segment.saved, self._segment_saved_before_close)
+                    self._connect_while_closing(self.segment.save_failed, self._keep_open_after_failed_save)
                 if criteria:
                     self._saves_before_close.add("criteria")
-                    self.saved.connect(self._criteria_saved_before_close)
-                    self.save_failed.connect(self._keep_open_after_failed_save)
+                    self._connect_while_closing(self.saved, self._criteria_saved_before_close)
+                    self._connect_while_closing(self.save_failed, self._keep_open_after_failed_save)
                     self.save()
                 return False
             self._finish_close(discard=True)
@@ -730,15 +732,14 @@ class AudienceEditor(QWidget):
         self._saves_before_close.clear()
         self._stop_closing()
 
+    def _connect_while_closing(self, signal, slot) -> None:
+        signal.connect(slot)
+        self._closing_connections.append((signal, slot))
+
     def _stop_closing(self) -> None:
-        for signal, slot in ((self.saved, self._criteria_saved_before_close),
-                             (self.save_failed, self._keep_open_after_failed_save),
-                             (self.segment.saved, self._segment_saved_before_close),
-                             (self.segment.save_failed, self._keep_open_after_failed_save)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):  # was not connected: only one part was being saved
-                pass
+        while self._closing_connections:
+            signal, slot = self._closing_connections.pop()
+            signal.disconnect(slot)
 
     def _finish_close(self, *, discard: bool) -> bool:
         self._closed = True
