@@ -4,10 +4,11 @@ Segment tab and the Channel Settings dialog (app/models/channels.py)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from app.console import print_json, print_table
 from app.errors import InvalidInput
-from app.models.channels import CHANNELS, channel
+from app.models.channels import CHANNELS, ENDPOINTS_VARIABLE, REMOVED, channel
 
 DESCRIPTION = """\
 Channels are the platforms a segment's taxonomy (its name and category) is pushed to. Some switch on
@@ -17,8 +18,12 @@ with `enable`; the others need set-up first, with every value the app's wizard a
                               for step in c.steps for f in step.fields)
     for c in CHANNELS if c.needs_setup
 ) + """
-Only public segments with a category are pushed. `tidy` takes off the channels every segment that has
-expired or was made private (the app does it when it opens and every hour)."""
+Only public segments with a category are pushed. A push PUTs the segment to the channel's taxonomy API
+(<base URL>/segments/audience-studio-<id>) and taking it off DELETEs it there; what the channel answered is
+recorded, and a refusal exits with status 1 and its message. `tidy` takes off their channels the segments
+that have expired or were made private and retries removals that failed (the app does it when it opens and
+every hour). Set """ + ENDPOINTS_VARIABLE + """ to a JSON object of channel key to base URL to send a
+channel's requests elsewhere, e.g. '{"harbor": "http://127.0.0.1:8080/harbor"}'."""
 
 
 def add_parsers(commands) -> None:
@@ -43,15 +48,18 @@ def add_parsers(commands) -> None:
     pushes.add_argument("audience", metavar="AUDIENCE")
     pushes.add_argument("--json", action="store_true", help="print JSON")
     push = actions.add_parser("push", help="push an audience's segment taxonomy to a channel",
-                              description="Push the segment's name and category to a switched-on channel.")
+                              description="Push (PUT) the segment's name and category to a switched-on channel's "
+                                          "taxonomy API; exits 1 with the channel's answer when it refuses.")
     push.add_argument("audience", metavar="AUDIENCE")
     push.add_argument("channel", metavar="CHANNEL")
     remove = actions.add_parser("remove", help="take an audience's segment off a channel",
-                                description="Take the segment off a channel it was pushed to.")
+                                description="Take (DELETE) the segment off a channel it was pushed to; when the "
+                                            "channel refuses, it exits 1 and `tidy` retries the removal.")
     remove.add_argument("audience", metavar="AUDIENCE")
     remove.add_argument("channel", metavar="CHANNEL")
     actions.add_parser("tidy", help="take expired and private segments off their channels",
-                       description="Take off their channels the segments that expired or were made private.")
+                       description="Take off their channels the segments that expired or were made private, and "
+                                   "retry removals that failed; exits 1 when a channel refused one.")
 
 
 def _values(channel_key: str, pairs: list[str]) -> dict[str, object]:
@@ -91,18 +99,25 @@ def run(opened, args) -> int:
               + (" and set up" if state.channel.needs_setup and state.is_set_up else "") + ".")
         return 0
     if action == "tidy":
-        removed = service.tidy()
+        tried = service.tidy()
+        removed = [p for p in tried if p.state == REMOVED]
+        failed = [p for p in tried if p.state != REMOVED]
         for push in removed:
             print(f"audience {push.audience_id} on {channel(push.channel_key).name}: {push.describe()}")
+        for push in failed:
+            print(f"audience {push.audience_id} on {channel(push.channel_key).name}: {push.describe()}",
+                  file=sys.stderr)
         print(f"{len(removed)} push(es) taken off." if removed else "Nothing to take off.")
-        return 0
+        if failed:
+            print(f"{len(failed)} could not be taken off; `tidy` tries again.", file=sys.stderr)
+        return 1 if failed else 0
     audience = opened.audiences.get(args.audience)
     if action == "pushes":
         found = service.pushes(audience.id)
         if args.json:
             print_json([{"channel": key, "state": p.state, "taxonomy": p.taxonomy, "pushed_at": p.pushed_at,
-                         "removed_at": p.removed_at, "removed_reason": p.removed_reason, "error": p.error}
-                        for key, p in found.items()])
+                         "removed_at": p.removed_at, "removed_reason": p.removed_reason, "error": p.error,
+                         "removal_pending": p.removal_pending} for key, p in found.items()])
             return 0
         if not found:
             print(f"{audience.name} has not been pushed to any channel.")
@@ -111,15 +126,17 @@ def run(opened, args) -> int:
         return 0
     if action == "push":
         push = service.push(audience.id, args.channel)
-        print(f"{channel(args.channel).name}: {push.describe()}")
-        return 0 if push.error is None else 1
-    push = service.remove(audience.id, args.channel)
-    print(f"{channel(args.channel).name}: {push.describe()}")
-    return 0
+    else:
+        push = service.remove(audience.id, args.channel)
+    # A refusal is recorded (the app shows it too) and reported: on stderr, with exit status 1.
+    print(f"{channel(args.channel).name}: {push.describe()}", file=sys.stderr if push.error else sys.stdout)
+    return 0 if push.error is None else 1
 
 
 def cmd_channels(home, args) -> int:
-    from app.models.home import OpenHome  # the store and cache open only for the command that needs them
+    from app.models.home import (
+        OpenHome,  # the store and cache open only for the command that needs them
+    )
 
     with OpenHome.open(home) as opened:
         return run(opened, args)

@@ -5,15 +5,28 @@ need a configuration entered step by step (a wizard), each step checked before t
 `check_step`. The store keeps each channel's set-up and, per segment and channel, the latest push: on the
 channel, taken off it (with when and why) or failed (with the error).
 
-A segment is taken off its channels when it is old (its expiration days have passed since the push) or when
-it is made private; `tidy(now)` does both and says what it took off, so the user sees it. No network is
-used: a push records what was sent. The clock is injected (`now`) so tests control time.
+A push is a real request: the segment is PUT to the channel's taxonomy API (app/connectors/channel_api.py)
+and taking it off DELETEs it there. No request is ever sent inside a store transaction: one transaction reads
+and checks, the request goes out, a second transaction records what happened ("pushed", or "failed" with the
+channel's answer). Where each channel's API is: `Channel.api_url` for marketplace listings, the ad server's
+region, the DSP's configured endpoint; `endpoints` (from AUDIENCE_STUDIO_CHANNEL_ENDPOINTS in the app and the
+command line) overrides them, e.g. for a test server on 127.0.0.1.
+
+A segment is taken off its channels when it is old (its expiration days have passed since the push), when it
+is made private, or by hand; `tidy(now)` does the first two and retries removals that failed, and says what
+it took off and what it could not, so the user sees it. A removal the channel refused leaves the segment
+"pushed" (it IS still there) with the removal pending: its reason in `removed_reason`, when it was tried in
+`removed_at`, and the channel's answer in `error`. The clock is injected (`now`) so tests control time.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +34,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from app.connectors.channel_api import ChannelApi, ChannelRefused, ChannelTarget
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.db import Store, emit_after_commit, utc_now
 from app.models.schema import (
@@ -29,12 +43,17 @@ from app.models.schema import (
     SegmentChannelPush,
     SegmentSettings,
 )
-from app.models.segments import PUBLIC, SegmentInfo, is_expired
+from app.models.segments import CURRENCY, PUBLIC, SegmentInfo, is_expired
+
+log = logging.getLogger(__name__)
 
 TOGGLE, CONFIGURED = "toggle", "configured"
 PUSHED, REMOVED, FAILED = "pushed", "removed", "failed"
 TAXONOMY_SEPARATOR = " | "
 MADE_PRIVATE = "made private"
+#: A JSON object of channel key -> base URL of its taxonomy API, overriding the directory (e.g. a test server).
+ENDPOINTS_VARIABLE = "AUDIENCE_STUDIO_CHANNEL_ENDPOINTS"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 # -- the directory ----------------------------------------------------------------------------------------
@@ -61,11 +80,20 @@ class SetupStep:
 
 @dataclass(frozen=True)
 class Channel:
+    """One channel of the directory, and how its taxonomy API is reached: at `api_url`, at the URL of the
+    configured region (`region_urls`), or at the URL in the set-up field `url_setting`. `headers` name the
+    set-up values sent as request headers; `body_settings` the set-up values added to the pushed segment."""
+
     key: str
     name: str
     kind: str
     description: str
     steps: tuple[SetupStep, ...] = ()
+    api_url: str = ""
+    region_urls: tuple[tuple[str, str], ...] = ()
+    url_setting: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body_settings: tuple[str, ...] = ()
 
     @property
     def needs_setup(self) -> bool:
@@ -81,11 +109,14 @@ REGIONS = ("North America", "Europe", "Asia Pacific")
 
 CHANNELS: tuple[Channel, ...] = (
     Channel("harbor", "Harbor Data Marketplace", TOGGLE,
-            "Lists the segment on the Harbor marketplace, where data buyers browse by category."),
+            "Lists the segment on the Harbor marketplace, where data buyers browse by category.",
+            api_url="https://api.harbor-data.example/v1"),
     Channel("openaudience", "OpenAudience Exchange", TOGGLE,
-            "Offers the segment to buyers on the OpenAudience exchange."),
+            "Offers the segment to buyers on the OpenAudience exchange.",
+            api_url="https://taxonomy.openaudience.example/api/v2"),
     Channel("directory", "Segment Directory", TOGGLE,
-            "Adds the segment to the public Segment Directory of third-party data."),
+            "Adds the segment to the public Segment Directory of third-party data.",
+            api_url="https://api.segment-directory.example/v1"),
     Channel("dsp_taxonomy", "DSP Taxonomy API", CONFIGURED,
             "Sends the segment's taxonomy to a demand-side platform through its taxonomy API.", (
                 SetupStep("Account", "The DSP account the segments are listed under.", (
@@ -93,12 +124,14 @@ CHANNELS: tuple[Channel, ...] = (
                                help="Capital letters, a hyphen and digits, as shown in the DSP's account page"),)),
                 SetupStep("Endpoint", "Where the DSP's taxonomy API is reached.", (
                     SetupField("endpoint_url", "API endpoint URL", placeholder="https://api.example-dsp.com/taxonomy",
-                               help="An https address with a host name"),)),
+                               help="An https address with a host name (http only for a test server on this "
+                                    "computer: 127.0.0.1, ::1 or localhost); segments go to <address>/segments/…"),)),
                 SetupStep("Taxonomy", "Where the segments appear in the DSP's taxonomy, and the prices' currency.", (
                     SetupField("taxonomy_root", "Taxonomy root name", placeholder="e.g. Harbor Retail Data",
                                help="The top level the segments are listed under; no “>”"),
                     SetupField("currency", "Price currency", kind="choice", choices=CURRENCIES),)),
-            )),
+            ), url_setting="endpoint_url", headers=(("X-Account-Id", "account_id"),),
+            body_settings=("taxonomy_root", "currency")),
     Channel("ad_server", "Ad Server Segments", CONFIGURED,
             "Makes the segment targetable in an ad server seat.", (
                 SetupStep("Seat", "The ad server seat that receives the segments.", (
@@ -109,7 +142,10 @@ CHANNELS: tuple[Channel, ...] = (
                 SetupStep("Confirm", "Segments pushed to this seat can be targeted by every advertiser in it.", (
                     SetupField("confirm", "I confirm segments may be targeted by the seat's advertisers",
                                kind="confirm"),)),
-            )),
+            ), region_urls=(("North America", "https://na.api.adserver-segments.example/v3"),
+                            ("Europe", "https://eu.api.adserver-segments.example/v3"),
+                            ("Asia Pacific", "https://apac.api.adserver-segments.example/v3")),
+            headers=(("X-Seat-Id", "seat_id"),)),
 )
 _BY_KEY = {c.key: c for c in CHANNELS}
 
@@ -142,16 +178,7 @@ def _check_field(f: SetupField, value: Any) -> Any:
             raise InvalidInput(f"{f.label}: “{text}” is not an account ID; it looks like DSP-204817 (2 to 5 letters, "
                                "a hyphen, 4 to 10 digits).")
     elif f.key == "endpoint_url":
-        parts = urlsplit(text)
-        if parts.scheme != "https":
-            raise InvalidInput(f"{f.label}: “{text}” must start with https:// (the taxonomy is sent encrypted).")
-        host = (parts.hostname or "").lower()
-        if not host or not _HOST.match(host):
-            raise InvalidInput(f"{f.label}: “{text}” has no valid host name, e.g. https://api.example-dsp.com/taxonomy.")
-        if parts.username or parts.password:
-            raise InvalidInput(f"{f.label}: do not put a user name or password in the address; it is stored as is.")
-        if parts.query or parts.fragment:
-            raise InvalidInput(f"{f.label}: “{text}” has a query or fragment (after ? or #); give the endpoint only.")
+        text = check_endpoint(text, f.label)
     elif f.key == "taxonomy_root":
         if ">" in text:
             raise InvalidInput(f"{f.label}: “{text}” contains “>”; the root is one level.")
@@ -161,6 +188,60 @@ def _check_field(f: SetupField, value: Any) -> Any:
     elif f.key == "seat_id" and not _SEAT_ID.match(text):
         raise InvalidInput(f"{f.label}: “{text}” is not a seat ID; use 3 to 12 digits.")
     return text
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(text: str, label: str) -> str:
+    """A taxonomy API's base URL: https with a host name, or http to this computer only (a test server)."""
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    loopback = _is_loopback(host)
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise InvalidInput(f"{label}: “{text}” must start with https:// (the taxonomy is sent encrypted); http:// "
+                           "is allowed only for a test server on this computer (127.0.0.1, ::1 or localhost).")
+    if not host or not (loopback or _HOST.match(host)):
+        raise InvalidInput(f"{label}: “{text}” has no valid host name, e.g. https://api.example-dsp.com/taxonomy.")
+    if parts.username or parts.password:
+        raise InvalidInput(f"{label}: do not put a user name or password in the address; it is stored as is.")
+    if parts.query or parts.fragment:
+        raise InvalidInput(f"{label}: “{text}” has a query or fragment (after ? or #); give the endpoint only.")
+    try:
+        _ = parts.port  # urlsplit checks the port only when asked
+    except ValueError:
+        raise InvalidInput(f"{label}: “{text}” has a port that is not a number from 1 to 65535.") from None
+    return text
+
+
+def endpoints_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The endpoint overrides in AUDIENCE_STUDIO_CHANNEL_ENDPOINTS (none when it is unset or empty)."""
+    raw = (environ.get(ENDPOINTS_VARIABLE) or "").strip()
+    if not raw:
+        return {}
+    example = '{"harbor": "http://127.0.0.1:8080/harbor"}'
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise UserError(f"{ENDPOINTS_VARIABLE} is not valid JSON ({exc.args[0] if exc.args else exc}); give an "
+                        f"object of channel key to base URL, e.g. {example}.") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise UserError(f"{ENDPOINTS_VARIABLE} must be a JSON object of channel key to base URL, e.g. {example}.")
+    for key, url in value.items():
+        if key not in _BY_KEY:
+            raise UserError(f"{ENDPOINTS_VARIABLE} names “{key}”, which is not a channel; the channels are "
+                            f"{', '.join(_BY_KEY)}.")
+        try:
+            check_endpoint(url.strip(), f"{ENDPOINTS_VARIABLE} for {key}")
+        except InvalidInput as exc:
+            raise UserError(str(exc)) from None
+    return {key: url.strip() for key, url in value.items()}
 
 
 def check_step(channel_key: str, index: int, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,6 +263,11 @@ def check_configuration(channel_key: str, values: Mapping[str, Any]) -> dict[str
 
 def taxonomy(segment_name: str, category: str) -> str:
     return f"{segment_name}{TAXONOMY_SEPARATOR}{category}"
+
+
+def segment_ref(audience_id: int) -> str:
+    """The segment's name on every channel: stable, so pushing again replaces it and removing finds it."""
+    return f"audience-studio-{audience_id}"
 
 
 def expired_reason(days: int) -> str:
@@ -206,6 +292,10 @@ class ChannelState:
 
 @dataclass(frozen=True)
 class PushInfo:
+    """A segment's latest push to one channel. State "pushed" with `removed_reason` set: a removal is pending
+    (the channel refused it at `removed_at` with `error`; tidy retries it). State "pushed" with only `error`:
+    pushing again failed, and the earlier push is still on the channel."""
+
     audience_id: int
     channel_key: str
     state: str
@@ -216,10 +306,29 @@ class PushInfo:
     removed_reason: str | None = None
     error: str | None = None
 
+    @property
+    def removal_pending(self) -> bool:
+        return self.state == PUSHED and self.removed_reason is not None
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether something went wrong that the user should see (a failed push or a failed removal)."""
+        return self.state == FAILED or self.error is not None
+
     def describe(self, when: Callable[[datetime], str] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC")) -> str:
-        """In the users' words: "Pushed on …", "Removed on … (expired after 90 days)", "Push failed on …: …"."""
+        """In the users' words: "Pushed on …", "Removed on … (expired after 90 days)", "Push failed on …: …",
+        "Removal (made private) failed on …: …; it is retried automatically. Still on the channel: …"."""
         if self.state == PUSHED:
-            return f"Pushed on {when(self.pushed_at)} as “{self.taxonomy}”"
+            text = f"Pushed on {when(self.pushed_at)} as “{self.taxonomy}”"
+            # The problem first: it is what the user has to notice.
+            if self.removal_pending:
+                tried = f" on {when(self.removed_at)}" if self.removed_at is not None else ""
+                return (f"Removal ({self.removed_reason}) failed{tried}: {(self.error or 'not tried yet').rstrip('.')};"
+                        f" it is retried automatically. Still on the channel: pushed on {when(self.pushed_at)} as "
+                        f"“{self.taxonomy}”.")
+            if self.error:
+                return f"Pushing again failed: {self.error} The earlier push stays: {text[0].lower()}{text[1:]}."
+            return text
         if self.state == REMOVED:
             assert self.removed_at is not None
             return f"Removed on {when(self.removed_at)} ({self.removed_reason})"
@@ -237,16 +346,34 @@ def _state(c: Channel, row: ChannelConfiguration | None) -> ChannelState:
     return ChannelState(c, row.enabled, dict(row.settings or {}), row.configured_by, row.configured_at)
 
 
+@dataclass(frozen=True)
+class _Removal:
+    """One removal to send: read in a transaction, sent outside it."""
+
+    audience_id: int
+    channel_key: str
+    reason: str
+    pushed_at: datetime
+    target: ChannelTarget | None
+    problem: str | None = None
+
+
 # -- the service ------------------------------------------------------------------------------------------
 
 
 class ChannelService:
-    """Channels' set-up and segments' pushes, one store transaction per change. `now` is the clock."""
+    """Channels' set-up and segments' pushes, one store transaction per change and never a request inside one.
+    `now` is the clock; `endpoints` overrides channels' base URLs by key; `api` sends the requests."""
 
-    def __init__(self, store: Store, user: str, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: Store, user: str, now: Callable[[], datetime] = utc_now, *,
+                 endpoints: Mapping[str, str] | None = None, api: ChannelApi | None = None) -> None:
         self.store = store
         self.user = user
         self.now = now
+        self.endpoints = dict(endpoints or {})
+        for key in self.endpoints:
+            channel(key)
+        self.api = api or ChannelApi()
 
     # Set-up.
 
@@ -290,6 +417,22 @@ class ChannelService:
         channel(key)
         return self._save(key, False, None)
 
+    # Where requests go.
+
+    def target(self, key: str, settings: Mapping[str, Any] | None = None) -> ChannelTarget:
+        """The channel's taxonomy API and its request headers, from its (complete) set-up and the overrides."""
+        c = channel(key)
+        settings = settings or {}
+        if key in self.endpoints:
+            base = self.endpoints[key]
+        elif c.url_setting:
+            base = str(settings[c.url_setting])
+        elif c.region_urls:
+            base = dict(c.region_urls)[settings["region"]]
+        else:
+            base = c.api_url
+        return ChannelTarget(c.name, base, {header: str(settings[k]) for header, k in c.headers})
+
     # Pushes.
 
     def pushes(self, audience_id: int) -> dict[str, PushInfo]:
@@ -299,10 +442,11 @@ class ChannelService:
             return {r.channel_key: _push(r) for r in rows}
 
     def push(self, audience_id: int, key: str) -> PushInfo:
-        """Push the segment's taxonomy to the channel. Refused (UserError) for a private or uncategorised segment
-        or a channel that is switched off; a channel whose set-up is incomplete records a failed push."""
+        """PUT the segment's taxonomy to the channel's API and record the outcome. Refused (UserError) for a private
+        or uncategorised segment or a channel that is switched off; a channel whose set-up is incomplete, or
+        that does not take the segment, records a failed push with the error (returned, state "failed")."""
         c = channel(key)
-        now = self.now()
+        # 1. Read and check; build the request.
         with self.store.transaction() as session:
             audience = session.get(Audience, audience_id)
             if audience is None:
@@ -315,81 +459,170 @@ class ChannelService:
                 raise UserError(f"“{audience.name}” has no category: a channel lists segments by category. Choose "
                                 "one in the Segment settings first.")
             config = session.get(ChannelConfiguration, key)
+            setup: dict[str, Any] = dict((config.settings if config is not None else None) or {})
             error = None
             if c.needs_setup:
                 if config is not None and config.settings and not config.enabled:
                     raise UserError(f"{c.name} is switched off: switch it on in Channel Settings to push to it.")
                 try:
-                    check_configuration(key, (config.settings if config is not None else None) or {})
+                    setup = check_configuration(key, setup)
                 except InvalidInput as exc:
                     error = (f"{c.name} is not set up completely ({exc}); finish its set-up in Channel Settings "
                              "and push again.")
             elif config is None or not config.enabled:
                 raise UserError(f"{c.name} is switched off: switch it on in Channel Settings to push to it.")
+            pushed_taxonomy = taxonomy(audience.name, settings.category)
+            segment = {
+                "ref": segment_ref(audience_id), "name": audience.name, "category": settings.category,
+                "taxonomy": pushed_taxonomy,
+                "cpm": None if settings.cpm_cents is None else f"{settings.cpm_cents / 100:.2f}",
+                "cpm_currency": CURRENCY,
+                **{k: setup[k] for k in c.body_settings if k in setup},
+            }
+        # 2. The request, outside any transaction.
+        if error is None:
+            try:
+                self.api.put_segment(self.target(key, setup), segment)
+            except ChannelRefused as exc:
+                error = str(exc)
+        # 3. Record what happened.
+        now = self.now()
+        with self.store.transaction() as session:
+            if session.get(Audience, audience_id) is None:
+                raise NotFound(f"The audience with id {audience_id} was deleted while it was being pushed.")
             row = session.get(SegmentChannelPush, (audience_id, key))
             if row is None:
                 row = SegmentChannelPush(audience_id=audience_id, channel_key=key)
                 session.add(row)
-            row.state = FAILED if error else PUSHED
-            row.taxonomy = taxonomy(audience.name, settings.category)
-            row.pushed_at = now
-            row.pushed_by = self.user
-            row.removed_at = row.removed_reason = None
-            row.error = error
+            if error is not None and row.state == PUSHED:
+                # The earlier push is still on the channel: keep it (so expiry and privacy still take it off).
+                row.error = error
+            else:
+                row.state = FAILED if error else PUSHED
+                row.taxonomy = pushed_taxonomy
+                row.pushed_at = now
+                row.pushed_by = self.user
+                row.removed_at = row.removed_reason = None
+                row.error = error
             session.flush()
             emit_after_commit(session, "audience_changed", audience_id)
             return _push(row)
 
+    # Taking segments off.
+
     def remove(self, audience_id: int, key: str, reason: str | None = None) -> PushInfo:
-        """Take the segment off the channel (by hand unless a reason is given)."""
-        channel(key)
+        """DELETE the segment from the channel (by hand unless a reason is given; a pending removal keeps its
+        reason). If the channel refuses, the segment stays "pushed" with the removal pending and the error."""
+        c = channel(key)
         with self.store.transaction() as session:
             row = session.get(SegmentChannelPush, (audience_id, key))
             if row is None or row.state != PUSHED:
-                raise UserError(f"The segment is not on {channel(key).name}; there is nothing to remove.")
-            self._take_off(row, reason or f"removed by {self.user}")
-            emit_after_commit(session, "audience_changed", audience_id)
-            return _push(row)
+                raise UserError(f"The segment is not on {c.name}; there is nothing to remove.")
+            why = reason or row.removed_reason or f"removed by {self.user}"
+            removal = self._plan(session, row, why)
+        done = self._take_off([removal])
+        if not done:  # pushed again or taken off meanwhile: what is stored now is the answer
+            now_stored = self.pushes(audience_id).get(key)
+            if now_stored is None:
+                raise NotFound(f"The audience with id {audience_id} was deleted while it was being removed.")
+            return now_stored
+        return done[0]
 
-    def _take_off(self, row: SegmentChannelPush, reason: str) -> None:
-        row.state = REMOVED
-        row.removed_at = self.now()
-        row.removed_reason = reason
-
-    def tidy(self, now: datetime | None = None) -> list[PushInfo]:
-        """Take old and private segments off their channels: `remove_expired` and `remove_private` together."""
-        return self.remove_expired(now) + self.remove_private()
+    def tidy(self, now: datetime | None = None, *, audience_id: int | None = None) -> list[PushInfo]:
+        """Take old and private segments off their channels and retry removals that failed (of one audience, if
+        given). Returns each push it tried to take off: state "removed", or still "pushed" with the error."""
+        at = now or self.now()
+        with self.store.transaction() as session:
+            due: dict[tuple[int, str], _Removal] = {}
+            for removal in (*self._pending(session, audience_id), *self._expired(session, at, audience_id),
+                            *self._private(session, audience_id)):
+                due.setdefault((removal.audience_id, removal.channel_key), removal)
+        return self._take_off(due.values(), at)
 
     def remove_expired(self, now: datetime | None = None) -> list[PushInfo]:
-        """Every push whose segment's expiration days have passed since it was pushed is marked removed, with
-        "expired after N days" and when. Returns what was taken off."""
+        """Take off every push whose segment's expiration days have passed since it was pushed ("expired after N
+        days"). Returns each push it tried to take off (see `tidy`)."""
         at = now or self.now()
-        removed: list[PushInfo] = []
         with self.store.transaction() as session:
-            rows = session.execute(
-                select(SegmentChannelPush, SegmentSettings.expiration_days)
-                .join(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
-                .where(SegmentChannelPush.state == PUSHED, SegmentSettings.expiration_days.is_not(None)))
-            for row, days in rows:
-                if is_expired(SegmentInfo(row.audience_id, expiration_days=days), row.pushed_at, at):
-                    row.state = REMOVED
-                    row.removed_at = at
-                    row.removed_reason = expired_reason(days)
-                    removed.append(_push(row))
-                    emit_after_commit(session, "audience_changed", row.audience_id)
-        return removed
+            due = self._expired(session, at, None)
+        return self._take_off(due, at)
 
     def remove_private(self) -> list[PushInfo]:
-        """Segments made private since their push are taken off their channels ("made private")."""
-        removed: list[PushInfo] = []
+        """Take off their channels the segments made private since their push ("made private")."""
         with self.store.transaction() as session:
-            rows = session.scalars(
-                select(SegmentChannelPush)
-                .outerjoin(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
-                .where(SegmentChannelPush.state == PUSHED,
-                       (SegmentSettings.visibility.is_(None)) | (SegmentSettings.visibility != PUBLIC)))
-            for row in rows:
-                self._take_off(row, MADE_PRIVATE)
-                removed.append(_push(row))
-                emit_after_commit(session, "audience_changed", row.audience_id)
-        return removed
+            due = self._private(session, None)
+        return self._take_off(due)
+
+    def _plan(self, session, row: SegmentChannelPush, reason: str) -> _Removal:
+        config = session.get(ChannelConfiguration, row.channel_key)
+        settings = dict((config.settings if config is not None else None) or {})
+        try:
+            target = self.target(row.channel_key, settings)
+        except KeyError:
+            # Pushed while set up; its set-up has since lost the address: say so rather than guess where it went.
+            return _Removal(row.audience_id, row.channel_key, reason, row.pushed_at, None,
+                            f"{channel(row.channel_key).name} has no complete set-up to reach it; finish its set-up "
+                            "in Channel Settings")
+        return _Removal(row.audience_id, row.channel_key, reason, row.pushed_at, target)
+
+    def _pending(self, session, audience_id: int | None) -> list[_Removal]:
+        query = select(SegmentChannelPush).where(SegmentChannelPush.state == PUSHED,
+                                                 SegmentChannelPush.removed_reason.is_not(None))
+        if audience_id is not None:
+            query = query.where(SegmentChannelPush.audience_id == audience_id)
+        return [self._plan(session, row, row.removed_reason) for row in session.scalars(query)]
+
+    def _expired(self, session, at: datetime, audience_id: int | None) -> list[_Removal]:
+        query = (select(SegmentChannelPush, SegmentSettings.expiration_days)
+                 .join(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
+                 .where(SegmentChannelPush.state == PUSHED, SegmentSettings.expiration_days.is_not(None)))
+        if audience_id is not None:
+            query = query.where(SegmentChannelPush.audience_id == audience_id)
+        return [self._plan(session, row, expired_reason(days)) for row, days in session.execute(query)
+                if is_expired(SegmentInfo(row.audience_id, expiration_days=days), row.pushed_at, at)]
+
+    def _private(self, session, audience_id: int | None) -> list[_Removal]:
+        query = (select(SegmentChannelPush)
+                 .outerjoin(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
+                 .where(SegmentChannelPush.state == PUSHED,
+                        (SegmentSettings.visibility.is_(None)) | (SegmentSettings.visibility != PUBLIC)))
+        if audience_id is not None:
+            query = query.where(SegmentChannelPush.audience_id == audience_id)
+        return [self._plan(session, row, MADE_PRIVATE) for row in session.scalars(query)]
+
+    def _take_off(self, due: Iterable[_Removal], at: datetime | None = None) -> list[PushInfo]:
+        """Send the DELETEs (outside any transaction), then record every outcome in one transaction."""
+        outcomes: list[tuple[_Removal, str | None]] = []
+        for removal in due:
+            error = removal.problem
+            if error is None:
+                assert removal.target is not None
+                try:
+                    self.api.delete_segment(removal.target, segment_ref(removal.audience_id))
+                except ChannelRefused as exc:
+                    error = str(exc)
+            outcomes.append((removal, error))
+        if not outcomes:
+            return []
+        when = at or self.now()
+        results: list[PushInfo] = []
+        with self.store.transaction() as session:
+            for removal, error in outcomes:
+                row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
+                if row is None or row.state != PUSHED or row.pushed_at != removal.pushed_at:
+                    # Deleted, taken off or pushed again meanwhile: the newer record stands.
+                    log.info("push of audience %s to %s changed during its removal; not recorded",
+                             removal.audience_id, removal.channel_key)
+                    continue
+                already_pending = row.removed_reason is not None and row.error is not None
+                row.removed_at = when
+                row.removed_reason = removal.reason
+                row.error = error
+                if error is None:
+                    row.state = REMOVED
+                results.append(_push(row))
+                # A removal failing again is no news: telling the Segment tab would make it read (and tidy) again,
+                # and again, for as long as the channel refuses.
+                if error is None or not already_pending:
+                    emit_after_commit(session, "audience_changed", row.audience_id)
+        return results

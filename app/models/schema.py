@@ -543,8 +543,11 @@ class SegmentChannelPush(Base):
     taxonomy: Mapped[str] = mapped_column(String)
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     pushed_by: Mapped[str] = mapped_column(String)
+    #: When it was taken off; on a 'pushed' row with a removal pending, when the removal was last tried.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: Why it was taken off, in the users' words: "expired after 90 days", "made private", "removed by maria".
+    #: Why it was taken off, in the users' words: "expired after 90 days", "made private", "removed by maria";
+    #: on a 'pushed' row, why it is to come off (the channel refused the removal; tidy retries it).
     removed_reason: Mapped[str | None] = mapped_column(String, nullable=True)
-    #: Why the push failed (state 'failed'), in the users' words.
+    #: The channel's refusal, in the users' words: of the push (state 'failed', or 'pushed' when pushing again
+    #: failed) or of the pending removal.
     error: Mapped[str | None] = mapped_column(String, nullable=True)

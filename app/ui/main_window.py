@@ -104,13 +104,22 @@ class MainWindow(QMainWindow):
     def _tidy_channels(self) -> None:
         home = self.connection.open_home
         if home is not None:
-            self.tasks.run(home.channels.tidy, label="Taking expired segments off their channels",
+            # `home.channels` is made on the pool thread too: it reads (and may refuse) the endpoints variable.
+            self.tasks.run(lambda: home.channels.tidy(), label="Taking expired segments off their channels",
                            on_success=self._on_channels_tidied)
 
-    def _on_channels_tidied(self, removed: list) -> None:
+    def _on_channels_tidied(self, tried: list) -> None:
+        # Each push tried: state "removed", or still "pushed" when the channel refused (retried on the next tidy).
+        removed = sum(p.state == "removed" for p in tried)
+        failed = len(tried) - removed
+        said = []
         if removed:
-            self.statusBar().showMessage(f"{len(removed)} segment push(es) taken off their channels (expired or made "
-                                         "private); the audience's Segment tab shows which.", 15_000)
+            said.append(f"{removed} segment push(es) taken off their channels (expired or made private)")
+        if failed:
+            said.append(f"{failed} could not be taken off (the channel refused or could not be reached; retried "
+                        "every hour)")
+        if said:
+            self.statusBar().showMessage("; ".join(said) + "; the audience's Segment tab shows which.", 15_000)
 
     def show_welcome(self, *, force: bool = False) -> None:
         """The first-run welcome, when the home holds no workspace (or on request, from the Help menu)."""

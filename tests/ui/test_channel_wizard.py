@@ -1,34 +1,56 @@
-"""Channels in the app, on a real home: the set-up wizard refuses Next until a step is valid (with the model's
-message) and finishing stores the configuration; Channel Settings switches a channel on; the Segment tab's
-Channels section shows a pushed channel and one the segment was taken off because it expired, pushes from its
-button, and explains why a private segment cannot be pushed."""
+"""Channels in the app, on a real home whose channels are the simulator on 127.0.0.1 (through
+AUDIENCE_STUDIO_CHANNEL_ENDPOINTS): the set-up wizard refuses Next until a step is valid (with the model's
+message; http only to this computer) and finishing stores the configuration; Channel Settings switches a
+channel on and says where segments go; the Segment tab's Channels section shows a pushed channel and one the
+segment was taken off because it expired (and the simulator no longer has it), pushes from its button (it
+arrives), explains why a private segment cannot be pushed, and shows a refused push (red, Push Again) and a
+refused removal (red, Retry Removal) with the channel's message."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QWizard
 
-from app.models.channels import PUSHED, ChannelService
+from app.models.channels import (
+    ENDPOINTS_VARIABLE,
+    PUSHED,
+    REMOVED,
+    ChannelService,
+    endpoints_from_environment,
+    segment_ref,
+)
 from app.models.db import utc_now
+from app.models.home import OpenHome
 from app.ui.builder.segment import SegmentTab
 from app.ui.channels.settings_dialog import ChannelSettingsDialog
 from app.ui.channels.wizard import ChannelSetupWizard
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
+from tests.channels.simulator import ChannelSimulator
 
 TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
-def world(retail_connection: tuple[HomeConnection, Tasks]) -> tuple[HomeConnection, Tasks]:
+def channel_api(monkeypatch):
+    with ChannelSimulator() as simulator:
+        monkeypatch.setenv(ENDPOINTS_VARIABLE, json.dumps(simulator.endpoints()))
+        yield simulator
+
+
+@pytest.fixture
+def world(channel_api, retail_connection: tuple[HomeConnection, Tasks]) -> tuple[HomeConnection, Tasks]:
+    # The home's channel service reads the variable when first used, after the fixture set it.
+    assert "channels" not in vars(retail_connection[0].open_home)
     return retail_connection
 
 
 def channels(connection: HomeConnection, now=utc_now) -> ChannelService:
-    return ChannelService(connection.open_home.store, "maria", now=now)
+    return ChannelService(connection.open_home.store, "maria", now=now, endpoints=endpoints_from_environment())
 
 
 def lapsed(connection: HomeConnection, **settings) -> int:
@@ -67,6 +89,9 @@ def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_u
     endpoint = wizard.step_pages[1].inputs["endpoint_url"]
     endpoint.setText("http://api.example-dsp.com/taxonomy")
     assert not next_button.isEnabled() and "must start with https://" in wizard.step_pages[1].problem.text()
+    assert "only for a test server on this computer" in wizard.step_pages[1].problem.text()
+    endpoint.setText("http://127.0.0.1:8080/taxonomy")  # a local test server may be plain http
+    assert next_button.isEnabled()
     endpoint.setText("https://api.example-dsp.com/taxonomy")
     wizard.next()
     assert wizard.currentId() == 2
@@ -100,6 +125,8 @@ def test_channel_settings_switches_a_channel_on(qtbot, world):
     assert next(s for s in service.channels() if s.channel.key == "openaudience").enabled
     assert dialog.toggles["openaudience"].isChecked()
     QApplication.processEvents()
+    harbor = next(label for label in dialog.findChildren(QLabel) if label.accessibleName() == "Harbor Data Marketplace set-up")
+    assert "Segments are sent to http://127.0.0.1:" in harbor.text() and harbor.text().endswith("/harbor.")
     dialog.grab().save("/tmp/channel_settings.png")
     wizard = dialog.open_wizard(dsp_state(service))
     assert wizard.currentPage() is wizard.step_pages[0]
@@ -131,7 +158,8 @@ def open_tab(qtbot, world):
         tab.shutdown()
 
 
-def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_expired(qtbot, world, open_tab):
+def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_expired(qtbot, world, open_tab,
+                                                                                       channel_api):
     connection, _ = world
     audience_id = lapsed(connection, visibility="public", category="Retail > Lapsed", expiration_days=30)
     now = utc_now()
@@ -151,11 +179,14 @@ def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_exp
     assert section.action_buttons["openaudience"].text() == "Remove"
     assert section.action_buttons["harbor"].text() == "Push" and section.action_buttons["harbor"].isEnabled()
     assert section.message.text() == "Taken off: Harbor Data Marketplace (expired after 30 days)."
+    assert channel_api.segments["harbor"] == {}  # deleted there
+    assert list(channel_api.segments["openaudience"]) == [segment_ref(audience_id)]
     tab.grab().save("/tmp/channels_section.png")
 
     section.action_buttons["directory"].click()
     qtbot.waitUntil(lambda: section.status_labels["directory"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
     assert channels(connection).pushes(audience_id)["directory"].state == PUSHED
+    assert channel_api.segments["directory"][segment_ref(audience_id)]["taxonomy"] == "Lapsed buyers | Retail > Lapsed"
 
 
 def test_a_private_segment_cannot_be_pushed_and_says_why(world, open_tab):
@@ -180,7 +211,7 @@ def test_a_push_to_a_channel_not_set_up_shows_the_error(qtbot, world, open_tab):
     assert "Ad Server Segments is not set up completely" in text
 
 
-def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, open_tab):
+def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, open_tab, channel_api):
     connection, _ = world
     audience_id = lapsed(connection, visibility="public", category="Retail")
     channels(connection).enable("harbor")
@@ -193,3 +224,69 @@ def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, o
     qtbot.waitUntil(lambda: section.status_labels["harbor"].text().endswith("(made private)"), timeout=TIMEOUT_MS)
     assert channels(connection).pushes(audience_id)["harbor"].removed_reason == "made private"
     assert not section.action_buttons["harbor"].isEnabled()
+    assert channel_api.segments["harbor"] == {} and channel_api.requests_to("harbor", "DELETE")
+
+
+def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, world, open_tab, channel_api):
+    connection, _ = world
+    audience_id = lapsed(connection, visibility="public", category="Retail > Lapsed", expiration_days=30)
+    now = utc_now()
+    long_ago = channels(connection, now=lambda: now - timedelta(days=31))
+    for key in ("harbor", "openaudience", "directory"):
+        long_ago.enable(key)
+    long_ago.push(audience_id, "harbor")  # expired: the tab's tidy will try to take it off
+    channels(connection).push(audience_id, "directory")
+    channel_api.fail_next(409, body={"error": "Lapsed buyers is already listed by another provider; rename it"})
+    channels(connection).push(audience_id, "openaudience")
+    channel_api.refuse("harbor", 503)
+
+    tab = open_tab(audience_id)
+    section = tab.channels
+    harbor, openaudience = section.status_labels["harbor"], section.status_labels["openaudience"]
+    assert harbor.text().startswith("Removal (expired after 30 days) failed on ")
+    assert ("Harbor Data Marketplace had a server error (HTTP 503: simulated 503); it is retried automatically. "
+            "Still on the channel: pushed on ") in harbor.text()
+    assert "c62828" in harbor.styleSheet() and harbor.toolTip() == harbor.text()
+    assert section.action_buttons["harbor"].text() == "Retry Removal"
+    assert openaudience.text().startswith("Push failed on ") and openaudience.text().endswith(
+        "OpenAudience Exchange rejected the segment (HTTP 409): Lapsed buyers is already listed by another provider; "
+        "rename it.")
+    assert "c62828" in openaudience.styleSheet()
+    assert section.action_buttons["openaudience"].text() == "Push Again"
+    assert section.status_labels["directory"].text().startswith("Pushed on ")
+    assert section.message.text() == ("Could not take it off Harbor Data Marketplace (see above); it is retried "
+                                      "automatically.")
+    assert segment_ref(audience_id) in channel_api.segments["harbor"]  # still there, as the row says
+    tab.grab().save("/tmp/channels_section_refused.png")
+
+    section.action_buttons["openaudience"].click()
+    qtbot.waitUntil(lambda: section.status_labels["openaudience"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
+    channel_api.accept("harbor")
+    qtbot.waitUntil(lambda: section.grid_holder.isEnabled(), timeout=TIMEOUT_MS)
+    section.action_buttons["harbor"].click()
+    qtbot.waitUntil(lambda: section.status_labels["harbor"].text().startswith("Removed on "), timeout=TIMEOUT_MS)
+    assert section.status_labels["harbor"].text().endswith("(expired after 30 days)")
+    assert channels(connection).pushes(audience_id)["harbor"].state == REMOVED
+    assert channel_api.segments["harbor"] == {} and segment_ref(audience_id) in channel_api.segments["openaudience"]
+    QApplication.processEvents()
+    tab.grab().save("/tmp/channels_section_after_retry.png")
+
+
+def test_the_main_window_tidies_when_a_home_opens_and_says_what_could_not_be_taken_off(qtbot, channel_api,
+                                                                                        retail_home, open_window):
+    with OpenHome.open(retail_home, user="maria") as opened:
+        audience_id = opened.audiences.get("Lapsed buyers").id
+        opened.segments.update(audience_id, visibility="public", category="Retail", expiration_days=30)
+        now = utc_now()
+        long_ago = ChannelService(opened.store, "maria", now=lambda: now - timedelta(days=31),
+                                  endpoints=endpoints_from_environment())
+        long_ago.enable("harbor")
+        long_ago.enable("openaudience")
+        long_ago.push(audience_id, "harbor")
+        long_ago.push(audience_id, "openaudience")
+    channel_api.refuse("openaudience", 500)
+
+    window = open_window(retail_home)
+    qtbot.waitUntil(lambda: "could not be taken off" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
+    assert window.statusBar().currentMessage().startswith("1 segment push(es) taken off their channels")
+    assert channel_api.segments["harbor"] == {} and segment_ref(audience_id) in channel_api.segments["openaudience"]

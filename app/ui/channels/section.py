@@ -1,14 +1,16 @@
 """The Channels section of the audience's Segment tab: per channel, whether the segment is on it (and since when),
-was taken off it (when and why, e.g. "expired after 90 days") or failed to go there (the error), with a Push or
-Remove button; and "Channel Settings…" to switch channels on or set them up.
+was taken off it (when and why, e.g. "expired after 90 days"), failed to go there (the channel's answer, in red,
+with Push Again) or could not be taken off (in red, with Retry Removal; the app retries it by itself too), with
+a Push or Remove button; and "Channel Settings…" to switch channels on or set them up.
 
-Loading first takes old and private segments off their channels (`ChannelService.tidy`), so what the user sees
-is current, and says what was taken off. Every store call runs through `tasks.run`.
+Loading first takes this segment off the channels where it is old or private and retries its failed removals
+(`ChannelService.tidy(audience_id=...)`), so what the user sees is current, and says what was taken off and
+what could not be. Every store call and every request to a channel runs through `tasks.run`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import UserError
 from app.models.channels import (
     FAILED,
     PUSHED,
@@ -39,6 +42,8 @@ from app.ui.workers import Tasks, failure_message
 
 OK_STYLE = "color: #2e7d32;"
 REMOVED_STYLE = "color: #8d6e00;"
+#: A status longer than this is shortened on the row; its tooltip has it whole.
+MAX_STATUS_CHARS = 260
 
 
 def _muted(label: QLabel) -> QLabel:
@@ -107,7 +112,11 @@ class ChannelsSection(QGroupBox):
         home = None if self._closed else self.connection.open_home
         if home is None:
             return None
-        return home.channels, home.segments
+        try:
+            return home.channels, home.segments
+        except UserError as exc:  # e.g. a malformed AUDIENCE_STUDIO_CHANNEL_ENDPOINTS (no I/O: just read)
+            self._say(str(exc), True)
+            return None
 
     def load(self) -> None:
         services = self._services()
@@ -117,8 +126,8 @@ class ChannelsSection(QGroupBox):
         audience_id = self.audience_id
 
         def read():
-            taken_off = [p for p in channels.tidy() if p.audience_id == audience_id]
-            return taken_off, channels.channels(), channels.pushes(audience_id), segments.get(audience_id)
+            tried = channels.tidy(audience_id=audience_id)
+            return tried, channels.channels(), channels.pushes(audience_id), segments.get(audience_id)
 
         self.tasks.run(read, label="Reading the segment's channels", on_success=self._show,
                        on_failure=lambda exc: self._say(failure_message(exc, "Reading the segment's channels"), True))
@@ -126,7 +135,7 @@ class ChannelsSection(QGroupBox):
     def _show(self, loaded: tuple[list[PushInfo], list[ChannelState], dict[str, PushInfo], SegmentInfo]) -> None:
         if self._closed:
             return
-        taken_off, states, pushes, segment = loaded
+        tried, states, pushes, segment = loaded
         blocked = why_not_pushable(segment)
         self.note.setText(blocked)
         self.note.setVisible(bool(blocked))
@@ -141,37 +150,62 @@ class ChannelsSection(QGroupBox):
             c = state.channel
             name = QLabel(c.name)
             name.setToolTip(c.description)
-            self.grid.addWidget(name, row, 0)
+            self.grid.addWidget(name, row, 0, Qt.AlignmentFlag.AlignTop)
             push = pushes.get(c.key)
-            status = QLabel(self._status(state, push))
+            text = self._status(state, push)
+            status = QLabel(text if len(text) <= MAX_STATUS_CHARS else text[:MAX_STATUS_CHARS - 1].rstrip() + "…")
             status.setWordWrap(True)
+            status.setToolTip(text)
             status.setAccessibleName(f"{c.name} status")
+            status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             if push is not None:
-                status.setStyleSheet({PUSHED: OK_STYLE, REMOVED: REMOVED_STYLE, FAILED: ERROR_STYLE}[push.state])
+                status.setStyleSheet(ERROR_STYLE if push.is_problem else
+                                     {PUSHED: OK_STYLE, REMOVED: REMOVED_STYLE}[push.state])
             else:
                 status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             self.status_labels[c.key] = status
             self.grid.addWidget(status, row, 1)
-            on_it = push is not None and push.state == PUSHED
-            button = QPushButton("Remove" if on_it else "Push")
-            button.setAccessibleName(f"{'Remove from' if on_it else 'Push to'} {c.name}")
-            if on_it:
-                button.setToolTip(f"Take the segment off {c.name}")
-                button.clicked.connect(lambda _=False, key=c.key, n=c.name: self.remove(key, n))
-            else:
-                reason = blocked or ("" if state.enabled or (c.needs_setup and not state.settings)
-                                     else f"{c.name} is switched off: switch it on in Channel Settings.")
-                button.setEnabled(not reason)
-                button.setToolTip(reason or f"Push “name | category” to {c.name}")
-                button.clicked.connect(lambda _=False, key=c.key: self.push(key))
+            button = self._action(c.key, c.name, state, push, blocked)
             self.action_buttons[c.key] = button
-            self.grid.addWidget(button, row, 2)
+            self.grid.addWidget(button, row, 2, Qt.AlignmentFlag.AlignTop)
         self.grid.setColumnStretch(1, 1)
+        taken_off = [p for p in tried if p.state == REMOVED]
+        stuck = [p for p in tried if p.state != REMOVED]
+        said = []
         if taken_off:
-            self._say("Taken off: " + "; ".join(f"{channel(p.channel_key).name} ({p.removed_reason})"
-                                                 for p in taken_off) + ".", False)
+            said.append("Taken off: " + "; ".join(f"{channel(p.channel_key).name} ({p.removed_reason})"
+                                                  for p in taken_off) + ".")
+        if stuck:
+            said.append("Could not take it off " + ", ".join(channel(p.channel_key).name for p in stuck)
+                        + " (see above); it is retried automatically.")
+        if said:
+            self._say(" ".join(said), bool(stuck))
         self.grid_holder.setEnabled(True)
         self.loaded.emit()
+
+    def _action(self, key: str, name: str, state: ChannelState, push: PushInfo | None, blocked: str) -> QPushButton:
+        """The row's button: Remove (or Retry Removal) while the segment is on the channel, else Push (Again)."""
+        if push is not None and push.state == PUSHED:
+            if push.removal_pending:
+                button = QPushButton("Retry Removal")
+                button.setToolTip(f"Try again now to take the segment off {name} ({push.removed_reason}); the app "
+                                  "also retries by itself")
+                button.clicked.connect(lambda _=False: self.remove(key, name, confirm=False))
+            else:
+                button = QPushButton("Remove")
+                button.setToolTip(f"Take the segment off {name}")
+                button.clicked.connect(lambda _=False: self.remove(key, name))
+            button.setAccessibleName(f"{button.text()} from {name}")
+            return button
+        failed = push is not None and push.state == FAILED
+        button = QPushButton("Push Again" if failed else "Push")
+        button.setAccessibleName(f"{button.text()} to {name}")
+        reason = blocked or ("" if state.enabled or (state.channel.needs_setup and not state.settings)
+                             else f"{name} is switched off: switch it on in Channel Settings.")
+        button.setEnabled(not reason)
+        button.setToolTip(reason or f"Send “name | category” to {name}'s taxonomy API")
+        button.clicked.connect(lambda _=False: self.push(key))
+        return button
 
     @staticmethod
     def _status(state: ChannelState, push: PushInfo | None) -> str:
@@ -187,11 +221,14 @@ class ChannelsSection(QGroupBox):
         self.message.setVisible(bool(text))
         self.grid_holder.setEnabled(True)
 
-    def _change(self, fn, label: str) -> None:
+    def _change(self, fn, label: str, key: str) -> None:
         services = self._services()
         if services is None:
             return
         self.message.setVisible(False)
+        if key in self.status_labels:  # the request may take a while (up to the channel's timeout)
+            self.status_labels[key].setText(label.removesuffix(" the segment") + "…")
+            self.status_labels[key].setStyleSheet("")
         self.grid_holder.setEnabled(False)
         channels = services[0]
         self.tasks.run(lambda: fn(channels), label=label, on_success=lambda _r: self.load(),
@@ -199,7 +236,7 @@ class ChannelsSection(QGroupBox):
 
     def push(self, key: str) -> None:
         audience_id = self.audience_id
-        self._change(lambda channels: channels.push(audience_id, key), "Pushing the segment")
+        self._change(lambda channels: channels.push(audience_id, key), "Pushing the segment", key)
 
     def remove(self, key: str, name: str, *, confirm: bool = True) -> None:
         if confirm and QMessageBox.question(
@@ -208,7 +245,7 @@ class ChannelsSection(QGroupBox):
                 QMessageBox.StandardButton.Cancel) != QMessageBox.StandardButton.Yes:
             return
         audience_id = self.audience_id
-        self._change(lambda channels: channels.remove(audience_id, key), "Removing the segment")
+        self._change(lambda channels: channels.remove(audience_id, key), "Removing the segment", key)
 
     def open_settings(self) -> ChannelSettingsDialog | None:
         services = self._services()

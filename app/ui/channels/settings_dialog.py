@@ -32,17 +32,18 @@ def _muted(label: QLabel) -> QLabel:
     return label
 
 
-def describe_setup(state: ChannelState) -> str:
-    """One line on the channel's set-up, in the users' words."""
+def describe_setup(state: ChannelState, address: str = "") -> str:
+    """One line on the channel's set-up, and where its segments are sent, in the users' words."""
     c = state.channel
+    sent = f" Segments are sent to {address}." if address else ""
     if c.needs_setup and not state.settings:
         return "Not set up yet."
     if state.configured_at is None:
-        return "Switched off."
+        return "Switched off." + sent
     summary = ", ".join(str(v) for k, v in state.settings.items() if k != "confirm")
     on = "Switched on" if state.enabled else "Switched off"
-    return f"{on} by {state.configured_by}, {local_time(state.configured_at)}." + (f" Set-up: {summary}." if summary
-                                                                                     else "")
+    return (f"{on} by {state.configured_by}, {local_time(state.configured_at)}."
+            + (f" Set-up: {summary}." if summary else "") + sent)
 
 
 class ChannelSettingsDialog(QDialog):
@@ -140,7 +141,11 @@ class ChannelSettingsDialog(QDialog):
                 controls.addWidget(toggle)
             controls.addStretch(1)
             self.grid.addWidget(holder, row, 1)
-            status = _muted(QLabel(f"{c.description} {describe_setup(state)}"))
+            try:
+                address = self.service.target(c.key, state.settings).base_url
+            except KeyError:  # not set up: nowhere yet
+                address = ""
+            status = _muted(QLabel(f"{c.description} {describe_setup(state, address)}"))
             status.setAccessibleName(f"{c.name} set-up")
             self.grid.addWidget(status, row + 1, 0, 1, 2)
             row += 2

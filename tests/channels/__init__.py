@@ -1,0 +1,1 @@
+"""Channels' taxonomy API: the HTTP simulator and the client's tests."""
