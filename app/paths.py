@@ -30,6 +30,11 @@ class Home:
     def autosave_dir(self) -> Path:
         return self.root / "autosave"
 
+    @property
+    def standard_members_dir(self) -> Path:
+        """Where standard audiences' calculated members are kept (Parquet files)."""
+        return self.root / "standard"
+
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Home:
     """The home from `--home`, else $AUDIENCE_STUDIO_HOME, else the platform's user data dir."""

@@ -6,11 +6,12 @@ The compiler takes every identifier from here (never from user text) and checks 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
-
-import duckdb
+from typing import TYPE_CHECKING, Mapping
 
 from app.builder.calculated import CalculatedAttribute
+
+if TYPE_CHECKING:
+    import duckdb
 
 ATTRIBUTE_TYPES = ("string", "number", "date", "boolean", "list")
 

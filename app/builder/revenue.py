@@ -26,10 +26,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from app.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import duckdb  # only annotations: the cursors come from the cache
 
 GRANULARITIES = ("day", "week", "month")
 

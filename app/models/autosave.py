@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.models.editing_session import Draft
+from app.models.draft import Draft
 from app.paths import Home
 
 log = logging.getLogger(__name__)

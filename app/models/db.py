@@ -9,13 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError as AlembicError
 from sqlalchemy import Connection, DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DatabaseError, SAWarning
@@ -23,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.errors import UserError
+
+if TYPE_CHECKING:
+    # alembic is imported where a store is opened, not with this module: the desktop app imports the
+    # models before its window shows, and alembic alone adds ~0.2 s to that (docs/performance.md).
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,8 @@ def alembic_config(url: str | None = None) -> Config:
     With a URL it can also drive alembic commands by hand, e.g. writing a new migration:
     `command.revision(alembic_config("sqlite:///dev.sqlite3"), "add outputs", autogenerate=True)`.
     """
+    from alembic.config import Config
+
     config = Config()
     # ConfigParser treats "%" as interpolation; a path containing one must be escaped.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -185,6 +187,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def unknown_revision(connection: Connection, config: Config) -> str | None:
     """The database's schema revision if these migrations do not know it (a newer version made it)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError as AlembicError
+
     scripts = ScriptDirectory.from_config(config)
     for revision in MigrationContext.configure(connection).get_current_heads():
         try:
@@ -207,6 +213,8 @@ def _refuse_newer_schema(connection: Connection, config: Config, path: Path) -> 
 
 def _upgrade(engine: Engine, path: Path) -> None:
     """Bring the schema to the newest migration; a no-op when it is already there."""
+    from alembic import command
+
     config = alembic_config()
     with engine.connect() as connection:
         raw = connection.connection.driver_connection

@@ -7,10 +7,9 @@ catalog read once and again when the cache or an attribute type changes, `cancel
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from app.builder.catalog import Catalog
@@ -18,6 +17,7 @@ from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
 from app.models.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
+from app.models.draft import Draft
 from app.models.estimates import (
     catalog_for,
     counting_moment,
@@ -30,35 +30,6 @@ from app.models.home import OpenHome
 from app.models.workspaces import WorkspaceInfo
 
 __all__ = ["Draft", "EditorContext", "EstimateSession", "load_editor_context", "save_draft", "MAX_TAG_LENGTH"]
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What the builder edits: the audience's details and its criteria document."""
-
-    name: str
-    #: Empty: partners see the audience's name.
-    external_name: str
-    input_ids: tuple[int, ...]
-    tags: tuple[str, ...]
-    criteria: dict[str, Any] = field(compare=True)
-
-    @classmethod
-    def of(cls, audience: AudienceInfo) -> "Draft":
-        return cls(audience.name, audience.external_name or "", tuple(sorted(audience.input_ids)), tuple(audience.tags),
-                   copy.deepcopy(audience.criteria))
-
-    def with_criteria(self, criteria: dict[str, Any]) -> "Draft":
-        return replace(self, criteria=criteria)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "external_name": self.external_name, "input_ids": list(self.input_ids),
-                "tags": list(self.tags), "criteria": copy.deepcopy(self.criteria)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Draft":
-        return cls(str(data["name"]), str(data.get("external_name") or ""), tuple(int(i) for i in data.get("input_ids", ())),
-                   tuple(str(t) for t in data.get("tags", ())), copy.deepcopy(data["criteria"]))
 
 
 @dataclass(frozen=True)

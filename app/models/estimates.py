@@ -75,16 +75,12 @@ def catalog_for(home: OpenHome, cursor) -> Catalog:
 _NO_MEMBERS = ("SELECT NULL::BIGINT AS mpid WHERE false", ())
 
 
-#: Where standard audiences' calculated members are kept, under the home.
-STANDARD_MEMBERS_DIR = "standard"
-
-
 def standard_members_file(home: OpenHome, audience_id: int) -> Path | None:
     """Where a standard audience's calculated members are kept (None: never calculated; the file may be gone)."""
     with home.store.transaction() as session:
         row = session.get(StandardAudience, audience_id)
         file_name = row.members_file if row is not None else None
-    return home.home.root / STANDARD_MEMBERS_DIR / file_name if file_name else None
+    return home.home.standard_members_dir / file_name if file_name else None
 
 
 def kept_members(home: OpenHome, audience_id: int) -> tuple[str, tuple[object, ...]]:

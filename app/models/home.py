@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from app.connectors.cache import Cache
 from app.models.audiences import AudienceService
 from app.models.calculated_attributes import CalculatedAttributeService
 from app.models.db import Store, open_store
@@ -19,6 +18,7 @@ from app.models.workspaces import WorkspaceService
 from app.paths import Home
 
 if TYPE_CHECKING:
+    from app.connectors.cache import Cache
     from app.connectors.outputs.secrets import SecretStore
     from app.models.ab_tests import ABTestService
     from app.models.channels import ChannelService
@@ -50,7 +50,11 @@ class OpenHome:
     user: str
 
     @classmethod
-    def open(cls, home: Home, *, user: str | None = None) -> "OpenHome":
+    def open(cls, home: Home, *, user: str | None = None) -> OpenHome:
+        # The cache's module brings DuckDB, pyarrow and numpy (~0.5 s): imported here, by whoever opens a
+        # home (a worker thread in the desktop app), rather than before the main window can show.
+        from app.connectors.cache import Cache
+
         home.root.mkdir(parents=True, exist_ok=True)
         store = open_store(home.store_path)
         cache = Cache(home.cache_path)
@@ -98,10 +102,11 @@ class OpenHome:
 
     @cached_property
     def channels(self) -> ChannelService:
-        """Where segments' taxonomies are pushed, and taking them off again (expired or made private)."""
-        from app.models.channels import ChannelService
+        """Where segments' taxonomies are pushed, and taking them off again (expired or made private).
+        AUDIENCE_STUDIO_CHANNEL_ENDPOINTS may point channels elsewhere (e.g. a test server on 127.0.0.1)."""
+        from app.models.channels import ChannelService, endpoints_from_environment
 
-        return ChannelService(self.store, self.user)
+        return ChannelService(self.store, self.user, endpoints=endpoints_from_environment())
 
     @cached_property
     def faults(self) -> FaultService:
@@ -133,7 +138,7 @@ class OpenHome:
         self.cache.close()
         self.store.close()
 
-    def __enter__(self) -> "OpenHome":
+    def __enter__(self) -> OpenHome:
         return self
 
     def __exit__(self, *exc) -> None:

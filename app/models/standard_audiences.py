@@ -22,26 +22,20 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.builder.compiler import members_query
 from app.errors import InvalidInput, NotFound, UserError
 from app.models import credits as credit_rules
 from app.models.audiences import AudienceInfo
 from app.models.db import emit_after_commit, utc_now
-from app.models.estimates import (
-    STANDARD_MEMBERS_DIR,
-    catalog_for,
-    counting_moment,
-    history_scope,
-    membership_resolver,
-    scope_for,
-)
 from app.models.home import OpenHome
 from app.models.schema import Audience, Connection, StandardAudience, StandardCalculation, Workspace
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +173,10 @@ class CalculationJob:
 
     def run(self, report: Callable[[int, int], None] | None = None) -> str:
         """Calculate each audience in turn; returns the outcome ("done", "cancelled"); raises on failure."""
+        # DuckDB and the estimator are imported by the worker that calculates, not with this module: the
+        # Standard audiences pane imports it before the main window shows (docs/performance.md, start-up).
+        import duckdb
+
         finished: list[QuotedAudience] = []
         total = len(self.quote.audiences)
         try:
@@ -207,6 +205,17 @@ class CalculationJob:
         return self.outcome
 
     def _calculate(self, audience: QuotedAudience) -> None:
+        import duckdb
+
+        from app.builder.compiler import members_query
+        from app.models.estimates import (
+            catalog_for,
+            counting_moment,
+            history_scope,
+            membership_resolver,
+            scope_for,
+        )
+
         service, home = self._service, self._service.home
         info = home.audiences.get(audience.id)
         scope = history_scope(scope_for(home, info.workspace_ids, info.input_ids), (audience.start, audience.end))
@@ -286,7 +295,7 @@ class StandardAudienceService:
                             row.size, row.members_file, is_expired(row.state, row.calculated_at, now))
 
     def members_folder(self) -> Path:
-        folder = self.home.home.root / STANDARD_MEMBERS_DIR
+        folder = self.home.home.standard_members_dir
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -330,7 +339,7 @@ class StandardAudienceService:
             raise InvalidInput(f'"{info.name}" is being calculated; cancel the calculation before deleting it.')
         self.home.audiences.delete(info.id)
         if info.members_file:
-            (self.home.home.root / STANDARD_MEMBERS_DIR / info.members_file).unlink(missing_ok=True)
+            (self.home.home.standard_members_dir / info.members_file).unlink(missing_ok=True)
         return info
 
     def clone(self, audience_id: int) -> StandardInfo:
@@ -444,7 +453,7 @@ class StandardAudienceService:
                 self._release(session, calculation,
                               [(r.scanned_start, r.scanned_end) for r in finished if r.scanned_start is not None])
                 recovered.append(calculation.id)
-        folder = self.home.home.root / STANDARD_MEMBERS_DIR
+        folder = self.home.home.standard_members_dir
         for calculation_id in recovered:
             for leftover in folder.glob(f".*-{calculation_id}.parquet.tmp"):
                 leftover.unlink(missing_ok=True)

@@ -6,7 +6,6 @@ import html
 import platform
 from pathlib import Path
 
-import duckdb
 import PySide6
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
@@ -16,6 +15,8 @@ from app.paths import Home, log_dir
 
 
 def versions() -> dict[str, str]:
+    import duckdb  # here, not at start-up: by the time About opens, the home's worker has imported it
+
     return {
         "Audience Studio": __version__,
         "Qt": qVersion(),

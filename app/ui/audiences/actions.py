@@ -18,10 +18,8 @@ from PySide6.QtWidgets import QMenu, QWidget
 from app.builder import editing
 from app.errors import InvalidInput
 from app.models.audiences import AudienceInfo, AudienceSnapshot
-from app.models.editing_session import Draft, criteria_problems
 from app.models.home import OpenHome
 from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
-from app.ui.audiences.download_dialog import open_download_dialog
 from app.ui.home import HomeConnection
 from app.ui.workers import SerialTasks, Tasks, failure_message
 
@@ -37,6 +35,10 @@ def _names(audiences: Sequence[AudienceInfo]) -> str:
 
 def check_can_activate(home: OpenHome, audience: AudienceInfo) -> None:
     """Runs in a worker: refuse (InvalidInput) to activate an audience the cache cannot count."""
+    # Imported here: the editing session brings the estimator, DuckDB and pyarrow, which the audience
+    # list does not need before the window shows.
+    from app.models.editing_session import Draft, criteria_problems
+
     if editing.criteria_count(audience.criteria) == 0:
         raise InvalidInput(f"“{audience.name}” has no criteria yet: open it and add some before activating it.")
     problems = criteria_problems(home, Draft.of(audience), audience.workspace_ids)
@@ -47,7 +49,7 @@ def check_can_activate(home: OpenHome, audience: AudienceInfo) -> None:
 class DeleteAudiences(QUndoCommand):
     """Deleting audiences: undo restores them (same id, tags, inputs, timestamps); redo deletes them again."""
 
-    def __init__(self, actions: "AudienceActions", snapshots: list[AudienceSnapshot]) -> None:
+    def __init__(self, actions: AudienceActions, snapshots: list[AudienceSnapshot]) -> None:
         super().__init__(f"Delete {_names([s.audience for s in snapshots])}")
         self.actions = actions
         self.snapshots = snapshots
@@ -73,7 +75,7 @@ class AudienceActions(QObject):
     #: fires when a store write made by an action failed; the text is meant for the user
     failed = Signal(str)
 
-    def __init__(self, pane: "AudiencesPane", connection: HomeConnection, tasks: Tasks) -> None:
+    def __init__(self, pane: AudiencesPane, connection: HomeConnection, tasks: Tasks) -> None:
         super().__init__(pane)
         self.pane = pane
         self.connection = connection
@@ -246,6 +248,9 @@ class AudienceActions(QObject):
         return self.download_audiences([a.id for a in self.pane.chosen_audiences()])
 
     def download_audiences(self, audience_ids: Sequence[int]) -> bool:
+        # Imported on first use: downloads bring DuckDB and pyarrow, which the window does not need to show.
+        from app.ui.audiences.download_dialog import open_download_dialog
+
         return open_download_dialog(self.connection, self.tasks, audience_ids, self.pane.window(),
                                     lambda dialog: setattr(self, "download_dialog", dialog))
 

@@ -6,14 +6,16 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.models.audience_sizes import AudienceSize
 from app.models.audiences import AudienceInfo
+
+if TYPE_CHECKING:
+    from app.models.audience_sizes import AudienceSize
 
 #: The value the proxy sorts by: the real datetime's timestamp, names ignoring case.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

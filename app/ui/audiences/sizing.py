@@ -11,14 +11,16 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.models.audience_sizes import AudienceSize, SizeCalculator, SizesCancelled
 from app.models.audiences import AudienceInfo
 from app.models.home import OpenHome
 from app.ui.workers import Tasks, failure_message
+
+if TYPE_CHECKING:
+    from app.models.audience_sizes import AudienceSize, SizeCalculator
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,10 @@ class AudienceSizing(QObject):
         emit = self._sized_anywhere.emit
 
         def work(report: Callable[[int, int], None]) -> dict[int, AudienceSize]:
+            # Imported by the worker: sizing brings the estimator and DuckDB, which the list does not need
+            # to show (docs/performance.md, start-up).
+            from app.models.audience_sizes import SizeCalculator, SizesCancelled
+
             calculator = SizeCalculator(home)
             with run.lock:
                 if run.cancelled:
@@ -115,6 +121,8 @@ class AudienceSizing(QObject):
             self.finished.emit()
 
     def _on_failed(self, run: _Run, exc: BaseException) -> None:
+        from app.models.audience_sizes import SizesCancelled  # loaded by the worker that failed
+
         if isinstance(exc, SizesCancelled) or run is not self._run:
             return  # cancelled on purpose; `cancel` already said so
         self._run = None

@@ -41,6 +41,7 @@ from app.builder import editing
 from app.ui.builder.editors import CriterionEditor, editor_for
 from app.ui.builder.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.builder.services import EditorServices
+from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
 #: Cards' editors are built on later turns of the event loop, until this much time is spent in one.
@@ -50,12 +51,6 @@ MAX_SPARE_FRAMES = 24
 #: Space between cards; drop lines are drawn in its middle.
 SPACING = 8
 RADIUS = 6.0
-
-
-def mix(a: QColor, b: QColor, amount: float) -> QColor:
-    """`a` moved `amount` (0..1) of the way towards `b`: subtle shades that follow the OS palette."""
-    return QColor.fromRgbF(a.redF() + (b.redF() - a.redF()) * amount, a.greenF() + (b.greenF() - a.greenF()) * amount,
-                           a.blueF() + (b.blueF() - a.blueF()) * amount, 1.0)
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ KEY_HELP = ("Drag to move it. Keys: Delete removes, Ctrl+↑/↓ moves, Ctrl+G p
 class NodeFrame(QFrame):
     """A card or a group: focusable, draggable, with a context menu and the keys above."""
 
-    def __init__(self, canvas: "CriteriaCanvas", node: dict[str, Any], parent_id: str | None, index: int,
+    def __init__(self, canvas: CriteriaCanvas, node: dict[str, Any], parent_id: str | None, index: int,
                  depth: int) -> None:
         super().__init__()
         self.canvas = canvas
@@ -256,7 +251,7 @@ class NodeFrame(QFrame):
 class CriterionCard(NodeFrame):
     """One criterion: its title, summary, count, exclude toggle, menu, its editor and its problems."""
 
-    def __init__(self, canvas: "CriteriaCanvas", node: dict[str, Any], parent_id: str, index: int, depth: int) -> None:
+    def __init__(self, canvas: CriteriaCanvas, node: dict[str, Any], parent_id: str, index: int, depth: int) -> None:
         super().__init__(canvas, node, parent_id, index, depth)
         entry = editing.entry_for(node)
         self.setAccessibleName(f"Criterion: {entry.label}")
@@ -347,7 +342,7 @@ class CriterionCard(NodeFrame):
 class GroupFrame(NodeFrame):
     """A group: match all / any, exclude, its children, and room to drop more."""
 
-    def __init__(self, canvas: "CriteriaCanvas", node: dict[str, Any], parent_id: str | None, index: int,
+    def __init__(self, canvas: CriteriaCanvas, node: dict[str, Any], parent_id: str | None, index: int,
                  depth: int) -> None:
         super().__init__(canvas, node, parent_id, index, depth)
         self.setAccessibleName("Audience criteria" if self.is_root else "Group of criteria")
@@ -496,7 +491,7 @@ class DropIndicator(QWidget):
 class CanvasSurface(QWidget):
     """The widget inside the scroll area; it takes every drop and works out where it lands."""
 
-    def __init__(self, canvas: "CriteriaCanvas") -> None:
+    def __init__(self, canvas: CriteriaCanvas) -> None:
         super().__init__()
         self.canvas = canvas
         self.setAcceptDrops(True)
@@ -641,7 +636,7 @@ class CriteriaCanvas(QScrollArea):
         if self.current_id not in self.frames:
             self.set_current("")
 
-    def build_editor_later(self, card: "CriterionCard") -> None:
+    def build_editor_later(self, card: CriterionCard) -> None:
         """Build the card's editor on a later turn of the event loop, a few cards a turn (see `_build_editors`)."""
         self._editor_queue.append(card)
         if len(self._editor_queue) == 1:
@@ -656,7 +651,7 @@ class CriteriaCanvas(QScrollArea):
         if self._editor_queue:
             on_next_turn(self, self._build_editors)
 
-    def _keep_spare(self, node_id: str, frame: "NodeFrame") -> None:
+    def _keep_spare(self, node_id: str, frame: NodeFrame) -> None:
         """Keep the frame of a node that left the document (undo brings it back, and a drag moves it out and in)."""
         if isinstance(frame.parentWidget(), GroupFrame) and frame in frame.parentWidget().children_frames:
             frame.parentWidget().children_frames.remove(frame)
@@ -669,7 +664,7 @@ class CriteriaCanvas(QScrollArea):
             self._spares.pop(oldest).deleteLater()
 
     def _place(self, node: dict[str, Any], parent_id: str | None, index: int, depth: int,
-               old: dict[str, "NodeFrame"], force: bool) -> "NodeFrame":
+               old: dict[str, NodeFrame], force: bool) -> NodeFrame:
         """The frame of `node` where the document puts it: the old one when there is one, else a new one."""
         frame = old.get(node["id"]) or self._spares.pop(node["id"], None)
         is_group = node["type"] == "group"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
-from app.models.editing_session import Draft
+from app.models.draft import Draft
 
 #: QUndoCommand.id of edits that may merge; commands with other ids never do.
 MERGEABLE = 1

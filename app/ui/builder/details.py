@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.audiences import MAX_NAME_LENGTH, MAX_TAG_LENGTH, AudienceInfo
-from app.models.editing_session import Draft
+from app.models.draft import Draft
 from app.models.workspaces import WorkspaceInfo
 from app.ui.audiences.model import STATUS_TEXT, local_time
 

@@ -64,7 +64,7 @@ SPLITTER_KEY = "builder/splitter"
 Ask = Callable[["AudienceEditor"], str]
 
 
-def ask_with_a_message_box(editor: "AudienceEditor") -> str:
+def ask_with_a_message_box(editor: AudienceEditor) -> str:
     parts = editor.unsaved_parts()
     box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
                       f"Save the changes to “{editor.model.draft.name}” before closing?",

@@ -100,7 +100,7 @@ class _ConditionRow(QWidget):
 
     changed = Signal(object)  # the condition, or None when removed
 
-    def __init__(self, editor: "EventEditor") -> None:
+    def __init__(self, editor: EventEditor) -> None:
         super().__init__()
         self.editor = editor
         self.attribute = ChoiceField(editable=True, accessible_name="Event attribute",

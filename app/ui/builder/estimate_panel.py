@@ -17,7 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
 from app.builder.estimator import Estimate, wilson_interval
-from app.ui.builder.canvas import mix
+from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
 CHART_MIN_HEIGHT = 110

@@ -38,7 +38,7 @@ class _Worker(QObject):
     invalid = Signal(int, object)
     failed = Signal(int, str)
 
-    def __init__(self, session: EstimateSession, owner: "LiveEstimate") -> None:
+    def __init__(self, session: EstimateSession, owner: LiveEstimate) -> None:
         super().__init__()
         self.session = session
         self.owner = owner

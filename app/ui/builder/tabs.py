@@ -15,7 +15,7 @@ from PySide6.QtGui import QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from app.models.autosave import Autosave, find_autosaves, remove_autosave
-from app.models.editing_session import Draft
+from app.models.draft import Draft
 from app.models.home import OpenHome
 from app.ui.builder.recovery import RecoverDraftsDialog
 from app.ui.home import HomeConnection
@@ -44,7 +44,7 @@ def preload_editor_modules() -> threading.Thread:
     return thread
 
 
-def _editor_class() -> type["AudienceEditor"]:
+def _editor_class() -> type[AudienceEditor]:
     from app.ui.builder.editor import AudienceEditor
 
     return AudienceEditor

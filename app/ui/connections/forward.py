@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from app.models.forwarding import ForwardingEngine, ForwardingReport
 
 
-def _default_engine(home: OpenHome) -> "ForwardingEngine":
+def _default_engine(home: OpenHome) -> ForwardingEngine:
     # Imported when first used: the engine pulls in HTTP and Parquet libraries the window's start need not wait for.
     from app.models.forwarding import ForwardingEngine
 
@@ -24,10 +24,10 @@ def _default_engine(home: OpenHome) -> "ForwardingEngine":
 
 
 #: Makes the engine a run uses; tests swap in one that does not really sleep between retries.
-make_engine: Callable[[OpenHome], "ForwardingEngine"] = _default_engine
+make_engine: Callable[[OpenHome], ForwardingEngine] = _default_engine
 
 
-def describe(report: "ForwardingReport") -> str:
+def describe(report: ForwardingReport) -> str:
     """The outcome in the admin's words."""
     from app.models.forwarding import CANCELLED, FAULTED, SENT, SKIPPED
 
@@ -101,7 +101,7 @@ class ForwardRun(QObject):
         self.progress.setValue(sent)
         self.progress.setLabelText(progress_text(sent, planned, self.what))
 
-    def _on_done(self, report: "ForwardingReport") -> None:
+    def _on_done(self, report: ForwardingReport) -> None:
         self._finished = True
         self.progress.close()
         self.finished.emit(report, describe(report))

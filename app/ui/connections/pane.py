@@ -55,8 +55,8 @@ class ConnectionsPane(QWidget):
     def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.connection, self.tasks = connection, tasks
-        self.outputs: list["OutputInfo"] = []
-        self.connections: list["ConnectionInfo"] = []
+        self.outputs: list[OutputInfo] = []
+        self.connections: list[ConnectionInfo] = []
         self._loading = self._stale = False
         #: the last dialog or background run started from the pane (tests drive them)
         self.dialog = None
@@ -194,7 +194,7 @@ class ConnectionsPane(QWidget):
         self._loading = False
         self.tasks.error_reported.emit(str(exc))
 
-    def _on_loaded(self, loaded: tuple[list["OutputInfo"], list["ConnectionInfo"]]) -> None:
+    def _on_loaded(self, loaded: tuple[list[OutputInfo], list[ConnectionInfo]]) -> None:
         from app.connectors.outputs.partner import AUTH_LABELS
 
         self._loading = False
@@ -247,12 +247,12 @@ class ConnectionsPane(QWidget):
                                           if current.isValid() else None)
         self.update_enabled()
 
-    def connections_of(self, output_id: int | None) -> list["ConnectionInfo"]:
+    def connections_of(self, output_id: int | None) -> list[ConnectionInfo]:
         return [c for c in self.connections if c.configuration_id == output_id]
 
     # -- what is chosen -------------------------------------------------------------------------
 
-    def current_output(self) -> "OutputInfo | None":
+    def current_output(self) -> OutputInfo | None:
         index = self.output_view.currentIndex()
         if not index.isValid():
             return None
@@ -267,7 +267,7 @@ class ConnectionsPane(QWidget):
                     QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
                 return
 
-    def current_connection(self) -> "ConnectionInfo | None":
+    def current_connection(self) -> ConnectionInfo | None:
         index = self.connection_view.currentIndex()
         if not index.isValid():
             return None

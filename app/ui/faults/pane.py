@@ -44,7 +44,7 @@ class FaultsPane(QWidget):
     def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.connection, self.tasks = connection, tasks
-        self.faults: list["FaultInfo"] = []
+        self.faults: list[FaultInfo] = []
         self._oauth_outputs: set[int] = set()
         self._loading = self._stale = False
         self.dialog = None
@@ -132,7 +132,7 @@ class FaultsPane(QWidget):
         self._loading = False
         self.tasks.error_reported.emit(failure_message(exc, "Loading faults"))
 
-    def _on_loaded(self, loaded: tuple[list["FaultInfo"], set[int]]) -> None:
+    def _on_loaded(self, loaded: tuple[list[FaultInfo], set[int]]) -> None:
         self._loading = False
         if self._stale:
             self._stale = False
@@ -158,7 +158,7 @@ class FaultsPane(QWidget):
 
     # -- what is chosen -------------------------------------------------------------------------
 
-    def current_fault(self) -> "FaultInfo | None":
+    def current_fault(self) -> FaultInfo | None:
         index = self.view.currentIndex()
         if not index.isValid():
             return None

@@ -37,7 +37,6 @@ from app.ui.home import HomeConnection
 from app.ui.standard.calculate_dialog import CalculateDialog
 from app.ui.standard.credits_dialog import AddCreditsDialog
 from app.ui.standard.new_standard import open_new_standard_dialog
-from app.ui.standard.send_dialog import SendDialog
 from app.ui.workers import Tasks, failure_message
 from app.ui.pane_actions import pane_action
 
@@ -407,6 +406,8 @@ class StandardAudiencesPane(QWidget):
         chosen = self.selected()
         if self.service is None or not self.send_action.isEnabled() or len(chosen) != 1:
             return
+        from app.ui.standard.send_dialog import SendDialog  # on first use: it brings the partner directory
+
         dialog = SendDialog(self.service, self.tasks, chosen[0], self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.audience_sync import Conflict, outline
-from app.ui.builder.canvas import mix
+from app.ui.shades import mix
 
 #: What the dialog's result says: done(KEEP_MINE) or done(TAKE_THEIRS); Close rejects.
 KEEP_MINE, TAKE_THEIRS = 10, 11

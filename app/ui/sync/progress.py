@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.connectors.sync_client import PullReport
+if TYPE_CHECKING:
+    from app.connectors.sync_client import PullReport
 
 
 @dataclass(frozen=True)
