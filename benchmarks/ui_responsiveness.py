@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.connectors.cache import Cache  # noqa: E402
 from app.models.db import open_store  # noqa: E402
 from app.models.home import OpenHome  # noqa: E402
 from app.paths import Home  # noqa: E402
@@ -85,6 +84,10 @@ def read_only_home(source: Path) -> Home:
 
 
 def open_read_only(home: Home) -> OpenHome:
+    # Imported here, on the pool thread that opens the home, as the app does: DuckDB's and Arrow's
+    # imports are not part of the window's start-up.
+    from app.connectors.cache import Cache
+
     return OpenHome(home, open_store(home.store_path), Cache(home.cache_path, read_only=True), "benchmark")
 
 
