@@ -17,15 +17,17 @@ sync and the limit run --repeat times in turns (the machine is shared; the media
 MB/s counts the parts' bytes as received. The server's peak memory (VmHWM of its process) is read
 after each phase.
 
-Usage: python benchmarks/sync_speed.py [--profiles 20000] [--days 30] [--seed 7] [--repeat 3]
+Usage: python benchmarks/sync_speed.py [--profiles 20000] [--days 30] [--seed 7] [--repeat 3] [--no-pages] [--folder DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
+import queue
 import socket
 import statistics
 import subprocess
@@ -68,6 +70,15 @@ class PagesOnlyClient(SyncClient):
         return None
 
 
+def write_parquet(cache: Cache, parquet: Path) -> None:
+    cursor = cache.cursor()
+    try:
+        for table in TABLES:
+            cursor.execute(f"COPY {table} TO '{parquet / (table + '.parquet')}' (FORMAT parquet)")
+    finally:
+        cursor.close()
+
+
 def checkpoint(cache: Cache) -> None:
     """Write the load from DuckDB's write-ahead log into the database file, as the limit's load does."""
     cursor = cache.cursor()
@@ -91,10 +102,20 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the snapshot sync and of the limit (the median is shown)")
+    parser.add_argument("--no-pages", action="store_true",
+                        help="leave out the page-by-page first sync (hours at 2M profiles; the limit's Parquet then comes "
+                             "from the first snapshot sync)")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="work in this folder (kept) instead of a temporary one: the server's database and "
+                             "snapshot of a 2M-profile workspace take tens of GB")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
+    with contextlib.ExitStack() as stack:
+        if args.folder is not None:
+            args.folder.mkdir(parents=True, exist_ok=False)
+            folder = args.folder
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         url = f"sqlite:///{folder / 'server.sqlite3'}"
         admin = Admin(open_database(url))
         admin.create_workspace("US")
@@ -102,14 +123,6 @@ def main() -> None:
         inputs["CRM"] = admin.create_input("US", feed="CRM")
         admin.create_user("ann", ["US"])
         token = admin.create_token("ann")
-
-        groups: dict[str, list[dict]] = {name: [] for name in inputs}
-        events = 0
-        for item in generate(profiles=args.profiles, days=args.days, seed=args.seed, end=END):
-            os_name = (item.batch.get("application_info") or {}).get("os", "")
-            name = "CRM" if item.feed else {"ios": "iOS", "android": "Android"}.get(os_name.lower(), "Web")
-            groups[name].append(item.batch)
-            events += len(item.batch.get("events") or [])
 
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--database", url,
@@ -128,28 +141,54 @@ def main() -> None:
                         raise SystemExit(f"the server did not start: {server.stderr.read().decode() if server.stderr else ''}")
                     time.sleep(0.2)
 
-            # -- ingest: two senders, as two app backends would ---------------------------------
-            work = [(name, batches[i:i + 100]) for name, batches in groups.items() for i in range(0, len(batches), 100)]
-            lock = threading.Lock()
+            # -- ingest: two senders, as two app backends would. The batches are generated while they
+            #    are sent (a bounded queue of 100-batch requests), so a 2M-profile workspace never has
+            #    to fit in memory; generation shares the two cores with the server, as a real sender's
+            #    own work would --------------------------------------------------------------------
+            work: queue.Queue = queue.Queue(maxsize=64)
+            counted = {"events": 0, "batches": 0}
+            failures: list[str] = []
+
+            def produce() -> None:
+                pending: dict[str, list[dict]] = {name: [] for name in inputs}
+                for item in generate(profiles=args.profiles, days=args.days, seed=args.seed, end=END):
+                    os_name = (item.batch.get("application_info") or {}).get("os", "")
+                    name = "CRM" if item.feed else {"ios": "iOS", "android": "Android"}.get(os_name.lower(), "Web")
+                    pending[name].append(item.batch)
+                    counted["events"] += len(item.batch.get("events") or [])
+                    counted["batches"] += 1
+                    if len(pending[name]) == 100:
+                        work.put((name, pending[name]))
+                        pending[name] = []
+                    if counted["batches"] % 500_000 == 0:
+                        print(f"  … {counted['batches']:,} batches, {counted['events']:,} events sent "
+                              f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+                for name, group in pending.items():
+                    if group:
+                        work.put((name, group))
+                for _ in range(2):
+                    work.put(None)
 
             def send() -> None:
                 with requests.Session() as http:
-                    while True:
-                        with lock:
-                            if not work:
-                                return
-                            name, group = work.pop()
+                    while (job := work.get()) is not None:
+                        if failures:
+                            continue  # drain, so the producer is never left blocked on a full queue
+                        name, group = job
                         new = inputs[name]
-                        reply = http.post(base + "/v2/bulkevents", json=group, auth=(new.input.api_key, new.secret), timeout=120)
+                        reply = http.post(base + "/v2/bulkevents", json=group, auth=(new.input.api_key, new.secret), timeout=300)
                         if reply.status_code != 202:
-                            raise SystemExit(f"ingest failed: {reply.status_code} {reply.text[:300]}")
+                            failures.append(f"ingest failed: {reply.status_code} {reply.text[:300]}")
 
             started = time.perf_counter()
-            senders = [threading.Thread(target=send) for _ in range(2)]
-            for sender in senders:
-                sender.start()
-            for sender in senders:
-                sender.join()
+            threads = [threading.Thread(target=produce)] + [threading.Thread(target=send) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if failures:
+                raise SystemExit(failures[0])
+            events, batches = counted["events"], counted["batches"]
             ingest_s = time.perf_counter() - started
             ingest_rss = peak_rss_mb(server.pid)
 
@@ -168,31 +207,26 @@ def main() -> None:
                 build_s = time.perf_counter() - started
             build_rss = peak_rss_mb(server.pid)
 
-            # -- first sync by pages (today's path for a workspace that holds rows) ----------------
-            client = PagesOnlyClient(base, token, timeout=900)
+            client = SyncClient(base, token, timeout=900)
             _, remote = client.workspaces()
             workspace = RemoteWorkspace(remote[0].id, remote[0].name, remote[0].last_seq)
-            cache = Cache(folder / "by-pages.duckdb")
-            started = time.perf_counter()
-            report = client.pull(cache, workspace, 1)
-            checkpoint(cache)  # the limit's time includes its CHECKPOINT too: compare like with like
-            sync_s = time.perf_counter() - started
-            server_rss = peak_rss_mb(server.pid)
-            rows = cache_rows(cache)
-
-            # The limit's input: the same rows as local Parquet files.
             parquet = folder / "parquet"
             parquet.mkdir()
-            cursor = cache.cursor()
-            for table in TABLES:
-                cursor.execute(f"COPY {table} TO '{parquet / (table + '.parquet')}' (FORMAT parquet)")
-            cursor.close()
-            cache.close()
-            parquet_bytes = sum(p.stat().st_size for p in parquet.iterdir())
+            report = rows = None
+            if not args.no_pages:
+                # -- first sync by pages (today's path for a workspace that holds rows) ------------
+                cache = Cache(folder / "by-pages.duckdb")
+                started = time.perf_counter()
+                report = PagesOnlyClient(base, token, timeout=900).pull(cache, workspace, 1)
+                checkpoint(cache)  # the limit's time includes its CHECKPOINT too: compare like with like
+                sync_s = time.perf_counter() - started
+                server_rss = peak_rss_mb(server.pid)
+                rows = cache_rows(cache)
+                write_parquet(cache, parquet)  # the limit's input: the same rows as local Parquet files
+                cache.close()
 
             # -- first sync by snapshot (warm), and the limit, in turns: the machine is shared, so
             #    each is run --repeat times and the median kept ------------------------------------
-            client = SyncClient(base, token, timeout=900)
             snap_times, limit_times = [], []
             for attempt in range(args.repeat):
                 cache = Cache(folder / f"by-snapshot-{attempt}.duckdb")
@@ -202,7 +236,11 @@ def main() -> None:
                 snap_times.append(time.perf_counter() - started)
                 assert snap_report.snapshot, "the client did not use the snapshot"
                 snap_rows = cache_rows(cache)
+                if rows is None:  # no page sync: the first snapshot sync's rows are the limit's input
+                    rows = snap_rows
+                    write_parquet(cache, parquet)
                 cache.close()
+                (folder / f"by-snapshot-{attempt}.duckdb").unlink()
                 assert rows == snap_rows, f"the two syncs differ: {snap_rows} != {rows}"
 
                 limit = duckdb.connect(str(folder / f"limit-{attempt}.duckdb"))
@@ -212,7 +250,9 @@ def main() -> None:
                 limit.execute("CHECKPOINT")
                 limit_times.append(time.perf_counter() - started)
                 limit.close()
+                (folder / f"limit-{attempt}.duckdb").unlink()  # at 2M profiles each copy is gigabytes
             snap_rss = peak_rss_mb(server.pid)
+            parquet_bytes = sum(p.stat().st_size for p in parquet.iterdir())
             snap_s, limit_s = statistics.median(snap_times), statistics.median(limit_times)
         finally:
             server.terminate()
@@ -222,7 +262,7 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}; "
           f"load average after the run {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)")
-    print(f"{args.profiles:,} profiles, {events:,} events in {sum(len(g) for g in groups.values()):,} batches; "
+    print(f"{args.profiles:,} profiles, {events:,} events in {batches:,} batches; "
           f"{total_rows:,} cache rows after the sync\n")
     print("| | seconds | rows/s | MB/s | share of the limit | |")
     print("|---|---:|---:|---:|---:|---|")
@@ -232,12 +272,13 @@ def main() -> None:
     print(f"| first sync by snapshot (warm; Parquet parts) | {snap_s:.1f} | {total_rows / snap_s:,.0f} | "
           f"{snap_report.bytes / 1e6 / snap_s:.1f} | {limit_s / snap_s:.0%} | {snap_report.bytes / 1e6:.1f} MB; "
           f"median of {args.repeat}: {', '.join(f'{t:.1f}' for t in snap_times)} s; server peak {snap_rss:,.0f} MB |")
-    print(f"| first sync by pages (Arrow IPC) | {sync_s:.1f} | {total_rows / sync_s:,.0f} | {report.bytes / 1e6 / sync_s:.1f} | "
-          f"{limit_s / sync_s:.0%} | {report.bytes / 1e6:.1f} MB; {report.pages} pages; server peak {server_rss:,.0f} MB |")
+    if report is not None:
+        print(f"| first sync by pages (Arrow IPC) | {sync_s:.1f} | {total_rows / sync_s:,.0f} | {report.bytes / 1e6 / sync_s:.1f} | "
+              f"{limit_s / sync_s:.0%} | {report.bytes / 1e6:.1f} MB; {report.pages} pages; server peak {server_rss:,.0f} MB |")
     print(f"| DuckDB from local Parquet (the limit) | {limit_s:.1f} | {total_rows / limit_s:,.0f} | {parquet_bytes / 1e6 / limit_s:.1f} | 100% | "
           f"{parquet_bytes / 1e6:.1f} MB; median of {args.repeat}: {', '.join(f'{t:.1f}' for t in limit_times)} s |")
     print(f"\nsnapshot sync / limit: {limit_s / snap_s:.0%}; cold first sync (build + snapshot sync) / limit: "
-          f"{limit_s / (build_s + snap_s):.0%}; page sync / limit: {limit_s / sync_s:.0%}")
+          f"{limit_s / (build_s + snap_s):.0%}" + (f"; page sync / limit: {limit_s / sync_s:.0%}" if report else ""))
 
 
 if __name__ == "__main__":
