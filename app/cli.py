@@ -265,8 +265,8 @@ def cmd_sync(home, args) -> int:
         for done in result:
             created = " (new in this home)" if done.created else ""
             revenue = f", {done.revenue.rows:,} revenue rows" if done.revenue is not None and done.revenue.rows else ""
-            print(f"{done.name}{created}: {done.report.pages} pages, {done.report.batches:,} batches, "
-                  f"{done.report.events:,} events{revenue}")
+            print(f"{done.name}{created}: {_pages_words(done.report)}, {_count(done.report.batches, 'batch')}, "
+                  f"{_count(done.report.events, 'event')}{revenue}")
         print(f"Audiences: {result.audiences.sent} sent, {result.audiences.received} received.")
         for note in result.audiences.notes:
             print(f"  {note}", file=sys.stderr)
@@ -277,6 +277,14 @@ def cmd_sync(home, args) -> int:
             print(f"{len(waiting)} conflict(s) to resolve: " + "; ".join(f"{c.name} ({c.words})" for c in waiting)
                   + ". See both versions with `audience-studio sync conflicts`.")
         return 0
+
+
+def _pages_words(report) -> str:
+    """How a pull came: "3 pages", or "the server's snapshot and 2 pages after it" for a first sync."""
+    pages = report.pages - (1 if report.snapshot else 0)  # the snapshot is counted as a page
+    if not report.snapshot:
+        return _count(pages, "page")
+    return "the server's snapshot" + (f" and {_count(pages, 'page')} after it" if pages else "")
 
 
 def _print_conflicts(opened) -> int:

@@ -366,7 +366,7 @@ def test_audience_studio_sync_starts_a_new_home_from_the_snapshot(secret_service
     capsys.readouterr()
 
     assert main(["--home", str(home), "sync"]) == 0
-    assert "US (new in this home): 1 pages" in capsys.readouterr().out  # the snapshot, and nothing after it
+    assert "US (new in this home): the server's snapshot, " in capsys.readouterr().out  # and nothing after it
     assert differences(resolve_home(home).cache_path, _page_sync(tmp_path / "paged.duckdb", deployment, headers, workspace_id)) == {}
     with OpenHome.open(resolve_home(home)) as opened:
         assert {(i.kind, i.name) for i in opened.workspaces.get("US").inputs} >= {("platform", "iOS"), ("feed", "CRM")}
@@ -375,4 +375,4 @@ def test_audience_studio_sync_starts_a_new_home_from_the_snapshot(secret_service
 
     _send(deployment, inputs, [("iOS", factories.batch(4_242))])
     assert main(["--home", str(home), "sync"]) == 0
-    assert "US: 1 pages, 1 batches" in capsys.readouterr().out
+    assert "US: 1 page, 1 batch" in capsys.readouterr().out
