@@ -192,15 +192,15 @@ def sync_home(
     server_url: str | None = None,
     *,
     sample: float | None = None,
-    progress: Callable[[str, PullReport], None] | None = None,
+    progress: Callable[[str, PullReport | RevenueReport], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     client_factory: Callable[[str, str], SyncClient] = SyncClient,
 ) -> SyncResult:
     """Send the audiences changed here, receive the team's, and pull every server workspace the token
     may read into the home; resumes where the last sync stopped. Recorded in the sync history.
 
-    `progress(name, report)` is called after each page of a workspace ("audiences" while the
-    definitions are exchanged)."""
+    `progress(name, report)` is called after each page of a workspace: a PullReport for its data, a
+    RevenueReport for its revenue pages that follow ("audiences" while the definitions are exchanged)."""
     url = _clean_url(server_url) if server_url else remembered_server(home)
     if url is None:
         raise UserError("No server to sync with: sign in first with `audience-studio sync login --server URL`.")
@@ -240,7 +240,8 @@ def sync_home(
             current.clear()
             _register_inputs(home, local.id)
             # Revenue has change numbers of its own; its pages follow the workspace's data.
-            revenue = client.pull_revenue(home.cache, workspace, local.id, cancelled=cancelled)
+            on_revenue_page = (lambda r, name=workspace.name: progress(name, r)) if progress is not None else None
+            revenue = client.pull_revenue(home.cache, workspace, local.id, cancelled=cancelled, progress=on_revenue_page)
             done.append(WorkspaceSync(workspace.name, local.id, workspace.name in created_names, report, revenue))
         if cancelled is not None and cancelled():
             raise SyncCancelled("Sync stopped; the next sync goes on from there.")

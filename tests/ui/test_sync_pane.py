@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.connectors.sync_client import PullReport
+from app.connectors.sync_client import PullReport, RevenueReport
 from app.models import audience_sync
 from app.models.home import OpenHome
 from app.models.sync import sign_in, sync_home
@@ -14,6 +14,7 @@ from app.ui.sync.compare import TAKE_THEIRS, CompareDialog, changed_lines
 from app.ui.sync.progress import (
     ProgressClock,
     progress_words,
+    revenue_words,
     size_words,
     time_left_words,
 )
@@ -33,7 +34,7 @@ GOLD = {"version": 1, "root": {"id": "root", "type": "group", "match": "any", "e
 def server(tmp_path, secret_service):
     """A live server with the US workspace, a few pages of batches, and users ann and bob."""
     with Deployment.start(f"sqlite:///{tmp_path / 'server.sqlite3'}", page_batches=10) as deployment:
-        deployment.workspace("US")
+        deployment.us = deployment.workspace("US")
         inputs = {p: deployment.platform_input("US", p) for p in ("iOS", "Android", "Web")}
         for input_name, group in runs([p for p in demo_batches(profiles=20) if not p[0].startswith("feed:")]):
             assert deployment.http.post("/v2/bulkevents", json=group, auth=inputs[input_name].auth).status_code == 202
@@ -71,12 +72,18 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     assert pane.account_label.text().startswith(f"ann on {server.server.base_url}")
     assert pane.sync_action.isEnabled() and pane.sign_out_button.isEnabled()
 
+    record = {"day": "2026-03-02", "segment_key": "HP - Onboarding nudge", "agency": "northpeak", "channel": "DV360",
+              "impressions": 1000, "revenue": 12.5, "currency": "USD"}
+    reply = server.http.post(f"/v1/workspaces/{server.us}/revenue", json={"records": [record]},
+                             headers={"Authorization": f"Bearer {server.tokens['ann']}"})
+    assert reply.status_code == 200, reply.text
     shown: list[str] = []
     pane._relay.progressed.connect(lambda _p: shown.append(pane.progress_label.text()))
     with qtbot.waitSignal(pane.sync_finished, timeout=TIMEOUT):
         pane.sync_button.click()
     assert pane.outcome.text().startswith("Synced US:"), pane.outcome.text()
-    assert any(text.startswith("US: ") and " rows · " in text for text in shown), shown
+    assert any(text.startswith("US: ") and " batches · " in text and " rows · " in text for text in shown), shown
+    assert "US: revenue, 1 page · 1 row · " in shown[-1], shown  # the revenue pages follow the data
     qtbot.waitUntil(lambda: pane.history_model.rowCount() == 1 and "just now" in pane.last_sync_label.text(), timeout=TIMEOUT)
     assert pane.history_model.item(0, 1).text() == "Done"
     assert int(pane.history_model.item(0, 4).text().replace(",", "")) > 0 and pane.history_model.item(0, 2).text() == ""
@@ -191,6 +198,8 @@ def test_progress_words_say_rows_bytes_and_time_left():
     assert (size_words(830), size_words(12_400), time_left_words(None), time_left_words(7200)) == (
         "830 B", "12.4 KB", "working out the time left", "about 2.0 h left")
     assert changed_lines(["a", "b", "c"], ["a", "x", "c", "d"]) == ({1}, {1, 3})
+    assert revenue_words(clock.revenue("US", RevenueReport(pages=3, rows=120_000, bytes=4_100_000))) == (
+        "US: revenue, 3 pages · 120,000 rows · 4.1 MB")
 
 
 def test_a_sampled_sync_makes_estimates_say_so_and_show_their_interval(qtbot, home_dir, server):

@@ -41,7 +41,7 @@ from app.models.home import OpenHome
 from app.ui.freshness import age, parse_utc
 from app.ui.home import HomeConnection
 from app.ui.sync.compare import KEEP_MINE, TAKE_THEIRS, CompareDialog
-from app.ui.sync.progress import ProgressClock, SyncProgress, progress_words, size_words
+from app.ui.sync.progress import ProgressClock, RevenueProgress, SyncProgress, progress_words, revenue_words, size_words
 from app.ui.workers import Tasks, failure_message
 from app.ui.pane_actions import pane_action
 
@@ -421,8 +421,14 @@ class SyncPane(QWidget):
         relay = self._relay.progressed
 
         def progress(name, report) -> None:
-            # A copy: the worker goes on changing the report while the GUI thread reads it.
-            relay.emit(None if name == "audiences" else clock.update(name, dataclasses.replace(report)))
+            # Made here, on the worker: the GUI thread gets a frozen copy while the worker goes on
+            # changing the report. Revenue pages carry no batches.
+            if name == "audiences":
+                relay.emit(None)
+            elif hasattr(report, "batches"):
+                relay.emit(clock.update(name, dataclasses.replace(report)))
+            else:
+                relay.emit(clock.revenue(name, report))
 
         server = self.account.server
         self.progress.setRange(0, 0)
@@ -439,11 +445,15 @@ class SyncPane(QWidget):
         self.cancel_action.setEnabled(False)
         self.progress_label.setText("Stopping after the page being loaded…")
 
-    def _on_progress(self, progress: SyncProgress | None) -> None:
+    def _on_progress(self, progress: SyncProgress | RevenueProgress | None) -> None:
         if not self.syncing or self._cancel.is_set():
             return
         if progress is None:
             self.progress_label.setText("Sending and receiving audiences…")
+            return
+        if isinstance(progress, RevenueProgress):
+            self.progress.setRange(0, 0)  # busy: the server does not say how many revenue pages follow
+            self.progress_label.setText(revenue_words(progress))
             return
         if progress.batches_total:
             self.progress.setRange(0, progress.batches_total)

@@ -1,5 +1,5 @@
 """What the Sync pane says about a sync under way: rows, bytes and time left, worked out from the
-pages seen so far. No Qt, so the words are tested on their own."""
+pages seen so far, then the workspace's revenue pages. No Qt, so the words are tested on their own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.connectors.sync_client import PullReport
+    from app.connectors.sync_client import PullReport, RevenueReport
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,25 @@ class SyncProgress:
     seconds_left: float | None
 
 
+@dataclass(frozen=True)
+class RevenueProgress:
+    """The revenue pages of a workspace, which follow its data; the server does not say how many."""
+
+    workspace: str
+    pages: int
+    rows: int
+    bytes: int
+
+
 class ProgressClock:
     """Turns each page's report into progress with an estimate of the time left, per workspace."""
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._started: dict[str, tuple[float, int]] = {}
+
+    def revenue(self, workspace: str, report: RevenueReport) -> RevenueProgress:
+        return RevenueProgress(workspace, report.pages, report.rows, report.bytes)
 
     def update(self, workspace: str, report: PullReport) -> SyncProgress:
         now = self._clock()
@@ -66,5 +79,15 @@ def time_left_words(seconds: float | None) -> str:
 def progress_words(progress: SyncProgress) -> str:
     """ "US: 1,200 of 5,000 batches · 240,000 rows · 12.3 MB · about 40 s left" """
     of = f" of {progress.batches_total:,}" if progress.batches_total else ""
-    return (f"{progress.workspace}: {progress.batches:,}{of} batches · {progress.rows:,} rows · "
+    return (f"{progress.workspace}: {progress.batches:,}{of} batches · {_count(progress.rows, 'row')} · "
             f"{size_words(progress.bytes)} · {time_left_words(progress.seconds_left)}")
+
+
+def revenue_words(progress: RevenueProgress) -> str:
+    """ "US: revenue, 3 pages · 120,000 rows · 4.1 MB" """
+    return (f"{progress.workspace}: revenue, {_count(progress.pages, 'page')} · {_count(progress.rows, 'row')} · "
+            f"{size_words(progress.bytes)}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
