@@ -65,7 +65,7 @@ def dsp_state(service: ChannelService):
     return next(s for s in service.channels() if s.channel.key == "dsp_taxonomy")
 
 
-def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_up(qtbot, world):
+def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_up(qtbot, world, tmp_path):
     connection, tasks = world
     service = channels(connection)
     wizard = ChannelSetupWizard(service, tasks, dsp_state(service))
@@ -102,7 +102,7 @@ def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_u
     assert not finish.isEnabled() and page.problem.text().startswith("Price currency: required")
     page.inputs["currency"].setCurrentText("EUR")
     assert finish.isEnabled()
-    wizard.grab().save("/tmp/channel_wizard_last.png")
+    wizard.grab().save(str(tmp_path / "channel_wizard_last.png"))
     with qtbot.waitSignal(wizard.configured, timeout=TIMEOUT_MS) as done:
         finish.click()
     stored = dsp_state(service)
@@ -111,7 +111,7 @@ def test_next_is_refused_until_each_step_is_valid_and_finishing_stores_the_set_u
                                "taxonomy_root": "Harbor Retail Data", "currency": "EUR"}
 
 
-def test_channel_settings_switches_a_channel_on(qtbot, world):
+def test_channel_settings_switches_a_channel_on(qtbot, world, tmp_path):
     connection, tasks = world
     service = channels(connection)
     dialog = ChannelSettingsDialog(service, tasks)
@@ -127,11 +127,11 @@ def test_channel_settings_switches_a_channel_on(qtbot, world):
     QApplication.processEvents()
     harbor = next(label for label in dialog.findChildren(QLabel) if label.accessibleName() == "Harbor Data Marketplace set-up")
     assert "Segments are sent to http://127.0.0.1:" in harbor.text() and harbor.text().endswith("/harbor.")
-    dialog.grab().save("/tmp/channel_settings.png")
+    dialog.grab().save(str(tmp_path / "channel_settings.png"))
     wizard = dialog.open_wizard(dsp_state(service))
     assert wizard.currentPage() is wizard.step_pages[0]
     wizard.step_pages[0].inputs["account_id"].setText("204817")
-    wizard.grab().save("/tmp/channel_wizard.png")
+    wizard.grab().save(str(tmp_path / "channel_wizard.png"))
     wizard.close()
 
 
@@ -159,7 +159,7 @@ def open_tab(qtbot, world):
 
 
 def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_expired(qtbot, world, open_tab,
-                                                                                       channel_api):
+                                                                                       channel_api, tmp_path):
     connection, _ = world
     audience_id = lapsed(connection, visibility="public", category="Retail > Lapsed", expiration_days=30)
     now = utc_now()
@@ -181,7 +181,7 @@ def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_exp
     assert section.message.text() == "Taken off: Harbor Data Marketplace (expired after 30 days)."
     assert channel_api.segments["harbor"] == {}  # deleted there
     assert list(channel_api.segments["openaudience"]) == [segment_ref(audience_id)]
-    tab.grab().save("/tmp/channels_section.png")
+    tab.grab().save(str(tmp_path / "channels_section.png"))
 
     section.action_buttons["directory"].click()
     qtbot.waitUntil(lambda: section.status_labels["directory"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
@@ -227,7 +227,7 @@ def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, o
     assert channel_api.segments["harbor"] == {} and channel_api.requests_to("harbor", "DELETE")
 
 
-def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, world, open_tab, channel_api):
+def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, world, open_tab, channel_api, tmp_path):
     connection, _ = world
     audience_id = lapsed(connection, visibility="public", category="Retail > Lapsed", expiration_days=30)
     now = utc_now()
@@ -257,7 +257,7 @@ def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, wo
     assert section.message.text() == ("Could not take it off Harbor Data Marketplace (see above); it is retried "
                                       "automatically.")
     assert segment_ref(audience_id) in channel_api.segments["harbor"]  # still there, as the row says
-    tab.grab().save("/tmp/channels_section_refused.png")
+    tab.grab().save(str(tmp_path / "channels_section_refused.png"))
 
     section.action_buttons["openaudience"].click()
     qtbot.waitUntil(lambda: section.status_labels["openaudience"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
@@ -269,7 +269,7 @@ def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, wo
     assert channels(connection).pushes(audience_id)["harbor"].state == REMOVED
     assert channel_api.segments["harbor"] == {} and segment_ref(audience_id) in channel_api.segments["openaudience"]
     QApplication.processEvents()
-    tab.grab().save("/tmp/channels_section_after_retry.png")
+    tab.grab().save(str(tmp_path / "channels_section_after_retry.png"))
 
 
 def test_the_main_window_tidies_when_a_home_opens_and_says_what_could_not_be_taken_off(qtbot, channel_api,

@@ -117,7 +117,7 @@ def open_calculate(qtbot, pane, wanted: list[str]) -> CalculateDialog:
     return dialog
 
 
-def test_the_calculate_dialog_shows_the_credits_before_anything_starts_then_calculates(qtbot, pane_on, standard_home):
+def test_the_calculate_dialog_shows_the_credits_before_anything_starts_then_calculates(qtbot, pane_on, standard_home, tmp_path):
     pane = pane_on(standard_home, Clock(CLOCK_START))
     dialog = open_calculate(qtbot, pane, ["2019 visitors"])
     assert dialog.audiences.count() == 1 and dialog.audiences.item(0).text() == "2019 visitors — 01 Jan 2019 to 31 Dec 2019"
@@ -125,7 +125,7 @@ def test_the_calculate_dialog_shows_the_credits_before_anything_starts_then_calc
     assert dialog.balance.text() == "1 credit in “Retail” (0 after this)"
     assert dialog.calculate_button.isEnabled()
     assert not dialog.problem.isVisible()
-    dialog.grab().save("/tmp/standard_calculate_dialog.png")
+    dialog.grab().save(str(tmp_path / "standard_calculate_dialog.png"))
 
     with qtbot.waitSignal(dialog.finished_calculation, timeout=TIMEOUT) as outcome:
         dialog.calculate_button.click()
@@ -136,21 +136,21 @@ def test_the_calculate_dialog_shows_the_credits_before_anything_starts_then_calc
     assert pane.credits_label.text() == "Credits: Retail 0"
 
 
-def test_the_calculate_dialog_refuses_when_the_balance_is_short(qtbot, pane_on, standard_home):
+def test_the_calculate_dialog_refuses_when_the_balance_is_short(qtbot, pane_on, standard_home, tmp_path):
     pane = pane_on(standard_home, Clock(CLOCK_START))
     dialog = open_calculate(qtbot, pane, ["Two years", "2019 visitors"])
     assert (dialog.days.text(), dialog.credits.text()) == ("731 days", "<b>2 credits</b>")
     assert not dialog.calculate_button.isEnabled()
     assert dialog.problem.isVisible()
     assert dialog.problem.text() == 'This needs 2 credits; workspace "Retail" has 1. Ask an admin to add credits.'
-    dialog.grab().save("/tmp/standard_calculate_dialog_short.png")
+    dialog.grab().save(str(tmp_path / "standard_calculate_dialog_short.png"))
     dialog.start()  # even if asked, nothing starts
     assert dialog.job is None
     reload(qtbot, pane)
     assert pane.credits_label.text() == "Credits: Retail 1"
 
 
-def test_cancel_in_the_calculate_dialog_refunds_the_unfinished(qtbot, pane_on, standard_home, monkeypatch):
+def test_cancel_in_the_calculate_dialog_refunds_the_unfinished(qtbot, pane_on, standard_home, monkeypatch, tmp_path):
     pane = pane_on(standard_home, Clock(CLOCK_START))
     service = pane.service
     service.home.credits.add(pane.data.workspaces[0].id, 1, "Top-up")
@@ -169,7 +169,7 @@ def test_cancel_in_the_calculate_dialog_refunds_the_unfinished(qtbot, pane_on, s
     dialog.calculate_button.click()
     qtbot.waitUntil(lambda: dialog.job is not None and started.is_set(), timeout=TIMEOUT)
     assert dialog.cancel_button.text() == "Cancel Calculation"
-    dialog.grab().save("/tmp/standard_calculate_progress.png")
+    dialog.grab().save(str(tmp_path / "standard_calculate_progress.png"))
     with qtbot.waitSignal(dialog.finished_calculation, timeout=TIMEOUT) as outcome:
         dialog.cancel_button.click()
         release.set()
@@ -183,13 +183,13 @@ def test_cancel_in_the_calculate_dialog_refunds_the_unfinished(qtbot, pane_on, s
     assert list((service.home.home.root / "standard").glob("*.tmp")) == []
 
 
-def test_a_new_standard_audience_opens_in_the_builder(qtbot, open_window, standard_home):
+def test_a_new_standard_audience_opens_in_the_builder(qtbot, open_window, standard_home, tmp_path):
     window = open_window(standard_home)
     window.navigation.setCurrentRow(1)
     pane = window.standard
     qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=TIMEOUT)
     qtbot.wait(50)  # let the layout take the tabs' new titles
-    pane.grab().save("/tmp/standard_pane.png")
+    pane.grab().save(str(tmp_path / "standard_pane.png"))
     pane.new_action.trigger()
     qtbot.waitUntil(lambda: getattr(pane, "new_dialog", None) is not None, timeout=TIMEOUT)
     dialog = pane.new_dialog
@@ -198,7 +198,7 @@ def test_a_new_standard_audience_opens_in_the_builder(qtbot, open_window, standa
     dialog.between.setChecked(True)
     dialog.start.setDate(QDate(2019, 3, 1))
     dialog.end.setDate(QDate(2019, 5, 31))
-    dialog.grab().save("/tmp/standard_new_dialog.png")
+    dialog.grab().save(str(tmp_path / "standard_new_dialog.png"))
     with qtbot.waitSignal(pane.open_requested, timeout=TIMEOUT) as opened:
         dialog.create_button.click()
     audience_id = opened.args[0]
@@ -226,7 +226,7 @@ def test_send_forwards_a_ready_audience_to_the_chosen_connections(qtbot, pane_on
     qtbot.waitUntil(lambda: len(dialog.checks) == 1, timeout=TIMEOUT)
     check = next(iter(dialog.checks.values()))
     assert check.isChecked() and check.text().startswith("Files (") and check.text().endswith(") — never sent")
-    dialog.grab().save("/tmp/standard_send_dialog.png")
+    dialog.grab().save(str(tmp_path / "standard_send_dialog.png"))
     with qtbot.waitSignal(dialog.sent, timeout=TIMEOUT) as sent:
         dialog.send_button.click()
     (report,) = sent.args[0]
