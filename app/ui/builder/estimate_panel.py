@@ -57,6 +57,10 @@ class EstimatePanel(QWidget):
         self.busy.setTextVisible(False)
         self.busy.setMaximumHeight(4)
         self.busy.setAccessibleName("Counting")
+        # Keeps its place when hidden: the chart below does not jump (and repaint) at every count.
+        policy = self.busy.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy.setSizePolicy(policy)
         self.busy.setVisible(False)
 
         self.chart = None  # a pyqtgraph GraphicsLayoutWidget, made by `_ensure_chart`
