@@ -12,10 +12,8 @@ happened and what the marketer can do about it; the caller records that text as 
 
 from __future__ import annotations
 
-import email.utils
 import json
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from app.connectors.outputs.http import retry_after
 from app.errors import UserError
 
 #: (connect, read) seconds: a channel that does not answer must not hold a push (or the app's tidy) for long.
@@ -167,19 +166,3 @@ def reply_message(response: requests.Response) -> str:
             if isinstance(value, str) and value.strip():
                 return value.strip()[:_MAX_MESSAGE]
     return "a JSON reply without an error message"
-
-
-def retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3); None when absent or odd."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

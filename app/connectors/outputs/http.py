@@ -49,8 +49,9 @@ def partner_message(response: requests.Response) -> str:
 
 
 def retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    value = response.headers.get("Retry-After")
+    """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3); None when absent or odd.
+    Read for partners' replies and for channels' (app/connectors/channel_api.py)."""
+    value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return None
     try:
