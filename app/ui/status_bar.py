@@ -16,6 +16,7 @@ from app.ui.workers import Tasks
 
 #: "5 min ago" must not go stale while the window sits open; no query, only the text is recomputed.
 AGE_TICK_MS = 60_000
+PROGRESS_TICK_MS = 100
 
 
 def workspace_summary(names: Sequence[str]) -> str:
@@ -48,6 +49,11 @@ class HomeStatusBar(QStatusBar):
         self.busy.setAccessibleName("Working")
         self.freshness = QLabel()
         self.freshness.setAccessibleName("Cache freshness")
+
+        # QProgressBar.setValue repaints at once (10+ ms): the bar follows the work at most every
+        # PROGRESS_TICK_MS, on a turn of its own, not inside whatever turn finished or reported work.
+        self._progress_timer = QTimer(self, interval=PROGRESS_TICK_MS, singleShot=True)
+        self._progress_timer.timeout.connect(self._show_progress)
 
         self.addWidget(self.workspaces, 1)
         self.addPermanentWidget(self.busy_label)
@@ -89,6 +95,10 @@ class HomeStatusBar(QStatusBar):
         self.busy_label.setText(f"{activity}…" if activity else "")
         self.busy_label.setVisible(bool(activity))
         self.busy.setVisible(bool(activity))
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
         # Work that says how far it is gets a bar that fills; other work, one that just moves.
         progress = self._tasks.progress()
         if progress is not None and progress[1] > 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 
@@ -146,6 +148,26 @@ def test_the_busy_indicator_shows_while_work_runs_and_hides_after(qtbot, open_wi
         assert status.busy.isVisibleTo(status)
         assert status.busy_label.text() == "Loading audiences…"
 
+    qtbot.waitUntil(lambda: not status.busy.isVisibleTo(status), timeout=LOAD_TIMEOUT_MS)
+
+
+def test_the_busy_bar_fills_as_work_reports_how_far_it_is(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    status = window.status
+    qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=LOAD_TIMEOUT_MS)
+    halfway, finish = threading.Event(), threading.Event()
+
+    def work(report) -> None:
+        report(3, 8)
+        halfway.set()
+        finish.wait(10)
+
+    window.tasks.run_reporting(work, label="Counting things")
+    assert halfway.wait(10)
+    # The bar follows on a turn of its own (setValue repaints at once), not in the turn that reported.
+    qtbot.waitUntil(lambda: (status.busy.maximum(), status.busy.value()) == (8, 3), timeout=LOAD_TIMEOUT_MS)
+    assert status.busy_label.text() == "Counting things (3 of 8)…"
+    finish.set()
     qtbot.waitUntil(lambda: not status.busy.isVisibleTo(status), timeout=LOAD_TIMEOUT_MS)
 
 

@@ -20,8 +20,8 @@ from app.builder.estimator import Estimate, wilson_interval
 from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
-CHART_MIN_HEIGHT = 110
-CHART_MAX_HEIGHT = 150
+#: One height, whatever the column's: a chart that changes size is laid out and repainted whole.
+CHART_HEIGHT = 120
 
 
 def _percent(fraction: float) -> str:
@@ -52,6 +52,11 @@ class EstimatePanel(QWidget):
         self.state.setMinimumWidth(1)
         self.state.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.state.setAccessibleName("Estimate state")
+        # Two lines kept for each, as most of their texts take: the chart below stays where it is as
+        # the texts change from edit to edit (a moved chart is repainted whole).
+        for label in (self.detail, self.state):
+            label.setMinimumHeight(2 * label.fontMetrics().lineSpacing())
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -68,8 +73,7 @@ class EstimatePanel(QWidget):
         self.curve = None
         # Holds the chart's place so that nothing moves when it appears.
         self.chart_slot = QWidget()
-        self.chart_slot.setMinimumHeight(CHART_MIN_HEIGHT)
-        self.chart_slot.setMaximumHeight(CHART_MIN_HEIGHT)
+        self.chart_slot.setFixedHeight(CHART_HEIGHT)
         self.chart_slot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
         layout = QVBoxLayout(self)
@@ -133,9 +137,8 @@ class EstimatePanel(QWidget):
         self.chart = pg.GraphicsLayoutWidget()
         self.chart.setAccessibleName("Audience size over this editing session")
         self.chart.setToolTip("The exact size after each edit of this session")
-        self.chart.setMinimumHeight(CHART_MIN_HEIGHT)
+        self.chart.setFixedHeight(CHART_HEIGHT)
         self.chart.setMinimumWidth(1)
-        self.chart.setMaximumHeight(CHART_MAX_HEIGHT)
         self.chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.view = pg.ViewBox(enableMenu=False, enableMouse=False)
         self.axes = {"left": pg.AxisItem("left"), "bottom": pg.AxisItem("bottom")}
