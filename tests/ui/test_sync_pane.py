@@ -58,6 +58,7 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     assert "Not signed in" in pane.account_label.text() and pane.last_sync_label.text() == "Never"
     assert not pane.sync_action.isEnabled() and pane.history_model.rowCount() == 0
     assert pane.no_conflicts.isVisibleTo(pane)
+    assert pane.no_history.isVisibleTo(pane) and "No syncs yet" in pane.no_history.text()
 
     pane.server_url.setText(server.server.base_url)
     pane.token.setText("not-a-token")
@@ -79,6 +80,9 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     assert reply.status_code == 200, reply.text
     shown: list[str] = []
     pane._relay.progressed.connect(lambda _p: shown.append(pane.progress_label.text()))
+    bar_shown: list[bool] = []
+    pane._relay.progressed.connect(lambda _p: bar_shown.append(pane.progress.isVisibleTo(pane)))
+    assert not pane.progress.isVisibleTo(pane)  # no empty bar before a sync
     with qtbot.waitSignal(pane.sync_finished, timeout=TIMEOUT):
         pane.sync_button.click()
     assert pane.outcome.text().startswith("Synced US:"), pane.outcome.text()
@@ -86,6 +90,8 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     assert "US: revenue, 1 page · 1 row · " in shown[-1], shown  # the revenue pages follow the data
     qtbot.waitUntil(lambda: pane.history_model.rowCount() == 1 and "just now" in pane.last_sync_label.text(), timeout=TIMEOUT)
     assert pane.history_model.item(0, 1).text() == "Done"
+    assert bar_shown and all(bar_shown) and not pane.progress.isVisibleTo(pane)
+    assert not pane.no_history.isVisibleTo(pane)
     assert int(pane.history_model.item(0, 4).text().replace(",", "")) > 0 and pane.history_model.item(0, 2).text() == ""
     qtbot.waitUntil(lambda: window.status.freshness.text() == "synced just now", timeout=TIMEOUT)
     pane.resize(1000, 700)

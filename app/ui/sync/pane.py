@@ -144,6 +144,11 @@ class SyncPane(QWidget):
         self.progress.setAccessibleName("Sync progress")
         self.progress.setTextVisible(False)
         self.progress.setRange(0, 1)
+        # Shown only while a sync runs (an empty bar reads as a broken field); keeps its place meanwhile.
+        policy = self.progress.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
+        self.progress.setVisible(False)
         self.progress_label = QLabel("", wordWrap=True)
         self.progress_label.setAccessibleName("Sync progress detail")
         self.outbox_label = QLabel("", wordWrap=True)
@@ -199,8 +204,13 @@ class SyncPane(QWidget):
                             (8, "Teammates' audiences created, changed or deleted here by the sync"),
                             (9, "Audiences changed on both sides, waiting for you to choose")):
             self.history_model.setHeaderData(column, Qt.Orientation.Horizontal, tip, Qt.ItemDataRole.ToolTipRole)
+        self.no_history = QLabel("No syncs yet. Each sync is listed here: when it ran, what it received and sent, "
+                                 "and why it stopped if it did not finish.", wordWrap=True)
+        self.no_history.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         history_box = QGroupBox("History")
-        QVBoxLayout(history_box).addWidget(self.history_view)
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.no_history)
+        history_layout.addWidget(self.history_view, 1)
 
         self.outcome = QLabel(wordWrap=True)
         self.outcome.setAccessibleName("Outcome")
@@ -352,6 +362,7 @@ class SyncPane(QWidget):
             if run.error:
                 items[2].setToolTip(run.error)
             self.history_model.appendRow(items)
+        self.no_history.setVisible(not self.runs)
 
     def update_enabled(self) -> None:
         signed_in = bool(self.account and self.account.signed_in)
@@ -422,16 +433,19 @@ class SyncPane(QWidget):
 
         def progress(name, report) -> None:
             # Made here, on the worker: the GUI thread gets a frozen copy while the worker goes on
-            # changing the report. Revenue pages carry no batches.
+            # changing the report. (The sync client is imported by the worker, not at start-up.)
+            from app.connectors.sync_client import RevenueReport
+
             if name == "audiences":
                 relay.emit(None)
-            elif hasattr(report, "batches"):
-                relay.emit(clock.update(name, dataclasses.replace(report)))
-            else:
+            elif isinstance(report, RevenueReport):
                 relay.emit(clock.revenue(name, report))
+            else:
+                relay.emit(clock.update(name, dataclasses.replace(report)))
 
         server = self.account.server
         self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
         self.progress_label.setText("Connecting to the server…")
         self.outcome.setText("")
         self.update_enabled()
@@ -464,6 +478,7 @@ class SyncPane(QWidget):
         self.syncing = False
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setVisible(False)
         self.progress_label.setText("")
         self.outcome.setText(text)
         self.update_enabled()
