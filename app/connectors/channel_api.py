@@ -6,6 +6,8 @@ Every channel speaks the same small protocol at its base URL:
     DELETE {base}/segments/{ref}                                                       -> 200, 202, 204 or 404
 
 A DELETE answered 404 means the segment is not there, which is what was asked (removing is idempotent).
+A channel that asks to wait (429 or 503 with a Retry-After of at most `SHORT_WAIT_S`) is waited for and
+asked again, up to `SHORT_WAIT_RETRIES` times; a longer wait is the caller's to schedule.
 Every failure, whatever its cause, becomes one `ChannelRefused` whose message names the channel, what
 happened and what the marketer can do about it; the caller records that text as it is.
 """
@@ -13,8 +15,10 @@ happened and what the marketer can do about it; the caller records that text as 
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -30,6 +34,13 @@ USER_AGENT = "AudienceStudio-Channels/1"
 _OK_PUT = {200, 201, 204}
 _OK_DELETE = {200, 202, 204, 404}
 _MAX_MESSAGE = 300
+#: A Retry-After this short (seconds) is waited out inside the request: a marketer pressing Push would
+#: otherwise be told to push again in 2 s. Longer ones go back to the caller (see app/models/channels.py).
+SHORT_WAIT_S = 5.0
+SHORT_WAIT_RETRIES = 2
+_WAIT_STATUSES = {429, 503}
+
+log = logging.getLogger(__name__)
 
 
 class ChannelRefused(UserError):
@@ -60,8 +71,9 @@ class ChannelTarget:
 class ChannelApi:
     """A client over `requests` sessions; `timeout` is (connect, read) seconds, injectable so tests stay fast."""
 
-    def __init__(self, timeout: tuple[float, float] = TIMEOUT) -> None:
+    def __init__(self, timeout: tuple[float, float] = TIMEOUT, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.timeout = timeout
+        self.sleep = sleep  # injectable: tests see the waits without spending them
         # One session per thread: pushes and the app's tidy run on different pool threads at once.
         self._local = threading.local()
 
@@ -88,6 +100,18 @@ class ChannelApi:
 
     def _send(self, target: ChannelTarget, method: str, ref: str, *, verb: str | None,
               **kwargs: Any) -> requests.Response:
+        for attempt in range(SHORT_WAIT_RETRIES + 1):
+            response = self._send_once(target, method, ref, verb=verb, **kwargs)
+            wait = retry_after(response) if response.status_code in _WAIT_STATUSES else None
+            if wait is None or wait > SHORT_WAIT_S or attempt == SHORT_WAIT_RETRIES:
+                return response
+            log.info("%s asked to wait %.1f s (HTTP %d); asking again", target.channel_name, wait,
+                     response.status_code)
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _send_once(self, target: ChannelTarget, method: str, ref: str, *, verb: str | None,
+                   **kwargs: Any) -> requests.Response:
         name, host = target.channel_name, target.host
         try:
             # No redirects: a segment (and its account header) goes only where the channel's address says.
@@ -139,6 +163,9 @@ def _refusal(target: ChannelTarget, response: requests.Response, verb: str | Non
     elif status in (400, 409, 422):
         text = f"{name} rejected the segment (HTTP {status}): {said}"
     elif status >= 500:
+        wait = retry_after(response) if status == 503 else None
+        if wait is not None:
+            later = f"; {verb} again after {wait:.0f} s" if verb else f"; retry after {wait:.0f} s"
         text = f"{name} had a server error (HTTP {status}: {said}){later}"
     elif 300 <= status < 400:
         where = response.headers.get("Location") or "another address"

@@ -593,14 +593,22 @@ class ChannelService:
     def _take_off(self, due: Iterable[_Removal], at: datetime | None = None) -> list[PushInfo]:
         """Send the DELETEs (outside any transaction), then record every outcome in one transaction."""
         outcomes: list[tuple[_Removal, str | None]] = []
+        #: channels that asked to wait (429, 503) in this round: not asked again until the next tidy
+        waiting: dict[str, str] = {}
         for removal in due:
             error = removal.problem
-            if error is None:
+            if error is None and removal.channel_key in waiting:
+                error = waiting[removal.channel_key]
+            elif error is None:
                 assert removal.target is not None
                 try:
                     self.api.delete_segment(removal.target, segment_ref(removal.audience_id))
                 except ChannelRefused as exc:
                     error = str(exc)
+                    if exc.status in (429, 503):
+                        waiting[removal.channel_key] = (
+                            f"Not sent: {channel(removal.channel_key).name} asked to wait (HTTP {exc.status}) on an "
+                            "earlier removal; it is tried again with the next tidy.")
             outcomes.append((removal, error))
         if not outcomes:
             return []

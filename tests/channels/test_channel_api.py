@@ -21,9 +21,15 @@ SEGMENT = {"ref": "audience-studio-7", "name": "Buyers", "category": "Retail > O
 
 
 @pytest.fixture
-def api() -> ChannelApi:
+def slept() -> list[float]:
+    """The waits the client asked for (the tests see them instead of spending them)."""
+    return []
+
+
+@pytest.fixture
+def api(slept) -> ChannelApi:
     # A short read timeout keeps the stalled-channel test fast; the others answer at once.
-    return ChannelApi(timeout=(2.0, 0.5))
+    return ChannelApi(timeout=(2.0, 0.5), sleep=slept.append)
 
 
 @pytest.fixture
@@ -109,16 +115,39 @@ def test_each_refusal_of_a_push_says_what_happened(api, channel_api, harbor, sta
     assert channel_api.segments["harbor"] == {}
 
 
-def test_rate_limiting_says_when_to_push_again(api, channel_api, harbor):
+def test_rate_limiting_says_when_to_push_again(api, channel_api, harbor, slept):
     channel_api.fail_next(429, retry_after=30)
     refused = refusal(lambda: api.put_segment(harbor, SEGMENT))
     assert str(refused) == "Harbor Data Marketplace rate limited the request (HTTP 429); push again after 30 s."
     assert refused.retry_after == 30
+    assert slept == [] and len(channel_api.requests_to("harbor", "PUT")) == 1  # too long to wait inside a push
     channel_api.fail_next(429)
     assert str(refusal(lambda: api.put_segment(harbor, SEGMENT))).endswith("push again later.")
     channel_api.fail_next(429, retry_after=12)
     assert str(refusal(lambda: api.delete_segment(harbor, "x"))) == (
         "Harbor Data Marketplace rate limited the request (HTTP 429, retry after 12 s).")
+
+
+def test_a_short_retry_after_is_waited_out_and_the_request_sent_again(api, channel_api, harbor, slept):
+    channel_api.fail_next(429, retry_after=2)
+    api.put_segment(harbor, SEGMENT)
+    assert slept == [2.0]
+    assert len(channel_api.requests_to("harbor", "PUT")) == 2
+    assert list(channel_api.segments["harbor"]) == ["audience-studio-7"]
+
+
+def test_a_busy_channel_is_asked_again_at_most_twice(api, channel_api, harbor, slept):
+    channel_api.fail_next(503, retry_after=1, times=2)
+    api.delete_segment(harbor, "audience-studio-7")
+    assert slept == [1.0, 1.0]
+
+    slept.clear()
+    channel_api.fail_next(503, retry_after=1, times=3)
+    refused = refusal(lambda: api.put_segment(harbor, SEGMENT))
+    assert str(refused) == ("Harbor Data Marketplace had a server error (HTTP 503: simulated 503); push again "
+                            "after 1 s.")
+    assert slept == [1.0, 1.0] and refused.status == 503
+    assert channel_api.segments["harbor"] == {}
 
 
 def test_a_refused_delete_gives_no_push_advice(api, channel_api, harbor):

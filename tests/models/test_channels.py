@@ -323,6 +323,29 @@ def test_a_removal_by_hand_that_fails_is_retried_by_tidy_with_its_reason(channel
     assert channel_api.segments["harbor"] == {}
 
 
+def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channels, buyers, audiences, retail,
+                                                                          segments, channel_api):
+    other = audiences.create("Others", workspace_ids=[retail.id])
+    segments.update(other.id, visibility="public", category="Retail")
+    channels.enable("harbor")
+    channels.push(buyers.id, "harbor")
+    channels.push(other.id, "harbor")
+    segments.update(buyers.id, visibility="private")
+    segments.update(other.id, visibility="private")
+    channel_api.fail_next(429, retry_after=600)  # too long to wait inside the tidy
+
+    kept = {p.audience_id: p for p in channels.tidy()}
+    assert [p.state for p in kept.values()] == [PUSHED, PUSHED] and all(p.removal_pending for p in kept.values())
+    assert len(channel_api.requests_to("harbor", "DELETE")) == 1
+    errors = sorted(p.error for p in kept.values())
+    assert errors == ["Harbor Data Marketplace rate limited the request (HTTP 429, retry after 600 s).",
+                      "Not sent: Harbor Data Marketplace asked to wait (HTTP 429) on an earlier removal; it is tried "
+                      "again with the next tidy."]
+
+    assert sorted(p.state for p in channels.tidy()) == [REMOVED, REMOVED]
+    assert channel_api.segments["harbor"] == {}
+
+
 def test_tidy_can_be_limited_to_one_audience(channels, buyers, audiences, retail, segments, channel_api):
     other = audiences.create("Others", workspace_ids=[retail.id])
     segments.update(other.id, visibility="public", category="Retail")
