@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -361,6 +362,26 @@ class _Removal:
 # -- the service ------------------------------------------------------------------------------------------
 
 
+class _SegmentLocks:
+    """One lock per (store, audience, channel). A push and a removal of the same segment on the same channel
+    would otherwise cross: the removal plans, the push goes out and is recorded, then the removal's DELETE
+    takes the fresh push off the channel while the store says it is there. Holding the lock from reading
+    to recording makes them take turns in this process (the app's pool threads); the removal then sees the
+    newer push and leaves it alone."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, int, str], threading.Lock] = {}
+
+    def __call__(self, store: Store, audience_id: int, channel_key: str) -> threading.Lock:
+        key = (str(store.engine.url), audience_id, channel_key)
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+_segment_lock = _SegmentLocks()
+
+
 class ChannelService:
     """Channels' set-up and segments' pushes, one store transaction per change and never a request inside one.
     `now` is the clock; `endpoints` overrides channels' base URLs by key; `api` sends the requests."""
@@ -445,6 +466,10 @@ class ChannelService:
         """PUT the segment's taxonomy to the channel's API and record the outcome. Refused (UserError) for a private
         or uncategorised segment or a channel that is switched off; a channel whose set-up is incomplete, or
         that does not take the segment, records a failed push with the error (returned, state "failed")."""
+        with _segment_lock(self.store, audience_id, key):
+            return self._push_locked(audience_id, key)
+
+    def _push_locked(self, audience_id: int, key: str) -> PushInfo:
         c = channel(key)
         # 1. Read and check; build the request.
         with self.store.transaction() as session:
@@ -591,46 +616,60 @@ class ChannelService:
         return [self._plan(session, row, MADE_PRIVATE) for row in session.scalars(query)]
 
     def _take_off(self, due: Iterable[_Removal], at: datetime | None = None) -> list[PushInfo]:
-        """Send the DELETEs (outside any transaction), then record every outcome in one transaction."""
-        outcomes: list[tuple[_Removal, str | None]] = []
+        """Take each segment off, one at a time under its lock: check it is still the push that was planned,
+        send the DELETE (outside any transaction), record the outcome."""
+        when = at or self.now()
+        results: list[PushInfo] = []
         #: channels that asked to wait (429, 503) in this round: not asked again until the next tidy
         waiting: dict[str, str] = {}
         for removal in due:
-            error = removal.problem
-            if error is None and removal.channel_key in waiting:
-                error = waiting[removal.channel_key]
-            elif error is None:
-                assert removal.target is not None
-                try:
-                    self.api.delete_segment(removal.target, segment_ref(removal.audience_id))
-                except ChannelRefused as exc:
-                    error = str(exc)
-                    if exc.status in (429, 503):
-                        waiting[removal.channel_key] = (
-                            f"Not sent: {channel(removal.channel_key).name} asked to wait (HTTP {exc.status}) on an "
-                            "earlier removal; it is tried again with the next tidy.")
-            outcomes.append((removal, error))
-        if not outcomes:
-            return []
-        when = at or self.now()
-        results: list[PushInfo] = []
-        with self.store.transaction() as session:
-            for removal, error in outcomes:
-                row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
-                if row is None or row.state != PUSHED or row.pushed_at != removal.pushed_at:
-                    # Deleted, taken off or pushed again meanwhile: the newer record stands.
-                    log.info("push of audience %s to %s changed during its removal; not recorded",
-                             removal.audience_id, removal.channel_key)
+            with _segment_lock(self.store, removal.audience_id, removal.channel_key):
+                if not self._still_planned(removal):
                     continue
-                already_pending = row.removed_reason is not None and row.error is not None
-                row.removed_at = when
-                row.removed_reason = removal.reason
-                row.error = error
-                if error is None:
-                    row.state = REMOVED
-                results.append(_push(row))
-                # A removal failing again is no news: telling the Segment tab would make it read (and tidy) again,
-                # and again, for as long as the channel refuses.
-                if error is None or not already_pending:
-                    emit_after_commit(session, "audience_changed", row.audience_id)
+                error = removal.problem
+                if error is None and removal.channel_key in waiting:
+                    error = waiting[removal.channel_key]
+                elif error is None:
+                    assert removal.target is not None
+                    try:
+                        self.api.delete_segment(removal.target, segment_ref(removal.audience_id))
+                    except ChannelRefused as exc:
+                        error = str(exc)
+                        if exc.status in (429, 503):
+                            waiting[removal.channel_key] = (
+                                f"Not sent: {channel(removal.channel_key).name} asked to wait (HTTP {exc.status}) "
+                                "on an earlier removal; it is tried again with the next tidy.")
+                result = self._record_removal(removal, error, when)
+            if result is not None:
+                results.append(result)
         return results
+
+    def _still_planned(self, removal: _Removal) -> bool:
+        with self.store.transaction() as session:
+            row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
+            if row is not None and row.state == PUSHED and row.pushed_at == removal.pushed_at:
+                return True
+        # Deleted, taken off or pushed again since it was planned: the newer record stands.
+        log.info("push of audience %s to %s changed before its removal; left alone",
+                 removal.audience_id, removal.channel_key)
+        return False
+
+    def _record_removal(self, removal: _Removal, error: str | None, when: datetime) -> PushInfo | None:
+        with self.store.transaction() as session:
+            row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
+            if row is None or row.state != PUSHED or row.pushed_at != removal.pushed_at:
+                # Changed by another process (the command line) during the DELETE: the newer record stands.
+                log.warning("push of audience %s to %s changed during its removal; not recorded",
+                            removal.audience_id, removal.channel_key)
+                return None
+            already_pending = row.removed_reason is not None and row.error is not None
+            row.removed_at = when
+            row.removed_reason = removal.reason
+            row.error = error
+            if error is None:
+                row.state = REMOVED
+            # A removal failing again is no news: telling the Segment tab would make it read (and tidy) again,
+            # and again, for as long as the channel refuses.
+            if error is None or not already_pending:
+                emit_after_commit(session, "audience_changed", row.audience_id)
+            return _push(row)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
 
-from app.connectors.channel_api import ChannelApi
+from app.connectors.channel_api import ChannelApi, ChannelTarget
 from app.errors import InvalidInput, UserError
 from app.models.channels import (
     CHANNELS,
@@ -344,6 +345,60 @@ def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channel
 
     assert sorted(p.state for p in channels.tidy()) == [REMOVED, REMOVED]
     assert channel_api.segments["harbor"] == {}
+
+
+class HeldDeletes(ChannelApi):
+    """The real client, whose DELETEs wait (in the tidy's thread) until the test lets them go on."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=(2.0, 0.5))
+        self.deleting, self.go_on = threading.Event(), threading.Event()
+
+    def delete_segment(self, target: ChannelTarget, ref: str) -> None:
+        self.deleting.set()
+        assert self.go_on.wait(10)
+        super().delete_segment(target, ref)
+
+
+def test_a_push_made_while_its_removal_is_on_the_way_waits_for_it_and_stays_on_the_channel(store, clock, buyers,
+                                                                                          channel_api):
+    api = HeldDeletes()
+    channels = ChannelService(store, "maria", now=clock, endpoints=channel_api.endpoints(), api=api)
+    channels.enable("harbor")
+    channels.push(buyers.id, "harbor")
+    clock.at = START + timedelta(days=90)  # expired: the tidy takes it off
+    tidied: list = []
+    tidy = threading.Thread(target=lambda: tidied.extend(channels.tidy()))
+    tidy.start()
+    assert api.deleting.wait(10)
+    # The marketer pushes again while the DELETE is on its way: the push waits for the removal to finish...
+    pushed: list = []
+    push = threading.Thread(target=lambda: pushed.append(channels.push(buyers.id, "harbor")))
+    push.start()
+    push.join(0.5)
+    assert not pushed
+    api.go_on.set()
+    tidy.join(10)
+    push.join(10)
+    # ... so the segment is taken off and then listed again, and the store says what the channel has.
+    assert [p.state for p in tidied] == [REMOVED]
+    assert pushed[0].state == PUSHED and pushed[0].pushed_at == clock.at
+    assert [r.method for r in channel_api.requests_to("harbor")] == ["PUT", "DELETE", "PUT"]
+    assert segment_ref(buyers.id) in channel_api.segments["harbor"]
+    assert channels.pushes(buyers.id)["harbor"].state == PUSHED
+
+
+def test_a_removal_planned_before_a_newer_push_leaves_the_newer_push_alone(channels, buyers, clock, channel_api):
+    channels.enable("harbor")
+    channels.push(buyers.id, "harbor")
+    clock.at = START + timedelta(days=90)
+    with channels.store.transaction() as session:
+        [planned] = channels._expired(session, clock.at, None)
+    clock.at += timedelta(minutes=1)
+    channels.push(buyers.id, "harbor")  # pushed again after the removal was planned
+    assert channels._take_off([planned]) == []
+    assert channel_api.requests_to("harbor", "DELETE") == []
+    assert segment_ref(buyers.id) in channel_api.segments["harbor"]
 
 
 def test_tidy_can_be_limited_to_one_audience(channels, buyers, audiences, retail, segments, channel_api):
