@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHBoxLayout, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 PARTNER_KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -34,8 +43,13 @@ class PartnerDirectory(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.activated.connect(self._on_activated)
-        self.view.setColumnWidth(0, 160)
-        self.view.setColumnWidth(1, 80)
+        # The category and sign-in fit their words and the name takes the rest: no sideways scrolling in
+        # the narrow column the pane gives the directory (a long name is elided; its tooltip says it whole).
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
 
         combos = QHBoxLayout()
         combos.addWidget(self.category)
@@ -89,7 +103,7 @@ class PartnerDirectory(QWidget):
             name = QStandardItem(found.name)
             name.setData(found.key, PARTNER_KEY_ROLE)
             accepts = ", ".join(IDENTITY_LABELS.get(t, t) for t in found.identity_types)
-            name.setToolTip(f"{found.description}\n\nAccepts: {accepts}")
+            name.setToolTip(f"{found.name}: {found.description}\n\nAccepts: {accepts}")
             self.model.appendRow([name, QStandardItem(found.category), QStandardItem(AUTH_LABELS[found.auth])])
 
     def partner_keys(self) -> list[str]:
