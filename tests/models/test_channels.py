@@ -324,8 +324,9 @@ def test_a_removal_by_hand_that_fails_is_retried_by_tidy_with_its_reason(channel
     assert channel_api.segments["harbor"] == {}
 
 
-def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channels, buyers, audiences, retail,
-                                                                          segments, channel_api):
+@pytest.fixture
+def two_made_private(channels, buyers, audiences, retail, segments):
+    """Two segments pushed to Harbor, then both made private: both are due to come off."""
     other = audiences.create("Others", workspace_ids=[retail.id])
     segments.update(other.id, visibility="public", category="Retail")
     channels.enable("harbor")
@@ -333,6 +334,10 @@ def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channel
     channels.push(other.id, "harbor")
     segments.update(buyers.id, visibility="private")
     segments.update(other.id, visibility="private")
+    return buyers, other
+
+
+def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channels, two_made_private, channel_api):
     channel_api.fail_next(429, retry_after=600)  # too long to wait inside the tidy
 
     kept = {p.audience_id: p for p in channels.tidy()}
@@ -401,14 +406,8 @@ def test_a_removal_planned_before_a_newer_push_leaves_the_newer_push_alone(chann
     assert segment_ref(buyers.id) in channel_api.segments["harbor"]
 
 
-def test_tidy_can_be_limited_to_one_audience(channels, buyers, audiences, retail, segments, channel_api):
-    other = audiences.create("Others", workspace_ids=[retail.id])
-    segments.update(other.id, visibility="public", category="Retail")
-    channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
-    channels.push(other.id, "harbor")
-    segments.update(buyers.id, visibility="private")
-    segments.update(other.id, visibility="private")
+def test_tidy_can_be_limited_to_one_audience(channels, two_made_private, channel_api):
+    buyers, other = two_made_private
     assert [p.audience_id for p in channels.tidy(audience_id=buyers.id)] == [buyers.id]
     assert list(channel_api.segments["harbor"]) == [segment_ref(other.id)]
 
