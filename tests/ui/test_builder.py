@@ -742,6 +742,23 @@ def test_the_estimate_chart_is_built_when_the_first_exact_size_arrives(qtbot, op
     assert list(ys) == [count for _, count in editor.estimate.history]
 
 
+def test_the_chart_keeps_its_size_and_place_as_edits_change_the_estimate_and_details(qtbot, open_editor):
+    # A chart that moves or changes size is laid out and repainted whole (10-20 ms on the GUI thread at
+    # every edit, docs/performance.md): the estimate stays put above the details, which scroll alone.
+    editor = open_editor()
+    editor.resize(1200, 420)  # short enough that the details need their scroll bar
+    qtbot.waitUntil(lambda: editor.estimate.chart is not None and editor.estimate.chart.isVisible(), timeout=TIMEOUT_MS)
+    chart = editor.estimate.chart
+    place = (chart.mapTo(editor, QPoint(0, 0)), chart.size())
+    for tag in ("spring", "summer", "autumn", "winter"):  # the details grow
+        editor.details.new_tag.setText(tag)
+        qtbot.keyClick(editor.details.new_tag, Qt.Key.Key_Return)
+    wait_estimate(qtbot, editor, lambda: editor.add_criterion("session_start", "root", 0))  # the texts change
+    QApplication.processEvents()
+    assert (chart.mapTo(editor, QPoint(0, 0)), chart.size()) == place
+    assert len(editor.estimate.history) >= 2
+
+
 def test_the_main_window_does_not_import_the_chart_library(tmp_path):
     import subprocess
     import sys
