@@ -215,9 +215,10 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         geometry = settings.value(GEOMETRY_KEY)
         if geometry is None or not self.restoreGeometry(geometry):
-            # First start: roomy, but never larger than a small laptop screen.
+            # First start: room for the audience list's columns and the builder's three panels, but
+            # never more than 90 % of the screen (a 1366 x 768 laptop gets 1229 x 691).
             available = self.screen().availableGeometry()
-            self.resize(min(1100, int(available.width() * 0.9)), min(700, int(available.height() * 0.9)))
+            self.resize(min(1280, int(available.width() * 0.9)), min(800, int(available.height() * 0.9)))
         state = settings.value(STATE_KEY)
         if state is not None:
             self.restoreState(state)

@@ -203,6 +203,26 @@ def test_the_window_comes_back_at_the_size_it_was_closed_at(qtbot, open_window, 
     assert second.size() == QSize(720, 530)
 
 
+def test_every_column_fits_a_small_laptops_first_window_until_the_user_sizes_one(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    pane, table = window.audiences, window.audiences.table
+    header = table.horizontalHeader()
+    window.resize(QSize(1229, 691))  # the first window on a 1366 x 768 screen
+    qtbot.waitUntil(lambda: header.width() > 0 and table.horizontalScrollBar().maximum() == 0, timeout=LOAD_TIMEOUT_MS)
+    assert header.length() <= header.width()  # Status, Tags and Actions on screen, no sideways scrolling
+    assert header.sectionSize(Column.ACTIONS) == pane._preferred[Column.ACTIONS]  # the button is never cut
+    assert header.sectionSize(Column.NAME) >= 200
+    window.resize(QSize(1600, 900))
+    qtbot.waitUntil(lambda: header.sectionSize(Column.TAGS) == pane._preferred[Column.TAGS], timeout=LOAD_TIMEOUT_MS)
+
+    header.resizeSection(Column.TAGS, 300)  # as a drag on the header does
+    window.resize(QSize(1229, 691))
+    qtbot.waitUntil(lambda: header.width() < 1100, timeout=LOAD_TIMEOUT_MS)
+    assert header.sectionSize(Column.TAGS) == 300  # the user's width stays; the table scrolls instead
+    window.close()
+    assert QSettings().value("audiences/columns_sized_by_hand") in (True, "true")
+
+
 def test_run_app_shows_the_window_and_closes_the_home_when_the_window_closes(qapp, retail_home):
     from app.ui.application import run_app
 

@@ -39,13 +39,16 @@ from app.ui.workers import Tasks
 
 #: How long to wait after a store change before reloading, so a burst of changes costs one query.
 REFRESH_DELAY_MS = 100
-#: Below this the name column stops shrinking and the table scrolls sideways instead.
+#: Below this the name column stops shrinking and the other columns shrink (to their headers' width),
+#: then the table scrolls sideways.
 MIN_NAME_WIDTH = 200
 #: How long a notice ("Deleted … Undo") stays above the table.
 NOTICE_MS = 12_000
 
 HEADER_KEY = "audiences/header_v3"  # v3: with the Connected Outputs column; an older state would misplace columns
 TAB_KEY = "audiences/tab"
+#: Whether the user has sized a column by hand: then the widths are theirs, and only the name column follows the window.
+SIZED_KEY = "audiences/columns_sized_by_hand"
 
 DEMO_COMMAND = "audience-studio demo"
 
@@ -186,7 +189,12 @@ class AudiencesPane(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in self._column_widths().items():
+        #: widths that show typical values whole, and the least each column may shrink to (its header)
+        self._preferred = self._column_widths()
+        self._narrowest = self._header_widths(self._preferred)
+        self._sized_by_hand = False
+        self._fitting = False
+        for column, width in self._preferred.items():
             self.table.setColumnWidth(column, width)
         # Not QHeaderView.Stretch: that squeezes the name to nothing in a narrow window.
         header.installEventFilter(self)
@@ -274,11 +282,37 @@ class AudiencesPane(QWidget):
             Column.ACTIONS: metrics.horizontalAdvance("Actions ▾") + 36,
         }
 
+    def _header_widths(self, preferred: dict[Column, int]) -> dict[Column, int]:
+        metrics = self.table.horizontalHeader().fontMetrics()
+        headers = self.model.headerData
+        narrowest = {column: max(metrics.horizontalAdvance(str(headers(column, Qt.Orientation.Horizontal))) + 16, 44)
+                     for column in preferred}
+        # The Actions button and a whole date never give way: a cut button or time reads as broken.
+        for column in (Column.ACTIONS, Column.LAST_UPDATED):
+            narrowest[column] = preferred[column]
+        return narrowest
+
     def _fit_name_column(self) -> None:
-        """The name takes the width the other columns leave, but never less than MIN_NAME_WIDTH."""
+        """The name takes the width the other columns leave, but never less than MIN_NAME_WIDTH.
+
+        Until the user sizes a column by hand, the other columns also give way in a narrow window
+        (down to their headers' width, all in the same proportion), so that at the window's first
+        size every column, Status and Actions included, is on screen rather than behind a scroll bar.
+        """
         header = self.table.horizontalHeader()
-        others = sum(header.sectionSize(column) for column in Column if column != Column.NAME)
-        self.table.setColumnWidth(Column.NAME, max(MIN_NAME_WIDTH, header.width() - others))
+        self._fitting = True
+        try:
+            if not self._sized_by_hand:
+                room = header.width() - MIN_NAME_WIDTH
+                wanted, least = sum(self._preferred.values()), sum(self._narrowest.values())
+                give = 1.0 if room >= wanted else max(0.0, (room - least) / max(1, wanted - least))
+                for column, preferred in self._preferred.items():
+                    narrowest = min(self._narrowest[column], preferred)
+                    self.table.setColumnWidth(column, round(narrowest + give * (preferred - narrowest)))
+            others = sum(header.sectionSize(column) for column in Column if column != Column.NAME)
+            self.table.setColumnWidth(Column.NAME, max(MIN_NAME_WIDTH, header.width() - others))
+        finally:
+            self._fitting = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # The header is as wide as the table's viewport, so it resizes with the window and scrollbars.
@@ -290,13 +324,21 @@ class AudiencesPane(QWidget):
         """Remember the column widths, the sort column and order, and the tab."""
         settings.setValue(HEADER_KEY, self.table.horizontalHeader().saveState())
         settings.setValue(TAB_KEY, self.tabs.currentIndex())
+        settings.setValue(SIZED_KEY, self._sized_by_hand)
 
     def restore_layout(self, settings: QSettings) -> None:
+        self._sized_by_hand = str(settings.value(SIZED_KEY, False)).lower() == "true"
         state = settings.value(HEADER_KEY)
         header = self.table.horizontalHeader()
-        if isinstance(state, QByteArray) and header.restoreState(state):
+        self._fitting = True  # restoring resizes columns too; that is not the user sizing them
+        try:
+            restored = isinstance(state, QByteArray) and header.restoreState(state)
+        finally:
+            self._fitting = False
+        if restored:
             # restoreState sets the indicator; the proxy must sort by it too.
             self.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self._fit_name_column()
         try:
             tab = int(settings.value(TAB_KEY, 0))
         except (TypeError, ValueError):
@@ -529,7 +571,12 @@ class AudiencesPane(QWidget):
         self.actions.update_enabled()
 
     def _on_column_resized(self, column: int, _old: int, _new: int) -> None:
+        if self._fitting:
+            return
         if column != Column.NAME:
+            # Not one of ours (fitting and restoring are): a drag on the header, and from now on the
+            # widths are the user's.
+            self._sized_by_hand = True
             self._fit_name_column()
 
     def _on_row_activated(self, index) -> None:
