@@ -304,10 +304,17 @@ class Cache:
             cursor.close()
 
     def refresh_catalogs(self) -> None:
-        """Rebuild the catalogs and the 1 % sample if a load changed the data since they were built.
+        """Bring the catalogs and the 1 % sample up to date if a load changed the data since they were.
 
-        Kept out of each load's transaction: an import of many files rebuilds them once at the end,
+        Kept out of each load's transaction: an import of many files refreshes them once at the end,
         and a load interrupted before this point is caught up the next time it is called.
+
+        Events are only ever appended, numbered upwards (`next_event_id`), so the event catalogs and
+        the sample's events take in just the events numbered from `catalog_event_id` (where the
+        last refresh stopped): on a 40M-event cache, rebuilding them took 7 s after every small
+        import or sync. Profile state is replaced as it changes, so its catalog and sample are
+        rebuilt. Without `catalog_event_id` (a cache from before it, or after `forget_workspaces`)
+        everything is rebuilt.
         """
         if self._catalogs_current():  # the common case, answered without a write transaction
             return
@@ -315,10 +322,13 @@ class Cache:
             data_version = self.meta("data_version", cursor)
             if self.meta("catalog_version", cursor) == data_version:  # another thread just did it
                 return
-            _refresh_catalogs(cursor)
-            _refresh_sample(cursor)
-            cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_version'")
-            cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?)", [data_version])
+            next_event_id = self.meta("next_event_id", cursor)
+            since = self.meta("catalog_event_id", cursor)
+            _refresh_catalogs(cursor, since_event_id=None if since is None else int(since))
+            _refresh_sample(cursor, since_event_id=None if since is None else int(since))
+            cursor.execute("DELETE FROM cache_meta WHERE key IN ('catalog_version', 'catalog_event_id')")
+            cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?), ('catalog_event_id', ?)",
+                           [data_version, next_event_id])
 
     def forget_workspaces(self, workspace_ids: list[int]) -> None:
         """Delete every row of these workspaces, in one transaction; the catalogs and sample follow."""
@@ -333,6 +343,8 @@ class Cache:
                 cursor.execute(f'DELETE FROM "{table}" WHERE workspace_id IN ({placeholders})', list(workspace_ids))
             cursor.execute("UPDATE cache_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
                            "WHERE key = 'data_version'")
+            # Events were deleted: the sample's events are rebuilt whole, not added to.
+            cursor.execute("DELETE FROM cache_meta WHERE key = 'catalog_event_id'")
         self.refresh_catalogs()
 
     def optimize(self) -> None:
@@ -647,11 +659,13 @@ def sample_fraction() -> float:
     return SAMPLE_BUCKETS / BUCKETS
 
 
-def _refresh_sample(cur: duckdb.DuckDBPyConnection) -> None:
+def _refresh_sample(cur: duckdb.DuckDBPyConnection, *, since_event_id: int | None = None) -> None:
     """Copy the sampled profiles' rows of every profile table into sample_<table>.
 
     A profile is sampled when its bucket is below SAMPLE_BUCKETS; the bucket depends on the mpid
     alone, so the sample is the same on every machine and holds all of a profile's workspaces.
+    With `since_event_id`, sample_events only takes in the events numbered from it (the rest of
+    it is still right: events are never changed, and a profile's bucket never changes).
     """
     for table in SAMPLED_TABLES:
         order = " ORDER BY workspace_id, event_type, ts" if table == "events" else ""
@@ -659,11 +673,21 @@ def _refresh_sample(cur: duckdb.DuckDBPyConnection) -> None:
         # per million events, a semi join on the sampled profiles takes milliseconds.
         sampled = (f"bucket < {SAMPLE_BUCKETS}" if table == "profiles"
                    else f"mpid IN (SELECT mpid FROM profiles WHERE bucket < {SAMPLE_BUCKETS})")
+        if table == "events" and since_event_id is not None:
+            cur.execute(f"INSERT INTO sample_events SELECT * FROM events WHERE event_id >= {since_event_id:d} "
+                        f"AND {sampled}{order}")
+            continue
         cur.execute(f"CREATE OR REPLACE TABLE sample_{table} AS SELECT * FROM {table} WHERE {sampled}{order}")
 
 
-def _refresh_catalogs(cur: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the catalogs that the builder's pickers and the compiler's identifiers come from."""
+def _refresh_catalogs(cur: duckdb.DuckDBPyConnection, *, since_event_id: int | None = None) -> None:
+    """Rebuild the catalogs that the builder's pickers and the compiler's identifiers come from.
+
+    With `since_event_id`, the two event catalogs take in only the events numbered from it. That
+    is exact: counts add up and the latest time is the later one; and an attribute's detected type
+    over old and new values together is the type both had, else 'string', because no value passes
+    two of the tests (a number, true/false, and a date with '-' fifth are told apart by their text).
+    """
     cur.execute("DELETE FROM attribute_catalog")
     cur.execute("""
         INSERT INTO attribute_catalog
@@ -675,20 +699,33 @@ def _refresh_catalogs(cur: duckdb.DuckDBPyConnection) -> None:
                     ELSE 'string' END,
                count(*)
         FROM attributes GROUP BY workspace_id, name""")
-    cur.execute("DELETE FROM event_catalog")
-    cur.execute("""
-        INSERT INTO event_catalog
-        SELECT workspace_id, event_type, event_name, count(*), max(ts)
-        FROM events GROUP BY workspace_id, event_type, event_name""")
-    cur.execute("DELETE FROM event_attribute_catalog")
-    cur.execute("""
-        INSERT INTO event_attribute_catalog
-        SELECT workspace_id, event_type, event_name, key,
+    events = "events" if since_event_id is None else f"(SELECT * FROM events WHERE event_id >= {since_event_id:d})"
+    counted = f"""
+        SELECT workspace_id, event_type, event_name, count(*) AS events, max(ts) AS last_at
+        FROM {events} GROUP BY workspace_id, event_type, event_name"""
+    typed = f"""
+        SELECT workspace_id, event_type, event_name, key AS attribute,
                CASE WHEN bool_and(TRY_CAST(v AS DOUBLE) IS NOT NULL) THEN 'number'
                     WHEN bool_and(lower(v) IN ('true', 'false')) THEN 'boolean'
                     WHEN bool_and(length(v) >= 10 AND v[5] = '-' AND TRY_CAST(v AS TIMESTAMPTZ) IS NOT NULL) THEN 'date'
-                    ELSE 'string' END
+                    ELSE 'string' END AS detected_type
         FROM (SELECT workspace_id, event_type, event_name, unnest(map_keys(attributes)) AS key,
                      unnest(map_values(attributes)) AS v
-              FROM events WHERE cardinality(attributes) > 0)
-        GROUP BY workspace_id, event_type, event_name, key""")
+              FROM {events} WHERE cardinality(attributes) > 0)
+        GROUP BY workspace_id, event_type, event_name, key"""
+    if since_event_id is not None:
+        # The catalogs are small (a row per event name, a row per attribute of each): merged whole.
+        counted = f"""
+            SELECT workspace_id, event_type, event_name, sum(events)::BIGINT, max(last_at)
+            FROM (SELECT * FROM event_catalog UNION ALL {counted})
+            GROUP BY workspace_id, event_type, event_name"""
+        typed = f"""
+            SELECT workspace_id, event_type, event_name, attribute,
+                   CASE WHEN count(DISTINCT detected_type) = 1 THEN any_value(detected_type) ELSE 'string' END
+            FROM (SELECT * FROM event_attribute_catalog UNION ALL {typed})
+            GROUP BY workspace_id, event_type, event_name, attribute"""
+    for table, query in (("event_catalog", counted), ("event_attribute_catalog", typed)):
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE fresh_{table} AS {query}")
+        cur.execute(f"DELETE FROM {table}")
+        cur.execute(f"INSERT INTO {table} SELECT * FROM fresh_{table}")
+        cur.execute(f"DROP TABLE fresh_{table}")
