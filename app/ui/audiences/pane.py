@@ -285,8 +285,9 @@ class AudiencesPane(QWidget):
     def _header_widths(self, preferred: dict[Column, int]) -> dict[Column, int]:
         metrics = self.table.horizontalHeader().fontMetrics()
         headers = self.model.headerData
-        narrowest = {column: max(metrics.horizontalAdvance(str(headers(column, Qt.Orientation.Horizontal))) + 16, 44)
-                     for column in preferred}
+        narrowest = {column: min(width, max(metrics.horizontalAdvance(str(headers(column, Qt.Orientation.Horizontal)))
+                                            + 16, 44))
+                     for column, width in preferred.items()}
         # The Actions button and a whole date never give way: a cut button or time reads as broken.
         for column in (Column.ACTIONS, Column.LAST_UPDATED):
             narrowest[column] = preferred[column]
@@ -307,7 +308,7 @@ class AudiencesPane(QWidget):
                 wanted, least = sum(self._preferred.values()), sum(self._narrowest.values())
                 give = 1.0 if room >= wanted else max(0.0, (room - least) / max(1, wanted - least))
                 for column, preferred in self._preferred.items():
-                    narrowest = min(self._narrowest[column], preferred)
+                    narrowest = self._narrowest[column]
                     self.table.setColumnWidth(column, round(narrowest + give * (preferred - narrowest)))
             others = sum(header.sectionSize(column) for column in Column if column != Column.NAME)
             self.table.setColumnWidth(Column.NAME, max(MIN_NAME_WIDTH, header.width() - others))
