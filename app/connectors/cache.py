@@ -324,8 +324,9 @@ class Cache:
                 return
             next_event_id = self.meta("next_event_id", cursor)
             since = self.meta("catalog_event_id", cursor)
-            _refresh_catalogs(cursor, since_event_id=None if since is None else int(since))
-            _refresh_sample(cursor, since_event_id=None if since is None else int(since))
+            since_event_id = None if since is None else int(since)
+            _refresh_catalogs(cursor, since_event_id=since_event_id)
+            _refresh_sample(cursor, since_event_id=since_event_id)
             cursor.execute("DELETE FROM cache_meta WHERE key IN ('catalog_version', 'catalog_event_id')")
             cursor.execute("INSERT INTO cache_meta VALUES ('catalog_version', ?), ('catalog_event_id', ?)",
                            [data_version, next_event_id])

@@ -100,15 +100,16 @@ class ChannelApi:
 
     def _send(self, target: ChannelTarget, method: str, ref: str, *, verb: str | None,
               **kwargs: Any) -> requests.Response:
-        for attempt in range(SHORT_WAIT_RETRIES + 1):
+        retries = 0
+        while True:
             response = self._send_once(target, method, ref, verb=verb, **kwargs)
             wait = retry_after(response) if response.status_code in _WAIT_STATUSES else None
-            if wait is None or wait > SHORT_WAIT_S or attempt == SHORT_WAIT_RETRIES:
+            if wait is None or wait > SHORT_WAIT_S or retries == SHORT_WAIT_RETRIES:
                 return response
             log.info("%s asked to wait %.1f s (HTTP %d); asking again", target.channel_name, wait,
                      response.status_code)
             self.sleep(wait)
-        raise AssertionError("unreachable")
+            retries += 1
 
     def _send_once(self, target: ChannelTarget, method: str, ref: str, *, verb: str | None,
                    **kwargs: Any) -> requests.Response:
