@@ -94,11 +94,14 @@ CREATE TABLE loads (
 #: Tables added after the SCHEMA_VERSION schema, created in place when an older cache is opened.
 #: attribute_deletions: when each attribute was last deleted, so that an older value arriving in a
 #: later load (a later sync page, another file) does not bring a deleted attribute back.
+#: pending_sample_profiles: the sampled profiles whose state a load changed since the sample was last
+#: refreshed, so the refresh copies only theirs (`_refresh_sample`).
 _ADDED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS attribute_deletions (
     workspace_id INTEGER NOT NULL, mpid BIGINT NOT NULL, name VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_sample_profiles (mpid BIGINT NOT NULL);
 """
-ADDED_TABLES = ("attribute_deletions",)
+ADDED_TABLES = ("attribute_deletions", "pending_sample_profiles")
 
 _REVENUE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS revenue_records (
@@ -241,6 +244,9 @@ class Cache:
                     con.execute("BEGIN")
                     con.execute(_ADDED_SCHEMA)
                     con.execute(_REVENUE_SCHEMA)
+                    if "pending_sample_profiles" not in tables:
+                        # Loads before it recorded no changed profiles: the next refresh rebuilds whole.
+                        con.execute("DELETE FROM cache_meta WHERE key = 'catalog_event_id'")
                     if set(REVENUE_ROLLUPS) - tables and "revenue_records" in tables:  # a rollup came later
                         _refresh_revenue_rollups(con, "SELECT DISTINCT workspace_id, day FROM revenue_records")
                     con.execute("COMMIT")
@@ -312,9 +318,10 @@ class Cache:
         Events are only ever appended, numbered upwards (`next_event_id`), so the event catalogs and
         the sample's events take in just the events numbered from `catalog_event_id` (where the
         last refresh stopped): on a 40M-event cache, rebuilding them took 7 s after every small
-        import or sync. Profile state is replaced as it changes, so its catalog and sample are
-        rebuilt. Without `catalog_event_id` (a cache from before it, or after `forget_workspaces`)
-        everything is rebuilt.
+        import or sync. Profile state is replaced as it changes: the sample takes in the rows of
+        the sampled profiles that loads changed (pending_sample_profiles), and the attribute
+        catalog is rebuilt. Without `catalog_event_id` (a cache from before it, or after
+        `forget_workspaces`) everything is rebuilt.
         """
         if self._catalogs_current():  # the common case, answered without a write transaction
             return
@@ -461,6 +468,8 @@ class CacheWriter:
                                else f"CAST({workspace_id:d} AS INTEGER)" if name == "workspace_id" else f'"{name}"'
                                for name in columns)
             loaded += first_row(cur, f"INSERT INTO {table} SELECT {chosen} FROM read_parquet({sources[table]})")[0]
+        cur.execute(f"INSERT INTO pending_sample_profiles SELECT DISTINCT mpid FROM profiles "
+                    f"WHERE workspace_id = ? AND bucket < {SAMPLE_BUCKETS}", [workspace_id])
         self._next_event_id += events
         self.events += events
         self.batches += batches
@@ -558,6 +567,11 @@ class CacheWriter:
             INSERT INTO profiles
             SELECT workspace_id, mpid, first_seen, last_seen, (md5_number_lower(mpid::VARCHAR) % {BUCKETS})::SMALLINT
             FROM merged_profiles""")
+        # Every state row comes with its batch's profile, so these are all the profiles whose sampled
+        # rows this load can change.
+        cur.execute(f"""
+            INSERT INTO pending_sample_profiles
+            SELECT DISTINCT mpid FROM merged_profiles WHERE md5_number_lower(mpid::VARCHAR) % {BUCKETS} < {SAMPLE_BUCKETS}""")
         cur.execute("DROP TABLE merged_profiles")
 
     def _merge_latest(self, table: str) -> None:
@@ -665,20 +679,29 @@ def _refresh_sample(cur: duckdb.DuckDBPyConnection, *, since_event_id: int | Non
 
     A profile is sampled when its bucket is below SAMPLE_BUCKETS; the bucket depends on the mpid
     alone, so the sample is the same on every machine and holds all of a profile's workspaces.
-    With `since_event_id`, sample_events only takes in the events numbered from it (the rest of
-    it is still right: events are never changed, and a profile's bucket never changes).
+
+    With `since_event_id` the sample is brought up to date instead of rebuilt: sample_events takes
+    in the events numbered from it (events are never changed, and a profile's bucket never
+    changes), and the other tables replace the rows of the profiles that loads listed in
+    pending_sample_profiles (every load that changes a profile's state lists it). Rebuilding them
+    took 0.7 s after every small load on a 2M-profile cache.
     """
+    pending = "mpid IN (SELECT mpid FROM pending_sample_profiles)"
     for table in SAMPLED_TABLES:
         order = " ORDER BY workspace_id, event_type, ts" if table == "events" else ""
         # The profiles' stored bucket, not md5 per row: hashing every event's mpid took seconds
         # per million events, a semi join on the sampled profiles takes milliseconds.
         sampled = (f"bucket < {SAMPLE_BUCKETS}" if table == "profiles"
                    else f"mpid IN (SELECT mpid FROM profiles WHERE bucket < {SAMPLE_BUCKETS})")
-        if table == "events" and since_event_id is not None:
+        if since_event_id is None:
+            cur.execute(f"CREATE OR REPLACE TABLE sample_{table} AS SELECT * FROM {table} WHERE {sampled}{order}")
+        elif table == "events":
             cur.execute(f"INSERT INTO sample_events SELECT * FROM events WHERE event_id >= {since_event_id:d} "
                         f"AND {sampled}{order}")
-            continue
-        cur.execute(f"CREATE OR REPLACE TABLE sample_{table} AS SELECT * FROM {table} WHERE {sampled}{order}")
+        else:  # pending lists sampled profiles only
+            cur.execute(f"DELETE FROM sample_{table} WHERE {pending}")
+            cur.execute(f"INSERT INTO sample_{table} SELECT * FROM {table} WHERE {pending}")
+    cur.execute("DELETE FROM pending_sample_profiles")
 
 
 def _refresh_catalogs(cur: duckdb.DuckDBPyConnection, *, since_event_id: int | None = None) -> None:

@@ -26,8 +26,15 @@ EVENTS = st.builds(
     st.dictionaries(st.sampled_from(["query", "stars", "when", "flag"]), VALUES, max_size=3),
     st.integers(0, 10_000),
 )
-#: Loads: each a list of (mpid, events) batches. mpids 1..400 put some profiles in the 1 % sample.
-LOADS = st.lists(st.lists(st.tuples(st.integers(1, 400), st.lists(EVENTS, min_size=1, max_size=3)),
+def sampled_mpids(count: int) -> list[int]:
+    return [m for m in range(1, 5000) if sample_bucket(m) < SAMPLE_BUCKETS][:count]
+
+
+#: Loads: each a list of (mpid, events, city, forget) batches, of profiles in the 1 % sample and out
+#: of it; city and forget (delete the attribute "n") change their state from load to load.
+MPIDS = st.sampled_from(sampled_mpids(3) + [m for m in range(1, 50) if sample_bucket(m) >= SAMPLE_BUCKETS][:3])
+LOADS = st.lists(st.lists(st.tuples(MPIDS, st.lists(EVENTS, min_size=1, max_size=3),
+                                    st.sampled_from(["Oslo", "Lima", None]), st.booleans()),
                           min_size=1, max_size=4), min_size=2, max_size=4)
 
 CATALOGS = {
@@ -36,14 +43,21 @@ CATALOGS = {
     "attribute_catalog": "SELECT * FROM attribute_catalog ORDER BY ALL",
     "sample_events": "SELECT event_id, workspace_id, mpid FROM sample_events ORDER BY event_id",
     "sample_profiles": "SELECT workspace_id, mpid FROM sample_profiles ORDER BY ALL",
+    **{f"sample_{table}": f"SELECT * FROM sample_{table} ORDER BY ALL"
+       for table in ("profiles", "identities", "attributes", "consent", "devices", "locations", "attribution")},
 }
 
 
-def load(cache: Cache, folder: Path, name: str, batches: list[tuple[int, list[dict]]]) -> None:
+def load(cache: Cache, folder: Path, name: str, batches: list[tuple]) -> None:
     path = folder / f"{name}.ndjson"
-    path.write_bytes(b"\n".join(orjson.dumps(batch(mpid, events=events, user_attributes={"n": len(events)}))
-                                for mpid, events in batches) + b"\n")
+    path.write_bytes(b"\n".join(orjson.dumps(state_batch(*entry)) for entry in batches) + b"\n")
     import_files(cache, [path], workspace_id=1 + len(name) % 2, parallel=False)
+
+
+def state_batch(mpid: int, events: list[dict], city: str | None = "Oslo", forget: bool = False) -> dict:
+    return batch(mpid, events=events, user_attributes={"n": len(events)},
+                 deleted_user_attributes=["n"] if forget else None,
+                 context={"location": {"city_name": city}} if city else None)
 
 
 def shown(cache: Cache) -> dict[str, list[tuple]]:
@@ -101,3 +115,34 @@ def test_forgetting_a_workspace_rebuilds_the_sample_whole(cache, tmp_path):
     assert cache.cursor().execute("SELECT workspace_id FROM sample_events").fetchall() == [(1,)]
     assert shown(cache) == rebuilt(cache)
 
+
+
+def test_a_refresh_copies_only_the_profiles_a_load_changed_into_the_sample(cache, tmp_path):
+    first, second = sampled_mpids(2)
+    load(cache, tmp_path, "a", [(first, [event()], "Oslo", False), (second, [event()], "Oslo", False)])
+    # A stand-in for "copied before": change a sampled row; a refresh that rebuilt would undo it.
+    cache.cursor().execute("UPDATE sample_locations SET city = 'kept' WHERE mpid = ?", [second])
+
+    load(cache, tmp_path, "c", [(first, [event()], "Lima", False)])  # same workspace
+
+    cursor = cache.cursor()
+    assert cursor.execute("SELECT mpid, city FROM sample_locations ORDER BY mpid").fetchall() == sorted(
+        [(first, "Lima"), (second, "kept")])
+    assert cursor.execute("SELECT count(*) FROM pending_sample_profiles").fetchall() == [(0,)]
+
+
+def test_a_cache_from_before_the_pending_list_rebuilds_its_sample_once(tmp_path):
+    (mpid,) = sampled_mpids(1)
+    cache = Cache(tmp_path / "cache.duckdb")
+    load(cache, tmp_path, "a", [(mpid, [event()], "Oslo", False)])
+    cache.cursor().execute("DROP TABLE pending_sample_profiles")
+    cache.close()
+
+    cache = Cache(tmp_path / "cache.duckdb")
+    try:
+        assert cache.meta("catalog_event_id") is None  # so the next refresh is a full one
+        load(cache, tmp_path, "c", [(mpid, [event()], "Lima", False)])
+        assert cache.meta("catalog_event_id") == cache.meta("next_event_id")
+        assert shown(cache) == rebuilt(cache)
+    finally:
+        cache.close()
