@@ -555,23 +555,19 @@ class CacheWriter:
 
     def _merge_profiles(self) -> None:
         cur = self._cur
-        cur.execute("""
-            CREATE OR REPLACE TEMP TABLE merged_profiles AS
-            SELECT workspace_id, mpid, min(first_seen) AS first_seen, max(last_seen) AS last_seen
-            FROM (SELECT workspace_id, mpid, first_seen, last_seen FROM profiles SEMI JOIN stage_seen USING (workspace_id, mpid)
-                  UNION ALL
-                  SELECT workspace_id, mpid, epoch_ms(first_seen), epoch_ms(last_seen) FROM stage_seen)
-            GROUP BY workspace_id, mpid""")
-        cur.execute("DELETE FROM profiles USING merged_profiles m WHERE profiles.workspace_id = m.workspace_id AND profiles.mpid = m.mpid")
         cur.execute(f"""
-            INSERT INTO profiles
-            SELECT workspace_id, mpid, first_seen, last_seen, (md5_number_lower(mpid::VARCHAR) % {BUCKETS})::SMALLINT
-            FROM merged_profiles""")
+            CREATE OR REPLACE TEMP TABLE merged_profiles AS
+            SELECT *, (md5_number_lower(mpid::VARCHAR) % {BUCKETS})::SMALLINT AS bucket FROM (
+                SELECT workspace_id, mpid, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+                FROM (SELECT workspace_id, mpid, first_seen, last_seen FROM profiles SEMI JOIN stage_seen USING (workspace_id, mpid)
+                      UNION ALL
+                      SELECT workspace_id, mpid, epoch_ms(first_seen), epoch_ms(last_seen) FROM stage_seen)
+                GROUP BY workspace_id, mpid)""")
+        cur.execute("DELETE FROM profiles USING merged_profiles m WHERE profiles.workspace_id = m.workspace_id AND profiles.mpid = m.mpid")
+        cur.execute("INSERT INTO profiles SELECT workspace_id, mpid, first_seen, last_seen, bucket FROM merged_profiles")
         # Every state row comes with its batch's profile, so these are all the profiles whose sampled
         # rows this load can change.
-        cur.execute(f"""
-            INSERT INTO pending_sample_profiles
-            SELECT DISTINCT mpid FROM merged_profiles WHERE md5_number_lower(mpid::VARCHAR) % {BUCKETS} < {SAMPLE_BUCKETS}""")
+        cur.execute(f"INSERT INTO pending_sample_profiles SELECT DISTINCT mpid FROM merged_profiles WHERE bucket < {SAMPLE_BUCKETS}")
         cur.execute("DROP TABLE merged_profiles")
 
     def _merge_latest(self, table: str) -> None:
