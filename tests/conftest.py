@@ -34,11 +34,11 @@ def _services():
 
 # The real Secret Service and OAuth server, shared by the output tests and the window tests (tests/ui).
 @pytest.fixture(scope="session")
-def secret_service(tmp_path_factory):
+def secret_service_session(tmp_path_factory):
     """gnome-keyring's Secret Service on a private session bus, chosen as keyring's backend for the session."""
     import keyring
 
-    service, processes = _services().start_secret_service(tmp_path_factory.mktemp("secret-service"))
+    service = _services().start_secret_service(tmp_path_factory.mktemp("secret-service"))
     previous_bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.bus_address
     previous_keyring = keyring.get_keyring()
@@ -48,14 +48,32 @@ def secret_service(tmp_path_factory):
         backend = SecretService.Keyring()
         _wait_until_usable(backend)
         keyring.set_keyring(backend)
-        yield backend
+        yield service, backend
     finally:
         keyring.set_keyring(previous_keyring)
         if previous_bus is None:
             os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
         else:
             os.environ["DBUS_SESSION_BUS_ADDRESS"] = previous_bus
-        _services().stop(processes)
+        _services().stop(service.processes())
+
+
+@pytest.fixture
+def secret_service(secret_service_session):
+    """The session's Secret Service, its daemon checked before each test that uses it.
+
+    gnome-keyring-daemon once exited in the middle of a CI run; the tests after it then failed with
+    "KeyringLocked" from a stand-in daemon. A daemon found gone is restarted on the same keyring files
+    (so nothing stored is lost) and a warning says so in the test report.
+    """
+    import warnings
+
+    service, backend = secret_service_session
+    restarted = service.ensure_running()
+    if restarted is not None:
+        warnings.warn(restarted, stacklevel=1)
+        _wait_until_usable(backend)
+    return backend
 
 
 def _wait_until_usable(backend, seconds: float = 10.0) -> None:

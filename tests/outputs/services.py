@@ -45,13 +45,62 @@ def _read_line(process: subprocess.Popen, timeout: float) -> str:
     return line.decode("utf-8", "replace").strip()
 
 
+# The private bus knows no services of its own: without this, a request after gnome-keyring died would
+# D-Bus-activate a fresh daemon whose login keyring is locked, and the tests would fail with a misleading
+# KeyringLocked instead of finding the daemon gone (SecretService.ensure_running restarts it).
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+_KEYRING_PASSWORD = b"test-keyring-password"
+
+
 @dataclass
 class SecretService:
+    """gnome-keyring on a private bus; its keyrings are files under `data_dir`, its messages in `log_path`."""
+
     bus_address: str
     data_dir: Path
+    log_path: Path
+    env: dict[str, str]
+    bus: subprocess.Popen
+    daemon: subprocess.Popen | None = None
+
+    def start_daemon(self) -> None:
+        """Starts gnome-keyring with the login keyring unlocked (created on the first start)."""
+        with self.log_path.open("ab") as log:
+            # --replace: a daemon still holding the bus name hands it over instead of keeping it.
+            self.daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--replace", "--unlock", "--components=secrets"],
+                stdin=subprocess.PIPE, stdout=log, stderr=log, env=self.env)
+        # --unlock reads the login keyring's password from stdin up to its end.
+        self.daemon.stdin.write(_KEYRING_PASSWORD)
+        self.daemon.stdin.close()
+
+    def ensure_running(self) -> str | None:
+        """Restarts a daemon that has exited; returns what happened, for a warning, or None if it was running."""
+        if self.daemon is not None and self.daemon.poll() is None:
+            return None
+        code = None if self.daemon is None else self.daemon.returncode
+        self.start_daemon()
+        tail = self.log_path.read_text("utf-8", "replace").strip().splitlines()[-5:]
+        return (f"gnome-keyring-daemon had exited (code {code}) and was restarted with its keyrings; "
+                f"its last messages: {' | '.join(tail) or 'none'}")
+
+    def processes(self) -> list[subprocess.Popen]:
+        return [p for p in (self.daemon, self.bus) if p is not None]
 
 
-def start_secret_service(root: Path) -> tuple[SecretService, list[subprocess.Popen]]:
+def start_secret_service(root: Path) -> SecretService:
     """A private session bus with gnome-keyring's Secret Service on it, its login keyring unlocked."""
     if not sys.platform.startswith("linux"):
         unavailable("The Secret Service tests run on Linux only", "AUDIENCE_STUDIO_REQUIRE_KEYRING")
@@ -62,20 +111,19 @@ def start_secret_service(root: Path) -> tuple[SecretService, list[subprocess.Pop
     runtime, data = root / "run", root / "data"
     runtime.mkdir(mode=0o700)
     data.mkdir()
+    config = root / "bus.conf"
+    config.write_text(_BUS_CONFIG.format(socket=runtime / "bus"))
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(root / "config")}
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
-                            f"--address=unix:path={runtime}/bus"], stdout=subprocess.PIPE, env=env)
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
+                           stdout=subprocess.PIPE, env=env)
     address = _read_line(bus, 10)
     if not address.startswith("unix:"):
         bus.kill()
         pytest.fail(f"dbus-daemon did not start (said {address!r})", pytrace=False)
     env["DBUS_SESSION_BUS_ADDRESS"] = address
-    keyring = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    # --unlock reads the login keyring's password from stdin up to its end.
-    keyring.stdin.write(b"test-keyring-password")
-    keyring.stdin.close()
-    return SecretService(address, data), [keyring, bus]
+    service = SecretService(address, data, root / "gnome-keyring.log", env, bus)
+    service.start_daemon()
+    return service
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

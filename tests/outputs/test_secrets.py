@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import time
 
 import pytest
 from keyring.backends import fail
@@ -75,3 +76,25 @@ def test_opting_in_keeps_secrets_in_a_file_only_its_owner_can_read(tmp_path, mon
     assert "unencrypted file" in store.describe()
     store.delete("cfg", "api_key")
     assert store.load("cfg", "api_key") is None
+
+
+def test_the_test_keyring_comes_back_unlocked_with_its_secrets_when_its_daemon_exits(secrets, secret_service_session):
+    # The fixture behind every keyring test (tests/conftest.py): a daemon found gone is restarted, never
+    # replaced by a locked one, and what was stored in the keyring files survives.
+    service, _ = secret_service_session
+    secrets.save("cfg-restart", "api_key", "kept")
+    service.daemon.terminate()
+    service.daemon.wait(timeout=10)
+    said = service.ensure_running()
+    assert said is not None and "had exited" in said
+    assert service.ensure_running() is None  # running now: nothing to do
+    for _ in range(100):  # the new daemon registers on the bus
+        try:
+            assert secrets.load("cfg-restart", "api_key") == "kept"
+            break
+        except KeyringUnavailable:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the restarted daemon never answered")
+    secrets.save("cfg-restart", "api_key", "changed")
+    assert secrets.load("cfg-restart", "api_key") == "changed"
