@@ -13,6 +13,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+#: How long a page may take: the local OAuth server has taken over 10 s on a loaded CI machine.
+PAGE_SECONDS = 60
+
 
 class ScriptedBrowser:
     def __init__(self, *, account: str = "maria", approve: bool = True, tamper_state: bool = False):
@@ -30,7 +33,7 @@ class ScriptedBrowser:
 
     def join(self) -> None:
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=4 * PAGE_SECONDS)
         if self.errors:
             raise self.errors[0]
 
@@ -46,9 +49,9 @@ class ScriptedBrowser:
             if urlsplit(url).path == "/callback":
                 if self.tamper_state:
                     url = re.sub(r"state=[^&]+", "state=forged", url)
-                web.get(url, timeout=10)
+                web.get(url, timeout=PAGE_SECONDS)
                 return
-            response = web.get(url, allow_redirects=False, timeout=10)
+            response = web.get(url, allow_redirects=False, timeout=PAGE_SECONDS)
             if response.is_redirect:
                 url = urljoin(url, response.headers["Location"])
                 continue
@@ -59,10 +62,10 @@ class ScriptedBrowser:
             target = urljoin(url, action.group(1))
             if 'name="prompt" value="login"' in page:
                 response = web.post(target, data={"prompt": "login", "login": self.account, "password": "any"},
-                                    allow_redirects=False, timeout=10)
+                                    allow_redirects=False, timeout=PAGE_SECONDS)
             elif not self.approve:
-                response = web.get(target.rstrip("/") + "/abort", allow_redirects=False, timeout=10)
+                response = web.get(target.rstrip("/") + "/abort", allow_redirects=False, timeout=PAGE_SECONDS)
             else:
-                response = web.post(target, data={"prompt": "consent"}, allow_redirects=False, timeout=10)
+                response = web.post(target, data={"prompt": "consent"}, allow_redirects=False, timeout=PAGE_SECONDS)
             url = urljoin(target, response.headers["Location"])
         raise AssertionError("the sign-in went round in circles")

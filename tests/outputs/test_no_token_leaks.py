@@ -74,7 +74,7 @@ def test_tokens_never_reach_the_store_logs_exports_or_temporary_files(opened, oa
             return tokens
 
         browser = ScriptedBrowser()
-        home.outputs.authorize(output.id, open_browser=browser, timeout=20)
+        home.outputs.authorize(output.id, open_browser=browser, timeout=120)
         browser.join()
         first = remember()
         # A clock near expiry: the engine refreshes before sending.

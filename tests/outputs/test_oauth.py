@@ -38,7 +38,7 @@ def partner_api(oauth_server):
 def sign_in(home, output, browser=None):
     browser = browser or ScriptedBrowser()
     try:
-        return home.outputs.authorize(output.id, open_browser=browser, timeout=20)
+        return home.outputs.authorize(output.id, open_browser=browser, timeout=120)
     finally:
         browser.join()
 

@@ -15,7 +15,7 @@ from app.ui.home import HomeConnection
 from app.ui.main_window import MainWindow
 from app.ui.workers import Tasks
 
-LOAD_TIMEOUT_MS = 10_000
+LOAD_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 from tests.ui.builder_homes import GOLD, SESSIONS, document, fill_home
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 NAME = "Active shoppers"
 
 

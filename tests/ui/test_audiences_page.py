@@ -13,7 +13,7 @@ from app.ui.audiences.pane import HEADER_KEY
 from app.ui.main_window import MainWindow
 from tests.ui.builder_homes import GOLD, IOS, SESSIONS, document, fill_home, group
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 
 UNKNOWN = {"id": "vip", "type": "user_attribute", "exclude": False, "attribute": "vip_level", "operator": "exists"}
 

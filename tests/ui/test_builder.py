@@ -30,7 +30,7 @@ from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 from tests.ui.builder_homes import GOLD, IOS, document, fill_home, multi_group_document
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 NAME = "Engaged valuable shoppers"
 
 

@@ -12,7 +12,7 @@ from app.ui.audiences.model import Column
 from app.ui.builder.editor import AudienceEditor
 from tests.ui.builder_homes import fill_home, multi_group_document
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 NAME = "Engaged valuable shoppers"
 
 

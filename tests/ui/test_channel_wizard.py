@@ -32,7 +32,7 @@ from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 from tests.channels.simulator import ChannelSimulator
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.ui.connections.pane import ConnectionsPane
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 
-TIMEOUT = 10_000
+TIMEOUT = 30_000
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from app.ui.audiences.download_dialog import DownloadDialog
 from app.ui.workers import Tasks
 from tests.ui.builder_homes import GOLD, IOS, document, fill_home
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture

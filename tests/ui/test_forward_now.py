@@ -17,7 +17,7 @@ from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 from tests.outputs.homes import NOW, identity_example
 
-TIMEOUT = 10_000
+TIMEOUT = 30_000
 
 
 class HeldEngine(ForwardingEngine):

@@ -9,7 +9,7 @@ from app.paths import Home
 from app.ui.audiences.new_audience import NewAudienceDialog, read_choices
 from app.ui.builder.editor import AudienceEditor
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture

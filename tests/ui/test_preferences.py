@@ -9,7 +9,7 @@ from app.ui import settings
 from app.ui.builder.editor import AudienceEditor
 from tests.ui.builder_homes import SESSIONS, document, fill_home
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 NAME = "Recent sessions"
 
 

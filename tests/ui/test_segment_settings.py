@@ -21,7 +21,7 @@ from app.ui.builder.segment import SegmentTab
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture

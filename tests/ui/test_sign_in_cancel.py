@@ -18,7 +18,7 @@ from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 from tests.outputs.test_oauth import oauth_settings
 
-TIMEOUT = 10_000
+TIMEOUT = 30_000
 #: How long the stand-in browser may wait for the sign-in page, in seconds: on a loaded CI machine the
 #: local OAuth server once took longer than TIMEOUT to answer, and the test failed with no page seen.
 PAGE_SECONDS = 60

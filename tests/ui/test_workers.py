@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.ui.thread_priority import BACKGROUND_NICENESS
 from app.ui.workers import Tasks
 
-TIMEOUT_MS = 5_000
+TIMEOUT_MS = 30_000
 
 
 def idle(activity: str) -> bool:
