@@ -164,9 +164,9 @@ class MainWindow(QMainWindow):
 
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self.editors.undo_group.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
         self.redo_action = self.editors.undo_group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
         # Ctrl+F: the audience search while the list is shown, the palette's "Find a criterion" in an editor.
         self.find_action = self._action("&Find…", QKeySequence.StandardKey.Find,
                                         "Search the audiences by name, or find a criterion in the palette",
@@ -188,6 +188,7 @@ class MainWindow(QMainWindow):
         self.audience_menu.aboutToShow.connect(self.audiences.actions.update_enabled)
 
         self.editors.current_editor_changed.connect(self._on_editor_changed)
+        self.navigation.currentRowChanged.connect(self._on_pane_changed)
         self._on_editor_changed(None)
 
         help_menu = self.menuBar().addMenu("&Help")
@@ -203,7 +204,10 @@ class MainWindow(QMainWindow):
 
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
         action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(shortcut)  # every key of the platform's set (Close: Ctrl+W and Ctrl+F4), not the first
+        else:
+            action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
         action.setToolTip(tip)
         action.triggered.connect(slot)
@@ -242,11 +246,24 @@ class MainWindow(QMainWindow):
             QApplication.quit()
 
     def _on_editor_changed(self, editor) -> None:
-        # Shortcuts of disabled actions stay free for the pane that is shown.
-        for action in (self.save_action, self.close_audience_action):
-            action.setEnabled(editor is not None)
         self.delete_action.setText("&Delete Criterion" if editor is not None else "&Delete Audience")
-        self.audience_menu.setEnabled(editor is None)
+        self._update_audience_actions()
+
+    def _on_pane_changed(self, _row: int) -> None:
+        self.editors.set_shown(self.panes.currentWidget() is self.editors)
+        self._update_audience_actions()
+
+    def _update_audience_actions(self) -> None:
+        # The audience actions act on the Audiences pane only while it is shown: Delete pressed in the
+        # Connections pane must never delete an audience selected out of sight. Shortcuts of disabled
+        # actions stay free for the pane that is shown.
+        shown = self.panes.currentWidget() is self.editors
+        editor = self.editors.current_editor()
+        for action in (self.save_action, self.close_audience_action):
+            action.setEnabled(shown and editor is not None)
+        for action in (self.find_action, self.delete_action, self.download_action):
+            action.setEnabled(shown)
+        self.audience_menu.setEnabled(shown and editor is None)
 
     def _open_in_builder(self, audience_id: int) -> None:
         """A standard draft opens in the same builder as real-time audiences, on the Audiences pane."""
@@ -254,6 +271,7 @@ class MainWindow(QMainWindow):
         self.editors.open_audience(audience_id)
 
     def _on_new_audience(self) -> None:
+        self.navigation.setCurrentRow(0)  # from any pane: the new audience opens where it can be seen
         self.editors.setCurrentIndex(0)
         self.audiences.new_audience()
 

@@ -272,3 +272,57 @@ def test_the_menus_offer_new_find_delete_preferences_and_the_audience_actions(op
     texts = [action.text() for action in window.audience_menu.actions() if not action.isSeparator()]
     assert texts[:4] == ["&Open", "&Clone", "&Rename…", "Add &Tag…"]
     assert "&Refresh Sizes" in texts
+
+
+def test_the_audience_shortcuts_never_act_on_the_audiences_pane_out_of_sight(qtbot, open_window, retail_home):
+    window = open_window(retail_home)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.audiences.table.selectRow(0)
+    chosen = shown_names(window)[0]
+
+    window.navigation.setCurrentRow(2)  # Connections
+    window.connections.setFocus()
+    qtbot.keyClick(window.connections, Qt.Key.Key_Delete)
+    qtbot.keyClick(window.connections, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert not any(a.isEnabled() for a in (window.delete_action, window.find_action, window.download_action))
+    assert not window.audiences.search.hasFocus()
+    assert chosen in shown_names(window) and window.audiences.notice.isHidden()
+
+    window.navigation.setCurrentRow(0)
+    assert all(a.isEnabled() for a in (window.delete_action, window.find_action, window.download_action))
+
+
+def test_undo_acts_only_on_the_audience_shown(qtbot, open_window, home_dir):
+    from tests.ui.builder_homes import GOLD, document, fill_home
+
+    ids = fill_home(home_dir, audiences={"Gold": document(GOLD)})
+    window = open_window(home_dir)
+    editor = window.editors.open_audience(ids["Gold"])
+    editor.ask = lambda _editor: "discard"
+    qtbot.waitUntil(editor.is_loaded, timeout=LOAD_TIMEOUT_MS)
+    node = next(i for i in editor.canvas.frames if i != "root")
+    editor.run_command("remove", node)
+    assert window.undo_action.isEnabled()
+
+    window.navigation.setCurrentRow(4)  # Revenue: Ctrl+Z there must not change the hidden audience
+    assert not window.undo_action.isEnabled() and not window.save_action.isEnabled()
+    window.navigation.setCurrentRow(0)
+    assert window.undo_action.isEnabled() and window.save_action.isEnabled()
+    window.undo_action.trigger()
+    assert node in editor.canvas.frames
+
+
+def test_new_audience_from_another_pane_shows_the_audiences_pane(open_window, retail_home):
+    window = open_window(retail_home)
+    window.navigation.setCurrentRow(4)
+    window.audiences.new_audience = lambda: None  # the dialog itself is tested in test_new_audience.py
+    window.new_action.trigger()
+    assert window.panes.currentWidget() is window.editors and window.editors.currentIndex() == 0
+
+
+def test_every_key_of_the_platforms_redo_and_close_works_as_the_tooltips_say(open_window, retail_home):
+    window = open_window(retail_home)
+    redo = [k.toString() for k in window.redo_action.shortcuts()]
+    close = [k.toString() for k in window.close_audience_action.shortcuts()]
+    assert "Ctrl+Shift+Z" in redo and "Ctrl+W" in close

@@ -68,6 +68,7 @@ class EditorTabs(QTabWidget):
         self.setMovable(True)
         self.setAccessibleName("Open audiences")
         self.undo_group = QUndoGroup(self)
+        self._shown = True  # whether the window shows this pane (set_shown)
         # The list's own undo (a deleted audience comes back) while the list is the tab shown.
         self.list_undo_stack = list_undo_stack
         if list_undo_stack is not None:
@@ -179,5 +180,17 @@ class EditorTabs(QTabWidget):
 
     def _on_current_changed(self, _index: int) -> None:
         editor = self.current_editor()
-        self.undo_group.setActiveStack(editor.undo_stack if editor is not None else self.list_undo_stack)
+        if self._shown:
+            self._activate_undo(editor)
         self.current_editor_changed.emit(editor)
+
+    def set_shown(self, shown: bool) -> None:
+        """Whether the window shows this pane: Undo and Redo act on it only then, never out of sight."""
+        self._shown = shown
+        if shown:
+            self._activate_undo(self.current_editor())
+        else:
+            self.undo_group.setActiveStack(None)
+
+    def _activate_undo(self, editor: AudienceEditor | None) -> None:
+        self.undo_group.setActiveStack(editor.undo_stack if editor is not None else self.list_undo_stack)
