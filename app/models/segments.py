@@ -37,6 +37,7 @@ from app.models.schema import (
 PUBLIC, PRIVATE = SEGMENT_VISIBILITIES
 CURRENCY = "USD"
 MAX_CPM = Decimal(MAX_CPM_CENTS) / 100
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
 MAX_CATEGORY_LENGTH = 120
 CATEGORY_SEPARATOR = " > "
 MAX_CATEGORY_LEVELS = 6
@@ -83,8 +84,13 @@ def parse_cpm(value: Decimal | str | float | None) -> Decimal | None:
     more than two decimals (prices are in cents; rounding silently would change what the buyer pays)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    text = value.strip().replace(",", "") if isinstance(value, str) else str(value)
+    text = value.strip() if isinstance(value, str) else str(value)
     text = text.removeprefix("$").removesuffix(CURRENCY).strip()
+    if "," in text:
+        # Only as thousands groups ("1,000.00"): "2,50" typed with a decimal comma must not become 250.00.
+        if not _THOUSANDS.fullmatch(text):
+            raise InvalidInput(f"CPM price: “{value}” has a comma; type the decimals after a point, such as 2.50.")
+        text = text.replace(",", "")
     try:
         price = Decimal(text)
     except InvalidOperation:
@@ -99,7 +105,7 @@ def parse_cpm(value: Decimal | str | float | None) -> Decimal | None:
     if price != price.quantize(Decimal("0.01")):
         raise InvalidInput(f"CPM price: {text} has more than 2 decimals; prices are in cents, e.g. "
                            f"{price.quantize(Decimal('0.01'))}.")
-    return price.quantize(Decimal("0.01"))
+    return abs(price).quantize(Decimal("0.01"))  # abs: "-0" is free, not -0.00
 
 
 def parse_expiration(value: int | str | None) -> int | None:

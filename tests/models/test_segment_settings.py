@@ -20,6 +20,7 @@ from app.models.segments import (
     SegmentInfo,
     SegmentSettingsService,
     is_expired,
+    parse_cpm,
 )
 
 
@@ -77,6 +78,9 @@ def test_a_priced_segment_becomes_private_only_if_the_price_is_cleared_with_it(s
     ("two", "CPM price: “two” is not a number"),
     ("NaN", "CPM price: “NaN” is not a number"),
     (0.1 + 0.2, "more than 2 decimals"),
+    ("2,50", "CPM price: “2,50” has a comma; type the decimals after a point, such as 2.50"),
+    ("1,0000", "has a comma"),
+    ("1,250", "more than the highest allowed"),
 ])
 def test_bad_prices_are_refused_naming_the_field(segments, buyers, cpm, message):
     with pytest.raises(InvalidInput, match=message):
@@ -89,6 +93,8 @@ def test_prices_are_read_in_the_forms_users_type(segments, buyers):
     assert segments.update(buyers.id, cpm="0").cpm == Decimal("0.00")  # free on the marketplace
     assert segments.update(buyers.id, cpm=" 3.1 USD").cpm == Decimal("3.10")
     assert segments.update(buyers.id, cpm="").cpm is None
+    assert str(parse_cpm("-0")) == "0.00"  # as the Segment tab shows it back, not "-0.00"
+    assert segments.update(buyers.id, cpm="1,000.00").cpm == Decimal("1000.00")
 
 
 @pytest.mark.parametrize(("days", "message"), [
