@@ -446,7 +446,7 @@ def series_table(series: Sequence[Series]) -> list[list]:
     """Several series as CSV rows: a header (bucket, each label), then one row per bucket of any;
     a series without that bucket has an empty cell (not 0: it has no value there)."""
     all_buckets = sorted({b for s in series for b in s.buckets})
-    lookup = [dict(s.rows()) for s in series]
+    lookup = [{bucket: _cents(value) for bucket, value in s.rows()} for s in series]
     return [["bucket", *(s.label for s in series)],
             *([b.isoformat(), *(values.get(b, "") for values in lookup)] for b in all_buckets)]
 
@@ -454,7 +454,13 @@ def series_table(series: Sequence[Series]) -> list[list]:
 def breakdown_table(result: Breakdown) -> list[list]:
     """A breakdown as CSV rows: a header, then one row per part (Unknown spelt out)."""
     return [[result.dimension, "revenue", "share", "impressions"],
-            *([p.label, p.revenue, p.share, "" if p.impressions is None else p.impressions] for p in result.parts)]
+            *([p.label, _cents(p.revenue), round(p.share, 6), "" if p.impressions is None else p.impressions]
+              for p in result.parts)]
+
+
+def _cents(value):
+    """An amount as a spreadsheet should read it: summed floats carry noise (0.12999999999999998)."""
+    return round(value, 2) if isinstance(value, float) else value
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -306,9 +306,17 @@ def test_csv_tables_spell_out_unknown_and_leave_missing_values_empty(cursor):
     f = R.RevenueFilter(D(2026, 2, 27), D(2026, 3, 2), "USD")
     rows = R.breakdown_table(R.breakdown(cursor, f, "agency"))
     assert rows[0] == ["agency", "revenue", "share", "impressions"]
-    assert ["Unknown", 4.0, 4.0 / 17.0, ""] in rows
+    assert ["Unknown", 4.0, round(4.0 / 17.0, 6), ""] in rows
     table = R.series_table([R.Series("a", "day", [D(2026, 1, 1)], [1.0]), R.Series("b", "day", [D(2026, 1, 2)], [2.0])])
     assert table == [["bucket", "a", "b"], ["2026-01-01", 1.0, ""], ["2026-01-02", "", 2.0]]
+
+
+def test_csv_tables_give_amounts_in_cents_without_the_noise_of_summed_floats():
+    noisy = 0.1 + 0.2  # 0.30000000000000004, as summing revenue in DuckDB leaves them
+    table = R.series_table([R.Series("a", "day", [D(2026, 1, 1)], [noisy]), R.Series("n", "day", [D(2026, 1, 1)], [7])])
+    assert table[1] == ["2026-01-01", 0.3, 7] and str(table[1][1]) == "0.3"
+    part = R.Part("Meta", "Meta", noisy, 1 / 3, None)
+    assert R.breakdown_table(R.Breakdown("channel", [part], noisy))[1] == ["Meta", 0.3, 0.333333, ""]
 
 
 # -- member counts ----------------------------------------------------------------------------------

@@ -326,3 +326,18 @@ def test_unticking_a_channel_in_the_filter_list_redraws_without_it(pane, qtbot):
     assert channels is not None and "Meta" not in channels and None in channels
     assert pane.channels.text() == f"Channels: {len(channels)} of {pane.channels.list.count()}"
     assert "Meta" not in {p.key for p in pane.charts.view.by_channel.parts}
+
+
+def test_a_breakdown_with_no_revenue_left_by_the_filters_says_so(pane, qtbot):
+    pane.tabs.setCurrentIndex(1)
+    for i in range(pane.segments.list.count()):  # every segment unticked, as in the filter's popup
+        pane.segments.list.item(i).setCheckState(Qt.CheckState.Unchecked)
+    # pytest-qt fails the test on an exception in the event loop: pyqtgraph raised one for zero bars.
+    qtbot.waitUntil(lambda: pane.bar_chart.breakdown is not None and pane.bar_chart.breakdown.parts == [],
+                    timeout=TIMEOUT)
+    assert pane.bar_chart.bars is None
+    assert pane.bar_chart.plot.plotItem.titleLabel.text.endswith("none for these choices")
+    assert pane.parts_table.rowCount() == 0 and pane.parts_table.columnCount() == 4
+    for i in range(pane.segments.list.count()):
+        pane.segments.list.item(i).setCheckState(Qt.CheckState.Checked)
+    qtbot.waitUntil(lambda: pane.bar_chart.bars is not None, timeout=TIMEOUT)

@@ -215,8 +215,17 @@ class BarChart(QWidget):
         self.breakdown, self.currency = breakdown, currency
         if self.bars is not None:
             self.plot.removeItem(self.bars)
+            self.bars = None
         parts = self.parts = drawn_parts(breakdown)
         n = len(parts)
+        if not n:  # the filters leave no revenue: pyqtgraph cannot draw zero bars, and there is nothing to say
+            for label in self.labels:
+                label.setVisible(False)
+            self.plot.getAxis("left").setTicks([[]])
+            self.plot.setTitle(f"Revenue by {breakdown.dimension}: none for these choices")
+            self.plot.setXRange(0, 1, padding=0)
+            self.plot.setYRange(-0.6, 0.4, padding=0)
+            return
         ys = [n - 1 - i for i in range(n)]  # the biggest on top
         brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
         self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts], brushes=brushes,
