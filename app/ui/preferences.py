@@ -30,6 +30,7 @@ from app.models.home import OpenHome
 from app.models.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
 from app.paths import log_dir
 from app.ui import settings
+from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
 
 WINDOW_HELP = ("Real-time audiences look at this many days of events, counted back from the moment they are "
@@ -83,7 +84,7 @@ class PreferencesDialog(QDialog):
             box.setValue(workspace.realtime_window_days)
             box.setAccessibleName(f"Real-time window of {workspace.name}")
             box.setToolTip(f"Days of events real-time audiences of {workspace.name} look at (1–{MAX_REALTIME_WINDOW_DAYS})")
-            windows_layout.addRow(workspace.name, box)
+            windows_layout.addRow(literal(workspace.name), box)
             self.windows[workspace.id] = box
         if not workspaces:
             windows_layout.addRow(QLabel("There is no workspace yet."))

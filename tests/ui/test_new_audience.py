@@ -113,3 +113,20 @@ def test_a_name_taken_meanwhile_is_refused_by_the_store_and_shown_in_the_dialog(
     assert "already exists" in dialog.create_problem.text()
     assert dialog.isVisible()
     dialog.reject()
+
+
+def test_names_with_an_ampersand_are_shown_as_typed_not_as_a_shortcut(qtbot, home_dir):
+    from PySide6.QtGui import QKeySequence
+
+    with OpenHome.open(home_dir, user="maria") as opened:
+        opened.workspaces.create("Harbor & Pine US", [("platform", "Web & App")])
+        opened.workspaces.create("Harbor & Pine EU", [("platform", "iOS")])
+        dialog = NewAudienceDialog(opened, None, read_choices(opened))
+        qtbot.addWidget(dialog)
+        dialog.multi.setChecked(True)
+        for check in dialog.workspace_checks.values():
+            check.setChecked(True)
+        shown = list(dialog.workspace_checks.values()) + list(dialog.input_checks.values())
+        # "&&" is how Qt shows one "&"; a single "&" would underline " " or "P" and make Alt+P a shortcut.
+        assert sorted(check.text() for check in shown)[0] == "Harbor && Pine EU"
+        assert all(QKeySequence.mnemonic(check.text()).isEmpty() for check in shown)

@@ -82,3 +82,19 @@ def test_preferences_show_where_the_data_and_the_logs_live(qtbot, open_window, h
     assert dialog.places == {"Data (home)": home_dir.root, "Logs": log_dir()}
     shown = " ".join(label.text() for label in dialog.findChildren(type(dialog.problem)))
     assert str(home_dir.root) in shown and str(log_dir()) in shown
+
+
+def test_a_workspace_named_with_an_ampersand_is_labelled_as_typed(qtbot, open_window, home_dir):
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QFormLayout
+
+    from app.models.home import OpenHome
+
+    with OpenHome.open(home_dir) as opened:
+        opened.workspaces.create("Harbor & Pine US")
+    dialog = open_preferences(qtbot, open_window(home_dir))
+    [days] = dialog.windows.values()
+    form = days.parentWidget().layout()
+    assert isinstance(form, QFormLayout)
+    label = form.labelForField(days)
+    assert label.text() == "Harbor && Pine US" and QKeySequence.mnemonic(label.text()).isEmpty()

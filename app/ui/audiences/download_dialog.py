@@ -43,6 +43,7 @@ from app.models.downloads import (
 )
 from app.models.home import OpenHome
 from app.ui.home import HomeConnection
+from app.ui.mnemonics import literal
 from app.ui.workers import Task, Tasks, failure_message
 
 #: The folder the last download went to, offered next time.
@@ -123,7 +124,7 @@ class DownloadDialog(QDialog):
         self.type_checks: dict[str, QCheckBox] = {}
         labelled = sorted(((type_label(t), t, n) for t, n in choices.identity_types.items()), key=lambda x: x[0].casefold())
         for index, (label, identity_type, count) in enumerate(labelled):
-            check = QCheckBox(f"{label} ({count:,})")
+            check = QCheckBox(literal(f"{label} ({count:,})"))
             check.setAccessibleName(label)
             check.setToolTip(f"Write the members' {identity_type} identities; the cache holds {count:,} of them "
                              "in these audiences' workspaces")
@@ -143,7 +144,7 @@ class DownloadDialog(QDialog):
             variations = choices.variations.get(audience.id)
             if not variations:
                 continue
-            box = QGroupBox(f"Variations of “{audience.name}”")
+            box = QGroupBox(literal(f"Variations of “{audience.name}”"))
             box.setToolTip("The audience has a saved A/B test: a CSV per variation chosen")
             layout = QVBoxLayout(box)
             whole = QCheckBox("Whole audience (one file)")
@@ -154,7 +155,7 @@ class DownloadDialog(QDialog):
             self.whole_checks[audience.id] = whole
             checks = {}
             for variation in variations:
-                check = QCheckBox(f"{variation.name} ({variation.percent} %)")
+                check = QCheckBox(literal(f"{variation.name} ({variation.percent} %)"))
                 check.setAccessibleName(f"Variation {variation.name}")
                 check.setToolTip(f"The members in {variation.name}: a CSV named "
                                  f"“{audience.effective_external_name} - {variation.name}”")

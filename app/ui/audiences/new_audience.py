@@ -30,6 +30,7 @@ from app.models.audiences import MAX_NAME_LENGTH, AudienceInfo
 from app.models.home import OpenHome
 from app.models.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
+from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
 
 
@@ -122,7 +123,7 @@ class NewAudienceDialog(QDialog):
         box_layout = QVBoxLayout(self.workspace_box)
         box_layout.setContentsMargins(0, 0, 0, 0)
         for workspace in choices.workspaces:
-            check = QCheckBox(workspace.name)
+            check = QCheckBox(literal(workspace.name))
             check.setAccessibleName(f"Workspace {workspace.name}")
             check.toggled.connect(self._on_changed)
             box_layout.addWidget(check)
@@ -251,7 +252,7 @@ class NewAudienceDialog(QDialog):
         for workspace in chosen:
             for item in workspace.inputs:
                 where = f" · {workspace.name}" if len(chosen) > 1 else ""
-                check = QCheckBox(f"{item.name} ({item.kind}){where}")
+                check = QCheckBox(literal(f"{item.name} ({item.kind}){where}"))
                 check.setAccessibleName(f"Input {item.name} of {workspace.name}")
                 check.setChecked(item.id in ticked)
                 check.toggled.connect(self._on_changed)

@@ -22,6 +22,7 @@ from app.models.audiences import MAX_NAME_LENGTH, MAX_TAG_LENGTH, AudienceInfo
 from app.models.draft import Draft
 from app.models.workspaces import WorkspaceInfo
 from app.ui.audiences.model import STATUS_TEXT, local_time
+from app.ui.mnemonics import literal
 
 TAG_HINT = f"Tags are at most {MAX_TAG_LENGTH} characters, so they fit in lists and filters."
 
@@ -53,7 +54,7 @@ class DetailsPanel(QWidget):
         for workspace in workspaces:
             for item in workspace.inputs:
                 where = f" · {workspace.name}" if len(workspaces) > 1 else ""
-                check = QCheckBox(f"{item.name} ({item.kind}){where}")
+                check = QCheckBox(literal(f"{item.name} ({item.kind}){where}"))
                 check.setToolTip("Only events from the chosen platforms and feeds count; none chosen means all of them")
                 check.toggled.connect(self._on_inputs)
                 inputs_layout.addWidget(check)

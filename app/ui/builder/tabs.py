@@ -19,6 +19,7 @@ from app.models.draft import Draft
 from app.models.home import OpenHome
 from app.ui.builder.recovery import RecoverDraftsDialog
 from app.ui.home import HomeConnection
+from app.ui.mnemonics import literal
 from app.ui.workers import Tasks
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class EditorTabs(QTabWidget):
     def _on_title(self, editor: AudienceEditor, title: str) -> None:
         index = self.indexOf(editor)
         if index >= 0:
-            self.setTabText(index, title)
+            self.setTabText(index, literal(title))
 
     def _remove(self, editor: AudienceEditor) -> None:
         self.editors.pop(editor.audience_id, None)

@@ -33,6 +33,7 @@ from app.models.audiences import MAX_NAME_LENGTH
 from app.models.standard_audiences import StandardAudienceService, StandardInfo
 from app.models.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
+from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
 
 
@@ -220,7 +221,7 @@ class NewStandardAudienceDialog(QDialog):
         self.input_checks = {}
         workspace = next((w for w in self._choices.workspaces if w.id == self.workspace.currentData()), None)
         for item in workspace.inputs if workspace else ():
-            check = QCheckBox(f"{item.name} ({item.kind})")
+            check = QCheckBox(literal(f"{item.name} ({item.kind})"))
             check.setAccessibleName(f"Input {item.name}")
             self.inputs_layout.addWidget(check)
             self.input_checks[item.id] = check

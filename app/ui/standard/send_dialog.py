@@ -22,6 +22,7 @@ from app.connectors.outputs.directory import partner
 from app.models.connections import ConnectionInfo
 from app.models.standard_audiences import StandardAudienceService, StandardInfo
 from app.ui.connections import forward
+from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
 
 
@@ -95,7 +96,7 @@ class SendDialog(QDialog):
         for connection in connections:
             last = (f"last sent {connection.last_forwarded_at:%d %b %Y %H:%M}" if connection.send_requested_at
                     and connection.last_forwarded_at else "never sent")
-            check = QCheckBox(f"{connection.output_name} ({_partner_name(connection.partner)}) — {last}")
+            check = QCheckBox(literal(f"{connection.output_name} ({_partner_name(connection.partner)}) — {last}"))
             check.setAccessibleName(f"Send to {connection.output_name}")
             check.setChecked(connection.status == "sending" and connection.fault is None)
             if connection.status != "sending":
