@@ -759,6 +759,8 @@ class _Compiler:
     def _criterion_audience_membership(self, node: dict) -> _Sql | _Set:
         if self.memberships is None:
             return self._problem(node, "audience membership cannot be evaluated here")
+        if not node["audience_id"]:  # a card just added: no audience has id 0
+            return self._problem(node, "no audience chosen yet: choose the audience whose members to count")
         target = self.memberships(node["audience_id"])
         if target is None:
             return self._problem(node, f"audience {node['audience_id']} does not exist")

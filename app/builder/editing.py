@@ -550,8 +550,10 @@ def window_words(window: Mapping[str, Any] | None) -> str:
     return ""
 
 
-def describe(node: Mapping[str, Any]) -> str:
-    """A one-line summary in the marketer's words ("Purchase, at least 2 times, in the last 30 days")."""
+def describe(node: Mapping[str, Any], audience_names: Mapping[int, str] | None = None) -> str:
+    """A one-line summary in the marketer's words ("Purchase, at least 2 times, in the last 30 days").
+
+    `audience_names` (id to name) lets a membership criterion name its audience, as the builder shows it."""
     kind = node.get("type")
     not_ = "not " if node.get("exclude") else ""
     if kind == "group":
@@ -573,7 +575,13 @@ def describe(node: Mapping[str, Any]) -> str:
     if kind == "user_attribute":
         return f"{not_}{node.get('attribute')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
     if kind == "audience_membership":
-        return f"{not_}{'in' if node.get('member') else 'not in'} audience {node.get('audience_id')}"
+        where = "in" if node.get("member") else "not in"
+        audience_id = node.get("audience_id")
+        if not audience_id:
+            return f"{not_}{where} an audience not chosen yet"
+        if audience_names is not None and audience_id in audience_names:
+            return f"{not_}{where} “{audience_names[audience_id]}”"
+        return f"{not_}{where} audience {audience_id}"
     if kind == "consent":
         if node.get("regulation") == "ccpa":
             return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")

@@ -176,6 +176,14 @@ def test_describe_reads_like_the_marketers_words():
         "not any of 1 criterion"
 
 
+def test_a_membership_criterion_names_its_audience_or_asks_for_one():
+    node = {"id": "m", "type": "audience_membership", "audience_id": 4, "member": True}
+    assert editing.describe(node, {4: "Campers near Denver"}) == "in “Campers near Denver”"
+    assert editing.describe({**node, "member": False, "exclude": True}, {4: "Campers"}) == "not not in “Campers”"
+    assert editing.describe(node) == "in audience 4"  # no names to hand (e.g. the command line)
+    assert editing.describe({**node, "audience_id": 0}, {4: "Campers"}) == "in an audience not chosen yet"
+
+
 # -- random sequences of edits ---------------------------------------------------------------------
 
 KEYS = sorted(k for k in editing.PALETTE if k != "calculated_attribute")

@@ -114,3 +114,10 @@ def test_the_session_estimates_like_the_engine_and_can_be_cancelled_from_another
             raise EstimateCancelled(str(exc)) from exc
     timer.join()
     session.close()
+
+
+def test_a_membership_card_without_its_audience_asks_for_one(opened):
+    node = {"id": "m", "type": "audience_membership", "audience_id": 0, "member": True, "exclude": False}
+    document = {"version": 1, "root": {"id": "root", "type": "group", "match": "all", "exclude": False, "children": [node]}}
+    with pytest.raises(CriteriaError, match="no audience chosen yet: choose the audience whose members to count"):
+        estimate_document(opened, document, workspace_ids=[opened.ids["workspace"]], exact=True)

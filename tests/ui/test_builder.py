@@ -542,11 +542,13 @@ def test_a_home_with_a_second_audience_offers_it_for_membership(qtbot, open_edit
     editor = open_editor()
     assert (open_editor.ids["Empty draft"], "Empty draft") in editor.context.membership_choices
     node_id = editor.add_criterion("audience_membership", "root", 0)
+    assert editor.canvas.frames[node_id].summary.text() == "in an audience not chosen yet"
     card = editor.canvas.frames[node_id].editor
     index = card.audience.findData(open_editor.ids["Empty draft"])
     card.audience.setCurrentIndex(index)
     card.audience.activated.emit(index)
     assert editing.find(editor.document, node_id)["audience_id"] == open_editor.ids["Empty draft"]
+    assert editor.canvas.frames[node_id].summary.text() == "in “Empty draft”"  # its name, not its id
 
 
 def test_changing_an_attributes_type_is_kept_in_the_store(qtbot, open_editor):

@@ -305,12 +305,13 @@ class CriterionCard(NodeFrame):
 
     def set_node(self, node: dict[str, Any]) -> None:
         super().set_node(node)
-        summary = editing.describe({**node, "exclude": False})
+        names = self.canvas.services.audience_names
+        summary = editing.describe({**node, "exclude": False}, names)
         title = self.title.text()
         if summary.startswith(title):  # "Session, count ≥ 3, …" under the title "Session": say it once
             summary = summary[len(title):].lstrip(", ")
         self.summary.setText(summary)
-        self.summary.setToolTip(editing.describe(node))
+        self.summary.setToolTip(editing.describe(node, names))
         self.exclude.setChecked(bool(node.get("exclude")))
         if self._editor is not None:  # else it is built showing this node
             self._editor.set_node(node)

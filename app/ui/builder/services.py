@@ -32,6 +32,8 @@ class EditorServices(QObject):
         self.tasks = tasks
         self.context = context
         self.catalog: Catalog = context.catalog
+        #: id → name of the audiences a membership card may name, for the cards' summaries
+        self.audience_names: dict[int, str] = dict(context.membership_choices)
 
     @property
     def workspace_ids(self) -> tuple[int, ...]:
