@@ -30,6 +30,7 @@ import pyarrow as pa
 import requests
 
 from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
+from app.connectors.reply_text import one_line
 from app.connectors.sync_format import (
     ARROW_STREAM,
     PageFormatError,
@@ -450,7 +451,8 @@ def _server_message(reply: requests.Response) -> str:
         errors = reply.json()["errors"]
         return "; ".join(str(error["message"]) for error in errors)
     except (ValueError, KeyError, TypeError):
-        return reply.text[:300] or reply.reason
+        # Not the server's JSON: a web server or proxy answered in its place (often with a page of HTML).
+        return f"{one_line(reply.text) or reply.reason} (not an Audience Studio server's answer: check the address)"
 
 
 def _holds_rows(cache: Cache, workspace_id: int) -> bool:

@@ -41,6 +41,7 @@ class _Failure:
     body: Any
     #: Batch requests to let through before this failure applies.
     skip: int = 0
+    headers: dict[str, str] | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -101,11 +102,12 @@ class PartnerSimulator:
         self._server.server_close()
 
     def fail_next(self, status: int, *, times: int = 1, retry_after: float | None = None,
-                  after_processing: bool = False, body: Any = None, after: int = 0) -> None:
+                  after_processing: bool = False, body: Any = None, after: int = 0,
+                  headers: dict[str, str] | None = None) -> None:
         """The next `times` batch requests answer `status` (after processing them, if `after_processing`);
-        with `after`, only once that many more batch requests went through."""
+        with `after`, only once that many more batch requests went through; `headers` go with the answer."""
         with self._lock:
-            self._failures.extend(_Failure(status, retry_after, after_processing, body, after if i == 0 else 0)
+            self._failures.extend(_Failure(status, retry_after, after_processing, body, after if i == 0 else 0, headers)
                                   for i in range(times))
 
     def dispatch(self, method: str, path: str, headers, body: bytes) -> Reply:
@@ -128,7 +130,9 @@ class PartnerSimulator:
         failure = self._failures.pop(0)
         if failure.after_processing:
             process()
-        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else None
+        headers = dict(failure.headers or {})
+        if failure.retry_after is not None:
+            headers["Retry-After"] = f"{failure.retry_after:g}"
         return Reply(failure.status, failure.body or {"error": f"simulated {failure.status}"}, headers)
 
     def _apply(self, batch_id: str, action: str, identities: list[tuple[str, str]]) -> bool:

@@ -175,6 +175,18 @@ def test_a_retry_after_too_long_to_wait_faults_at_once(world, webhook):
     assert home.faults.get(report.fault_id).retries == 0 and home.faults.get(report.fault_id).category == "Rate limiting"
 
 
+def test_a_redirect_is_a_configuration_fault_never_a_batch_counted_as_sent(world, webhook):
+    # requests would follow a 302 after a POST as a GET without the body: the batch would be lost.
+    home, _, audience = world
+    connection = connect_webhook(home, audience, webhook)
+    webhook.fail_next(302, headers={"Location": webhook.url + "/moved"})
+    report = engine(home).forward_one(connection.id)
+    fault = home.faults.get(report.fault_id)
+    assert (report.outcome, fault.category, fault.status_code, fault.retries) == (FAULTED, "Configuration", 302, 0)
+    assert f"sending the request on to {webhook.url}/moved; nothing was sent there" in fault.message
+    assert webhook.seen_batches == set() and webhook.requests == 1
+
+
 def test_authentication_permission_and_configuration_refusals_fault_without_retrying(world, webhook, email_list, ads):
     home, _, audience = world
     wrong_secret = connect_webhook(home, audience, webhook, secret="not-the-secret")

@@ -46,7 +46,8 @@ def test_login_keeps_the_token_in_the_keyring_and_sync_equals_an_import(secret_s
     home = tmp_path / "laptop"
 
     assert _login(monkeypatch, home, deployment.server.base_url, token) == 0
-    assert "Signed in" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "Signed in" in said and "The token is kept in the OS keyring (SecretService Keyring)." in said
     assert secret_service.get_password(f"Audience Studio server {deployment.server.base_url}", "token").endswith(token)
     assert main(["--home", str(home), "sync"]) == 0  # the server is remembered
     out = capsys.readouterr().out
@@ -148,6 +149,50 @@ def test_a_malformed_page_is_named_and_nothing_of_it_is_kept(home_dir):
             assert opened.cache.meta("sync_cursor http://127.0.0.1:%d 1" % server.server_port) is None
     finally:
         server.shutdown()
+
+
+class _NotOurServer(BaseHTTPRequestHandler):
+    """Some other web server at the address: a 404 page of HTML, as `python -m http.server` answers."""
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        data = (b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<title>Error response</title>\n</head>\n"
+                b"<body>\n<h1>Error response</h1>\n<p>Error code: 404</p>\n</body>\n</html>\n")
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_another_web_server_at_the_address_is_said_in_one_line(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotOurServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(SyncError) as raised:
+            SyncClient(f"http://127.0.0.1:{server.server_port}", "token").workspaces()
+    finally:
+        server.shutdown()
+    assert str(raised.value) == ("The server answered 404 to GET /v1/me: Error response (not an Audience Studio "
+                                 "server's answer: check the address)")
+
+
+def test_login_says_where_the_token_went_when_it_is_kept_in_plain_text(home_dir, monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    from app.models.sync import token_place
+
+    monkeypatch.setenv("AUDIENCE_STUDIO_PLAINTEXT_SECRETS", "1")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with OpenHome.open(home_dir) as opened:
+            assert token_place(opened).startswith(f"an unencrypted file, {home_dir.root / 'UNENCRYPTED-server-tokens.json'}")
+    finally:
+        keyring.set_keyring(previous)
 
 
 def test_sync_home_needs_a_sign_in(home_dir):

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.connectors.outputs.errors import PartnerError
+from app.connectors.outputs.errors import CONFIGURATION, PartnerError
+from app.connectors.reply_text import one_line
 
 TIMEOUT_SECONDS = 30
 
@@ -18,11 +19,18 @@ def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> req
     """The response when it is a success (2xx); PartnerError otherwise, naming the host, never the credentials."""
     host = urlsplit(url).netloc
     try:
-        response = session.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        # Never followed: requests turns a 301/302 after a POST into a GET without the body, which the
+        # new address may answer 200, and the batch would count as sent though nobody received it.
+        response = session.request(method, url, timeout=TIMEOUT_SECONDS, allow_redirects=False, **kwargs)
     except requests.Timeout:
         raise PartnerError(f"{host} did not answer within {TIMEOUT_SECONDS} s.") from None
     except requests.ConnectionError:
         raise PartnerError(f"{host} could not be reached.") from None
+    if 300 <= response.status_code < 400:
+        where = response.headers.get("Location") or "another address"
+        raise PartnerError(f"{host} answered {response.status_code}, sending the request on to {where}; nothing was "
+                           f"sent there. If the partner has moved, put its new address in the output's settings.",
+                           status=response.status_code, category=CONFIGURATION)
     if response.status_code >= 400:
         raise PartnerError(f"{host} answered {response.status_code}: {partner_message(response)}",
                            status=response.status_code, retry_after=retry_after(response))
@@ -40,12 +48,11 @@ def partner_message(response: requests.Response) -> str:
         if isinstance(error, dict):
             text = error.get("message") or error.get("error_user_msg") or error.get("type")
             if text:
-                return str(text)[:300]
+                return one_line(str(text))
         for key in ("error_description", "detail", "message", "title", "error"):
             if isinstance(body.get(key), str) and body[key]:
-                return body[key][:300]
-    text = (response.text or "").strip()
-    return text[:300] or (response.reason or "no message")
+                return one_line(body[key])
+    return one_line(response.text) or (response.reason or "no message")
 
 
 def retry_after(response: requests.Response) -> float | None:
