@@ -242,7 +242,8 @@ def cmd_sync(home, args) -> int:
             token = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API token: ")
             user, workspaces = sync.sign_in(opened, args.server, token)
             names = ", ".join(w.name for w in workspaces) or "none yet"
-            print(f"Signed in to {args.server} as {user}; workspaces: {names}. The token is in the OS keyring.")
+            print(f"Signed in to {args.server} as {user}; workspaces: {names}. The token is kept in "
+                  f"{sync.token_place(opened)}.")
             return 0
         if args.action == "logout":
             print(f"Signed out of {sync.sign_out(opened, args.server)}.")

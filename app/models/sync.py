@@ -84,6 +84,11 @@ def _tokens(home: OpenHome) -> SecretStore:
     return SecretStore(plaintext_file=home.home.root / "UNENCRYPTED-server-tokens.json", service_prefix=TOKEN_SERVICE_PREFIX)
 
 
+def token_place(home: OpenHome) -> str:
+    """Where sign-in tokens are kept, in words: the OS keyring, or the plain-text file opted into."""
+    return _tokens(home).describe()
+
+
 def _clean_url(server_url: str) -> str:
     url = server_url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
