@@ -173,6 +173,8 @@ def test_a_retry_after_too_long_to_wait_faults_at_once(world, webhook):
     webhook.fail_next(429, retry_after=3600)
     report = engine(home).forward_one(connection.id)
     assert home.faults.get(report.fault_id).retries == 0 and home.faults.get(report.fault_id).category == "Rate limiting"
+    assert home.faults.get(report.fault_id).message.endswith(
+        "It asked to wait 3,600 s, longer than the 15 minutes waited in the background: resume once that time has passed.")
 
 
 def test_a_redirect_is_a_configuration_fault_never_a_batch_counted_as_sent(world, webhook):

@@ -58,7 +58,11 @@ def call_with_retries(action: Callable[[], T], *, policy: RetryPolicy = RetryPol
             error = exc
         too_long = error.retry_after is not None and error.retry_after > policy.longest_wait_seconds
         if not error.retryable or attempt >= policy.retries or too_long:
-            raise SendFailed(Failure(error.category, error.message, error.status, attempt, batch_id)) from error
+            message = error.message
+            if too_long:  # else the fault would not say why nothing was retried
+                message += (f" It asked to wait {error.retry_after:,.0f} s, longer than the {policy.longest_wait_seconds / 60:g} "
+                            f"minutes waited in the background: resume once that time has passed.")
+            raise SendFailed(Failure(error.category, message, error.status, attempt, batch_id)) from error
         wait = policy.delay(attempt, error.retry_after, rng)
         attempt += 1
         log.info("%s: %s; retry %d in %.1f s", label, error.status or "no answer", attempt, wait)
