@@ -220,7 +220,11 @@ class Cache:
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
         if not read_only:
-            self._ensure_schema()
+            try:
+                self._ensure_schema()
+            except BaseException:
+                self._con.close()
+                raise
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -238,7 +242,16 @@ class Cache:
         tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
         if "cache_meta" in tables:
             version = first_row(con, "SELECT value FROM cache_meta WHERE key = 'schema_version'")
-            if version and int(version[0]) == SCHEMA_VERSION:
+            stored = None if version is None else str(version[0])
+            # Never rebuilt over: a newer app's cache (or one not made by the app) holds data this one
+            # cannot read, and dropping it would lose every import without a word.
+            if stored is not None and not stored.isdigit():
+                raise UserError(f"The cache {self.path} has a schema version Audience Studio never writes ({stored!r}); "
+                                "move the file away to start an empty cache.")
+            if stored is not None and int(stored) > SCHEMA_VERSION:
+                raise UserError(f"The cache {self.path} was made by a newer version of Audience Studio (cache schema "
+                                f"{stored}); update the app to open it.")
+            if stored is not None and int(stored) == SCHEMA_VERSION:
                 if {*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables:  # made before these tables existed
                     log.info("adding the tables %s to the cache", ", ".join(sorted({*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables)))
                     con.execute("BEGIN")

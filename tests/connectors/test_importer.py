@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import duckdb
@@ -202,6 +203,26 @@ def test_cache_of_an_older_schema_is_rebuilt(tmp_path):
     assert "leftovers" not in tables and "events" in tables
     assert cache.meta("schema_version") == str(SCHEMA_VERSION)
     cache.close()
+
+
+@pytest.mark.parametrize(("stored", "said"), [
+    (str(SCHEMA_VERSION + 1), "was made by a newer version of Audience Studio (cache schema"),
+    ("two", "has a schema version Audience Studio never writes ('two'); move the file away"),
+])
+def test_a_cache_of_a_newer_or_unknown_schema_is_refused_and_left_as_it_was(tmp_path, stored, said):
+    from app.errors import UserError
+
+    path = tmp_path / "newer.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE cache_meta (key VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO cache_meta VALUES ('schema_version', ?)", [stored])
+    con.execute("CREATE TABLE events_of_the_future (x INT); INSERT INTO events_of_the_future VALUES (1)")
+    con.close()
+    with pytest.raises(UserError, match=re.escape(said)):
+        Cache(path)
+    con = duckdb.connect(str(path))  # not dropped, and not left open
+    assert con.execute("SELECT count(*) FROM events_of_the_future").fetchone() == (1,)
+    con.close()
 
 
 def test_a_cache_held_by_another_process_is_reported_plainly(tmp_path):
