@@ -64,10 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="build the demo workspace in the home",
                                description="Generate a realistic demo workspace (mParticle batches for the iOS, Android and web apps and a CRM feed of the fictional retailer Harbor & Pine), import it, and add example audiences. Deterministic for a seed.")
     demo.add_argument("--profiles", type=_positive_int, default=200_000, metavar="N", help="profiles to generate (default 200,000)")
-    demo.add_argument("--days", type=_positive_int, default=60, metavar="D", help="days of history up to now (default 60)")
+    demo.add_argument("--days", type=_positive_int, default=60, metavar="D", help="days of history up to now, 1 to 3650 (default 60)")
     demo.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default 7)")
     demo.add_argument("--end", type=_utc_time, metavar="ISO8601", help="the moment the history ends (default: now, to the hour)")
-    demo.add_argument("--replace", action="store_true", help="replace what the home holds (its workspaces, audiences and cache)")
+    demo.add_argument("--replace", action="store_true", help="replace what the home holds (its workspaces, audiences and cache), once the new demo is complete")
     demo.add_argument("--if-missing", action="store_true", help="do nothing when the home already holds a workspace")
 
     imp = commands.add_parser("import", help="load mParticle batch files into the cache",

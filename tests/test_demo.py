@@ -76,6 +76,32 @@ def test_a_demo_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch)
     assert not (home / "store.sqlite3").exists() and not (home / "cache.duckdb").exists()
 
 
+def test_replace_keeps_what_the_home_held_until_the_new_demo_is_complete(tmp_path, monkeypatch, capsys):
+    import app.models.demo as demo
+
+    home = tmp_path / "h"
+    assert main(["--home", str(home), "demo", "--profiles", "200", "--days", "5", "--end", END]) == 0
+    assert main(["--home", str(home), "audiences", "create", "Precious"]) == 0
+    before = cli_json(capsys, home, "audiences", "list", "--json")
+
+    # Arguments a demo cannot be built from are refused before anything is touched.
+    for bad in (["--end", "9999-12-31T00:00:00Z"], ["--days", "1000000"], ["--days", "30", "--end", "1970-01-10T00:00:00Z"]):
+        assert main(["--home", str(home), "demo", "--profiles", "10", "--replace", *bad]) == 1
+        assert capsys.readouterr().err.startswith(("audience-studio: --end: ", "audience-studio: --days: "))
+    # A build that fails half-way leaves the home as it was, and no build folder behind.
+    monkeypatch.setattr(demo, "create_example_audiences", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        main(["--home", str(home), "demo", "--profiles", "100", "--days", "5", "--end", END, "--replace"])
+    assert cli_json(capsys, home, "audiences", "list", "--json") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h"]
+
+    monkeypatch.undo()
+    assert main(["--home", str(home), "demo", "--profiles", "100", "--days", "5", "--end", END, "--replace"]) == 0
+    names = [a["name"] for a in cli_json(capsys, home, "audiences", "list", "--json")]
+    assert "Precious" not in names and len(names) >= 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h"]
+
+
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples" / "criteria").glob("*.json"))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,9 +13,9 @@ from dataclasses import dataclass
 from app.builder.calculated import CalculatedAttribute
 from app.connectors import demo_data, demo_revenue
 from app.connectors.importer import ImportReport, SourcedBatch, import_batches
-from app.errors import UserError
+from app.errors import InvalidInput, UserError
 from app.models.home import OpenHome
-from app.models.store_files import remove_home_data
+from app.models.store_files import home_data_names, remove_home_data
 from app.paths import Home
 
 log = logging.getLogger(__name__)
@@ -75,25 +77,53 @@ def build_demo(
     progress: Callable[[int, int | None], None] | None = None,
     activity: float = 1.0,
 ) -> DemoSummary:
-    """Fill `home` with the demo workspaces; refuses a home that already holds work unless `replace`."""
-    started = time.perf_counter()
-    if replace:
-        remove_home_data(home)
-    elif home_has_workspaces(home):
-        raise UserError(f"The home {home.root} already holds workspaces. Use --replace to start over, or choose another --home.")
+    """Fill `home` with the demo workspaces; refuses a home that already holds work unless `replace`.
 
-    opened = OpenHome.open(home)  # outside the clean-up: a home locked by another process is left alone
+    With `replace` the demo is built in a folder beside the home and moves in only once complete, so
+    a failure or an interruption leaves what the home held untouched."""
+    started = time.perf_counter()
+    check_history(days, end)
+    if not replace and home_has_workspaces(home):
+        raise UserError(f"The home {home.root} already holds workspaces. Use --replace to start over, or choose another --home.")
+    target = Home(home.root.parent / f".{home.root.name}.demo-build") if replace else home
+    if replace:
+        remove_home_data(target)  # a build interrupted before (the process killed) is not reused
+
+    opened = OpenHome.open(target)  # outside the clean-up: a home locked by another process is left alone
     try:
         with opened:
             summary = fill_demo(opened, profiles=profiles, days=days, seed=seed, end=end, progress=progress,
                                 activity=activity, discard_on_failure=False)
     except BaseException:
-        # The home held no workspaces (or --replace emptied it): a half-built demo goes entirely.
-        remove_home_data(home)
+        # The target held no workspaces (a new home, or the build folder): a half-built demo goes entirely.
+        remove_home_data(target)
+        if replace:
+            shutil.rmtree(target.root, ignore_errors=True)
         raise
+    if replace:
+        remove_home_data(home)
+        home.root.mkdir(parents=True, exist_ok=True)
+        for name in home_data_names(target):
+            os.replace(target.root / name, home.root / name)
+        shutil.rmtree(target.root, ignore_errors=True)
     summary = DemoSummary(summary.profiles, summary.events, summary.audiences, time.perf_counter() - started)
     log.info("demo built: %s", summary)
     return summary
+
+
+#: The longest history the demo generates.
+MAX_DAYS = 3650
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def check_history(days: int, end: dt.datetime) -> None:
+    """Refuse, before anything is written, a history the batches cannot carry (mParticle times are
+    milliseconds since 1970) or an absurd length."""
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"--days: {days:,} is out of range; the demo's history is 1 to {MAX_DAYS} days.")
+    if end.year > 9000 or end - dt.timedelta(days=days) < _EPOCH:
+        raise InvalidInput(f"--end: a history of {days} days ending {end.isoformat()} does not fit between 1970 and "
+                           "the year 9000; choose another end, or fewer --days.")
 
 
 def fill_demo(

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from app.paths import Home
 
+_SUFFIXES = ("", "-wal", "-shm", "-journal", ".wal")
+
+
+def home_data_names(home: Home) -> list[str]:
+    """The names of the store's and the cache's files (with their journals) that `home` holds now."""
+    return [base.name + suffix for base in (home.store_path, home.cache_path) for suffix in _SUFFIXES
+            if base.with_name(base.name + suffix).exists()]
+
 
 def remove_home_data(home: Home) -> None:
     """Delete the store and the cache of `home`; the folder itself and its logs stay."""
-    for base in (home.store_path, home.cache_path):
-        for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
-            path = base.with_name(base.name + suffix)
-            if path.exists():
-                path.unlink()
+    for name in home_data_names(home):
+        (home.root / name).unlink()
