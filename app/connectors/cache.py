@@ -243,14 +243,7 @@ class Cache:
         if "cache_meta" in tables:
             version = first_row(con, "SELECT value FROM cache_meta WHERE key = 'schema_version'")
             stored = None if version is None else str(version[0])
-            # Never rebuilt over: a newer app's cache (or one not made by the app) holds data this one
-            # cannot read, and dropping it would lose every import without a word.
-            if stored is not None and not stored.isdigit():
-                raise UserError(f"The cache {self.path} has a schema version Audience Studio never writes ({stored!r}); "
-                                "move the file away to start an empty cache.")
-            if stored is not None and int(stored) > SCHEMA_VERSION:
-                raise UserError(f"The cache {self.path} was made by a newer version of Audience Studio (cache schema "
-                                f"{stored}); update the app to open it.")
+            self._refuse_unreadable(stored)
             if stored is not None and int(stored) == SCHEMA_VERSION:
                 if {*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables:  # made before these tables existed
                     log.info("adding the tables %s to the cache", ", ".join(sorted({*REVENUE_TABLES, *REVENUE_ROLLUPS, *ADDED_TABLES} - tables)))
@@ -278,6 +271,18 @@ class Cache:
             ("schema_version", str(SCHEMA_VERSION)), ("data_version", "0"), ("next_event_id", "1"), ("source", "empty"),
         ])
         con.execute("COMMIT")
+
+    def _refuse_unreadable(self, stored: str | None) -> None:
+        """Never rebuild over a newer app's cache (or one the app did not make): it holds data this
+        version cannot read, and dropping it would lose every import without a word."""
+        if stored is None:
+            return
+        if not stored.isdigit():
+            raise UserError(f"The cache {self.path} has a schema version Audience Studio never writes ({stored!r}); "
+                            "move the file away to start an empty cache.")
+        if int(stored) > SCHEMA_VERSION:
+            raise UserError(f"The cache {self.path} was made by a newer version of Audience Studio (cache schema "
+                            f"{stored}); update the app to open it.")
 
     # -- facts about the cache ------------------------------------------------------------------
 

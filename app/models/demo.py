@@ -87,7 +87,7 @@ def build_demo(
         raise UserError(f"The home {home.root} already holds workspaces. Use --replace to start over, or choose another --home.")
     target = Home(home.root.parent / f".{home.root.name}.demo-build") if replace else home
     if replace:
-        remove_home_data(target)  # a build interrupted before (the process killed) is not reused
+        shutil.rmtree(target.root, ignore_errors=True)  # a build interrupted before (the process killed) is not reused
 
     opened = OpenHome.open(target)  # outside the clean-up: a home locked by another process is left alone
     try:
@@ -96,9 +96,10 @@ def build_demo(
                                 activity=activity, discard_on_failure=False)
     except BaseException:
         # The target held no workspaces (a new home, or the build folder): a half-built demo goes entirely.
-        remove_home_data(target)
         if replace:
             shutil.rmtree(target.root, ignore_errors=True)
+        else:
+            remove_home_data(target)
         raise
     if replace:
         remove_home_data(home)

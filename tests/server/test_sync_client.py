@@ -4,6 +4,7 @@ SIGKILL at random moments resumes to the same end, and bad answers leave the cac
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -111,7 +112,32 @@ def test_an_unreachable_server_says_to_keep_working_offline(tmp_path):
         client.workspaces()
 
 
-class _Malformed(BaseHTTPRequestHandler):
+class _StandIn(BaseHTTPRequestHandler):
+    """A stand-in server's handler: `reply` answers, and nothing is logged."""
+
+    def reply(self, status: int, kind: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]):
+    """A stand-in server on 127.0.0.1 for the block; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+class _Malformed(_StandIn):
     """A server whose page part is not an Arrow stream (a proxy's error page, a truncated download)."""
 
     def do_GET(self):  # noqa: N802 - the http.server API
@@ -122,59 +148,32 @@ class _Malformed(BaseHTTPRequestHandler):
                                      "parts": [{"table": "events", "rows": 9, "url": "/v1/workspaces/1/pages/p/events"}]}), "application/json"
         else:
             body, kind = "<html>502 Bad Gateway</html>", "application/vnd.apache.arrow.stream"
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, kind, body.encode())
 
 
 def test_a_malformed_page_is_named_and_nothing_of_it_is_kept(home_dir):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with OpenHome.open(home_dir) as opened:
-            before = opened.cache.data_version
-            client = SyncClient(f"http://127.0.0.1:{server.server_port}", "token")
-            _, remote = client.workspaces()
-            workspace = opened.workspaces.create("US", [])
-            with pytest.raises(SyncError, match="malformed.*nothing of that page was kept"):
-                client.pull(opened.cache, remote[0], workspace.id)
-            assert opened.cache.data_version == before
-            assert opened.cache.meta("sync_cursor http://127.0.0.1:%d 1" % server.server_port) is None
-    finally:
-        server.shutdown()
+    with _serving(_Malformed) as url, OpenHome.open(home_dir) as opened:
+        before = opened.cache.data_version
+        client = SyncClient(url, "token")
+        _, remote = client.workspaces()
+        workspace = opened.workspaces.create("US", [])
+        with pytest.raises(SyncError, match="malformed.*nothing of that page was kept"):
+            client.pull(opened.cache, remote[0], workspace.id)
+        assert opened.cache.data_version == before
+        assert opened.cache.meta(f"sync_cursor {url} 1") is None
 
 
-class _NotOurServer(BaseHTTPRequestHandler):
+class _NotOurServer(_StandIn):
     """Some other web server at the address: a 404 page of HTML, as `python -m http.server` answers."""
 
     def do_GET(self):  # noqa: N802 - the http.server API
-        data = (b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<title>Error response</title>\n</head>\n"
-                b"<body>\n<h1>Error response</h1>\n<p>Error code: 404</p>\n</body>\n</html>\n")
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply(404, "text/html", b"<!DOCTYPE HTML>\n<html lang=\"en\">\n<head>\n<title>Error response</title>\n"
+                                     b"</head>\n<body>\n<h1>Error response</h1>\n<p>Error code: 404</p>\n</body>\n</html>\n")
 
 
 def test_another_web_server_at_the_address_is_said_in_one_line(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotOurServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(SyncError) as raised:
-            SyncClient(f"http://127.0.0.1:{server.server_port}", "token").workspaces()
-    finally:
-        server.shutdown()
+    with _serving(_NotOurServer) as url, pytest.raises(SyncError) as raised:
+        SyncClient(url, "token").workspaces()
     assert str(raised.value) == ("The server answered 404 to GET /v1/me: Error response (not an Audience Studio "
                                  "server's answer: check the address)")
 

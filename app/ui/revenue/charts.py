@@ -218,21 +218,15 @@ class BarChart(QWidget):
             self.bars = None
         parts = self.parts = drawn_parts(breakdown)
         n = len(parts)
-        if not n:  # the filters leave no revenue: pyqtgraph cannot draw zero bars, and there is nothing to say
-            for label in self.labels:
-                label.setVisible(False)
-            self.plot.getAxis("left").setTicks([[]])
-            self.plot.setTitle(f"Revenue by {breakdown.dimension}: none for these choices")
-            self.plot.setXRange(0, 1, padding=0)
-            self.plot.setYRange(-0.6, 0.4, padding=0)
-            return
         ys = [n - 1 - i for i in range(n)]  # the biggest on top
-        brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
-        self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts], brushes=brushes,
-                                    pens=[pg.mkPen(None)] * n)
-        self.plot.addItem(self.bars)
+        if n:  # pyqtgraph cannot draw zero bars (the filters may leave no revenue)
+            brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
+            self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts],
+                                        brushes=brushes, pens=[pg.mkPen(None)] * n)
+            self.plot.addItem(self.bars)
         more = len(breakdown.parts) - n
-        self.plot.setTitle(f"Revenue by {breakdown.dimension}: {money(breakdown.total, currency)}"
+        total = money(breakdown.total, currency) if n else "none for these choices"
+        self.plot.setTitle(f"Revenue by {breakdown.dimension}: {total}"
                            + (f" · the biggest {n} of {len(breakdown.parts)} shown" if more else ""))
         left = self.plot.getAxis("left")
         left.setTicks([[(y, p.label) for y, p in zip(ys, parts)]])
