@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from app.models.demo import build_demo
+from app.engines.demo import build_demo
 from app.paths import Home
 
 END = dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc)

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.models.downloads import CHUNK_ROWS, SLICE_ROWS, Part, download
-from app.models.home import OpenHome
+from app.engines.downloads import CHUNK_ROWS, SLICE_ROWS, Part, download
+from app.engines.home import OpenHome
 from app.paths import resolve_home
 
 IOS = {"version": 1, "root": {"id": "root", "type": "group", "match": "all", "exclude": False, "children": [

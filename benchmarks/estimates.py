@@ -24,9 +24,9 @@ import duckdb
 
 from app.builder.compiler import Scope, compile_count
 from app.builder.estimator import Estimator
-from app.models.demo import build_demo, home_has_workspaces
-from app.models.estimates import catalog_for
-from app.models.home import OpenHome
+from app.engines.demo import build_demo, home_has_workspaces
+from app.engines.estimates import catalog_for
+from app.engines.home import OpenHome
 from app.paths import Home
 
 END = dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc)

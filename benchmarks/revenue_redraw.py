@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.builder import revenue as R
+from app.engines import revenue as R
 from app.connectors.cache import Cache
 
 SEGMENTS, AGENCIES, CHANNELS, DAYS = 500, 50, 20, 3 * 365
@@ -135,10 +135,10 @@ PUBLIC = tuple(i % 5 != 0 for i in range(SEGMENTS))  # 400 of 500 public, as in 
 def scratch_home(cache_path: Path):
     """A new home: a copy of the cache where a home keeps it (the original is never opened by the pane)
     and a new store made by the app's services, the segments as audiences, 400 of them public."""
-    from app.models.audiences import AudienceService
-    from app.models.db import open_store
-    from app.models.segments import SegmentSettingsService
-    from app.models.workspaces import WorkspaceService
+    from app.models.services.audiences import AudienceService
+    from app.models.store.db import open_store
+    from app.models.services.segments import SegmentSettingsService
+    from app.models.services.workspaces import WorkspaceService
     from app.paths import Home
 
     home = Home(Path(tempfile.mkdtemp(prefix="revenue-pane-bench-")))

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.models.db import open_store  # noqa: E402
-from app.models.home import OpenHome  # noqa: E402
+from app.models.store.db import open_store  # noqa: E402
+from app.engines.home import OpenHome  # noqa: E402
 from app.paths import Home  # noqa: E402
 
 TICK_MS = 5

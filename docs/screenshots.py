@@ -22,7 +22,7 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.models.home import OpenHome  # noqa: E402
+from app.engines.home import OpenHome  # noqa: E402
 from app.paths import Home  # noqa: E402
 
 BUILDER_AUDIENCE = "Engaged campers in the US"

@@ -6,7 +6,7 @@ executable: a child started by the bundle runs its worker instead of the command
 
 import multiprocessing
 
-from app.cli import main
+from app.cli.main import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()

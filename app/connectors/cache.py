@@ -327,6 +327,17 @@ class Cache:
         finally:
             cursor.close()
 
+    def attribute_names(self, workspace_id: int) -> list[str]:
+        """The user attribute names held for a workspace (its attribute catalog, brought up to date), sorted."""
+        self.refresh_catalogs()
+        cursor = self.cursor()
+        try:
+            return [name for (name,) in cursor.execute(
+                "SELECT name FROM attribute_catalog WHERE workspace_id = ? ORDER BY lower(name), name",
+                [workspace_id]).fetchall()]
+        finally:
+            cursor.close()
+
     def refresh_catalogs(self) -> None:
         """Bring the catalogs and the 1 % sample up to date if a load changed the data since they were.
 

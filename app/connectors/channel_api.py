@@ -35,7 +35,7 @@ _OK_PUT = {200, 201, 204}
 _OK_DELETE = {200, 202, 204, 404}
 _MAX_MESSAGE = 300
 #: A Retry-After this short (seconds) is waited out inside the request: a marketer pressing Push would
-#: otherwise be told to push again in 2 s. Longer ones go back to the caller (see app/models/channels.py).
+#: otherwise be told to push again in 2 s. Longer ones go back to the caller (see app/models/services/channels.py).
 SHORT_WAIT_S = 5.0
 SHORT_WAIT_RETRIES = 2
 _WAIT_STATUSES = {429, 503}
@@ -93,7 +93,7 @@ class ChannelApi:
 
     def delete_segment(self, target: ChannelTarget, ref: str) -> None:
         """Take the segment off the channel; a segment the channel does not have counts as taken off."""
-        # No "try again" advice: a removal that failed is retried by itself (see app/models/channels.py).
+        # No "try again" advice: a removal that failed is retried by itself (see app/models/services/channels.py).
         response = self._send(target, "DELETE", ref, verb=None)
         if response.status_code not in _OK_DELETE:
             raise _refusal(target, response, None)

@@ -1,1 +1,1 @@
-"""The workspace store: what users make (workspaces, inputs, audiences, tags), kept in SQLite. No Qt."""
+"""What users make: `store` (tables, engine set-up, migrations) and `services` (one per noun) over it. No Qt."""

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.connectors.batches import PLATFORM_NAMES
 from app.errors import InvalidInput, NotFound, UserError
-from app.models.db import utc_now
+from app.models.store.db import utc_now
 from app.server import credentials
 from app.server.database import Database
 from app.server.tables import inputs, memberships, tokens, users, workspaces

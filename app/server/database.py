@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.errors import UserError
-from app.models.db import unknown_revision
+from app.models.store.db import unknown_revision
 from app.paths import Home
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, exists, func, insert, not_, select, upd
 from sqlalchemy.exc import IntegrityError
 
 from app.builder.document import problems
-from app.models.db import utc_now
+from app.models.store.db import utc_now
 from app.server import cursors
 from app.server.database import Database
 from app.server.errors import ApiError

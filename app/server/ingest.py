@@ -18,7 +18,7 @@ from sqlalchemy import insert, update
 
 from app.connectors.batches import BatchError, Rows, map_batch
 from app.connectors.cache import sample_bucket
-from app.models.db import utc_now
+from app.models.store.db import utc_now
 from app.server.database import Database
 from app.server.errors import ApiError
 from app.server.tables import batches, workspaces

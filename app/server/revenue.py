@@ -356,11 +356,11 @@ def load_files(database: Database, workspace: str, files: Mapping[str, Path | No
 
 
 def demo_segments(workspace_name: str, currency: str | None = None) -> list:
-    """The demo's priced public segments (app.models.demo.DEMO_PUBLIC_SEGMENTS) under the keys the
+    """The demo's priced public segments (app.engines.demo.DEMO_PUBLIC_SEGMENTS) under the keys the
     desktop demo sells them by (external name, else name), so a desktop demo's audiences match.
     A workspace named like a demo workspace gets that workspace's segments and currency."""
     from app.connectors import demo_data, demo_revenue
-    from app.models.demo import DEMO_PUBLIC_SEGMENTS, example_audiences
+    from app.engines.demo import DEMO_PUBLIC_SEGMENTS, example_audiences
 
     ids = {name.casefold(): number for number, name in enumerate(demo_data.WORKSPACES, start=1)}
     mine = ids.get(workspace_name.casefold())

@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 
-from app.models.db import UTCDateTime
+from app.models.store.db import UTCDateTime
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

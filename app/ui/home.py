@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal, Slot
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.workers import Tasks, failure_message
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.about import AboutDialog
 from app.ui.audiences.pane import AudiencesPane
-from app.ui.builder.tabs import EditorTabs
+from app.ui.editor.tabs import EditorTabs
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.faults.pane import FaultsPane
 from app.ui.home import HomeConnection

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.home import OpenHome
-from app.models.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
+from app.engines.home import OpenHome
+from app.models.services.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
 from app.paths import log_dir
 from app.ui import settings
 from app.ui.mnemonics import literal

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.freshness import cache_freshness, cache_freshness_detail
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
@@ -73,7 +73,7 @@ class HomeStatusBar(QStatusBar):
     def reload(self) -> None:
         home = self._connection.open_home
         if home is not None:
-            from app.models.info import home_info  # its cache module is the worker's to import
+            from app.engines.info import home_info  # its cache module is the worker's to import
 
             self._tasks.run(lambda: home_info(home), label="Reading the home", on_success=self._on_info_read)
 

@@ -1,9 +1,9 @@
 """The first-run welcome: shown while the home holds no workspace, it offers the demo workspace or the
 team's server, and does either in the background with progress and Cancel.
 
-The demo goes into the home the window already has open (app.models.demo.fill_demo), so nothing
+The demo goes into the home the window already has open (app.engines.demo.fill_demo), so nothing
 restarts; a cancelled or failed build removes what it added. Connecting signs in with an API token
-(kept in the OS keyring by app.models.sync) and pulls the team's workspaces.
+(kept in the OS keyring by app.engines.sync) and pulls the team's workspaces.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
 
@@ -144,7 +144,7 @@ class WelcomeDialog(QDialog):
         end = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
 
         def work(report: Callable[[int, int], None]) -> str:
-            from app.models.demo import fill_demo
+            from app.engines.demo import fill_demo
 
             def progress(done: int, total: int | None) -> None:
                 if cancel.is_set():
@@ -166,7 +166,7 @@ class WelcomeDialog(QDialog):
         url, token, cancel = self.server_url.text(), self.token.text(), self._cancel
 
         def work() -> str:
-            from app.models.sync import sign_in, sync_home
+            from app.engines.sync import sign_in, sync_home
 
             user, workspaces = sign_in(home, url, token)
             synced = sync_home(home, url, cancelled=cancel.is_set)

@@ -16,9 +16,9 @@ from app.builder.variants import (
     in_variation_sql,
     variation_of,
 )
-from app.models.ab_tests import DraftVariation
-from app.models.home import OpenHome
-from app.models.members import members_sql, variation
+from app.models.services.ab_tests import DraftVariation
+from app.engines.home import OpenHome
+from app.engines.members import members_sql, variation
 from tests.outputs.homes import change_tiers, doc, identity_example
 
 # Upper critical values of the chi-square distribution at significance 0.001 (standard tables): a

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import unquote
 
-from app.models.channels import CHANNELS
+from app.models.services.channels import CHANNELS
 
 REQUIRED_FIELDS = ("ref", "name", "category", "taxonomy", "cpm", "cpm_currency")
 

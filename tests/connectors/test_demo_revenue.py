@@ -8,12 +8,12 @@ import statistics
 
 import pytest
 
-from app.builder import revenue as R
-from app.cli import main
+from app.engines import revenue as R
+from app.cli.main import main
 from app.connectors.cache import Cache
 from app.connectors.demo_revenue import AGENCIES, CHANNELS, DemoSegment, generate
-from app.models.demo import example_audiences
-from app.models.home import OpenHome
+from app.engines.demo import example_audiences
+from app.engines.home import OpenHome
 from app.paths import resolve_home
 
 END = dt.date(2026, 10, 31)

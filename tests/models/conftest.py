@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.models.audiences import AudienceService
-from app.models.db import Store, open_store
-from app.models.workspaces import WorkspaceInfo, WorkspaceService
+from app.models.services.audiences import AudienceService
+from app.models.store.db import Store, open_store
+from app.models.services.workspaces import WorkspaceInfo, WorkspaceService
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.connectors.outputs.secrets import SecretStore
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 
 
 @pytest.fixture

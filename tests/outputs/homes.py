@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from tests.builder.test_compiler_examples import NOW, doc, profile
 from tests.builder.workspaces import load
 

@@ -11,8 +11,8 @@ import random
 import pytest
 
 from app.errors import InvalidInput
-from app.models.home import OpenHome
-from app.models.forwarding import FAULTED, SENT, UP_TO_DATE, ForwardingEngine
+from app.engines.home import OpenHome
+from app.engines.forwarding import FAULTED, SENT, UP_TO_DATE, ForwardingEngine
 from tests.builder.test_compiler_examples import profile
 from tests.builder.workspaces import load
 from tests.outputs.homes import GOLD, NOW, email, idfa
@@ -223,7 +223,7 @@ UI_TIMEOUT = 10_000
 @pytest.fixture
 def pane(qtbot, home_dir, secret_service, tmp_path):
     """The Connections pane on a home with the six gold members, a file export and the hashed ads partner."""
-    from app.models.home import OpenHome
+    from app.engines.home import OpenHome
     from app.ui.connections.pane import ConnectionsPane
     from app.ui.home import HomeConnection
     from app.ui.workers import Tasks
@@ -320,8 +320,8 @@ def test_a_connections_shared_attributes_are_edited_later_from_the_connections_p
 
 
 def test_the_command_line_shares_attributes_and_connects_a_variation(world, webhook, capsys):
-    from app.cli import main
-    from app.models.ab_tests import DraftVariation
+    from app.cli.main import main
+    from app.models.services.ab_tests import DraftVariation
 
     home, _, _, audience = world
     hook_output(home, webhook)

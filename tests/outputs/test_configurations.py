@@ -9,7 +9,7 @@ from app.connectors.outputs.errors import Failure
 from app.connectors.outputs.secrets import KeyringUnavailable, SecretStore
 from app.connectors.outputs.settings import SettingsProblems
 from app.errors import InvalidInput, NotFound, UserError
-from app.models.connections import ConnectionService
+from app.models.services.connections import ConnectionService
 from tests.builder.test_compiler_examples import doc
 
 HOOK = {"url": "https://hooks.example.com/audiences"}

@@ -11,7 +11,7 @@ import pytest
 
 from app.connectors.outputs.custom_audiences import hashed
 from app.connectors.outputs.sending import RetryPolicy
-from app.models.forwarding import CANCELLED, FAULTED, SENT, SKIPPED, UP_TO_DATE, ForwardingEngine, plan_batches
+from app.engines.forwarding import CANCELLED, FAULTED, SENT, SKIPPED, UP_TO_DATE, ForwardingEngine, plan_batches
 from tests.outputs.homes import NOW, change_tiers, email, idfa, identity_example
 from tests.outputs.partners import CustomAudienceSimulator, EmailListSimulator, WebhookSimulator
 

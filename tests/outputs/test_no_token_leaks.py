@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from app import logs
-from app.cli import main
+from app.cli.main import main
 from app.connectors.outputs import oauth
-from app.models.forwarding import FAULTED, SENT, ForwardingEngine
+from app.engines.forwarding import FAULTED, SENT, ForwardingEngine
 from tests.outputs.browser import ScriptedBrowser
 from tests.outputs.homes import NOW, change_tiers, identity_example
 from tests.outputs.partners import OAuthApiSimulator

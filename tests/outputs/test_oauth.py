@@ -16,7 +16,7 @@ import requests
 
 from app.connectors.outputs import oauth
 from app.connectors.outputs.errors import PartnerError
-from app.models.forwarding import FAULTED, SENT, ForwardingEngine
+from app.engines.forwarding import FAULTED, SENT, ForwardingEngine
 from tests.outputs.browser import ScriptedBrowser
 from tests.outputs.homes import NOW, change_tiers, identity_example
 from tests.outputs.partners import OAuthApiSimulator

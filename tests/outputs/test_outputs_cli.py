@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from app.cli import main
-from app.models.home import OpenHome
+from app.cli.main import main
+from app.engines.home import OpenHome
 from app.paths import resolve_home
 from tests.outputs.homes import identity_example
 from tests.outputs.partners import WebhookSimulator

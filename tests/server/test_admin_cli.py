@@ -12,7 +12,7 @@ import time
 import httpx
 from sqlalchemy import select
 
-from app.cli import main
+from app.cli.main import main
 from app.server.database import open_database
 from app.server.tables import metadata
 from tests import factories

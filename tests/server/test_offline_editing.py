@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from app.connectors.sync_client import SyncClient, SyncError
-from app.models import audience_sync
-from app.models.home import OpenHome
-from app.models.sync import history, sign_in, sync_home
+from app.engines import audience_sync
+from app.engines.home import OpenHome
+from app.engines.sync import history, sign_in, sync_home
 from app.paths import resolve_home
 
 pytestmark = pytest.mark.usefixtures("secret_service")
@@ -249,7 +249,7 @@ def test_without_a_connection_the_outbox_waits_and_the_history_says_why(team, mo
 
 
 def test_the_command_line_lists_conflicts_with_both_versions_and_resolves_one(team, tmp_path, capsys):
-    from app.cli import main
+    from app.cli.main import main
 
     ann, bob, deployment = team
     _shared_buyers(ann, bob)

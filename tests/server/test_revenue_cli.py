@@ -11,13 +11,13 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from app.cli import main
+from app.cli.main import main
 from app.connectors import demo_revenue
 from app.connectors.cache import REVENUE_TABLES
 from app.connectors.sync_client import RemoteWorkspace, SyncClient
-from app.models.demo import DEMO_PUBLIC_SEGMENTS, example_audiences
-from app.models.home import OpenHome
-from app.models.sync import history
+from app.engines.demo import DEMO_PUBLIC_SEGMENTS, example_audiences
+from app.engines.home import OpenHome
+from app.engines.sync import history
 from app.paths import resolve_home
 from app.server.revenue import demo_segments
 
@@ -111,7 +111,7 @@ def test_demo_puts_the_demo_segments_history_on_the_server_and_sync_brings_it(se
     # The keys the desktop demo sells its public segments by, in the US workspace's currency.
     assert {s.key for s in segments} == {"HP - Onboarding nudge", "High-value Gmail shoppers (US)", "HP - Cart reminder",
                                          "Campers near Denver", "HP - Win back Android", "Gold and platinum members, US + EU"}
-    # ...and as a fresh desktop demo makes them (app.models.demo.add_demo_revenue, US = 1): the same rows.
+    # ...and as a fresh desktop demo makes them (app.engines.demo.add_demo_revenue, US = 1): the same rows.
     desktop = {(1, spec["external_name"] or spec["name"], "USD") for spec in example_audiences(1, 2)
                if 1 in spec["workspaces"] and spec["name"] in {name for name, _, _ in DEMO_PUBLIC_SEGMENTS}}
     assert {(s.workspace_id, s.key, s.currency) for s in segments} == desktop

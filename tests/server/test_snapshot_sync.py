@@ -297,7 +297,7 @@ def test_ingest_brings_the_snapshot_up_to_date_in_the_background(start_server, t
 def test_serve_keeps_snapshots_in_the_home_unless_told_where(tmp_path, monkeypatch, given):
     import uvicorn
 
-    from app.cli import main
+    from app.cli.main import main
 
     served = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
@@ -352,8 +352,8 @@ def test_a_sync_killed_during_the_snapshot_download_leaves_the_cache_as_it_was(u
 def test_audience_studio_sync_starts_a_new_home_from_the_snapshot(secret_service, start_server, tmp_path, monkeypatch, capsys):
     """The app's own path end to end: `sync login`, then `sync` into a new home, whose cache then
     equals a page-by-page sync (catalogs included), and a second sync brings only pages."""
-    from app.cli import main
-    from app.models.home import OpenHome
+    from app.cli.main import main
+    from app.engines.home import OpenHome
     from app.paths import resolve_home
     from tests.server.test_sync_client import _login, _token
 

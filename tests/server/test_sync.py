@@ -8,7 +8,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 from app.connectors.cache import Cache, sample_bucket
 from app.connectors.sync_format import PART_SCHEMAS, read_part
 from app.paths import resolve_home

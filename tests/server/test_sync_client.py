@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 
 from app.connectors.sync_client import SyncClient, SyncError
-from app.models.home import OpenHome
-from app.models.sync import sync_home
+from app.engines.home import OpenHome
+from app.engines.sync import sync_home
 from app.paths import resolve_home
 from tests.server.batches import demo_batches
 from tests.server.compare import differences
@@ -182,7 +182,7 @@ def test_login_says_where_the_token_went_when_it_is_kept_in_plain_text(home_dir,
     import keyring
     from keyring.backends import fail
 
-    from app.models.sync import token_place
+    from app.engines.sync import token_place
 
     monkeypatch.setenv("AUDIENCE_STUDIO_PLAINTEXT_SECRETS", "1")
     previous = keyring.get_keyring()

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from app.connectors.sync_client import SyncClient
-from app.models import audience_sync
-from app.models.home import OpenHome
-from app.models.sync import history, sign_in, sync_home
+from app.engines import audience_sync
+from app.engines.home import OpenHome
+from app.engines.sync import history, sign_in, sync_home
 from app.paths import resolve_home
 from app.server.admin import Admin
 from app.server.database import open_database

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.garbage import GuiThreadGarbageCollector
 from app.ui.home import HomeConnection

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QTableView
 
-from app.models.audiences import AudienceInfo
-from app.models.audience_sizes import AudienceSize
+from app.models.services.audiences import AudienceInfo
+from app.engines.audience_sizes import AudienceSize
 from app.ui.audiences.model import (
     AUDIENCE_ROLE,
     COMPUTING,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.models.audience_sizes import SizeCalculator
-from app.models.home import OpenHome
+from app.engines.audience_sizes import SizeCalculator
+from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.audiences.model import COMPUTING, UNANSWERED, Column
 from app.ui.audiences.pane import HEADER_KEY
 from app.ui.main_window import MainWindow
-from tests.ui.builder_homes import GOLD, IOS, SESSIONS, document, fill_home, group
+from tests.ui.editor_homes import GOLD, IOS, SESSIONS, document, fill_home, group
 
 TIMEOUT_MS = 30_000
 

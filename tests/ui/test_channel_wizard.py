@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWizard
 
-from app.models.channels import (
+from app.models.services.channels import (
     ENDPOINTS_VARIABLE,
     PUSHED,
     REMOVED,
@@ -23,9 +23,9 @@ from app.models.channels import (
     endpoints_from_environment,
     segment_ref,
 )
-from app.models.db import utc_now
-from app.models.home import OpenHome
-from app.ui.builder.segment import SegmentTab
+from app.models.store.db import utc_now
+from app.engines.home import OpenHome
+from app.ui.editor.segment import SegmentTab
 from app.ui.channels.settings_dialog import ChannelSettingsDialog
 from app.ui.channels.wizard import ChannelSetupWizard
 from app.ui.home import HomeConnection

@@ -6,8 +6,8 @@ import pytest
 from keyring.backends import fail
 
 from app.connectors.outputs.secrets import SecretStore
-from app.models.home import OpenHome
-from app.models.outputs import OutputService
+from app.engines.home import OpenHome
+from app.models.services.outputs import OutputService
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
@@ -170,7 +170,7 @@ def test_connect_one_audience_then_bulk_connect_several_with_the_report(qtbot, p
 
 
 def test_forward_now_runs_the_engine_in_the_background_and_shows_the_outcome(qtbot, home_dir, tmp_path, monkeypatch):
-    from app.models.forwarding import ForwardingEngine
+    from app.engines.forwarding import ForwardingEngine
     from app.ui.connections import forward
     from tests.outputs.homes import NOW, identity_example
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QModelIndex, QSettings
 
-from app.models.downloads import default_archive_name, read_choices
-from app.models.home import OpenHome
-from app.models.schema import ABTest, ABVariant
+from app.engines.downloads import default_archive_name, read_choices
+from app.engines.home import OpenHome
+from app.models.store.schema import ABTest, ABVariant
 from app.paths import Home
 from app.ui.audiences import download_dialog
 from app.ui.audiences.download_dialog import DownloadDialog
 from app.ui.workers import Tasks
-from tests.ui.builder_homes import GOLD, IOS, document, fill_home
+from tests.ui.editor_homes import GOLD, IOS, document, fill_home
 
 TIMEOUT_MS = 30_000
 

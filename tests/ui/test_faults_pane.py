@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.models.forwarding import FAULTED, ForwardingEngine
-from app.models.home import OpenHome
+from app.engines.forwarding import FAULTED, ForwardingEngine
+from app.engines.home import OpenHome
 from app.ui.connections import forward, sign_in
 from tests.outputs.browser import ScriptedBrowser
 from tests.outputs.homes import NOW, identity_example

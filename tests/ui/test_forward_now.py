@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from app.models.forwarding import ForwardingEngine
-from app.models.home import OpenHome
+from app.engines.forwarding import ForwardingEngine
+from app.engines.home import OpenHome
 from app.ui.connections import forward
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.home import HomeConnection

@@ -7,7 +7,7 @@ import threading
 import duckdb
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.about import AboutDialog
 from app.ui.audiences.model import Column
 from app.ui.home import HomeConnection
@@ -244,7 +244,7 @@ def test_run_app_shows_the_window_and_closes_the_home_when_the_window_closes(qap
 
 
 def test_ctrl_f_in_an_editor_goes_to_the_palettes_find(qtbot, open_window, home_dir):
-    from tests.ui.builder_homes import GOLD, document, fill_home
+    from tests.ui.editor_homes import GOLD, document, fill_home
 
     ids = fill_home(home_dir, audiences={"Gold": document(GOLD)})
     window = open_window(home_dir)
@@ -294,7 +294,7 @@ def test_the_audience_shortcuts_never_act_on_the_audiences_pane_out_of_sight(qtb
 
 
 def test_undo_acts_only_on_the_audience_shown(qtbot, open_window, home_dir):
-    from tests.ui.builder_homes import GOLD, document, fill_home
+    from tests.ui.editor_homes import GOLD, document, fill_home
 
     ids = fill_home(home_dir, audiences={"Gold": document(GOLD)})
     window = open_window(home_dir)

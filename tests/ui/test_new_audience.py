@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.audiences.new_audience import NewAudienceDialog, read_choices
-from app.ui.builder.editor import AudienceEditor
+from app.ui.editor.editor import AudienceEditor
 
 TIMEOUT_MS = 30_000
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from app.models.estimates import estimate_document
+from app.engines.estimates import estimate_document
 from app.ui import settings
-from app.ui.builder.editor import AudienceEditor
-from tests.ui.builder_homes import SESSIONS, document, fill_home
+from app.ui.editor.editor import AudienceEditor
+from tests.ui.editor_homes import SESSIONS, document, fill_home
 
 TIMEOUT_MS = 30_000
 NAME = "Recent sessions"
@@ -88,7 +88,7 @@ def test_a_workspace_named_with_an_ampersand_is_labelled_as_typed(qtbot, open_wi
     from PySide6.QtGui import QKeySequence
     from PySide6.QtWidgets import QFormLayout
 
-    from app.models.home import OpenHome
+    from app.engines.home import OpenHome
 
     with OpenHome.open(home_dir) as opened:
         opened.workspaces.create("Harbor & Pine US")

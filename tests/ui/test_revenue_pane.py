@@ -1,5 +1,5 @@
 """The Revenue pane on a real demo home (a year of revenue in a real DuckDB cache): what it plots
-equals app/builder/revenue.py's result for the same filters; compare, Unknown parts, export of PNG
+equals app/engines/revenue.py's result for the same filters; compare, Unknown parts, export of PNG
 and CSV, the empty state, and a segment made private leaving the sellable revenue."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QImage
 
-from app import cli
-from app.builder import revenue as R
+from app.cli import main as cli
+from app.engines import revenue as R
 from app.paths import resolve_home
 from app.ui.home import HomeConnection
 from app.ui.revenue.pane import RevenuePane

@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 
 from app.builder import editing
-from app.models.home import OpenHome
-from app.models.segments import (
+from app.engines.home import OpenHome
+from app.models.services.segments import (
     PRIVATE_PRICE_REASON,
     SegmentInfo,
     SegmentSettingsService,
 )
-from app.ui.builder.editor import AudienceEditor
-from app.ui.builder.segment import SegmentTab
+from app.ui.editor.editor import AudienceEditor
+from app.ui.editor.segment import SegmentTab
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks
 

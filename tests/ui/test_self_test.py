@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from app.cli import main
+from app.cli.main import main
 
 
 def _run(home, timeout: int = 300) -> subprocess.CompletedProcess:

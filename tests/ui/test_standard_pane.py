@@ -10,13 +10,14 @@ from datetime import date
 import pytest
 from PySide6.QtCore import QDate
 
-from app.models.home import OpenHome
-from app.models.standard_audiences import EXPIRY_DAYS, CalculationJob, StandardAudienceService
+from app.engines.home import OpenHome
+from app.models.services.standard_audiences import EXPIRY_DAYS
+from app.engines.standard_calculation import CalculationJob, StandardAudiences
 from app.ui.home import HomeConnection
 from app.ui.standard.calculate_dialog import CalculateDialog
 from app.ui.standard.pane import ID_ROLE, StandardAudiencesPane
 from app.ui.workers import Tasks
-from tests.models.test_standard_audiences import SESSIONS, Clock, sessions_workspace
+from tests.models.services.test_standard_audiences import SESSIONS, Clock, sessions_workspace
 
 TIMEOUT = 15_000
 
@@ -27,7 +28,7 @@ def standard_home(home_dir):
     with OpenHome.open(home_dir, user="maria") as home:
         retail = sessions_workspace(home)
         home.credits.add(retail.id, 4, "Order 1")
-        service = StandardAudienceService(home, now=lambda: CLOCK_START)
+        service = StandardAudiences(home, now=lambda: CLOCK_START)
         service.create("2019 visitors", workspace_id=retail.id, start=date(2019, 1, 1), end=date(2019, 12, 31),
                        criteria=SESSIONS)
         service.create("Two years", workspace_id=retail.id, start=date(2018, 1, 1), end=date(2020, 1, 1),

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app.connectors.sync_client import PullReport, RevenueReport
-from app.models import audience_sync
-from app.models.home import OpenHome
-from app.models.sync import sign_in, sync_home
+from app.engines import audience_sync
+from app.engines.home import OpenHome
+from app.engines.sync import sign_in, sync_home
 from app.paths import resolve_home
 from app.ui.sync.compare import TAKE_THEIRS, CompareDialog, changed_lines
 from app.ui.sync.progress import (
@@ -212,8 +212,8 @@ def test_a_sampled_sync_makes_estimates_say_so_and_show_their_interval(qtbot, ho
     import datetime as dt
 
     from app.builder.estimator import Estimate
-    from app.models.sync import account, cache_sample
-    from app.ui.builder.estimate_panel import EstimatePanel
+    from app.engines.sync import account, cache_sample
+    from app.ui.editor.estimate_panel import EstimatePanel
 
     with OpenHome.open(home_dir) as home:
         sign_in(home, server.server.base_url, server.tokens["ann"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.home import HomeConnection
 from app.ui.main_window import MainWindow

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from app.builder import editing
 from app.errors import InvalidInput
-from app.models.audiences import AudienceInfo, AudienceSnapshot
-from app.models.home import OpenHome
+from app.models.services.audiences import AudienceInfo, AudienceSnapshot
+from app.engines.home import OpenHome
 from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
 from app.ui.home import HomeConnection
 from app.ui.workers import SerialTasks, Tasks, failure_message
@@ -37,7 +37,7 @@ def check_can_activate(home: OpenHome, audience: AudienceInfo) -> None:
     """Runs in a worker: refuse (InvalidInput) to activate an audience the cache cannot count."""
     # Imported here: the editing session brings the estimator, DuckDB and pyarrow, which the audience
     # list does not need before the window shows.
-    from app.models.editing_session import Draft, criteria_problems
+    from app.engines.editing_session import Draft, criteria_problems
 
     if editing.criteria_count(audience.criteria) == 0:
         raise InvalidInput(f"“{audience.name}” has no criteria yet: open it and add some before activating it.")

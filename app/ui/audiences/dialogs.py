@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.audiences import MAX_NAME_LENGTH, MAX_TAG_LENGTH
+from app.models.services.audiences import MAX_NAME_LENGTH, MAX_TAG_LENGTH
 
 TAG_LIMIT_REASON = f"Tags are at most {MAX_TAG_LENGTH} characters, so they fit in lists and filters."
 

@@ -2,7 +2,7 @@
 background with a progress bar and Cancel, and "Show in Folder" at the end.
 
 What it offers (the identity types of the audiences' workspaces, their saved A/B tests' variations)
-is read in a worker before it opens; the download itself (app.models.downloads) runs in a worker
+is read in a worker before it opens; the download itself (app.engines.downloads) runs in a worker
 and stops between chunks when Cancel is pressed, leaving no file behind.
 """
 
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.connectors.outputs.identities import IDENTITY_LABELS
-from app.models.downloads import (
+from app.engines.downloads import (
     DownloadCancelled,
     DownloadChoices,
     DownloadResult,
@@ -41,7 +41,7 @@ from app.models.downloads import (
     download,
     read_choices,
 )
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.home import HomeConnection
 from app.ui.mnemonics import literal
 from app.ui.workers import Task, Tasks, failure_message

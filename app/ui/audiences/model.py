@@ -12,10 +12,10 @@ from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex,
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.models.audiences import AudienceInfo
+from app.models.services.audiences import AudienceInfo
 
 if TYPE_CHECKING:
-    from app.models.audience_sizes import AudienceSize
+    from app.engines.audience_sizes import AudienceSize
 
 #: The value the proxy sorts by: the real datetime's timestamp, names ignoring case.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.audiences import MAX_NAME_LENGTH, AudienceInfo
-from app.models.home import OpenHome
-from app.models.workspaces import WorkspaceInfo
+from app.models.services.audiences import MAX_NAME_LENGTH, AudienceInfo
+from app.engines.home import OpenHome
+from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message

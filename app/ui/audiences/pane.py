@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.audiences import AudienceInfo
-from app.models.home import OpenHome
+from app.models.services.audiences import AudienceInfo
+from app.engines.home import OpenHome
 from app.ui import settings as preferences
 from app.ui.audiences.actions import AudienceActions, popup_menu
 from app.ui.audiences.actions_column import ActionsDelegate

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.models.audiences import AudienceInfo
-from app.models.home import OpenHome
+from app.models.services.audiences import AudienceInfo
+from app.engines.home import OpenHome
 from app.ui.workers import Tasks, failure_message
 
 if TYPE_CHECKING:
-    from app.models.audience_sizes import AudienceSize, SizeCalculator
+    from app.engines.audience_sizes import AudienceSize, SizeCalculator
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class AudienceSizing(QObject):
         def work(report: Callable[[int, int], None]) -> dict[int, AudienceSize]:
             # Imported by the worker: sizing brings the estimator and DuckDB, which the list does not need
             # to show (docs/performance.md, start-up).
-            from app.models.audience_sizes import SizeCalculator, SizesCancelled
+            from app.engines.audience_sizes import SizeCalculator, SizesCancelled
 
             calculator = SizeCalculator(home)
             with run.lock:
@@ -121,7 +121,7 @@ class AudienceSizing(QObject):
             self.finished.emit()
 
     def _on_failed(self, run: _Run, exc: BaseException) -> None:
-        from app.models.audience_sizes import SizesCancelled  # loaded by the worker that failed
+        from app.engines.audience_sizes import SizesCancelled  # loaded by the worker that failed
 
         if isinstance(exc, SizesCancelled) or run is not self._run:
             return  # cancelled on purpose; `cancel` already said so

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import UserError
-from app.models.channels import (
+from app.models.services.channels import (
     FAILED,
     PUSHED,
     REMOVED,
@@ -33,7 +33,7 @@ from app.models.channels import (
     PushInfo,
     channel,
 )
-from app.models.segments import SegmentInfo, SegmentSettingsService
+from app.models.services.segments import SegmentInfo, SegmentSettingsService
 from app.ui.audiences.model import local_time
 from app.ui.channels.settings_dialog import ChannelSettingsDialog
 from app.ui.channels.wizard import ERROR_STYLE

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.channels import ChannelService, ChannelState
+from app.models.services.channels import ChannelService, ChannelState
 from app.ui.audiences.model import local_time
 from app.ui.channels.wizard import ERROR_STYLE, ChannelSetupWizard
 from app.ui.workers import Tasks, failure_message

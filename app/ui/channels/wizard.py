@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InvalidInput
-from app.models.channels import (
+from app.models.services.channels import (
     Channel,
     ChannelService,
     ChannelState,

@@ -25,14 +25,14 @@ from shiboken6 import isValid
 
 from app.connectors.outputs.directory import partner
 from app.connectors.outputs.settings import SettingsProblems
-from app.models.connections import (
+from app.models.services.connections import (
     BulkReport,
     BulkResult,
     ConnectionInfo,
     SharingChoices,
 )
-from app.models.home import OpenHome
-from app.models.outputs import OutputInfo
+from app.engines.home import OpenHome
+from app.models.services.outputs import OutputInfo
 from app.ui.connections.form import FieldsForm
 from app.ui.workers import Tasks, failure_message
 

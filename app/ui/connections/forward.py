@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.workers import Tasks, failure_message
 
 if TYPE_CHECKING:
-    from app.models.forwarding import ForwardingEngine, ForwardingReport
+    from app.engines.forwarding import ForwardingEngine, ForwardingReport
 
 
 def _default_engine(home: OpenHome) -> ForwardingEngine:
     # Imported when first used: the engine pulls in HTTP and Parquet libraries the window's start need not wait for.
-    from app.models.forwarding import ForwardingEngine
+    from app.engines.forwarding import ForwardingEngine
 
     return ForwardingEngine(home)
 
@@ -29,7 +29,7 @@ make_engine: Callable[[OpenHome], ForwardingEngine] = _default_engine
 
 def describe(report: ForwardingReport) -> str:
     """The outcome in the admin's words."""
-    from app.models.forwarding import CANCELLED, FAULTED, SENT, SKIPPED
+    from app.engines.forwarding import CANCELLED, FAULTED, SENT, SKIPPED
 
     where = f"“{report.audience_name}” to “{report.output_name}”"
     if report.outcome == SENT:

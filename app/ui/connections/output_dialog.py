@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 from app.connectors.outputs.directory import PARTNERS, partner
 from app.connectors.outputs.partner import AUTH_LABELS, Partner
 from app.connectors.outputs.settings import SettingsProblems
-from app.models.home import OpenHome
-from app.models.outputs import OutputInfo
+from app.engines.home import OpenHome
+from app.models.services.outputs import OutputInfo
 from app.ui.connections.form import FieldsForm
 from app.ui.connections.sign_in import SignIn
 from app.ui.workers import Tasks, failure_message

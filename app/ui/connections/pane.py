@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from typing import TYPE_CHECKING
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.connections.directory import PartnerDirectory
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
@@ -28,8 +28,8 @@ from app.ui.workers import Tasks
 from app.ui.pane_actions import pane_action
 
 if TYPE_CHECKING:
-    from app.models.connections import ConnectionInfo
-    from app.models.outputs import OutputInfo
+    from app.models.services.connections import ConnectionInfo
+    from app.models.services.outputs import OutputInfo
 
 # The dialogs and the partner directory are imported when first needed: they pull in the HTTP and
 # keyring libraries, which the window's start need not wait for (the first load imports them in a worker).

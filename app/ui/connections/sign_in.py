@@ -9,7 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.workers import Tasks, failure_message
 
 #: What opens the sign-in page; tests put a scripted browser here instead of the system one.

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from typing import TYPE_CHECKING
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.audiences.empty_state import EmptyState
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
@@ -26,7 +26,7 @@ from app.ui.workers import Tasks, failure_message
 from app.ui.pane_actions import pane_action
 
 if TYPE_CHECKING:
-    from app.models.faults import FaultInfo
+    from app.models.services.faults import FaultInfo
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 RELOAD_ON = {"fault_changed", "connection_changed", "output_changed", "audience_changed"}

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
-from app.builder import revenue as R
+from app.engines import revenue as R
 
 #: Distinct line and bar colours (colour-blind friendly, after Okabe and Ito).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

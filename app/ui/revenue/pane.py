@@ -1,5 +1,5 @@
 """The Revenue pane: revenue over time, by segment, agency or channel, member counts, and compares,
-with export of each chart as PNG and its data as CSV (issue 8; data: app/builder/revenue.py).
+with export of each chart as PNG and its data as CSV (issue 8; data: app/engines/revenue.py).
 
 Every query runs in a worker (tasks.run); a change of range, granularity, currency, filter or
 compare redraws: first the data of the tab in view (a fraction of the whole), then, once that is
@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.builder import revenue as R
-from app.models.home import OpenHome
+from app.engines import revenue as R
+from app.engines.home import OpenHome
 from app.ui.audiences.empty_state import EmptyState
 from app.ui.home import HomeConnection
 from app.ui.pane_actions import pane_action
 from app.ui.revenue.controls import RANGES, FilterButton, range_of
 from app.ui.revenue.export import write_csv, write_png
-from app.ui.revenue.loading import (
+from app.engines.revenue_report import (
     PARTS,
     Charts,
     Request,

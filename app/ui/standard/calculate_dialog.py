@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.standard_audiences import CalculationJob, Quote, StandardAudienceService
+from app.models.services.standard_audiences import Quote
+from app.engines.standard_calculation import CalculationJob, StandardAudiences
 from app.ui.workers import Tasks, failure_message
 
 
@@ -38,7 +39,7 @@ class CalculateDialog(QDialog):
     #: fires when the calculation has started (the CalculationJob), so the pane can cancel it on quit
     started = Signal(object)
 
-    def __init__(self, service: StandardAudienceService, tasks: Tasks, audience_ids: list[int],
+    def __init__(self, service: StandardAudiences, tasks: Tasks, audience_ids: list[int],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Calculate Standard Audiences")

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.credits import MAX_GRANT, MAX_NOTE_LENGTH, CreditService
-from app.models.workspaces import WorkspaceInfo
+from app.models.services.credits import MAX_GRANT, MAX_NOTE_LENGTH, CreditService
+from app.models.services.workspaces import WorkspaceInfo
 from app.ui.workers import Tasks, failure_message
 
 

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.audiences import MAX_NAME_LENGTH
-from app.models.standard_audiences import StandardAudienceService, StandardInfo
-from app.models.workspaces import WorkspaceInfo
+from app.models.services.audiences import MAX_NAME_LENGTH
+from app.models.services.standard_audiences import StandardInfo
+from app.engines.standard_calculation import StandardAudiences
+from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
@@ -45,7 +46,7 @@ class StandardChoices:
     data_ranges: dict[int, tuple[dt.date, dt.date]]
 
 
-def read_choices(service: StandardAudienceService) -> StandardChoices:
+def read_choices(service: StandardAudiences) -> StandardChoices:
     home = service.home
     workspaces = tuple(home.workspaces.list())
     ranges = {}
@@ -77,7 +78,7 @@ class NewStandardAudienceDialog(QDialog):
     #: fires after the draft was created (its audience id); the dialog then closes
     created = Signal(int)
 
-    def __init__(self, service: StandardAudienceService, tasks: Tasks, choices: StandardChoices,
+    def __init__(self, service: StandardAudiences, tasks: Tasks, choices: StandardChoices,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New Standard Audience")
@@ -261,7 +262,7 @@ class NewStandardAudienceDialog(QDialog):
         self.create_button.setText("Creating…" if self._creating else "Create")
 
 
-def open_new_standard_dialog(service: StandardAudienceService, tasks: Tasks, parent: QWidget, on_created) -> None:
+def open_new_standard_dialog(service: StandardAudiences, tasks: Tasks, parent: QWidget, on_created) -> None:
     """Read what the dialog offers in a worker, then show it (modal to `parent`)."""
 
     def show(choices: StandardChoices) -> None:

@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.db import utc_now
-from app.models.home import OpenHome
-from app.models.standard_audiences import TAB_TITLES, TABS, CalculationJob, StandardAudienceService, StandardInfo
-from app.models.workspaces import WorkspaceInfo
+from app.models.store.db import utc_now
+from app.engines.home import OpenHome
+from app.models.services.standard_audiences import TAB_TITLES, TABS, StandardInfo
+from app.engines.standard_calculation import CalculationJob, StandardAudiences
+from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.empty_state import EmptyState
 from app.ui.home import HomeConnection
 from app.ui.standard.calculate_dialog import CalculateDialog
@@ -84,7 +85,7 @@ class StandardAudiencesPane(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Standard audiences")
         self.connection, self.tasks, self._now = connection, tasks, now
-        self._service: StandardAudienceService | None = None
+        self._service: StandardAudiences | None = None
         self._loading = self._stale = False
         self._recovered_once = False
         self.data = StandardList([], {}, [], [])
@@ -196,12 +197,12 @@ class StandardAudiencesPane(QWidget):
     # -- loading --------------------------------------------------------------------------------
 
     @property
-    def service(self) -> StandardAudienceService | None:
+    def service(self) -> StandardAudiences | None:
         home: OpenHome | None = self.connection.open_home
         if home is None:
             return None
         if self._service is None or self._service.home is not home:
-            self._service = StandardAudienceService(home, now=self._now)
+            self._service = StandardAudiences(home, now=self._now)
         return self._service
 
     def refresh(self) -> None:

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.connectors.outputs.directory import partner
-from app.models.connections import ConnectionInfo
-from app.models.standard_audiences import StandardAudienceService, StandardInfo
+from app.models.services.connections import ConnectionInfo
+from app.models.services.standard_audiences import StandardInfo
+from app.engines.standard_calculation import StandardAudiences
 from app.ui.connections import forward
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
@@ -41,7 +42,7 @@ class SendDialog(QDialog):
     #: fires when sending has ended (the reports, or None when it failed)
     sent = Signal(object)
 
-    def __init__(self, service: StandardAudienceService, tasks: Tasks, audience: StandardInfo,
+    def __init__(self, service: StandardAudiences, tasks: Tasks, audience: StandardInfo,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Send “{audience.name}”")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.audience_sync import Conflict, outline
+from app.engines.audience_sync import Conflict, outline
 from app.ui.shades import mix
 
 #: What the dialog's result says: done(KEEP_MINE) or done(TAKE_THEIRS); Close rejects.

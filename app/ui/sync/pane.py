@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from app.ui.freshness import age, parse_utc
 from app.ui.home import HomeConnection
 from app.ui.sync.compare import KEEP_MINE, TAKE_THEIRS, CompareDialog
@@ -270,7 +270,7 @@ class SyncPane(QWidget):
         self._loading = True
 
         def load():
-            from app.models import audience_sync, sync
+            from app.engines import audience_sync, sync
 
             account = sync.account(home)
             outbox = audience_sync.outbox(home, account.server) if account.server else []
@@ -387,7 +387,7 @@ class SyncPane(QWidget):
         home, url, token = self.home, self.server_url.text(), self.token.text()
         if home is None:
             return
-        from app.models.sync import sign_in
+        from app.engines.sync import sign_in
 
         self.sign_in_button.setEnabled(False)
         self.outcome.setText(f"Signing in to {url.strip()}…")
@@ -413,7 +413,7 @@ class SyncPane(QWidget):
                             "(ask your server's admin for a new one if you no longer have it). The synced data and "
                             "your audiences stay on this laptop.", "Sign Out"):
             return
-        from app.models.sync import sign_out
+        from app.engines.sync import sign_out
 
         self.tasks.run(lambda: sign_out(home), label="Signing out",
                        on_success=lambda url: (self.outcome.setText(f"Signed out of {url}."), self.refresh()))
@@ -424,7 +424,7 @@ class SyncPane(QWidget):
         home = self.home
         if home is None or self.syncing or self.account is None or not self.account.signed_in:
             return
-        from app.models.sync import sync_home
+        from app.engines.sync import sync_home
 
         self.syncing = True
         self._cancel.clear()
@@ -528,7 +528,7 @@ class SyncPane(QWidget):
             if not self.confirm("Keep Mine" if keep == "mine" else "Take Theirs", question,
                                 "Keep Mine" if keep == "mine" else "Take Theirs"):
                 return
-        from app.models.audience_sync import resolve
+        from app.engines.audience_sync import resolve
 
         def done(sentence: str) -> None:
             self.outcome.setText(sentence)

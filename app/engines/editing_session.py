@@ -1,0 +1,180 @@
+"""Editing one audience: what the builder loads, how its live estimates run, and how a draft is saved.
+
+No Qt: the builder calls these from its workers. `EstimateSession` is the engine side of live
+estimates — an Estimator on a cursor of its own (made on the thread that first estimates), the
+catalog read once and again when the cache or an attribute type changes, `cancel()` from any thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from app.builder.catalog import Catalog
+from app.builder.compiler import FULL, compile_document
+from app.builder.document import CriteriaError, Problem, walk
+from app.builder.estimator import Estimate, Estimator
+from app.builder.suggestions import top_values
+from app.models.services.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
+from app.models.services.draft import Draft
+from app.engines.estimates import (
+    catalog_for,
+    counting_moment,
+    history_scope,
+    membership_resolver,
+    scope_for,
+    standard_range,
+)
+from app.engines.home import OpenHome
+from app.models.services.workspaces import WorkspaceInfo
+
+__all__ = ["Draft", "EditorContext", "EstimateSession", "load_editor_context", "save_draft", "MAX_TAG_LENGTH",
+           "read_catalog", "set_attribute_type", "suggest_values"]
+
+
+@dataclass(frozen=True)
+class EditorContext:
+    """Everything the builder shows besides the draft, read in one go in a worker."""
+
+    audience: AudienceInfo
+    workspaces: tuple[WorkspaceInfo, ...]
+    catalog: Catalog
+    #: (id, name) of the audiences a membership criterion may name: none that itself uses membership.
+    membership_choices: tuple[tuple[int, str], ...]
+
+    @property
+    def workspace_ids(self) -> tuple[int, ...]:
+        return tuple(ws.id for ws in self.workspaces)
+
+
+def uses_membership(criteria: dict[str, Any]) -> bool:
+    return any(node.get("type") == "audience_membership" for _, node in walk(criteria.get("root", {})))
+
+
+def read_catalog(home: OpenHome) -> Catalog:
+    """The cache's catalog as the editor shows it, with the store's type overrides and calculated attributes."""
+    cursor = home.cache.cursor()
+    try:
+        return catalog_for(home, cursor)
+    finally:
+        cursor.close()
+
+
+def set_attribute_type(home: OpenHome, workspace_ids: Sequence[int], attribute: str, kind: str) -> Catalog:
+    """Override an attribute's detected type in these workspaces (in the store); the catalog read again."""
+    for workspace_id in workspace_ids:
+        home.workspaces.set_attribute_type(workspace_id, attribute, kind)
+    return read_catalog(home)
+
+
+def suggest_values(home: OpenHome, workspace_ids: Sequence[int], kind: str, name: str | None, prefix: str,
+                   limit: int) -> list[str]:
+    """The most common values of an attribute (or identity, location, ...) starting with `prefix`."""
+    cursor = home.cache.cursor()
+    try:
+        return [s.value for s in top_values(cursor, tuple(workspace_ids), kind, name, prefix, limit)]
+    finally:
+        cursor.close()
+
+
+def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:
+    """Runs in a worker: the audience, its workspaces, the cache's catalog, the choosable audiences."""
+    audience = home.audiences.get(audience_id)
+    workspaces = tuple(home.workspaces.get(ws) for ws in audience.workspace_ids)
+    home.cache.refresh_catalogs()
+    catalog = read_catalog(home)
+    choices = tuple((other.id, other.name) for other in home.audiences.list()
+                    if other.id != audience_id and not uses_membership(other.criteria))
+    return EditorContext(audience, workspaces, catalog, choices)
+
+
+class EstimateSession:
+    """Live estimates of one editor; `estimate` runs on one worker thread at a time, `cancel` from any."""
+
+    def __init__(self, home: OpenHome, workspace_ids: Sequence[int], *, standard_audience_id: int | None = None) -> None:
+        self.home = home
+        self.workspace_ids = tuple(workspace_ids)
+        #: Set for a standard audience: it counts over its dates (read at each estimate: they can change).
+        self.standard_audience_id = standard_audience_id
+        self._estimator: Estimator | None = None
+        self._cursor = None
+        self._catalog: tuple[int, Catalog] | None = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Interrupt the estimate running now, if any (a new edit made it moot)."""
+        with self._lock:
+            estimator = self._estimator
+        if estimator is not None:
+            estimator.cancel()
+
+    def close(self) -> None:
+        """Let go of the cursor (the editor closed); call once no estimate runs."""
+        with self._lock:
+            cursor, self._cursor, self._estimator = self._cursor, None, None
+        if cursor is not None:
+            cursor.close()
+
+    def forget_catalog(self) -> None:
+        """Read the catalog again before the next estimate (an attribute's type was changed)."""
+        self._catalog = None
+
+    def estimate(self, document: dict[str, Any], *, input_ids: Sequence[int] = (), exact: bool,
+                 nodes: bool = True, now: dt.datetime | None = None) -> Estimate:
+        """Count the document (sampled, or exact and — unless `nodes` is False — per node); CriteriaError names bad nodes."""
+        estimator = self._ensure_estimator()
+        cursor = self._cursor
+        version = self.home.cache.data_version
+        if self._catalog is None or self._catalog[0] != version:
+            self.home.cache.refresh_catalogs()
+            self._catalog = (version, catalog_for(self.home, cursor))
+        scope = scope_for(self.home, self.workspace_ids, input_ids)
+        if self.standard_audience_id is not None:
+            scope = history_scope(scope, standard_range(self.home, self.standard_audience_id))
+        moment = counting_moment(scope, now or dt.datetime.now(dt.timezone.utc))
+        return estimator.estimate(document, scope=scope, catalog=self._catalog[1], now=moment,
+                                  exact=exact, nodes=nodes, memberships=membership_resolver(self.home))
+
+    def _ensure_estimator(self) -> Estimator:
+        with self._lock:
+            if self._estimator is None:
+                # Made on the estimating thread: one cursor per thread, and interrupting it stops only our query.
+                self._cursor = self.home.cache.cursor()
+                self._estimator = Estimator(self._cursor)
+            return self._estimator
+
+
+def criteria_problems(home: OpenHome, draft: Draft, workspace_ids: Sequence[int]) -> list[Problem]:
+    """What stops the draft's criteria from being counted in the cache (empty when it can be)."""
+    cursor = home.cache.cursor()
+    try:
+        compile_document(draft.criteria, scope=scope_for(home, workspace_ids, draft.input_ids),
+                         catalog=catalog_for(home, cursor), now=dt.datetime.now(dt.timezone.utc), tables=FULL,
+                         memberships=membership_resolver(home))
+    except CriteriaError as exc:
+        return list(exc.problems)
+    return []
+
+
+def save_draft(home: OpenHome, audience_id: int, draft: Draft, *, activate: bool = False) -> AudienceInfo:
+    """Store the draft's details and criteria in one transaction; with `activate`, also make the audience active.
+
+    Either all of it is stored or, when something is refused (a tag, a taken name), none of it.
+    """
+    tags = [clean_tag(tag) for tag in draft.tags]  # refused with the tag's own message
+    if activate:
+        current = home.audiences.get(audience_id)
+        found = criteria_problems(home, draft, current.workspace_ids)
+        if found:
+            raise CriteriaError(found)
+    return home.audiences.update(
+        audience_id,
+        name=draft.name,
+        external_name=draft.external_name or None,
+        criteria=draft.criteria,
+        input_ids=draft.input_ids,
+        tags=tags,
+        status="active" if activate else KEEP,
+    )

@@ -1,0 +1,137 @@
+"""A workspace home opened for work: its store and its cache, and the services over them.
+
+The desktop app and the command line open a home the same way and call the same services.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from app.models.services.audiences import AudienceService
+from app.models.services.calculated_attributes import CalculatedAttributeService
+from app.models.store.db import Store, open_store
+from app.models.services.workspaces import WorkspaceService
+from app.paths import Home
+
+if TYPE_CHECKING:
+    from app.connectors.cache import Cache
+    from app.connectors.outputs.secrets import SecretStore
+    from app.models.services.ab_tests import ABTestService
+    from app.models.services.channels import ChannelService
+    from app.models.services.connections import ConnectionService
+    from app.models.services.credits import CreditService
+    from app.models.services.faults import FaultService
+    from app.models.services.segments import SegmentSettingsService
+    from app.models.services.outputs import OutputService
+
+log = logging.getLogger(__name__)
+
+
+def current_user() -> str:
+    """Who is working, for "created by": the OS account name (the server issue adds sign-in)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@dataclass
+class OpenHome:
+    """The store and cache of one home, opened once per process."""
+
+    home: Home
+    store: Store
+    cache: Cache
+    user: str
+
+    @classmethod
+    def open(cls, home: Home, *, user: str | None = None) -> OpenHome:
+        # The cache's module brings DuckDB, pyarrow and numpy (~0.5 s): imported here, by whoever opens a
+        # home (a worker thread in the desktop app), rather than before the main window can show.
+        from app.connectors.cache import Cache
+
+        home.root.mkdir(parents=True, exist_ok=True)
+        store = open_store(home.store_path)
+        cache = Cache(home.cache_path)
+        log.info("opened home %s", home.root)
+        return cls(home, store, cache, user or current_user())
+
+    @cached_property
+    def workspaces(self) -> WorkspaceService:
+        return WorkspaceService(self.store)
+
+    @cached_property
+    def audiences(self) -> AudienceService:
+        return AudienceService(self.store, self.user)
+
+    @cached_property
+    def calculated_attributes(self) -> CalculatedAttributeService:
+        return CalculatedAttributeService(self.store, self.user)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """The OS keyring (or, only if the user opted in, an unencrypted file in the home) for output secrets."""
+        # Imported here: outputs pull in requests and keyring, which the app's start need not wait for.
+        from app.connectors.outputs.secrets import PLAINTEXT_FILE_NAME, SecretStore
+
+        return SecretStore(plaintext_file=self.home.root / PLAINTEXT_FILE_NAME)
+
+    @cached_property
+    def outputs(self) -> OutputService:
+        from app.models.services.outputs import OutputService
+
+        return OutputService(self.store, self.user, self.secrets)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        from app.models.services.connections import ConnectionService
+
+        return ConnectionService(self.store, self.user, cache=self.cache)
+
+    @cached_property
+    def segments(self) -> SegmentSettingsService:
+        """How each audience is offered as a segment on the data marketplace."""
+        from app.models.services.segments import SegmentSettingsService
+
+        return SegmentSettingsService(self.store, self.user)
+
+    @cached_property
+    def channels(self) -> ChannelService:
+        """Where segments' taxonomies are pushed, and taking them off again (expired or made private).
+        AUDIENCE_STUDIO_CHANNEL_ENDPOINTS may point channels elsewhere (e.g. a test server on 127.0.0.1)."""
+        from app.models.services.channels import ChannelService, endpoints_from_environment
+
+        return ChannelService(self.store, self.user, endpoints=endpoints_from_environment())
+
+    @cached_property
+    def faults(self) -> FaultService:
+        from app.models.services.faults import FaultService
+
+        return FaultService(self.store, self.user)
+
+    @cached_property
+    def ab_tests(self) -> ABTestService:
+        # Imported here: sizing variations pulls in the compiler, which the app's start need not wait for.
+        from app.models.services.ab_tests import ABTestService
+
+        return ABTestService(self.store, self.user, self.audiences)
+
+    @cached_property
+    def credits(self) -> CreditService:
+        from app.models.services.credits import CreditService
+
+        return CreditService(self.store, self.user)
+
+    def close(self) -> None:
+        self.cache.close()
+        self.store.close()
+
+    def __enter__(self) -> OpenHome:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

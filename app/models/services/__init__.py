@@ -1,0 +1,1 @@
+"""What users make, one service per noun: validation and one transaction per call over the workspace store."""

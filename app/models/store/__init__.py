@@ -1,0 +1,1 @@
+"""The workspace store: SQLAlchemy tables, engine set-up and alembic migrations (never lose a user's work)."""
