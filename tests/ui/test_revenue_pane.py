@@ -229,12 +229,12 @@ def test_compare_side_by_side_shows_each_line_in_its_own_chart_and_exports_both(
 
 def test_the_main_window_draws_revenue_only_once_the_pane_is_shown(open_window, demo_home, qtbot):
     window = open_window(resolve_home(demo_home))
-    qtbot.waitUntil(lambda: window.revenue.setup is not None, timeout=TIMEOUT)
-    assert window.revenue.charts is None and window.revenue.time_chart is None  # hidden: nothing drawn yet
+    qtbot.waitUntil(lambda: window.pane("revenue").setup is not None, timeout=TIMEOUT)
+    assert window.pane("revenue").charts is None and window.pane("revenue").time_chart is None  # hidden: nothing drawn yet
     row = next(r for r in range(window.navigation.count()) if window.navigation.item(r).text() == "Revenue")
-    with qtbot.waitSignal(window.revenue.redrawn, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.pane("revenue").redrawn, timeout=TIMEOUT):
         window.navigation.setCurrentRow(row)
-    assert window.revenue.charts.view.total.revenue > 0
+    assert window.pane("revenue").charts.view.total.revenue > 0
 
 
 def test_a_compared_period_with_one_bucket_more_is_drawn_past_the_first(pane, qtbot):
