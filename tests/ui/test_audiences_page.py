@@ -9,7 +9,7 @@ from app.engines.audience_sizes import SizeCalculator
 from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.audiences.model import COMPUTING, UNANSWERED, Column
-from app.ui.audiences.pane import HEADER_KEY
+from app.ui.audiences.table import HEADER_KEY
 from app.ui.main_window import MainWindow
 from tests.ui.editor_homes import GOLD, IOS, SESSIONS, document, fill_home, group
 
