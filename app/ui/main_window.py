@@ -5,7 +5,7 @@ tooltip and badge, asking to be shown, menus, layout memory and whether the wind
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,6 +29,8 @@ from app.ui.workers import Tasks
 
 GEOMETRY_KEY = "main_window/geometry"
 STATE_KEY = "main_window/state"
+#: Room for the longest title ("Standard audiences") and its icon, and no more: the panes get the rest.
+NAVIGATION_WIDTH = 172
 
 
 class MainWindow(QMainWindow):
@@ -47,8 +49,11 @@ class MainWindow(QMainWindow):
         self.navigation.setAccessibleName("Panes")
         self.navigation.setToolTip("Choose what to work on")
         self.navigation.setObjectName("navigation")  # styled by resources/styles/audience-studio.qss
-        self.navigation.setFixedWidth(170)
+        self.navigation.setFixedWidth(NAVIGATION_WIDTH)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
+        # Small icons and no sideways scrolling: every title fits whole beside its icon.
+        self.navigation.setIconSize(QSize(16, 16))
+        self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Take the style sheet's item padding before the items are laid out (else they keep their unpadded height).
         self.navigation.ensurePolished()
         #: the panes in navigation order
