@@ -316,16 +316,16 @@ def test_tags_are_added_with_the_limit_explained_and_removed_from_the_list(qtbot
 
 def test_the_table_remembers_its_sort_and_tab(qtbot, open_window, tagged_home):
     first = open_window(tagged_home)
-    first.audiences.table.sortByColumn(Column.LAST_UPDATED, Qt.SortOrder.DescendingOrder)
-    first.audiences.tabs.setCurrentIndex(1)
+    first.pane("audiences").list.table.sortByColumn(Column.LAST_UPDATED, Qt.SortOrder.DescendingOrder)
+    first.pane("audiences").list.tabs.setCurrentIndex(1)
     first.close()
 
     second = open_window(tagged_home)
 
-    header = second.audiences.table.horizontalHeader()
+    header = second.pane("audiences").list.table.horizontalHeader()
     assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (Column.LAST_UPDATED,
                                                                             Qt.SortOrder.DescendingOrder)
-    assert second.audiences.tabs.currentIndex() == 1
+    assert second.pane("audiences").list.tabs.currentIndex() == 1
     assert QSettings().value(HEADER_KEY) is not None
 
 
