@@ -1,4 +1,6 @@
-"""How fresh the cache is, in the few words the status bar shows ("imported 3 h ago"). No Qt."""
+"""How fresh the cache is, in the few words the status bar shows ("imported 3 h ago").
+
+The words for times are the kit's (app/ui/kit/times.py), shared with every pane."""
 
 from __future__ import annotations
 
@@ -6,35 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-
-def parse_utc(text: str | None) -> dt.datetime | None:
-    """An ISO-8601 time as aware UTC; None when missing or unreadable (a status line must not crash)."""
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        # The cache writes UTC; a time without a zone is read the same way.
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def age(then: dt.datetime, now: dt.datetime) -> str:
-    """How long ago `then` was: "just now", "5 min ago", "3 h ago", "1 day ago", "12 days ago"."""
-    seconds = (now - then).total_seconds()
-    # A time slightly in the future (clocks of two machines disagree) still reads as recent.
-    if seconds < 60:
-        return "just now"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours} h ago"
-    days = hours // 24
-    return "1 day ago" if days == 1 else f"{days} days ago"
+from app.ui.kit.times import age, minute, parse_utc
 
 
 def _last_change(cache: Mapping[str, Any]) -> dt.datetime | None:
@@ -67,4 +41,4 @@ def cache_freshness_detail(cache: Mapping[str, Any]) -> str:
     what = {"demo": "Demo data generated", "import": "Imported", "sync": "Synced"}.get(source, f"Loaded from {source}")
     if when is None:
         return f"{what}."
-    return f"{what} {when.astimezone().strftime('%Y-%m-%d %H:%M')} (local time)."
+    return f"{what} {minute(when)} (local time)."

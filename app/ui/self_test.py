@@ -24,20 +24,20 @@ class SelfTest(QObject):
         super().__init__(window)
         self._window, self._app = window, app
         self._done = False
-        window.audiences.loaded.connect(self._on_audiences_loaded)
+        window.pane("audiences").list.loaded.connect(self._on_audiences_loaded)
         window.connection.open_failed.connect(lambda message: self._finish(FAILED, message))
         window.tasks.error_reported.connect(lambda message: self._finish(FAILED, message))
         QTimer.singleShot(timeout_ms, lambda: self._finish(TIMED_OUT, f"no estimate after {timeout_ms // 1000} s"))
 
     def _on_audiences_loaded(self, count: int) -> None:
-        if self._done or self._window.editors.editors:
+        if self._done or self._window.pane("audiences").editors.editors:
             return
         if not count:
             self._finish(FAILED, "the home holds no audience (build the demo first: audience-studio demo)")
             return
-        audience = self._window.audiences.model.audience(0)
+        audience = self._window.pane("audiences").list.model.audience(0)
         print(f"self-test: opening audience {audience.name!r}", flush=True)
-        editor = self._window.editors.open_audience(audience.id)
+        editor = self._window.pane("audiences").editors.open_audience(audience.id)
         editor.loaded.connect(lambda: editor.live.exact_shown.connect(
             lambda estimate: self._finish(PASSED, f"{audience.name!r} has {estimate.count:,} users "
                                                   f"({estimate.elapsed_ms:.0f} ms)")))

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.engines.home import OpenHome
 from app.ui.freshness import cache_freshness, cache_freshness_detail
 from app.ui.home import HomeConnection
+from app.ui.kit.busy import BusyBar
+from app.ui.kit.pane import PaneBus
 from app.ui.workers import Tasks
 
 #: "5 min ago" must not go stale while the window sits open; no query, only the text is recomputed.
@@ -31,7 +33,8 @@ class HomeStatusBar(QStatusBar):
     #: fires after the workspace names and cache freshness have been read and shown
     refreshed = Signal()
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 bus: PaneBus | None = None) -> None:
         super().__init__(parent)
         self._connection = connection
         self._tasks = tasks
@@ -41,12 +44,8 @@ class HomeStatusBar(QStatusBar):
         self.workspaces.setAccessibleName("Workspaces")
         self.busy_label = QLabel()
         self.busy_label.setAccessibleName("Background work")
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)  # no known end: the bar just moves
-        self.busy.setTextVisible(False)
+        self.busy = BusyBar(height=14, keep_place=False)
         self.busy.setMaximumWidth(100)
-        self.busy.setMaximumHeight(14)
-        self.busy.setAccessibleName("Working")
         self.freshness = QLabel()
         self.freshness.setAccessibleName("Cache freshness")
 
@@ -69,6 +68,9 @@ class HomeStatusBar(QStatusBar):
         connection.opened.connect(self._on_home_opened)
         connection.open_failed.connect(self._on_home_open_failed)
         connection.store_changed.connect(self._on_store_changed)
+        if bus is not None:
+            bus.cache_changed.connect(self.reload)  # "synced just now"
+            bus.message.connect(self.showMessage)
 
     def reload(self) -> None:
         home = self._connection.open_home
@@ -101,11 +103,9 @@ class HomeStatusBar(QStatusBar):
     def _show_progress(self) -> None:
         # Work that says how far it is gets a bar that fills; other work, one that just moves.
         progress = self._tasks.progress()
-        if progress is not None and progress[1] > 0:
-            self.busy.setRange(0, progress[1])
-            self.busy.setValue(progress[0])
-        else:
-            self.busy.setRange(0, 0)
+        if not self._tasks.is_busy():
+            return
+        self.busy.set_progress(*(progress if progress is not None else (0, 0)))
 
     def _on_home_opened(self, _home: OpenHome) -> None:
         self.reload()

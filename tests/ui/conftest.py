@@ -79,7 +79,7 @@ def open_window(qtbot) -> Iterator[Callable[[Home], MainWindow]]:
         qtbot.addWidget(window)
         opened.append((window, connection))
         window.show()
-        with qtbot.waitSignals([window.audiences.loaded, window.status.refreshed], timeout=LOAD_TIMEOUT_MS):
+        with qtbot.waitSignals([window.pane("audiences").list.loaded, window.status.refreshed], timeout=LOAD_TIMEOUT_MS):
             connection.start()
         return window
 

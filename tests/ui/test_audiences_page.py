@@ -9,7 +9,7 @@ from app.engines.audience_sizes import SizeCalculator
 from app.engines.home import OpenHome
 from app.paths import Home
 from app.ui.audiences.model import COMPUTING, UNANSWERED, Column
-from app.ui.audiences.pane import HEADER_KEY
+from app.ui.audiences.table import HEADER_KEY
 from app.ui.main_window import MainWindow
 from tests.ui.editor_homes import GOLD, IOS, SESSIONS, document, fill_home, group
 
@@ -39,7 +39,7 @@ def tagged_home(home_dir: Home) -> Home:
 
 
 def shown_names(window: MainWindow) -> list[str]:
-    proxy = window.audiences.proxy
+    proxy = window.pane("audiences").list.proxy
     return [proxy.index(row, Column.NAME).data() for row in range(proxy.rowCount())]
 
 
@@ -49,7 +49,7 @@ def row_of(window: MainWindow, name: str) -> int:
 
 def choose(window: MainWindow, *names: str) -> None:
     """Select these audiences' rows, as a user would with Ctrl+click."""
-    pane = window.audiences
+    pane = window.pane("audiences").list
     selection = pane.table.selectionModel()
     selection.clear()
     for name in names:
@@ -58,13 +58,13 @@ def choose(window: MainWindow, *names: str) -> None:
 
 
 def wait_sized(qtbot, window: MainWindow) -> None:
-    pane = window.audiences
+    pane = window.pane("audiences").list
     qtbot.waitUntil(lambda: not pane.sizing.is_running()
                     and all(pane.model.size_of(a.id) is not None for a in pane.model.audiences()), timeout=TIMEOUT_MS)
 
 
 def cell(window: MainWindow, name: str, column: Column, role=Qt.ItemDataRole.DisplayRole):
-    return window.audiences.proxy.index(row_of(window, name), column).data(role)
+    return window.pane("audiences").list.proxy.index(row_of(window, name), column).data(role)
 
 
 # -- tabs, search and tags ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def cell(window: MainWindow, name: str, column: Column, role=Qt.ItemDataRole.Dis
 
 def test_the_tabs_show_single_and_multi_workspace_audiences_apart(open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
 
     assert shown_names(window) == ["Engaged", "Gold members", "iOS users", "VIPs"]
     assert pane.tabs.tabText(0) == "Single Workspace (4)" and pane.tabs.tabText(1) == "Multi Workspace (1)"
@@ -84,7 +84,7 @@ def test_the_tabs_show_single_and_multi_workspace_audiences_apart(open_window, t
 
 def test_choosing_two_tags_shows_only_the_audiences_having_both(open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     assert pane.tag_filter.available() == {"loyalty", "mobile", "vip", "test"}
 
     pane.tag_filter.set_chosen({"loyalty", "vip"})
@@ -97,7 +97,7 @@ def test_choosing_two_tags_shows_only_the_audiences_having_both(open_window, tag
 
 def test_a_filter_that_hides_everything_says_so_and_clears_with_one_click(open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     pane.tag_filter.set_chosen({"mobile", "vip"})
 
     assert pane.pages.currentWidget() is pane.empty
@@ -114,7 +114,7 @@ def test_a_filter_that_hides_everything_says_so_and_clears_with_one_click(open_w
 def test_an_empty_tab_says_what_belongs_there_and_offers_a_new_audience(open_window, home_dir):
     fill_home(home_dir, audiences={"Gold members": document(GOLD)})
     window = open_window(home_dir)
-    pane = window.audiences
+    pane = window.pane("audiences").list
 
     pane.tabs.setCurrentIndex(1)
 
@@ -128,7 +128,7 @@ def test_an_empty_tab_says_what_belongs_there_and_offers_a_new_audience(open_win
 
 def test_sizes_appear_after_the_list_and_match_the_size_calculator(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     wait_sized(qtbot, window)
 
     expected = SizeCalculator(window.connection.open_home).sizes(pane.model.audiences())
@@ -154,7 +154,7 @@ def test_an_audience_the_cache_cannot_answer_shows_a_question_mark_with_the_reas
 
 def test_cells_show_dots_while_sizing_and_a_refresh_cancels_the_running_sizing(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     wait_sized(qtbot, window)
     cancelled: list[None] = []
     pane.sizing.cancelled.connect(lambda: cancelled.append(None))
@@ -173,7 +173,7 @@ def test_cells_show_dots_while_sizing_and_a_refresh_cancels_the_running_sizing(q
 
 def test_only_audiences_whose_criteria_changed_are_sized_again(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     wait_sized(qtbot, window)
     started: list[list[int]] = []
     pane.sizing.started.connect(started.append)
@@ -192,7 +192,7 @@ def test_only_audiences_whose_criteria_changed_are_sized_again(qtbot, open_windo
 
 def test_clone_keeps_the_tags_and_selects_the_copy(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     choose(window, "Gold members")
 
     with qtbot.waitSignal(pane.actions.done, timeout=TIMEOUT_MS):
@@ -206,7 +206,7 @@ def test_clone_keeps_the_tags_and_selects_the_copy(qtbot, open_window, tagged_ho
 
 def test_rename_refuses_a_taken_name_in_the_dialog_then_renames(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     choose(window, "Gold members")
     pane.actions.rename.trigger()
     dialog = pane.actions.rename_dialog
@@ -226,33 +226,33 @@ def test_rename_refuses_a_taken_name_in_the_dialog_then_renames(qtbot, open_wind
 
 def test_delete_is_undone_by_edit_undo_while_the_list_is_shown(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     before = window.connection.open_home.audiences.get("Gold members")
     choose(window, "Gold members", "iOS users")
 
     with qtbot.waitSignal(pane.actions.done, timeout=TIMEOUT_MS):
-        window.delete_action.trigger()
+        window.pane("audiences").delete_action.trigger()
     qtbot.waitUntil(lambda: "Gold members" not in shown_names(window), timeout=TIMEOUT_MS)
     assert pane.notice.text.text() == "Deleted 2 audiences" and pane.notice.undo_button.isVisibleTo(pane)
-    assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo Delete 2 audiences"
+    assert window.pane("audiences").undo_action.isEnabled() and window.pane("audiences").undo_action.text() == "&Undo Delete 2 audiences"
 
     with qtbot.waitSignal(pane.actions.done, timeout=TIMEOUT_MS):
-        window.undo_action.trigger()
+        window.pane("audiences").undo_action.trigger()
     qtbot.waitUntil(lambda: {"Gold members", "iOS users"} <= set(shown_names(window)), timeout=TIMEOUT_MS)
     assert window.connection.open_home.audiences.get("Gold members") == before
 
     with qtbot.waitSignal(pane.actions.done, timeout=TIMEOUT_MS):
-        window.redo_action.trigger()
+        window.pane("audiences").redo_action.trigger()
     qtbot.waitUntil(lambda: "Gold members" not in shown_names(window), timeout=TIMEOUT_MS)
 
 
 def test_an_audience_open_in_a_tab_is_not_deleted(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     gold = window.connection.open_home.audiences.get("Gold members")
-    editor = window.editors.open_audience(gold.id)
+    editor = window.pane("audiences").editors.open_audience(gold.id)
     editor.ask = lambda _editor: "discard"
-    window.editors.setCurrentIndex(0)
+    window.pane("audiences").editors.setCurrentIndex(0)
     choose(window, "Gold members")
 
     with qtbot.waitSignal(pane.actions.failed, timeout=TIMEOUT_MS) as failed:
@@ -264,7 +264,7 @@ def test_an_audience_open_in_a_tab_is_not_deleted(qtbot, open_window, tagged_hom
 
 def test_activate_and_deactivate_from_the_list(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     choose(window, "Gold members")
     assert pane.actions.activate.isEnabled() and not pane.actions.deactivate.isEnabled()
 
@@ -281,7 +281,7 @@ def test_activate_and_deactivate_from_the_list(qtbot, open_window, tagged_home):
 
 def test_an_audience_the_cache_cannot_count_is_not_activated(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     choose(window, "VIPs")
 
     with qtbot.waitSignal(pane.actions.failed, timeout=TIMEOUT_MS) as failed:
@@ -293,7 +293,7 @@ def test_an_audience_the_cache_cannot_count_is_not_activated(qtbot, open_window,
 
 def test_tags_are_added_with_the_limit_explained_and_removed_from_the_list(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     choose(window, "Engaged")
     pane.actions.add_tag.trigger()
     dialog = pane.actions.tag_dialog
@@ -316,16 +316,16 @@ def test_tags_are_added_with_the_limit_explained_and_removed_from_the_list(qtbot
 
 def test_the_table_remembers_its_sort_and_tab(qtbot, open_window, tagged_home):
     first = open_window(tagged_home)
-    first.audiences.table.sortByColumn(Column.LAST_UPDATED, Qt.SortOrder.DescendingOrder)
-    first.audiences.tabs.setCurrentIndex(1)
+    first.pane("audiences").list.table.sortByColumn(Column.LAST_UPDATED, Qt.SortOrder.DescendingOrder)
+    first.pane("audiences").list.tabs.setCurrentIndex(1)
     first.close()
 
     second = open_window(tagged_home)
 
-    header = second.audiences.table.horizontalHeader()
+    header = second.pane("audiences").list.table.horizontalHeader()
     assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (Column.LAST_UPDATED,
                                                                             Qt.SortOrder.DescendingOrder)
-    assert second.audiences.tabs.currentIndex() == 1
+    assert second.pane("audiences").list.tabs.currentIndex() == 1
     assert QSettings().value(HEADER_KEY) is not None
 
 

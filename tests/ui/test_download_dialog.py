@@ -42,7 +42,7 @@ def tasks() -> Tasks:
 
 
 def select_rows(window, names: list[str]) -> None:
-    table = window.audiences.table
+    table = window.pane("audiences").list.table
     table.clearSelection()
     model = table.model()
     for row in range(model.rowCount()):
@@ -53,7 +53,7 @@ def select_rows(window, names: list[str]) -> None:
 
 def open_from_list(qtbot, window, names: list[str]) -> DownloadDialog:
     select_rows(window, names)
-    actions = window.audiences.actions
+    actions = window.pane("audiences").list.actions
     actions.update_enabled()
     assert actions.download.isEnabled()
     actions.download.trigger()
@@ -168,16 +168,16 @@ def test_an_existing_file_is_replaced_only_when_the_user_agrees(qtbot, shop, tmp
 def test_file_download_audience_acts_on_the_open_audience(qtbot, open_window, shop):
     home, ids = shop
     window = open_window(home)
-    assert window.download_action.shortcut().toString() == "Ctrl+Shift+D"
-    window.editors.open_audience(ids["iPhone users"])
+    assert window.pane("audiences").download_action.shortcut().toString() == "Ctrl+Shift+D"
+    window.pane("audiences").editors.open_audience(ids["iPhone users"])
     select_rows(window, ["Gold"])  # the open tab wins over the list's selection
-    window.download_action.trigger()
-    actions = window.audiences.actions
+    window.pane("audiences").download_action.trigger()
+    actions = window.pane("audiences").list.actions
     qtbot.waitUntil(lambda: getattr(actions, "download_dialog", None) is not None, timeout=TIMEOUT_MS)
     dialog = actions.download_dialog
     assert [a.name for a in dialog.choices.audiences] == ["iPhone users"]
     assert dialog.windowTitle() == "Download Audience" and not dialog.variation_checks
-    editor = window.editors.current_editor()
+    editor = window.pane("audiences").editors.current_editor()
     editor.ask = lambda _editor: "discard"
     dialog.close()
 
@@ -185,10 +185,10 @@ def test_file_download_audience_acts_on_the_open_audience(qtbot, open_window, sh
 def test_the_list_menus_offer_download_for_the_selection_only(qtbot, open_window, shop):
     home, _ = shop
     window = open_window(home)
-    actions = window.audiences.actions
-    assert actions.download in window.audience_menu.actions()  # and so in the row's and the context menu
-    window.audiences.table.clearSelection()
-    window.audiences.table.setCurrentIndex(QModelIndex())
+    actions = window.pane("audiences").list.actions
+    assert actions.download in window.pane("audiences").audience_menu.actions()  # and so in the row's and the context menu
+    window.pane("audiences").list.table.clearSelection()
+    window.pane("audiences").list.table.setCurrentIndex(QModelIndex())
     actions.update_enabled()
     assert not actions.download.isEnabled()
     # The File menu's Ctrl+Shift+D covers the list too; a second shortcut would be ambiguous.

@@ -51,8 +51,8 @@ def _faults_item(window) -> str:
 
 def test_the_faults_pane_says_when_nothing_is_wrong(open_window, retail_home):
     window = open_window(retail_home)
-    assert window.faults.stack.currentWidget() is window.faults.empty
-    assert window.faults.empty.title.text() == "No faults: forwarding is running normally"
+    assert window.pane("faults").stack.currentWidget() is window.pane("faults").empty
+    assert window.pane("faults").empty.title.text() == "No faults: forwarding is running normally"
     titles = [window.navigation.item(row).text() for row in range(window.navigation.count())]
     assert titles == ["Audiences", "Standard audiences", "Connections", "Faults", "Revenue", "Sync"]
 
@@ -63,14 +63,14 @@ def test_reauthenticate_and_resume_from_the_faults_pane_deliver_every_identity_o
     monkeypatch.setattr(sign_in, "open_browser", browser)
     monkeypatch.setattr(forward, "make_engine", quick_engine)
     window = open_window(faulted_home)
-    pane = window.faults
+    pane = window.pane("faults")
     qtbot.waitUntil(lambda: len(pane.faults) == 1, timeout=TIMEOUT)
     assert _faults_item(window) == "Faults (1)"
     row = [pane.model.item(0, column).text() for column in range(pane.model.columnCount())]
     assert row[:4] == ["⚠ Gold members", "Partner API", "Authentication", "401"]
     assert row[4] and row[6] == "0"
     assert pane.reauthenticate_action.isEnabled() and pane.resume_action.isEnabled()
-    connections = window.connections
+    connections = window.pane("connections")
     qtbot.waitUntil(lambda: connections.connection_model.rowCount() == 1, timeout=TIMEOUT)
     assert connections.connection_model.item(0, 4).text() == "⚠ Authentication"
 

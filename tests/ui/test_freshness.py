@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from app.ui.freshness import age, cache_freshness, cache_freshness_detail, parse_utc
+from app.ui.freshness import cache_freshness, cache_freshness_detail
+from app.ui.kit.times import age, parse_utc
 
 NOW = dt.datetime(2026, 9, 9, 13, 0, tzinfo=dt.UTC)
 

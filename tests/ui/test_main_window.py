@@ -18,14 +18,14 @@ from tests.ui.conftest import LOAD_TIMEOUT_MS
 
 
 def shown_names(window: MainWindow) -> list[str]:
-    proxy = window.audiences.proxy
+    proxy = window.pane("audiences").list.proxy
     return [proxy.index(row, Column.NAME).data() for row in range(proxy.rowCount())]
 
 
 def test_the_window_shows_the_homes_audiences_once_loaded(open_window, retail_home):
     window = open_window(retail_home)
 
-    pane = window.audiences
+    pane = window.pane("audiences").list
     assert shown_names(window) == ["Lapsed buyers", "Loyal shoppers"]
     assert pane.pages.currentWidget() is pane.table
     assert pane.count.text() == "2 audiences"
@@ -35,7 +35,7 @@ def test_the_window_shows_the_homes_audiences_once_loaded(open_window, retail_ho
 
 def test_searching_shows_only_audiences_whose_name_contains_the_text_ignoring_case(open_window, retail_home):
     window = open_window(retail_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
 
     pane.search.setText("LOYAL")
 
@@ -45,7 +45,7 @@ def test_searching_shows_only_audiences_whose_name_contains_the_text_ignoring_ca
 
 def test_a_search_that_hides_everything_says_nothing_matches(open_window, retail_home):
     window = open_window(retail_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
 
     pane.search.setText("churn")
 
@@ -59,7 +59,7 @@ def test_a_search_that_hides_everything_says_nothing_matches(open_window, retail
 
 def test_an_empty_home_explains_how_to_create_an_audience(open_window, home_dir):
     window = open_window(home_dir)
-    pane = window.audiences
+    pane = window.pane("audiences").list
 
     assert pane.pages.currentWidget() is pane.empty
     assert pane.empty.title.text() == "No audiences yet"
@@ -73,7 +73,7 @@ def test_a_new_workspace_without_audiences_offers_a_new_audience_button(open_win
 
     window = open_window(home_dir)
 
-    empty = window.audiences.empty
+    empty = window.pane("audiences").list.empty
     assert empty.title.text() == "No audiences yet"
     assert "drag criteria" in empty.hint.text()
     assert empty.button.isVisibleTo(empty) and empty.button.text() == "New Audience…"
@@ -81,7 +81,7 @@ def test_a_new_workspace_without_audiences_offers_a_new_audience_button(open_win
 
 def test_the_table_follows_a_rename_made_through_the_service(qtbot, open_window, retail_home):
     window = open_window(retail_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     services = window.connection.open_home.audiences
     lapsed = services.get("Lapsed buyers")
     pane.table.selectRow(0)
@@ -97,7 +97,7 @@ def test_the_table_follows_a_rename_made_through_the_service(qtbot, open_window,
 
 def test_a_burst_of_changes_is_shown_after_one_reload(qtbot, open_window, retail_home):
     window = open_window(retail_home)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     services = window.connection.open_home.audiences
     workspace_id = services.get("Lapsed buyers").workspace_ids[0]
     loads: list[int] = []
@@ -123,7 +123,7 @@ def test_a_home_that_cannot_be_opened_says_why(qtbot, home_dir):
     with qtbot.waitSignal(connection.open_failed, timeout=LOAD_TIMEOUT_MS):
         connection.start()
 
-    pane = window.audiences
+    pane = window.pane("audiences").list
     assert pane.empty.title.text() == "The home could not be opened"
     assert "is not an Audience Studio store" in pane.empty.hint.text()
     connection.close()
@@ -143,8 +143,8 @@ def test_the_busy_indicator_shows_while_work_runs_and_hides_after(qtbot, open_wi
     qtbot.waitUntil(lambda: not window.tasks.is_busy(), timeout=LOAD_TIMEOUT_MS)
     assert not status.busy.isVisibleTo(status)
 
-    with qtbot.waitSignal(window.audiences.loaded, timeout=LOAD_TIMEOUT_MS):
-        window.audiences.reload()
+    with qtbot.waitSignal(window.pane("audiences").list.loaded, timeout=LOAD_TIMEOUT_MS):
+        window.pane("audiences").list.reload()
         assert status.busy.isVisibleTo(status)
         assert status.busy_label.text() == "Loading audiences…"
 
@@ -179,7 +179,7 @@ def test_ctrl_f_puts_the_cursor_in_the_search_field(qtbot, open_window, retail_h
 
     qtbot.keyClick(window.navigation, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
 
-    assert window.audiences.search.hasFocus()
+    assert window.pane("audiences").list.search.hasFocus()
 
 
 def test_the_about_box_lists_the_duckdb_version_and_where_the_home_is(qapp, retail_home):
@@ -205,15 +205,15 @@ def test_the_window_comes_back_at_the_size_it_was_closed_at(qtbot, open_window, 
 
 def test_every_column_fits_a_small_laptops_first_window_until_the_user_sizes_one(qtbot, open_window, retail_home):
     window = open_window(retail_home)
-    pane, table = window.audiences, window.audiences.table
+    pane, table = window.pane("audiences").list, window.pane("audiences").list.table
     header = table.horizontalHeader()
     window.resize(QSize(1229, 691))  # the first window on a 1366 x 768 screen
     qtbot.waitUntil(lambda: header.width() > 0 and table.horizontalScrollBar().maximum() == 0, timeout=LOAD_TIMEOUT_MS)
     assert header.length() <= header.width()  # Status, Tags and Actions on screen, no sideways scrolling
-    assert header.sectionSize(Column.ACTIONS) == pane._preferred[Column.ACTIONS]  # the button is never cut
+    assert header.sectionSize(Column.ACTIONS) == pane.table.preferred_widths[Column.ACTIONS]  # the button is never cut
     assert header.sectionSize(Column.NAME) >= 200
     window.resize(QSize(1600, 900))
-    qtbot.waitUntil(lambda: header.sectionSize(Column.TAGS) == pane._preferred[Column.TAGS], timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: header.sectionSize(Column.TAGS) == pane.table.preferred_widths[Column.TAGS], timeout=LOAD_TIMEOUT_MS)
 
     header.resizeSection(Column.TAGS, 300)  # as a drag on the header does
     window.resize(QSize(1229, 691))
@@ -232,7 +232,7 @@ def test_run_app_shows_the_window_and_closes_the_home_when_the_window_closes(qap
         [window] = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         seen["window"] = window
         # Armed on the loop's first turn; opening the home (migrations) takes far longer than that.
-        window.audiences.loaded.connect(lambda count: (seen.update(count=count), window.close()))
+        window.pane("audiences").list.loaded.connect(lambda count: (seen.update(count=count), window.close()))
 
     QTimer.singleShot(0, close_once_loaded)
     QTimer.singleShot(LOAD_TIMEOUT_MS, qapp.quit)  # never hang the suite
@@ -250,26 +250,26 @@ def test_ctrl_f_in_an_editor_goes_to_the_palettes_find(qtbot, open_window, home_
     window = open_window(home_dir)
     window.activateWindow()
     qtbot.waitActive(window)
-    editor = window.editors.open_audience(ids["Gold"])
+    editor = window.pane("audiences").editors.open_audience(ids["Gold"])
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(editor.is_loaded, timeout=LOAD_TIMEOUT_MS)
 
-    window.find_action.trigger()
+    window.pane("audiences").find_action.trigger()
     assert editor.palette_panel.search.hasFocus()
 
-    window.editors.setCurrentIndex(0)
-    window.find_action.trigger()
-    assert window.audiences.search.hasFocus()
+    window.pane("audiences").editors.setCurrentIndex(0)
+    window.pane("audiences").find_action.trigger()
+    assert window.pane("audiences").list.search.hasFocus()
 
 
 def test_the_menus_offer_new_find_delete_preferences_and_the_audience_actions(open_window, retail_home):
     window = open_window(retail_home)
 
-    assert window.new_action.shortcut().toString() == "Ctrl+N"
-    assert window.find_action.shortcut().toString() == "Ctrl+F"
+    assert window.pane("audiences").new_action.shortcut().toString() == "Ctrl+N"
+    assert window.pane("audiences").find_action.shortcut().toString() == "Ctrl+F"
     assert window.preferences_action.shortcut().toString() == "Ctrl+,"
-    assert window.delete_action.text() == "&Delete Audience"
-    texts = [action.text() for action in window.audience_menu.actions() if not action.isSeparator()]
+    assert window.pane("audiences").delete_action.text() == "&Delete Audience"
+    texts = [action.text() for action in window.pane("audiences").audience_menu.actions() if not action.isSeparator()]
     assert texts[:4] == ["&Open", "&Clone", "&Rename…", "Add &Tag…"]
     assert "&Refresh Sizes" in texts
 
@@ -278,19 +278,19 @@ def test_the_audience_shortcuts_never_act_on_the_audiences_pane_out_of_sight(qtb
     window = open_window(retail_home)
     window.activateWindow()
     qtbot.waitActive(window)
-    window.audiences.table.selectRow(0)
+    window.pane("audiences").list.table.selectRow(0)
     chosen = shown_names(window)[0]
 
     window.navigation.setCurrentRow(2)  # Connections
-    window.connections.setFocus()
-    qtbot.keyClick(window.connections, Qt.Key.Key_Delete)
-    qtbot.keyClick(window.connections, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert not any(a.isEnabled() for a in (window.delete_action, window.find_action, window.download_action))
-    assert not window.audiences.search.hasFocus()
-    assert chosen in shown_names(window) and window.audiences.notice.isHidden()
+    window.pane("connections").setFocus()
+    qtbot.keyClick(window.pane("connections"), Qt.Key.Key_Delete)
+    qtbot.keyClick(window.pane("connections"), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert not any(a.isEnabled() for a in (window.pane("audiences").delete_action, window.pane("audiences").find_action, window.pane("audiences").download_action))
+    assert not window.pane("audiences").list.search.hasFocus()
+    assert chosen in shown_names(window) and window.pane("audiences").list.notice.isHidden()
 
     window.navigation.setCurrentRow(0)
-    assert all(a.isEnabled() for a in (window.delete_action, window.find_action, window.download_action))
+    assert all(a.isEnabled() for a in (window.pane("audiences").delete_action, window.pane("audiences").find_action, window.pane("audiences").download_action))
 
 
 def test_undo_acts_only_on_the_audience_shown(qtbot, open_window, home_dir):
@@ -298,31 +298,31 @@ def test_undo_acts_only_on_the_audience_shown(qtbot, open_window, home_dir):
 
     ids = fill_home(home_dir, audiences={"Gold": document(GOLD)})
     window = open_window(home_dir)
-    editor = window.editors.open_audience(ids["Gold"])
+    editor = window.pane("audiences").editors.open_audience(ids["Gold"])
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(editor.is_loaded, timeout=LOAD_TIMEOUT_MS)
     node = next(i for i in editor.canvas.frames if i != "root")
     editor.run_command("remove", node)
-    assert window.undo_action.isEnabled()
+    assert window.pane("audiences").undo_action.isEnabled()
 
     window.navigation.setCurrentRow(4)  # Revenue: Ctrl+Z there must not change the hidden audience
-    assert not window.undo_action.isEnabled() and not window.save_action.isEnabled()
+    assert not window.pane("audiences").undo_action.isEnabled() and not window.pane("audiences").save_action.isEnabled()
     window.navigation.setCurrentRow(0)
-    assert window.undo_action.isEnabled() and window.save_action.isEnabled()
-    window.undo_action.trigger()
+    assert window.pane("audiences").undo_action.isEnabled() and window.pane("audiences").save_action.isEnabled()
+    window.pane("audiences").undo_action.trigger()
     assert node in editor.canvas.frames
 
 
 def test_new_audience_from_another_pane_shows_the_audiences_pane(open_window, retail_home):
     window = open_window(retail_home)
     window.navigation.setCurrentRow(4)
-    window.audiences.new_audience = lambda: None  # the dialog itself is tested in test_new_audience.py
-    window.new_action.trigger()
-    assert window.panes.currentWidget() is window.editors and window.editors.currentIndex() == 0
+    window.pane("audiences").list.new_audience = lambda: None  # the dialog itself is tested in test_new_audience.py
+    window.pane("audiences").new_action.trigger()
+    assert window.panes.currentWidget() is window.pane("audiences") and window.pane("audiences").editors.currentIndex() == 0
 
 
 def test_every_key_of_the_platforms_redo_and_close_works_as_the_tooltips_say(open_window, retail_home):
     window = open_window(retail_home)
-    redo = [k.toString() for k in window.redo_action.shortcuts()]
-    close = [k.toString() for k in window.close_audience_action.shortcuts()]
+    redo = [k.toString() for k in window.pane("audiences").redo_action.shortcuts()]
+    close = [k.toString() for k in window.pane("audiences").close_audience_action.shortcuts()]
     assert "Ctrl+Shift+Z" in redo and "Ctrl+W" in close

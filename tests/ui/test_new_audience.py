@@ -22,8 +22,8 @@ def two_workspaces(home_dir: Home) -> Home:
 
 
 def open_dialog(qtbot, window) -> NewAudienceDialog:
-    pane = window.audiences
-    window.new_action.trigger()
+    pane = window.pane("audiences").list
+    window.pane("audiences").new_action.trigger()
     qtbot.waitUntil(lambda: getattr(pane, "new_audience_dialog", None) is not None, timeout=TIMEOUT_MS)
     return pane.new_audience_dialog
 
@@ -31,7 +31,7 @@ def open_dialog(qtbot, window) -> NewAudienceDialog:
 def test_file_new_audience_creates_it_and_opens_the_builder(qtbot, open_window, two_workspaces):
     window = open_window(two_workspaces)
     dialog = open_dialog(qtbot, window)
-    assert window.new_action.shortcut().toString() == "Ctrl+N"
+    assert window.pane("audiences").new_action.shortcut().toString() == "Ctrl+N"
 
     qtbot.keyClicks(dialog.name, "Web campers")
     assert dialog.external_name.placeholderText() == "Web campers"
@@ -45,7 +45,7 @@ def test_file_new_audience_creates_it_and_opens_the_builder(qtbot, open_window, 
     audience = window.connection.open_home.audiences.get(created.args[0])
     assert (audience.name, audience.external_name, audience.scope, audience.input_ids) == (
         "Web campers", None, "single", (web,))
-    editor = window.editors.current_editor()
+    editor = window.pane("audiences").editors.current_editor()
     assert isinstance(editor, AudienceEditor) and editor.audience_id == audience.id
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)

@@ -24,7 +24,7 @@ def test_a_shorter_window_is_stored_and_the_open_estimate_counts_with_it(qtbot, 
     criterion = {**SESSIONS, "window": {"type": "within", "amount": 60, "unit": "days"}}
     ids = fill_home(home_dir, audiences={NAME: document(criterion)})
     window = open_window(home_dir)
-    editor: AudienceEditor = window.editors.open_audience(ids[NAME])
+    editor: AudienceEditor = window.pane("audiences").editors.open_audience(ids[NAME])
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(lambda: editor.is_loaded() and editor.estimate.shown is not None
                     and editor.estimate.shown.exact and not editor.live.is_busy(), timeout=TIMEOUT_MS)
@@ -64,7 +64,7 @@ def test_with_automatic_sizing_off_sizes_wait_for_refresh(qtbot, open_window, ho
     settings.save_preferences(size_automatically=False, estimate_delay=300)
     fill_home(home_dir, audiences={NAME: document(SESSIONS)})
     window = open_window(home_dir)
-    pane = window.audiences
+    pane = window.pane("audiences").list
     qtbot.wait(200)
     assert not pane.sizing.is_running() and pane.model.size_of(pane.model.audiences()[0].id) is None
 

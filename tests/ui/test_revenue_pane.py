@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import math
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -229,12 +230,12 @@ def test_compare_side_by_side_shows_each_line_in_its_own_chart_and_exports_both(
 
 def test_the_main_window_draws_revenue_only_once_the_pane_is_shown(open_window, demo_home, qtbot):
     window = open_window(resolve_home(demo_home))
-    qtbot.waitUntil(lambda: window.revenue.setup is not None, timeout=TIMEOUT)
-    assert window.revenue.charts is None and window.revenue.time_chart is None  # hidden: nothing drawn yet
+    qtbot.waitUntil(lambda: window.pane("revenue").setup is not None, timeout=TIMEOUT)
+    assert window.pane("revenue").charts is None and window.pane("revenue").time_chart is None  # hidden: nothing drawn yet
     row = next(r for r in range(window.navigation.count()) if window.navigation.item(r).text() == "Revenue")
-    with qtbot.waitSignal(window.revenue.redrawn, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.pane("revenue").redrawn, timeout=TIMEOUT):
         window.navigation.setCurrentRow(row)
-    assert window.revenue.charts.view.total.revenue > 0
+    assert window.pane("revenue").charts.view.total.revenue > 0
 
 
 def test_a_compared_period_with_one_bucket_more_is_drawn_past_the_first(pane, qtbot):
@@ -341,3 +342,52 @@ def test_a_breakdown_with_no_revenue_left_by_the_filters_says_so(pane, qtbot):
     for i in range(pane.segments.list.count()):
         pane.segments.list.item(i).setCheckState(Qt.CheckState.Checked)
     qtbot.waitUntil(lambda: pane.bar_chart.bars is not None, timeout=TIMEOUT)
+
+
+class HeldTasks(Tasks):
+    """The real task pool, except that the next revenue read waits for `release` before it reads: an
+    older answer that comes back last, on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold_next = False
+        self.released = threading.Event()
+
+    def run(self, fn, *, label, **kwargs):
+        if self.hold_next and label == "Adding up revenue":
+            self.hold_next = False
+            released = self.released
+
+            def held():
+                released.wait(TIMEOUT / 1000)
+                return fn()
+
+            return super().run(held, label=label, **kwargs)
+        return super().run(fn, label=label, **kwargs)
+
+
+def test_a_slow_answer_to_older_controls_never_replaces_the_newer_charts(qtbot, demo_home):
+    tasks = HeldTasks()
+    connection = HomeConnection(resolve_home(demo_home), tasks)
+    pane = RevenuePane(connection, tasks)
+    qtbot.addWidget(pane)
+    pane.show()
+    try:
+        with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+            connection.start()
+        tasks.hold_next = True
+        pane.granularity.setCurrentIndex(pane.granularity.findData("month"))  # the older request: held
+        qtbot.waitUntil(lambda: not tasks.hold_next, timeout=TIMEOUT)
+        with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+            pane.granularity.setCurrentIndex(pane.granularity.findData("day"))  # the newer one: answered first
+        assert pane.charts.request.granularity == "day"
+
+        tasks.released.set()  # now the older answer comes back
+        qtbot.waitUntil(lambda: not tasks.is_busy(), timeout=TIMEOUT)
+
+        assert pane.charts.request.granularity == "day"
+        assert pane.granularity.currentData() == "day"
+    finally:
+        tasks.released.set()
+        pane.close()
+        connection.close()

@@ -187,7 +187,7 @@ def test_cancel_in_the_calculate_dialog_refunds_the_unfinished(qtbot, pane_on, s
 def test_a_new_standard_audience_opens_in_the_builder(qtbot, open_window, standard_home, tmp_path):
     window = open_window(standard_home)
     window.navigation.setCurrentRow(1)
-    pane = window.standard
+    pane = window.pane("standard")
     qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=TIMEOUT)
     qtbot.wait(50)  # let the layout take the tabs' new titles
     pane.grab().save(str(tmp_path / "standard_pane.png"))
@@ -203,12 +203,12 @@ def test_a_new_standard_audience_opens_in_the_builder(qtbot, open_window, standa
     with qtbot.waitSignal(pane.open_requested, timeout=TIMEOUT) as opened:
         dialog.create_button.click()
     audience_id = opened.args[0]
-    qtbot.waitUntil(lambda: window.editors.is_open(audience_id), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.pane("audiences").editors.is_open(audience_id), timeout=TIMEOUT)
     assert window.navigation.currentRow() == 0
     info = pane.service.get(audience_id)
     assert (info.status, info.range_start, info.range_end) == ("Draft", date(2019, 3, 1), date(2019, 5, 31))
     # The real-time list does not show standard audiences.
-    assert [a.kind for a in window.audiences.model.audiences()] == []
+    assert [a.kind for a in window.pane("audiences").list.model.audiences()] == []
 
 
 def test_send_forwards_a_ready_audience_to_the_chosen_connections(qtbot, pane_on, standard_home, tmp_path):

@@ -45,7 +45,7 @@ def server(tmp_path, secret_service):
 
 def _sync_pane(qtbot, open_window, home):
     window = open_window(home)
-    pane = window.sync
+    pane = window.pane("sync")
     window.navigation.setCurrentRow(window.navigation.count() - 1)
     if pane.account is None:
         qtbot.waitSignal(pane.loaded, timeout=TIMEOUT).wait()
@@ -58,7 +58,7 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     assert "Not signed in" in pane.account_label.text() and pane.last_sync_label.text() == "Never"
     assert not pane.sync_action.isEnabled() and pane.history_model.rowCount() == 0
     assert pane.no_conflicts.isVisibleTo(pane)
-    assert pane.no_history.isVisibleTo(pane) and "No syncs yet" in pane.no_history.text()
+    assert pane.empty.isVisibleTo(pane) and "No syncs yet" in pane.empty.title.text()
 
     pane.server_url.setText(server.server.base_url)
     pane.token.setText("not-a-token")
@@ -91,7 +91,7 @@ def test_sign_in_and_sync_now_show_progress_account_last_sync_and_history(qtbot,
     qtbot.waitUntil(lambda: pane.history_model.rowCount() == 1 and "just now" in pane.last_sync_label.text(), timeout=TIMEOUT)
     assert pane.history_model.item(0, 1).text() == "Done"
     assert bar_shown and all(bar_shown) and not pane.progress.isVisibleTo(pane)
-    assert not pane.no_history.isVisibleTo(pane)
+    assert not pane.empty.isVisibleTo(pane)
     assert int(pane.history_model.item(0, 4).text().replace(",", "")) > 0 and pane.history_model.item(0, 2).text() == ""
     qtbot.waitUntil(lambda: window.status.freshness.text() == "synced just now", timeout=TIMEOUT)
     pane.resize(1000, 700)

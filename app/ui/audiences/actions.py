@@ -9,7 +9,7 @@ restore never overtakes the delete it undoes. Deleting is undoable through the w
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
@@ -23,8 +23,19 @@ from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
 from app.ui.home import HomeConnection
 from app.ui.workers import SerialTasks, Tasks, failure_message
 
-if TYPE_CHECKING:
-    from app.ui.audiences.pane import AudiencesPane
+
+class AudienceChoice(Protocol):
+    """What the actions act on: the audiences the user chose, and the list they were chosen from.
+
+    The audience list (app/ui/audiences/pane.py) is one; the actions never need to know which."""
+
+    def chosen_audiences(self) -> list[AudienceInfo]: ...
+
+    def select_when_listed(self, audience_id: int) -> None: ...
+
+    def audience_names(self) -> list[str]: ...
+
+    def all_tags(self) -> set[str]: ...
 
 
 def _names(audiences: Sequence[AudienceInfo]) -> str:
@@ -66,7 +77,8 @@ class DeleteAudiences(QUndoCommand):
 
 
 class AudienceActions(QObject):
-    """The audience list's actions and what they do; `pane` says which audiences are chosen."""
+    """The audience list's actions and what they do; `choice` says which audiences are chosen, `owner` is the
+    widget whose shortcuts they are (and the parent of their dialogs)."""
 
     #: fires when the user asks to open an audience (its id)
     open_requested = Signal(int)
@@ -75,9 +87,10 @@ class AudienceActions(QObject):
     #: fires when a store write made by an action failed; the text is meant for the user
     failed = Signal(str)
 
-    def __init__(self, pane: AudiencesPane, connection: HomeConnection, tasks: Tasks) -> None:
-        super().__init__(pane)
-        self.pane = pane
+    def __init__(self, owner: QWidget, choice: AudienceChoice, connection: HomeConnection, tasks: Tasks) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.choice = choice
         self.connection = connection
         self.writes = SerialTasks(tasks, self)
         self.tasks = tasks
@@ -87,7 +100,7 @@ class AudienceActions(QObject):
         self.is_open_in_editor: Callable[[int], bool] = lambda _audience_id: False
 
         def action(text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str, slot) -> QAction:
-            made = QAction(text, pane)
+            made = QAction(text, owner)
             if shortcut is not None:
                 made.setShortcut(QKeySequence(shortcut))
                 # Only while the list (or a widget inside it) has focus: editors have keys of their own.
@@ -95,7 +108,7 @@ class AudienceActions(QObject):
             made.setStatusTip(tip)
             made.setToolTip(tip)
             made.triggered.connect(slot)
-            pane.addAction(made)
+            owner.addAction(made)
             return made
 
         self.open = action("&Open", "Ctrl+O", "Open the audience in a tab to edit its criteria", self._on_open)
@@ -103,7 +116,7 @@ class AudienceActions(QObject):
         self.rename = action("&Rename…", "F2", "Give the audience another name", self._on_rename)
         self.add_tag = action("Add &Tag…", "Ctrl+T", "Tag the audience (tags are at most 18 characters)",
                               self._on_add_tag)
-        self.remove_tag_menu = QMenu("Remove Ta&g", pane)
+        self.remove_tag_menu = QMenu("Remove Ta&g", owner)
         self.remove_tag_menu.setToolTipsVisible(True)
         self.remove_tag_menu.aboutToShow.connect(self._fill_remove_tag_menu)
         self.activate = action("&Activate", "Ctrl+Shift+A", "Make the audience active (its criteria must be countable)",
@@ -119,7 +132,7 @@ class AudienceActions(QObject):
     # -- enabling ----------------------------------------------------------------------------------
 
     def update_enabled(self) -> None:
-        chosen = self.pane.chosen_audiences()
+        chosen = self.choice.chosen_audiences()
         one = len(chosen) == 1
         for made in (self.open, self.clone, self.add_tag, self.download, self.delete):
             made.setEnabled(bool(chosen))
@@ -147,28 +160,28 @@ class AudienceActions(QObject):
     # -- handlers ----------------------------------------------------------------------------------
 
     def _on_open(self) -> None:
-        for audience in self.pane.chosen_audiences()[:10]:  # a handful of tabs, not hundreds by accident
+        for audience in self.choice.chosen_audiences()[:10]:  # a handful of tabs, not hundreds by accident
             self.open_requested.emit(audience.id)
 
     def _on_clone(self) -> None:
-        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        home, chosen = self.connection.open_home, self.choice.chosen_audiences()
         if home is None or not chosen:
             return
         ids = [a.id for a in chosen]
 
         def cloned(copies: list[AudienceInfo]) -> None:
-            self.pane.select_when_listed(copies[-1].id)
+            self.choice.select_when_listed(copies[-1].id)
             self.done.emit(f"Cloned {_names(chosen)} as {_names(copies)}", False)
 
         self.writes.run(lambda: [home.audiences.clone(i) for i in ids], label="Cloning",
                         on_success=cloned, on_failure=self._on_failed)
 
     def _on_rename(self) -> None:
-        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        home, chosen = self.connection.open_home, self.choice.chosen_audiences()
         if home is None or len(chosen) != 1:
             return
         audience = chosen[0]
-        dialog = RenameDialog(audience.name, self.pane.audience_names(), self.pane.window())
+        dialog = RenameDialog(audience.name, self.choice.audience_names(), self.owner.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def accepted() -> None:
@@ -183,10 +196,10 @@ class AudienceActions(QObject):
         dialog.open()
 
     def _on_add_tag(self) -> None:
-        home, chosen = self.connection.open_home, self.pane.chosen_audiences()
+        home, chosen = self.connection.open_home, self.choice.chosen_audiences()
         if home is None or not chosen:
             return
-        dialog = AddTagDialog([a.name for a in chosen], self.pane.all_tags(), self.pane.window())
+        dialog = AddTagDialog([a.name for a in chosen], self.choice.all_tags(), self.owner.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         ids = [a.id for a in chosen]
 
@@ -202,7 +215,7 @@ class AudienceActions(QObject):
 
     def remove_tag(self, tag: str) -> None:
         home = self.connection.open_home
-        chosen = [a for a in self.pane.chosen_audiences() if tag in a.tags]
+        chosen = [a for a in self.choice.chosen_audiences() if tag in a.tags]
         if home is None or not chosen:
             return
         ids = [a.id for a in chosen]
@@ -212,14 +225,14 @@ class AudienceActions(QObject):
 
     def _fill_remove_tag_menu(self) -> None:
         self.remove_tag_menu.clear()
-        tags = sorted({tag for a in self.pane.chosen_audiences() for tag in a.tags}, key=str.casefold)
+        tags = sorted({tag for a in self.choice.chosen_audiences() for tag in a.tags}, key=str.casefold)
         for tag in tags:
             item = self.remove_tag_menu.addAction(tag)
             item.triggered.connect(lambda _checked=False, t=tag: self.remove_tag(t))
 
     def _on_activate(self) -> None:
         home = self.connection.open_home
-        chosen = [a for a in self.pane.chosen_audiences() if a.status != "active"]
+        chosen = [a for a in self.choice.chosen_audiences() if a.status != "active"]
         if home is None or not chosen:
             return
 
@@ -235,7 +248,7 @@ class AudienceActions(QObject):
 
     def _on_deactivate(self) -> None:
         home = self.connection.open_home
-        chosen = [a for a in self.pane.chosen_audiences() if a.status == "active"]
+        chosen = [a for a in self.choice.chosen_audiences() if a.status == "active"]
         if home is None or not chosen:
             return
         ids = [a.id for a in chosen]
@@ -245,20 +258,20 @@ class AudienceActions(QObject):
 
     def download_chosen(self) -> bool:
         """Open the Download dialog for the chosen audiences (several may be chosen)."""
-        return self.download_audiences([a.id for a in self.pane.chosen_audiences()])
+        return self.download_audiences([a.id for a in self.choice.chosen_audiences()])
 
     def download_audiences(self, audience_ids: Sequence[int]) -> bool:
         # Imported on first use: downloads bring DuckDB and pyarrow, which the window does not need to show.
         from app.ui.audiences.download_dialog import open_download_dialog
 
-        return open_download_dialog(self.connection, self.tasks, audience_ids, self.pane.window(),
+        return open_download_dialog(self.connection, self.tasks, audience_ids, self.owner.window(),
                                     lambda dialog: setattr(self, "download_dialog", dialog))
 
     # -- deleting, undoably --------------------------------------------------------------------------
 
     def delete_chosen(self) -> bool:
         """Delete the chosen audiences; one undo step brings them all back."""
-        chosen = self.pane.chosen_audiences()
+        chosen = self.choice.chosen_audiences()
         if self.connection.open_home is None or not chosen:
             return False
         open_ones = [a for a in chosen if self.is_open_in_editor(a.id)]
@@ -296,7 +309,7 @@ class AudienceActions(QObject):
 
         def restored(audiences: list[AudienceInfo]) -> None:
             if audiences:
-                self.pane.select_when_listed(audiences[0].id)
+                self.choice.select_when_listed(audiences[0].id)
             self.done.emit(f"Restored {_names(audiences)}", False)
 
         self.writes.run(work, label="Restoring", on_success=restored, on_failure=self._on_failed)

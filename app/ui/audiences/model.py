@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QDateTime, QLocale, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from app.models.services.audiences import AudienceInfo
+# Also read through this module by the editor (details, recovery, segment tabs).
+from app.ui.kit.times import local_time
 
 if TYPE_CHECKING:
     from app.engines.audience_sizes import AudienceSize
@@ -72,16 +73,6 @@ UNANSWERED = "?"
 
 STATUS_TEXT = {"draft": "Draft", "active": "Active", "inactive": "Inactive"}
 SCOPE_TEXT = {"single": "Single workspace", "multi": "Multi-workspace"}
-
-
-def local_time(value: dt.datetime) -> str:
-    """A stored UTC time as the user reads it: local time zone, the locale's short format."""
-    moment = QDateTime.fromMSecsSinceEpoch(round(value.timestamp() * 1000))
-    locale = QLocale.system()
-    if locale.language() == QLocale.Language.C:
-        # The bare "C" locale (no language set) writes "23 11 2026"; ISO order is clearer there.
-        return moment.toString("yyyy-MM-dd HH:mm")
-    return locale.toString(moment, QLocale.FormatType.ShortFormat)
 
 
 #: The tooltip line of an audience with an A/B test (marked with % in the list).

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
+    QStyle,
     QToolButton,
     QTreeView,
     QVBoxLayout,
@@ -24,8 +26,10 @@ from app.ui.connections.directory import PartnerDirectory
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
-from app.ui.workers import Tasks
+from app.ui.kit.pane import Pane, PaneBus
+from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
+from app.ui.workers import Tasks
 
 if TYPE_CHECKING:
     from app.models.services.connections import ConnectionInfo
@@ -40,24 +44,26 @@ RELOAD_ON = {"output_changed", "connection_changed", "fault_changed", "audience_
 STATUS_LABELS = {"sending": "Sending", "inactive": "Inactive"}
 
 
-def when(moment) -> str:
-    return f"{moment:%Y-%m-%d %H:%M}" if moment is not None else "Never"
-
-
-class ConnectionsPane(QWidget):
+class ConnectionsPane(Pane):
     """Outputs and their connections, loaded in a worker and reloaded when the store says they changed."""
+
+    key = "connections"
+    title = "Connections"
+    tooltip = "Outputs, and the audiences connected to them"
+    icon = QStyle.StandardPixmap.SP_DriveNetIcon
+    reload_on = frozenset(RELOAD_ON)
+    loading_label = "Loading outputs"
 
     #: fires on the GUI thread each time the outputs and connections were (re)loaded
     loaded = Signal()
     #: fires with what to tell the admin after an action (a sign-in, a forward run)
     message = Signal(str)
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.connection, self.tasks = connection, tasks
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 bus: PaneBus | None = None) -> None:
+        super().__init__(connection, tasks, parent, bus=bus)
         self.outputs: list[OutputInfo] = []
         self.connections: list[ConnectionInfo] = []
-        self._loading = self._stale = False
         #: the last dialog or background run started from the pane (tests drive them)
         self.dialog = None
         self.run: ForwardRun | SignIn | None = None
@@ -102,8 +108,15 @@ class ConnectionsPane(QWidget):
         self.refresh_action = pane_action(self, "&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
                                            self.refresh)
 
+        # No output yet: say how to make one where the outputs would be listed.
+        self.empty.show_message("No outputs yet", "An output is a partner set up to receive audiences. Choose a "
+                                "partner on the left (double-click it), then connect audiences to the output.",
+                                "New Output…", lambda: self.new_output())
+        self.outputs_stack = QStackedWidget()
+        self.outputs_stack.addWidget(self.output_view)
+        self.outputs_stack.addWidget(self.empty)
         outputs_box = self._box("Outputs", self._tool_row(self.new_action, self.edit_action, self.sign_in_action,
-                                                          self.delete_action), self.output_view)
+                                                          self.delete_action), self.outputs_stack)
         self.connections_title = QLabel()
         connections_box = self._box("Connections", self.connections_title,
                                     self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
@@ -119,6 +132,7 @@ class ConnectionsPane(QWidget):
         splitter.setSizes([360, 640])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.busy_bar)
         layout.addWidget(splitter, 1)
         # The window's stack is as wide as its widest pane's minimum: stay within a small laptop window.
         self.setMinimumSize(480, 360)
@@ -127,8 +141,6 @@ class ConnectionsPane(QWidget):
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.outcome)
 
-        connection.opened.connect(lambda _home: self.refresh())
-        connection.store_changed.connect(self._on_store_changed)
         self.update_enabled()
 
     # -- building -------------------------------------------------------------------------------
@@ -138,7 +150,7 @@ class ConnectionsPane(QWidget):
         box = QGroupBox(title)
         layout = QVBoxLayout(box)
         for widget in widgets:
-            layout.addWidget(widget, 1 if isinstance(widget, QTreeView | PartnerDirectory) else 0)
+            layout.addWidget(widget, 1 if isinstance(widget, QTreeView | PartnerDirectory | QStackedWidget) else 0)
         return box
 
     @staticmethod
@@ -170,37 +182,12 @@ class ConnectionsPane(QWidget):
 
     # -- loading --------------------------------------------------------------------------------
 
-    @property
-    def home(self) -> OpenHome | None:
-        return self.connection.open_home
+    def reader(self, home: OpenHome):
+        return lambda: (home.outputs.list(), home.connections.list())
 
-    def refresh(self) -> None:
-        """Reload outputs and connections in a worker; a change during a load reloads once more after it."""
-        home = self.home
-        if home is None:
-            return
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
-        self.tasks.run(lambda: (home.outputs.list(), home.connections.list()), label="Loading outputs",
-                       on_success=self._on_loaded, on_failure=self._on_load_failed)
-
-    def _on_store_changed(self, kind: str, _subject: int) -> None:
-        if kind in RELOAD_ON:
-            self.refresh()
-
-    def _on_load_failed(self, exc: BaseException) -> None:
-        self._loading = False
-        self.tasks.error_reported.emit(str(exc))
-
-    def _on_loaded(self, loaded: tuple[list[OutputInfo], list[ConnectionInfo]]) -> None:
+    def show_data(self, loaded: tuple[list[OutputInfo], list[ConnectionInfo]]) -> None:
         from app.connectors.outputs.partner import AUTH_LABELS
 
-        self._loading = False
-        if self._stale:
-            self._stale = False
-            self.refresh()
         current = self.current_output()
         self.outputs, self.connections = loaded
         self.output_model.removeRows(0, self.output_model.rowCount())
@@ -212,6 +199,7 @@ class ConnectionsPane(QWidget):
             used.setToolTip("\n".join(users))
             self.output_model.appendRow([name, QStandardItem(output.partner_name),
                                          QStandardItem(AUTH_LABELS[output.auth]), used])
+        self.outputs_stack.setCurrentWidget(self.output_view if self.outputs else self.empty)
         self.select_output(current.id if current else (self.outputs[0].id if self.outputs else None))
         self._show_connections()
         self.loaded.emit()
@@ -235,7 +223,7 @@ class ConnectionsPane(QWidget):
                 fault.setToolTip(info.fault.message)
             self.connection_model.appendRow([audience, QStandardItem(STATUS_LABELS.get(info.status, info.status)),
                                              QStandardItem(f"{info.identities_held:,}"),
-                                             QStandardItem(when(info.last_forwarded_at)), fault])
+                                             QStandardItem(minute(info.last_forwarded_at, "Never")), fault])
             if chosen_id == info.id:
                 self.connection_view.setCurrentIndex(audience.index())
         self._rebuilding = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -9,21 +11,21 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QStackedWidget,
+    QStyle,
     QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
-from typing import TYPE_CHECKING
-
 from app.engines.home import OpenHome
-from app.ui.audiences.empty_state import EmptyState
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
-from app.ui.workers import Tasks, failure_message
+from app.ui.kit.pane import Pane, PaneBus
+from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
+from app.ui.workers import Tasks, failure_message
 
 if TYPE_CHECKING:
     from app.models.services.faults import FaultInfo
@@ -33,20 +35,25 @@ RELOAD_ON = {"fault_changed", "connection_changed", "output_changed", "audience_
 COLUMNS = ["Audience", "Output", "Category", "Status code", "Message", "Began", "Retries"]
 
 
-class FaultsPane(QWidget):
-    """Open faults, loaded in a worker and reloaded when the store's faults, connections or outputs change."""
+class FaultsPane(Pane):
+    """Open faults, loaded in a worker and reloaded when the store's faults, connections or outputs change;
+    the navigation shows how many there are ("Faults (3)")."""
+
+    key = "faults"
+    title = "Faults"
+    tooltip = "Why forwarding to a connection stopped, and resuming it"
+    icon = QStyle.StandardPixmap.SP_MessageBoxWarning
+    reload_on = frozenset(RELOAD_ON)
+    loading_label = "Loading faults"
 
     #: fires on the GUI thread each time the faults were (re)loaded
     loaded = Signal()
-    #: fires with the number of open faults after each load (the navigation shows it)
-    count_changed = Signal(int)
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.connection, self.tasks = connection, tasks
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 bus: PaneBus | None = None) -> None:
+        super().__init__(connection, tasks, parent, bus=bus)
         self.faults: list[FaultInfo] = []
         self._oauth_outputs: set[int] = set()
-        self._loading = self._stale = False
         self.dialog = None
         self.run: ForwardRun | SignIn | None = None
 
@@ -79,7 +86,6 @@ class FaultsPane(QWidget):
             row.addWidget(button)
         row.addStretch(1)
 
-        self.empty = EmptyState()
         self.empty.show_message("No faults: forwarding is running normally",
                                 "When a partner refuses a batch (an expired sign-in, a missing permission, too many "
                                 "retries), forwarding to that connection stops and the fault appears here.")
@@ -96,47 +102,20 @@ class FaultsPane(QWidget):
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.busy_bar)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.outcome)
         # The window's stack is as wide as its widest pane's minimum: stay within a small laptop window.
         self.setMinimumSize(480, 360)
 
-        connection.opened.connect(lambda _home: self.refresh())
-        connection.store_changed.connect(self._on_store_changed)
         self.update_enabled()
-
 
     # -- loading --------------------------------------------------------------------------------
 
-    @property
-    def home(self) -> OpenHome | None:
-        return self.connection.open_home
+    def reader(self, home: OpenHome):
+        return lambda: (home.faults.list(open_only=True), {o.id for o in home.outputs.list() if o.auth == "oauth2"})
 
-    def refresh(self) -> None:
-        home = self.home
-        if home is None:
-            return
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
-        self.tasks.run(lambda: (home.faults.list(open_only=True),
-                                {o.id for o in home.outputs.list() if o.auth == "oauth2"}),
-                       label="Loading faults", on_success=self._on_loaded, on_failure=self._on_load_failed)
-
-    def _on_store_changed(self, kind: str, _subject: int) -> None:
-        if kind in RELOAD_ON:
-            self.refresh()
-
-    def _on_load_failed(self, exc: BaseException) -> None:
-        self._loading = False
-        self.tasks.error_reported.emit(failure_message(exc, "Loading faults"))
-
-    def _on_loaded(self, loaded: tuple[list[FaultInfo], set[int]]) -> None:
-        self._loading = False
-        if self._stale:
-            self._stale = False
-            self.refresh()
+    def show_data(self, loaded: tuple[list[FaultInfo], set[int]]) -> None:
         chosen = self.current_fault()
         self.faults, self._oauth_outputs = loaded
         self.model.removeRows(0, self.model.rowCount())
@@ -147,13 +126,13 @@ class FaultsPane(QWidget):
             message.setToolTip(fault.message)
             self.model.appendRow([audience, QStandardItem(fault.output_name), QStandardItem(fault.category),
                                   QStandardItem("" if fault.status_code is None else str(fault.status_code)), message,
-                                  QStandardItem(f"{fault.began_at:%Y-%m-%d %H:%M}"), QStandardItem(str(fault.retries))])
+                                  QStandardItem(minute(fault.began_at)), QStandardItem(str(fault.retries))])
         self.stack.setCurrentIndex(1 if self.faults else 0)
         if self.faults:
             keep = chosen.id if chosen is not None and any(f.id == chosen.id for f in self.faults) else self.faults[0].id
             self.select_fault(keep)
         self.update_enabled()
-        self.count_changed.emit(len(self.faults))
+        self.set_badge(len(self.faults))  # "Faults (3)" in the navigation
         self.loaded.emit()
 
     # -- what is chosen -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -38,8 +39,9 @@ from PySide6.QtWidgets import (
 
 from app.engines import revenue as R
 from app.engines.home import OpenHome
-from app.ui.audiences.empty_state import EmptyState
 from app.ui.home import HomeConnection
+from app.ui.kit.newest import NewestWins, Ticket
+from app.ui.kit.pane import Pane, PaneBus
 from app.ui.pane_actions import pane_action
 from app.ui.revenue.controls import RANGES, FilterButton, range_of
 from app.ui.revenue.export import write_csv, write_png
@@ -75,8 +77,16 @@ def _day(value: QDate) -> dt.date:
     return dt.date(value.year(), value.month(), value.day())
 
 
-class RevenuePane(QWidget):
-    """Controls on top, a summary line, then tabs of charts; loads in workers, redraws on change."""
+class RevenuePane(Pane):
+    """Controls on top, a summary line, then tabs of charts; loads in workers, redraws on change (the
+    newest redraw wins: a slow answer to older controls is never shown over a newer one)."""
+
+    key = "revenue"
+    title = "Revenue"
+    tooltip = "Where the money comes from: revenue over time, by segment, agency and channel; compare; export"
+    icon = QStyle.StandardPixmap.SP_FileDialogInfoView
+    reload_on = frozenset(RELOAD_ON)
+    loading_label = "Reading revenue"
 
     #: the controls' choices were (re)loaded from the home
     loaded = Signal()
@@ -87,14 +97,16 @@ class RevenuePane(QWidget):
     #: an export finished: the file written
     exported = Signal(str)
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.connection, self.tasks = connection, tasks
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 bus: PaneBus | None = None) -> None:
+        super().__init__(connection, tasks, parent, bus=bus)
         self.setup: Setup | None = None
         self.charts: Charts | None = None
         self.time_chart = self.bar_chart = self.member_chart = self.compare_chart = self.compare_chart_b = None
         self.compare_area = None
-        self._generation = 0
+        #: one ticket per redraw: the charts show only the newest redraw's data
+        self._redraws = NewestWins()
+        self._redraw: Ticket | None = None
         #: tabs whose charts do not show `self.charts` yet: a redraw updates the tab shown, the others
         #: when they are shown (each chart costs tens of milliseconds on the GUI thread)
         self._stale: set[int] = set()
@@ -204,7 +216,6 @@ class RevenuePane(QWidget):
         layout.addLayout(controls)
         layout.addLayout(summary_row)
         layout.addWidget(self.tabs, 1)
-        self.empty = EmptyState()
         self.empty.show_message("Loading revenue…")
         # Scrolls rather than forcing its width on the window when the window is narrow.
         scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
@@ -214,6 +225,8 @@ class RevenuePane(QWidget):
         self.stack.addWidget(scroll)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.busy_bar)
         outer.addWidget(self.stack)
 
         self.range.currentIndexChanged.connect(self._on_range_chosen)
@@ -225,25 +238,18 @@ class RevenuePane(QWidget):
         for button in (self.segments, self.agencies, self.channels):
             button.changed.connect(self._changed)
         self.tabs.currentChanged.connect(self._on_tab_chosen)
-        connection.opened.connect(lambda _home: self.reload())
-        connection.store_changed.connect(lambda kind, _id: self.reload() if kind in RELOAD_ON else None)
         self._update_enabled()
 
     # -- loading -----------------------------------------------------------------------------------
 
-    @property
-    def home(self) -> OpenHome | None:
-        return self.connection.open_home
-
     def reload(self) -> None:
         """Read the controls' choices (and which segments are public), then redraw."""
-        home = self.home
-        if home is None:
-            return
-        self.tasks.run(lambda: load_setup(home), label="Reading revenue", on_success=self._on_setup,
-                       on_failure=self._on_failure)
+        self.refresh()
 
-    def _on_setup(self, setup: Setup) -> None:
+    def reader(self, home: OpenHome):
+        return lambda: load_setup(home)
+
+    def show_data(self, setup: Setup) -> None:
         self.setup = setup
         if setup.days is None:
             self.empty.show_message(*NO_REVENUE)
@@ -335,9 +341,8 @@ class RevenuePane(QWidget):
             return
         if request.compare_mode != "period" and self.compare_a.count() == 0:
             request = dataclasses.replace(request, compare_mode="period")
-        self._generation += 1
+        ticket = self._redraw = self._redraws.begin()  # an older redraw's answers are dropped from now on
         self._rest_timer.stop()
-        generation = self._generation
         # The tab in view first (its data alone is a fraction of the whole), then the rest.
         first = PARTS[self.tabs.currentIndex()]
         if first == "breakdowns":  # the one breakdown shown
@@ -346,11 +351,9 @@ class RevenuePane(QWidget):
         else:
             read = lambda: load_charts(home, request, (first,))
         self.tasks.run(read, label="Adding up revenue",
-                       on_success=lambda charts: self._on_charts(charts, generation), on_failure=self._on_failure)
+                       on_success=ticket.deliver(self._on_charts), on_failure=ticket.deliver(self._on_failure))
 
-    def _on_charts(self, charts: Charts, generation: int) -> None:
-        if generation != self._generation:
-            return  # a newer redraw is on its way
+    def _on_charts(self, charts: Charts) -> None:
         self.charts = charts
         self._ensure_charts()
         currency, total = charts.request.filter.currency, charts.total
@@ -368,16 +371,14 @@ class RevenuePane(QWidget):
 
     def _read_rest(self) -> None:
         """Read the other tabs' data of the latest redraw."""
-        home, charts, generation = self.home, self.charts, self._generation
-        if home is None or charts is None or self._redraw_timer.isActive():
+        home, charts, ticket = self.home, self.charts, self._redraw
+        if home is None or charts is None or ticket is None or self._redraw_timer.isActive():
             return  # the controls changed again: the next redraw reads it
         self.tasks.run(lambda: load_charts(home, charts.request, charts.missing(), total=charts.total),
-                       label="Adding up revenue", on_success=lambda rest: self._on_rest(rest, generation),
-                       on_failure=self._on_failure)
+                       label="Adding up revenue", on_success=ticket.deliver(self._on_rest),
+                       on_failure=ticket.deliver(self._on_failure))
 
-    def _on_rest(self, rest: Charts, generation: int) -> None:
-        if generation != self._generation:
-            return
+    def _on_rest(self, rest: Charts) -> None:
         self.charts = self.charts.merged(rest)
         self._show_tab()  # the user may have chosen a tab whose data had not come yet
         self.redrawn.emit()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QStackedWidget,
+    QStyle,
     QTabBar,
     QToolButton,
     QTreeView,
@@ -33,13 +34,14 @@ from app.engines.home import OpenHome
 from app.models.services.standard_audiences import TAB_TITLES, TABS, StandardInfo
 from app.engines.standard_calculation import CalculationJob, StandardAudiences
 from app.models.services.workspaces import WorkspaceInfo
-from app.ui.audiences.empty_state import EmptyState
 from app.ui.home import HomeConnection
+from app.ui.kit.pane import Pane, PaneBus
+from app.ui.kit.times import minute
+from app.ui.pane_actions import pane_action
 from app.ui.standard.calculate_dialog import CalculateDialog
 from app.ui.standard.credits_dialog import AddCreditsDialog
 from app.ui.standard.new_standard import open_new_standard_dialog
 from app.ui.workers import Tasks, failure_message
-from app.ui.pane_actions import pane_action
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -68,25 +70,27 @@ class StandardList:
     recovered: list[int]
 
 
-def _local(moment: dt.datetime | None) -> str:
-    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-class StandardAudiencesPane(QWidget):
+class StandardAudiencesPane(Pane):
     """Standard audiences by tab, with their calculation, expiry and the workspaces' credits."""
+
+    key = "standard"
+    title = "Standard audiences"
+    tooltip = "Historical audiences over a date range: calculate them for credits, send them, archive"
+    icon = QStyle.StandardPixmap.SP_FileDialogDetailedView
+    reload_on = frozenset(RELOAD_ON)
+    loading_label = "Loading standard audiences"
 
     #: fires after each load with how many standard audiences there are
     loaded = Signal(int)
-    #: fires when the user opens a draft in the builder (its audience id)
+    #: fires when the user opens a draft in the builder (its audience id); the bus takes it to the builder
     open_requested = Signal(int)
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
-                 now: Callable[[], dt.datetime] = utc_now) -> None:
-        super().__init__(parent)
-        self.setAccessibleName("Standard audiences")
-        self.connection, self.tasks, self._now = connection, tasks, now
+                 bus: PaneBus | None = None, now: Callable[[], dt.datetime] = utc_now) -> None:
+        super().__init__(connection, tasks, parent, bus=bus)
+        self._now = now
         self._service: StandardAudiences | None = None
-        self._loading = self._stale = False
+        self.open_requested.connect(self.bus.open_audience)
         self._recovered_once = False
         self.data = StandardList([], {}, [], [])
         self.dialog: QWidget | None = None
@@ -158,7 +162,6 @@ class StandardAudiencesPane(QWidget):
         # Double-click or Enter opens a draft in the builder.
         self.view.activated.connect(lambda _index: self.open_selected())
 
-        self.empty = EmptyState()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.view)
@@ -168,6 +171,7 @@ class StandardAudiencesPane(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.busy_bar)
         layout.addLayout(toolbar)
         tab_row = QHBoxLayout()
         tab_row.addWidget(self.tabs)
@@ -187,10 +191,6 @@ class StandardAudiencesPane(QWidget):
         self._timer = QTimer(self, interval=REFRESH_EVERY_MS)
         self._timer.timeout.connect(lambda: self.refresh() if self.isVisible() else None)
         self._timer.start()
-        connection.opened.connect(lambda _home: self.refresh())
-        connection.store_changed.connect(self._on_store_changed)
-        if connection.open_home is not None:
-            self.refresh()
         self._show()
 
 
@@ -205,44 +205,24 @@ class StandardAudiencesPane(QWidget):
             self._service = StandardAudiences(home, now=self._now)
         return self._service
 
-    def refresh(self) -> None:
+    def reader(self, home: OpenHome):
         service = self.service
-        if service is None:
-            return
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
         recover = not self._recovered_once
         self._recovered_once = True
 
         def read() -> StandardList:
             recovered = service.recover() if recover else []
-            home = service.home
             return StandardList(service.list(), home.credits.balances(), home.workspaces.list(), recovered)
 
-        self.tasks.run(read, label="Loading standard audiences", on_success=self._on_loaded,
-                       on_failure=self._on_load_failed)
+        return read
 
-    def _on_store_changed(self, kind: str, _subject: int) -> None:
-        if kind in RELOAD_ON:
-            self.refresh()
-
-    def _on_load_failed(self, exc: BaseException) -> None:
-        self._loading = False
-        self.tasks.error_reported.emit(failure_message(exc, "Loading standard audiences"))
-
-    def _on_loaded(self, data: StandardList) -> None:
-        self._loading = False
+    def show_data(self, data: StandardList) -> None:
         self.data = data
         if data.recovered:
             self._tell(f"{len(data.recovered)} calculation(s) were interrupted when Audience Studio stopped: their "
                        "audiences are drafts again and their credits were refunded.")
         self._show()
         self.loaded.emit(len(data.audiences))
-        if self._stale:
-            self._stale = False
-            self.refresh()
 
     # -- showing --------------------------------------------------------------------------------
 
@@ -303,8 +283,8 @@ class StandardAudiencesPane(QWidget):
         name.setToolTip("Double-click to open the draft in the builder" if audience.state == "draft" else audience.name)
         return [name, item(audience.workspace_name, audience.workspace_name.casefold()),
                 item(audience.range_text(), str(audience.range_start or audience.scanned_start or "")), state, size,
-                item(_local(audience.calculated_at), audience.calculated_at or never),
-                item(_local(audience.expires_at), audience.expires_at or never)]
+                item(minute(audience.calculated_at), audience.calculated_at or never),
+                item(minute(audience.expires_at), audience.expires_at or never)]
 
     # -- selection ------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStyle,
     QToolButton,
     QTreeView,
     QVBoxLayout,
@@ -38,12 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.engines.home import OpenHome
-from app.ui.freshness import age, parse_utc
 from app.ui.home import HomeConnection
+from app.ui.kit.pane import Pane, PaneBus
+from app.ui.kit.times import age, minute, parse_utc
 from app.ui.sync.compare import KEEP_MINE, TAKE_THEIRS, CompareDialog
 from app.ui.sync.progress import ProgressClock, RevenueProgress, SyncProgress, progress_words, revenue_words, size_words
-from app.ui.workers import Tasks, failure_message
 from app.ui.pane_actions import pane_action
+from app.ui.workers import Tasks, failure_message
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 RELOAD_ON = {"audience_added", "audience_changed", "audience_removed", "workspace_changed"}
@@ -60,25 +62,30 @@ def _ask(parent: QWidget, title: str, text: str, yes: str) -> bool:
     return box.clickedButton() is proceed
 
 
-def _local(when: dt.datetime | None) -> str:
-    return "" if when is None else when.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 class _Relay(QObject):
     """Carries progress from the sync's worker thread to the pane (a queued signal)."""
 
     progressed = Signal(object)
 
 
-class SyncPane(QWidget):
+class SyncPane(Pane):
+    """The team's server, syncing, conflicts and history; the navigation shows the conflicts ("Sync (2)")."""
+
+    key = "sync"
+    title = "Sync"
+    tooltip = "The team's server: sign in, sync, conflicts and the sync history"
+    icon = QStyle.StandardPixmap.SP_BrowserReload
+    reload_on = frozenset(RELOAD_ON)
+    loading_label = "Reading the sync state"
+
     #: fires on the GUI thread after each (re)load of the account, outbox, conflicts and history
     loaded = Signal()
-    #: fires on the GUI thread when a sync ends, however it ended (the status bar's freshness follows)
+    #: fires on the GUI thread when a sync ends, however it ended (then the bus says the cache changed)
     sync_finished = Signal()
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.connection, self.tasks = connection, tasks
+    def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
+                 bus: PaneBus | None = None) -> None:
+        super().__init__(connection, tasks, parent, bus=bus)
         #: asks the user before signing out or replacing their version; tests answer for them
         self.confirm: Callable[[str, str, str], bool] = lambda title, text, yes: _ask(self, title, text, yes)
         #: opens the compare dialog and returns its result; tests answer for the user
@@ -89,7 +96,6 @@ class SyncPane(QWidget):
         self.outbox: list = []
         self.syncing = False
         self._cancel = threading.Event()
-        self._loading = self._stale = False
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._on_progress)
 
@@ -204,13 +210,13 @@ class SyncPane(QWidget):
                             (8, "Teammates' audiences created, changed or deleted here by the sync"),
                             (9, "Audiences changed on both sides, waiting for you to choose")):
             self.history_model.setHeaderData(column, Qt.Orientation.Horizontal, tip, Qt.ItemDataRole.ToolTipRole)
-        self.no_history = QLabel("No syncs yet. Each sync is listed here: when it ran, what it received and sent, "
-                                 "and why it stopped if it did not finish.", wordWrap=True)
-        self.no_history.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.empty.show_message("No syncs yet", "Each sync is listed here: when it ran, what it received and sent, "
+                                "and why it stopped if it did not finish.")
         history_box = QGroupBox("History")
         history_layout = QVBoxLayout(history_box)
-        history_layout.addWidget(self.no_history)
+        history_layout.addWidget(self.empty, 1)
         history_layout.addWidget(self.history_view, 1)
+        self.history_view.setVisible(False)  # until there is a sync to list
 
         self.outcome = QLabel(wordWrap=True)
         self.outcome.setAccessibleName("Outcome")
@@ -222,14 +228,13 @@ class SyncPane(QWidget):
         lists.setSizes([1, 3])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.busy_bar)
         layout.addWidget(server_box)
         layout.addWidget(sync_box)
         layout.addWidget(lists, 1)
         layout.addWidget(self.outcome)
         self.setMinimumSize(480, 360)
 
-        connection.opened.connect(lambda _home: self.refresh())
-        connection.store_changed.connect(self._on_store_changed)
         self.update_enabled()
 
     # -- building ---------------------------------------------------------------------------------
@@ -256,19 +261,7 @@ class SyncPane(QWidget):
 
     # -- loading ----------------------------------------------------------------------------------
 
-    @property
-    def home(self) -> OpenHome | None:
-        return self.connection.open_home
-
-    def refresh(self) -> None:
-        home = self.home
-        if home is None:
-            return
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
-
+    def reader(self, home: OpenHome):
         def load():
             from app.engines import audience_sync, sync
 
@@ -276,27 +269,19 @@ class SyncPane(QWidget):
             outbox = audience_sync.outbox(home, account.server) if account.server else []
             return account, outbox, audience_sync.conflicts(home), sync.history(home)
 
-        self.tasks.run(load, label="Reading the sync state", on_success=self._on_loaded, on_failure=self._on_load_failed)
+        return load
 
-    def _on_store_changed(self, kind: str, _subject: int) -> None:
-        if kind in RELOAD_ON and not self.syncing:
-            self.refresh()
+    def wants_refresh(self, kind: str) -> bool:
+        return kind in self.reload_on and not self.syncing  # the sync's own writes: read once it ends
 
-    def _on_load_failed(self, exc: BaseException) -> None:
-        self._loading = False
-        self.tasks.error_reported.emit(failure_message(exc, "Reading the sync state"))
-
-    def _on_loaded(self, loaded) -> None:
-        self._loading = False
-        if self._stale:
-            self._stale = False
-            self.refresh()
+    def show_data(self, loaded) -> None:
         self.account, self.outbox, self.conflicts, self.runs = loaded
         self._show_account()
         self._show_outbox()
         self._show_conflicts()
         self._show_history()
         self.update_enabled()
+        self.set_badge(len(self.conflicts))  # "Sync (2)" in the navigation
         self.loaded.emit()
 
     def _show_account(self) -> None:
@@ -313,7 +298,7 @@ class SyncPane(QWidget):
                                        "until then everything you do stays on this laptop.")
         synced = parse_utc(account.last_sync)
         self.last_sync_label.setText("Never" if synced is None else
-                                     f"{age(synced, dt.datetime.now(dt.UTC))} ({_local(synced)})")
+                                     f"{age(synced, dt.datetime.now(dt.UTC))} ({minute(synced)})")
 
     def _show_outbox(self) -> None:
         if not self.outbox:
@@ -329,7 +314,7 @@ class SyncPane(QWidget):
         current = self.current_conflict()
         self.conflict_model.removeRows(0, self.conflict_model.rowCount())
         for conflict in self.conflicts:
-            cells = [conflict.name, conflict.words, conflict.theirs_by, _local(conflict.found_at)]
+            cells = [conflict.name, conflict.words, conflict.theirs_by, minute(conflict.found_at)]
             items = [QStandardItem(text) for text in cells]
             items[0].setData(conflict.id, ID_ROLE)
             items[1].setToolTip(f"“{conflict.name}” was {conflict.words}. Compare both versions, then keep one.")
@@ -353,7 +338,7 @@ class SyncPane(QWidget):
         for run in self.runs:
             took = "" if run.finished_at is None else f"{(run.finished_at - run.started_at).total_seconds():,.1f} s"
             outcome = {"done": "Done", "failed": "Failed", "cancelled": "Cancelled", "running": "Running"}[run.outcome]
-            cells = [_local(run.started_at), outcome, run.error or "", took, f"{run.batches:,}", f"{run.rows:,}",
+            cells = [minute(run.started_at), outcome, run.error or "", took, f"{run.batches:,}", f"{run.rows:,}",
                      size_words(run.bytes), str(run.audiences_sent), str(run.audiences_received), str(run.conflicts)]
             items = [QStandardItem(text) for text in cells]
             for item in items[3:]:
@@ -362,7 +347,8 @@ class SyncPane(QWidget):
             if run.error:
                 items[2].setToolTip(run.error)
             self.history_model.appendRow(items)
-        self.no_history.setVisible(not self.runs)
+        self.empty.setVisible(not self.runs)
+        self.history_view.setVisible(bool(self.runs))
 
     def update_enabled(self) -> None:
         signed_in = bool(self.account and self.account.signed_in)
@@ -484,6 +470,7 @@ class SyncPane(QWidget):
         self.update_enabled()
         self.refresh()
         self.sync_finished.emit()
+        self.bus.cache_changed.emit()  # "synced just now" in the status bar
 
     def _on_synced(self, result) -> None:
         batches = sum(w.report.batches for w in result)

@@ -17,12 +17,12 @@ NAME = "Engaged valuable shoppers"
 
 
 def open_audience_with_enter(qtbot, window, name: str) -> AudienceEditor:
-    pane = window.audiences
+    pane = window.pane("audiences").list
     row = next(r for r in range(pane.proxy.rowCount()) if pane.proxy.index(r, Column.NAME).data() == name)
     pane.table.setFocus()
     pane.table.setCurrentIndex(pane.proxy.index(row, Column.NAME))
     qtbot.keyClick(pane.table, Qt.Key.Key_Return)
-    editor = window.editors.current_editor()
+    editor = window.pane("audiences").editors.current_editor()
     assert editor is not None
     editor.ask = lambda _editor: "discard"  # never a modal box in tests
     qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
@@ -32,30 +32,30 @@ def open_audience_with_enter(qtbot, window, name: str) -> AudienceEditor:
 def test_enter_on_an_audience_opens_it_in_a_tab_and_the_edit_menu_follows_it(qtbot, open_window, home_dir):
     fill_home(home_dir, audiences={NAME: multi_group_document()})
     window = open_window(home_dir)
-    assert not window.save_action.isEnabled() and not window.undo_action.isEnabled()
+    assert not window.pane("audiences").save_action.isEnabled() and not window.pane("audiences").undo_action.isEnabled()
 
     editor = open_audience_with_enter(qtbot, window, NAME)
 
-    tabs = window.editors
+    tabs = window.pane("audiences").editors
     assert tabs.count() == 2 and tabs.tabText(1) == NAME
-    assert window.save_action.isEnabled()
+    assert window.pane("audiences").save_action.isEnabled()
     editor.run_command("remove", "london")
     assert tabs.tabText(1) == f"{NAME} •"
-    assert window.undo_action.isEnabled() and "Remove" in window.undo_action.text()
+    assert window.pane("audiences").undo_action.isEnabled() and "Remove" in window.pane("audiences").undo_action.text()
 
-    window.undo_action.trigger()
+    window.pane("audiences").undo_action.trigger()
     assert "london" in editing.node_ids(editor.document)
-    window.redo_action.trigger()
+    window.pane("audiences").redo_action.trigger()
     assert "london" not in editing.node_ids(editor.document)
 
     with qtbot.waitSignal(editor.saved, timeout=TIMEOUT_MS):
-        window.save_action.trigger()
+        window.pane("audiences").save_action.trigger()
     assert tabs.tabText(1) == NAME
     stored = window.connection.open_home.audiences.get(editor.audience_id)
     assert "london" not in editing.node_ids(stored.criteria)
 
     tabs.setCurrentIndex(0)
-    assert not window.save_action.isEnabled()
+    assert not window.pane("audiences").save_action.isEnabled()
     assert tabs.open_audience(editor.audience_id) is editor  # opening it again shows the same tab
     assert tabs.count() == 2
 
@@ -66,7 +66,7 @@ def test_edit_delete_removes_the_selected_criterion(qtbot, open_window, home_dir
     editor = open_audience_with_enter(qtbot, window, NAME)
     editor.canvas.focus_node("gold")
 
-    window.delete_action.trigger()
+    window.pane("audiences").delete_action.trigger()
 
     assert "gold" not in editing.node_ids(editor.document)
 
@@ -79,11 +79,11 @@ def test_closing_a_tab_with_unsaved_changes_asks_first(qtbot, open_window, home_
     answers = ["cancel", "discard"]
     editor.ask = lambda _editor: answers.pop(0)
 
-    window.close_audience_action.trigger()
-    assert window.editors.count() == 2
-    window.editors.tabCloseRequested.emit(1)
-    assert window.editors.count() == 1
-    assert window.editors.current_editor() is None
+    window.pane("audiences").close_audience_action.trigger()
+    assert window.pane("audiences").editors.count() == 2
+    window.pane("audiences").editors.tabCloseRequested.emit(1)
+    assert window.pane("audiences").editors.count() == 1
+    assert window.pane("audiences").editors.current_editor() is None
 
 
 def test_drafts_left_by_a_crash_are_offered_back_on_start(qtbot, open_window, home_dir):
@@ -96,14 +96,14 @@ def test_drafts_left_by_a_crash_are_offered_back_on_start(qtbot, open_window, ho
     write_autosave(home_dir, audience.id, audience.name, changed)
 
     window = open_window(home_dir)
-    qtbot.waitUntil(lambda: window.editors.recovery_dialog is not None, timeout=TIMEOUT_MS)
-    dialog = window.editors.recovery_dialog
+    qtbot.waitUntil(lambda: window.pane("audiences").editors.recovery_dialog is not None, timeout=TIMEOUT_MS)
+    dialog = window.pane("audiences").editors.recovery_dialog
     assert dialog.list.count() == 1
     assert f"{NAME} v2 (was “{NAME}”)" in dialog.list.item(0).text()
 
     dialog.restore_button.click()
 
-    editor = window.editors.current_editor()
+    editor = window.pane("audiences").editors.current_editor()
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
     assert editor.is_dirty()
@@ -118,11 +118,11 @@ def test_discarding_an_offered_draft_removes_it(qtbot, open_window, home_dir):
     write_autosave(home_dir, audience.id, audience.name, Draft.of(audience))
 
     window = open_window(home_dir)
-    qtbot.waitUntil(lambda: window.editors.recovery_dialog is not None, timeout=TIMEOUT_MS)
-    window.editors.recovery_dialog.discard_button.click()
+    qtbot.waitUntil(lambda: window.pane("audiences").editors.recovery_dialog is not None, timeout=TIMEOUT_MS)
+    window.pane("audiences").editors.recovery_dialog.discard_button.click()
 
     qtbot.waitUntil(lambda: not find_autosaves(home_dir), timeout=TIMEOUT_MS)
-    assert window.editors.count() == 1
+    assert window.pane("audiences").editors.count() == 1
 
 
 def test_the_window_stays_open_when_an_editor_keeps_its_changes(qtbot, open_window, home_dir):

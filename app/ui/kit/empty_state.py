@@ -1,4 +1,4 @@
-"""What the audience list shows instead of an empty table: a title, a hint, and the button that helps."""
+"""What a pane shows instead of an empty list: a title, a hint, and the button that helps (the empty state)."""
 
 from __future__ import annotations
 
