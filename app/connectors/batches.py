@@ -378,13 +378,13 @@ def _map_events(events, rows: Rows, ws: int, mpid: int, input_name: str, batch_t
         action = revenue = currency = None
         if kind == "screen_view":
             name = data.get("screen_name")
-            if name.__class__ is not str or not name:
-                if not isinstance(name, str) or not name:
+            if name.__class__ is not str:  # the schema's "string": empty is allowed
+                if not isinstance(name, str):
                     raise BatchError(f"events[{i}].data.screen_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
         elif kind == "custom_event":
             name = data.get("event_name")
-            if name.__class__ is not str or not name:
-                if not isinstance(name, str) or not name:
+            if name.__class__ is not str:  # the schema's "string": empty is allowed
+                if not isinstance(name, str):
                     raise BatchError(f"events[{i}].data.event_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
         elif kind == "commerce_event":
             action, revenue, currency, name = _map_commerce(data, rows, i)
