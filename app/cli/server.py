@@ -24,8 +24,9 @@ server.sqlite3 in the home, or in PostgreSQL with --database postgresql+psycopg:
 
 SERVER_DESCRIPTION = """\
 Administer the server's database: workspaces, their inputs (a platform or a feed, each with an API key
-and secret for ingest), users (and the workspaces they may read and write), their API tokens, and the
-workspaces' revenue (records, segment member counts, agencies).
+and secret for ingest), users (and the workspaces they may read and write), their API tokens, the
+workspaces' revenue (records, segment member counts, agencies) and their stored batches (list, check,
+quarantine).
 Secrets and tokens are printed once and stored only as hashes.
 """
 
@@ -47,7 +48,7 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     serve.add_argument("--snapshot-dir", metavar="DIR",
                        help="where to keep the snapshots a new client's first sync starts from (default: HOME/server-snapshots)")
 
-    server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens, revenue",
+    server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens, revenue, batches",
                                  description=SERVER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     things = server.add_subparsers(dest="server_thing", metavar="THING", required=True)
 
@@ -89,6 +90,32 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     tok_create.add_argument("--json", action="store_true", help="print JSON: user, token")
     tok_revoke = tok.add_parser("revoke", parents=[database], help="revoke all of a user's tokens", description="Revoke every token of a user.")
     tok_revoke.add_argument("user", metavar="USER")
+
+    bat = things.add_parser("batch", help="stored batches: list and check them, quarantine one",
+                            description="The batches a workspace holds. A batch that cannot be loaded into a cache stops "
+                                        "laptops' syncs at its page; quarantine it to take it out of every page and snapshot "
+                                        "(its data is kept) and release it to serve it again (docs/server.md)."
+                            ).add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    bat_list = bat.add_parser("list", parents=[database], help="list a workspace's batches, each checked",
+                              description="List a workspace's stored batches, in order, with why any cannot be loaded (checked "
+                                          "as a laptop loads it) and whether it is quarantined.")
+    bat_list.add_argument("workspace", metavar="WORKSPACE", help="the workspace's name or id")
+    bat_list.add_argument("--after", type=int, default=0, metavar="SEQ", help="only batches after this number (default 0)")
+    bat_list.add_argument("--limit", type=positive_int, default=100, metavar="N", help="at most N batches (default 100)")
+    bat_list.add_argument("--problems", action="store_true",
+                          help="only batches that cannot be loaded or are quarantined (checks every batch of the workspace)")
+    bat_list.add_argument("--json", action="store_true", help="print JSON")
+    bat_q = bat.add_parser("quarantine", parents=[database], help="stop serving a batch (its data is kept)",
+                           description="Take a batch out of every sync page and snapshot. Its data is kept; laptops that "
+                                       "already hold it keep it. `release` serves it again.")
+    bat_q.add_argument("workspace", metavar="WORKSPACE", help="the workspace's name or id")
+    bat_q.add_argument("seq", type=int, metavar="SEQ", help="the batch's number (`batch list` shows it)")
+    bat_q.add_argument("--reason", metavar="TEXT", help="why, shown by `batch list`")
+    bat_r = bat.add_parser("release", parents=[database], help="serve a quarantined batch again",
+                           description="Serve a quarantined batch again, as the workspace's newest batch (a new number), "
+                                       "so every laptop receives it with its next sync.")
+    bat_r.add_argument("workspace", metavar="WORKSPACE", help="the workspace's name or id")
+    bat_r.add_argument("seq", type=int, metavar="SEQ", help="the quarantined batch's number")
 
     rev = things.add_parser("revenue", help="revenue records, segment member counts and agencies",
                             description="Revenue the app's Revenue pane shows: stored per workspace, synced to every laptop "
@@ -155,6 +182,8 @@ def _administer(admin, args) -> int:
     thing, action = args.server_thing, args.server_action
     if thing == "revenue":
         return _revenue(admin.db, args)
+    if thing == "batch":
+        return _batches(admin.db, args)
     if thing == "workspace":
         if action == "create":
             ws = admin.create_workspace(args.name)
@@ -219,6 +248,32 @@ def _administer(admin, args) -> int:
 
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _batches(database, args) -> int:
+    from app.server import stored_batches
+
+    if args.server_action == "quarantine":
+        name = stored_batches.quarantine(database, args.workspace, args.seq, args.reason)
+        print(f"Batch {args.seq} of {name} is quarantined: no longer served in pages or snapshots (its data is kept). "
+              f"`audience-studio server batch release {args.workspace} {args.seq}` serves it again.")
+        return 0
+    if args.server_action == "release":
+        new_seq = stored_batches.release(database, args.workspace, args.seq)
+        print(f"Batch {args.seq} is served again as batch {new_seq}; laptops receive it with their next sync.")
+        return 0
+    name, rows = stored_batches.list_batches(database, args.workspace, after=args.after, limit=args.limit, problems=args.problems)
+    if args.json:
+        _print_json([{"seq": b.seq, "received_at": b.received_at.isoformat(), "input": b.input, "mpid": b.mpid, "events": b.events,
+                      "quarantined": b.quarantined, "reason": b.reason, "problem": b.problem} for b in rows])
+        return 0
+    for b in rows:
+        state = "  QUARANTINED" + (f" ({b.reason})" if b.reason else "") if b.quarantined else ""
+        problem = f"  PROBLEM: {b.problem}" if b.problem else ""
+        print(f"{b.seq}  {b.received_at:%Y-%m-%d %H:%M:%S}  {b.input}  mpid {b.mpid}  {b.events} events{state}{problem}")
+    if not rows:
+        print(f"No {'problem ' if args.problems else ''}batches in {name}" + (f" after {args.after}." if args.after else "."))
+    return 0
 
 
 def _revenue(database, args) -> int:

@@ -292,13 +292,20 @@ def input_of(batch: dict, feed: str | None) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def map_batch(batch: Any, rows: Rows, *, workspace_id: int, seq: int, feed: str | None = None) -> BatchInfo:
-    """Append one batch's rows to `rows`; on BatchError nothing of this batch stays in `rows`."""
+def map_batch(batch: Any, rows: Rows, *, workspace_id: int, seq: int, feed: str | None = None,
+              received_ms: int | None = None) -> BatchInfo:
+    """Append one batch's rows to `rows`; on BatchError nothing of this batch stays in `rows`.
+
+    `received_ms` is when the batch was received (the import's moment, or the server's receipt of
+    the request): the time of a batch that carries none of its own and has no timed event, such as
+    a profile-only batch, and of its events that carry none (both times are optional in mParticle's
+    schema). Without it such a batch is refused.
+    """
     if not isinstance(batch, dict):
         raise BatchError("", f"a batch must be a JSON object, got {_kind(batch)}")
     mark = rows.mark()
     try:
-        return _map(batch, rows, workspace_id, seq, feed)
+        return _map(batch, rows, workspace_id, seq, feed, received_ms)
     except BatchError:
         rows.rollback(mark)
         raise
@@ -307,7 +314,7 @@ def map_batch(batch: Any, rows: Rows, *, workspace_id: int, seq: int, feed: str 
         raise BatchError("", f"malformed batch ({exc})") from None
 
 
-def _map(batch: dict, rows: Rows, ws: int, seq: int, feed: str | None) -> BatchInfo:
+def _map(batch: dict, rows: Rows, ws: int, seq: int, feed: str | None, received_ms: int | None) -> BatchInfo:
     input_kind, input_name = input_of(batch, feed)
     mpid = _mpid(batch)
     batch_ts = _timestamp(batch.get("timestamp_unixtime_ms"), "timestamp_unixtime_ms")
@@ -315,9 +322,11 @@ def _map(batch: dict, rows: Rows, ws: int, seq: int, feed: str | None) -> BatchI
     events = batch.get("events")
     if events is not None and not isinstance(events, list):
         raise BatchError("events", f"expected a list, got {_kind(events)}")
-    first_ts, last_ts, event_count, identity_changes = _map_events(events or (), rows, ws, mpid, input_name, batch_ts)
+    # An untimed event takes the batch's time, else the moment the batch was received.
+    event_default = batch_ts if batch_ts is not None else received_ms
+    first_ts, last_ts, event_count, identity_changes = _map_events(events or (), rows, ws, mpid, input_name, event_default)
     if batch_ts is None:
-        batch_ts = last_ts
+        batch_ts = last_ts if last_ts is not None else received_ms
     if batch_ts is None:
         raise BatchError("timestamp_unixtime_ms", "missing, and the batch has no timed events to take a time from")
     rows.seen.append((ws, mpid, min(first_ts or batch_ts, batch_ts), max(last_ts or batch_ts, batch_ts)))
@@ -369,13 +378,13 @@ def _map_events(events, rows: Rows, ws: int, mpid: int, input_name: str, batch_t
         action = revenue = currency = None
         if kind == "screen_view":
             name = data.get("screen_name")
-            if name.__class__ is not str or not name:
-                if not isinstance(name, str) or not name:
+            if name.__class__ is not str:  # the schema's "string": empty is allowed
+                if not isinstance(name, str):
                     raise BatchError(f"events[{i}].data.screen_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
         elif kind == "custom_event":
             name = data.get("event_name")
-            if name.__class__ is not str or not name:
-                if not isinstance(name, str) or not name:
+            if name.__class__ is not str:  # the schema's "string": empty is allowed
+                if not isinstance(name, str):
                     raise BatchError(f"events[{i}].data.event_name", "missing" if name is None else f"expected a name, got {_kind(name)}")
         elif kind == "commerce_event":
             action, revenue, currency, name = _map_commerce(data, rows, i)
@@ -395,6 +404,7 @@ def _map_events(events, rows: Rows, ws: int, mpid: int, input_name: str, batch_t
                 name = type_names.get(kind)
 
         attrs = data.get("custom_attributes")
+        start = len(keys)
         if attrs:
             if attrs.__class__ is not dict and not isinstance(attrs, dict):
                 raise BatchError(f"events[{i}].data.custom_attributes", f"expected an object, got {_kind(attrs)}")
@@ -406,7 +416,10 @@ def _map_events(events, rows: Rows, ws: int, mpid: int, input_name: str, batch_t
                 key_append(key)
                 value_append(value)
         if kind in _CHANGE_EVENTS:
+            own = len(keys)
             _change_event_attributes(kind, data, keys, values, f"events[{i}].data")
+            if own > start:
+                _keep_apart(keys, start, own)
             if kind == "user_identity_change":
                 identity_changes = True
         offset_append(len(keys))
@@ -486,6 +499,24 @@ def _map_commerce(data: dict, rows: Rows, i: int):
 
 def _product_path(i: int, j: int, name: str) -> str:
     return f"events[{i}].data.product_action.products[{j}].{name}"
+
+
+def _keep_apart(keys: list, start: int, own: int) -> None:
+    """An event's attributes are a map, and a map's keys must differ. The change's own fields
+    (`keys[own:]`, e.g. ``new``) keep their names, which "changed attribute" criteria read; a custom
+    attribute of the same name (`keys[start:own]`) is kept as ``custom_attributes.<name>`` (prefixed
+    again while that too is taken), so nothing is dropped and every key is unique."""
+    reserved = set(keys[own:])
+    if not reserved:
+        return
+    taken = set(keys[start:])
+    for k in range(start, own):
+        key = keys[k]
+        if key in reserved:
+            while key in taken:
+                key = "custom_attributes." + key
+            keys[k] = key
+            taken.add(key)
 
 
 def _change_event_attributes(kind: str, data: dict, keys: list, values: list, path: str) -> None:

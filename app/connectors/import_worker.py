@@ -31,6 +31,7 @@ class LinesTask:
     path: str | None = None  # ... or where to read them: bytes start..end of an uncompressed file
     start: int = 0
     end: int = 0
+    received_ms: int | None = None  # the import's moment: the time of a batch without one
 
     def lines(self) -> bytes:
         if self.data is not None:
@@ -75,7 +76,7 @@ def map_lines(task: LinesTask) -> LinesResult:
                     batch = loads(line)
                 except decode_error as exc:
                     raise BatchError("", f"not valid JSON ({json_reason(exc)})") from None
-                info = map_batch(batch, rows, workspace_id=ws, seq=first_seq + k, feed=feed)
+                info = map_batch(batch, rows, workspace_id=ws, seq=first_seq + k, feed=feed, received_ms=task.received_ms)
             except BatchError as exc:
                 result.bad.append((k, exc.path, exc.message))
                 if not task.skip_bad:

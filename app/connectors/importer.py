@@ -16,6 +16,7 @@ import gzip
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -145,12 +146,16 @@ def import_batches(
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
     refresh: bool = True,
+    received_ms: int | None = None,
 ) -> ImportReport:
     """Map and load batches in one cache transaction; the demo and the file import both end here.
 
     `refresh=False` leaves the catalogs and sample to the caller, who loads more parts first.
+    `received_ms` is the import's moment (default: now), the time of a batch without one of its own.
     """
     report = ImportReport()
+    if received_ms is None:
+        received_ms = import_moment()
     with cache.writing(source=source, description=description) as writer:
         rows = Rows()
         pending = 0
@@ -160,7 +165,8 @@ def import_batches(
             try:
                 if isinstance(item.batch, BatchError):
                     raise item.batch
-                info = map_batch(item.batch, rows, workspace_id=item.workspace_id, seq=seq, feed=item.feed)
+                info = map_batch(item.batch, rows, workspace_id=item.workspace_id, seq=seq, feed=item.feed,
+                                 received_ms=received_ms)
             except BatchError as exc:
                 bad = BadBatch(item.source, item.where, exc.path, exc.message)
                 if not skip_bad:
@@ -199,7 +205,7 @@ def _import_parallel(
 ) -> ImportReport:
     """`import_files` with the mapping in worker processes; results are loaded in file order."""
     report = ImportReport()
-    tasks = _line_tasks(paths, workspace_id=workspace_id, feed=feed, skip_bad=skip_bad)
+    tasks = _line_tasks(paths, workspace_id=workspace_id, feed=feed, skip_bad=skip_bad, received_ms=import_moment())
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     finished = False
     try:
@@ -256,6 +262,11 @@ def _import_parallel(
     return report
 
 
+def import_moment() -> int:
+    """Now, in milliseconds: one moment per import run, the time of its batches that carry none."""
+    return time.time_ns() // 1_000_000
+
+
 def _load(writer: CacheWriter, chunks: list[tuple[dict[str, pa.Table], int]]) -> None:
     """Load mapped chunks as one: their tables concatenated, event indices shifted to match."""
     if len(chunks) == 1:
@@ -273,7 +284,8 @@ def _stop(pool: ProcessPoolExecutor, finished: bool) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _line_tasks(paths: list[Path], *, workspace_id: int, feed: str | None, skip_bad: bool) -> Iterator[LinesTask]:
+def _line_tasks(paths: list[Path], *, workspace_id: int, feed: str | None, skip_bad: bool,
+                received_ms: int) -> Iterator[LinesTask]:
     """Cut the files into chunks of whole lines. A chunk's first seq is its byte offset across all
     files: a line is at least one byte, so seq (offset + line index in the chunk) increases with every
     batch, ordering them exactly as they come, like the in-process import's running count."""
@@ -282,13 +294,13 @@ def _line_tasks(paths: list[Path], *, workspace_id: int, feed: str | None, skip_
         if path.suffix.lower() == ".gz":  # no seeking in a gzip stream: this process reads it
             at = offset
             for data in _whole_lines(path, PARALLEL_CHUNK_BYTES):
-                yield LinesTask(path.name, at, workspace_id, feed, skip_bad, file=number, data=data)
+                yield LinesTask(path.name, at, workspace_id, feed, skip_bad, file=number, data=data, received_ms=received_ms)
                 at += len(data)
             offset = at
         else:
             for start, end in _line_ranges(path, PARALLEL_CHUNK_BYTES):
                 yield LinesTask(path.name, offset + start, workspace_id, feed, skip_bad, file=number,
-                                path=str(path), start=start, end=end)
+                                path=str(path), start=start, end=end, received_ms=received_ms)
             offset += path.stat().st_size
         offset += 1  # files need not end with a line break: keep the next file's seqs apart
 

@@ -169,10 +169,20 @@ class SyncClient:
                 for part in parts_listed:
                     parts[part["table"]], part_bytes = self._part(part, remote)
                     size += part_bytes
-                with cache.writing(source="sync", description=f"{self.server_url} {remote.name}: {batches} batches") as writer:
-                    writer.add_tables(staged_tables(parts, workspace_id=local_workspace_id), batches)
-                    writer.set_meta(key, next_cursor)
-                    writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
+                try:
+                    with cache.writing(source="sync", description=f"{self.server_url} {remote.name}: {batches} batches") as writer:
+                        writer.add_tables(staged_tables(parts, workspace_id=local_workspace_id), batches)
+                        writer.set_meta(key, next_cursor)
+                        writer.set_meta(SAMPLE_KEY, "" if report.sample is None else repr(report.sample))
+                except (duckdb.Error, pa.ArrowException) as exc:
+                    # Stop rather than skip: the pages after this one assume it was applied, and the
+                    # cursor stays before it, so a later sync applies it once the server serves it fixed.
+                    through = page.get("last_seq")
+                    where = f"batches {through - batches + 1}..{through}" if isinstance(through, int) else f"{batches} batches"
+                    raise SyncError(f"A page of workspace {remote.name!r} ({where}) cannot be loaded "
+                                    f"({str(exc).splitlines()[0][:200]}); nothing of it was kept and the sync stopped there. "
+                                    f"The server's administrator can list the workspace's problem batches with "
+                                    f"`audience-studio server batch list WORKSPACE --problems`.") from None
                 report.pages += 1
                 report.batches += batches
                 report.events += int(page.get("events") or 0)

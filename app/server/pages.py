@@ -3,7 +3,9 @@
 A page is a range of a workspace's batch sequence numbers (after, through], optionally only the
 batches of sampled profiles. Its rows are made when it is served, by the import's own mapping
 (`map_batch` with the batch's sequence number as its order, then `staging.tables_of`), so the client's
-`CacheWriter` merges them exactly as an import of the same batches would.
+`CacheWriter` merges them exactly as an import of the same batches would. A batch without a time of
+its own takes the moment the server received it (`received_at`), as at ingest. Quarantined batches
+(`audience-studio server batch quarantine`) are left out of every page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from app.connectors.batches import BatchError, Rows, map_batch
 from app.connectors.cache import BUCKETS
@@ -26,7 +28,8 @@ from app.server import cursors
 from app.server.database import Database
 from app.server.errors import ApiError
 from app.server.settings import ServerSettings
-from app.server.tables import batches, inputs
+from app.server.ingest import ms_of
+from app.server.tables import batches, inputs, quarantined_batches
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +81,16 @@ def buckets_of(sample: float | None) -> int | None:
     return buckets
 
 
+def served(workspace_id: int) -> ColumnElement[bool]:
+    """The condition on `batches` that leaves out the workspace's quarantined batches."""
+    return batches.c.seq.not_in(select(quarantined_batches.c.seq).where(quarantined_batches.c.workspace_id == workspace_id))
+
+
 def plan(connection: Connection, position: Position, settings: ServerSettings) -> Page:
     """The next page after `position`: whole batches, at most `page_batches` of them and, past the
     first, at most `page_events` events."""
     query = (select(batches.c.seq, batches.c.events)
-             .where(batches.c.workspace_id == position.workspace_id, batches.c.seq > position.after)
+             .where(batches.c.workspace_id == position.workspace_id, batches.c.seq > position.after, served(position.workspace_id))
              .order_by(batches.c.seq).limit(settings.page_batches))
     if position.buckets is not None:
         query = query.where(batches.c.bucket < position.buckets)
@@ -96,20 +104,24 @@ def plan(connection: Connection, position: Position, settings: ServerSettings) -
 
 def map_page(connection: Connection, page: Page) -> dict[str, pa.Table]:
     """The page's rows as its parts, mapped batch by batch in sequence order."""
-    query = (select(batches.c.seq, batches.c.body, inputs.c.kind, inputs.c.name)
+    query = (select(batches.c.seq, batches.c.body, batches.c.received_at, inputs.c.kind, inputs.c.name)
              .join(inputs, inputs.c.id == batches.c.input_id)
-             .where(batches.c.workspace_id == page.workspace_id, batches.c.seq > page.after, batches.c.seq <= page.through)
+             .where(batches.c.workspace_id == page.workspace_id, batches.c.seq > page.after, batches.c.seq <= page.through,
+                    served(page.workspace_id))
              .order_by(batches.c.seq))
     if page.buckets is not None:
         query = query.where(batches.c.bucket < page.buckets)
     rows = Rows()
-    for seq, body, kind, name in connection.execution_options(yield_per=200).execute(query):
+    for seq, body, received_at, kind, name in connection.execution_options(yield_per=200).execute(query):
         batch = orjson.loads(zlib.decompress(body))
         try:
-            map_batch(batch, rows, workspace_id=page.workspace_id, seq=seq, feed=name if kind == "feed" else None)
+            map_batch(batch, rows, workspace_id=page.workspace_id, seq=seq, feed=name if kind == "feed" else None,
+                      received_ms=ms_of(received_at))
         except BatchError as exc:  # it mapped when it was accepted: the mapping has changed since
             log.error("stored batch %s of workspace %s no longer maps: %s", seq, page.workspace_id, exc)
-            raise
+            raise ApiError(500, "UNLOADABLE_BATCH",
+                           f"stored batch {seq} of workspace {page.workspace_id} no longer maps ({exc}); an administrator "
+                           f"can take it out of sync: audience-studio server batch quarantine {page.workspace_id} {seq}") from None
     return parts_of(tables_of(rows))
 
 

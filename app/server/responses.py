@@ -15,6 +15,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such audience",
         409: "A conflict: the version moved on, the name is taken, or the cursor is ahead of the server",
         413: "The body is larger than the server accepts",
+        415: "The body is not declared JSON (Content-Type application/json or application/*+json)",
         429: "Above the input's rate: wait Retry-After seconds",
     }
     declared: dict[int | str, dict[str, Any]] = {}

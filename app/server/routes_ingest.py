@@ -15,7 +15,7 @@ from app.server.state import ServerState, server_state
 
 router = APIRouter(tags=["ingest"])
 
-_RESPONSES = errors(400, 401, 403, 413, 429)
+_RESPONSES = errors(400, 401, 403, 413, 415, 429)
 
 
 def _body(schema: dict) -> dict:
@@ -42,7 +42,9 @@ async def post_bulk_events(request: Request, sender: ingest.Sender = Depends(ing
 
 
 async def _read_body(request: Request, state: ServerState, sender: ingest.Sender) -> bytes:
-    """The body, refused (413) as soon as it passes the limit, and the rate checked before reading it."""
+    """The body, refused (413) as soon as it passes the limit, and the rate checked before reading it;
+    a body not declared JSON is refused (415) unread."""
+    ingest.check_content_type(request.headers.get("content-type"))
     wait = state.limiter.take(sender.input_id)
     if wait is not None:
         raise ApiError(429, "RATE_LIMITED", f"this input sends more than {state.settings.rate_per_second:g} requests per second; retry after {wait} s",
@@ -51,8 +53,11 @@ async def _read_body(request: Request, state: ServerState, sender: ingest.Sender
 
 
 def _accept(raw: bytes, encoding: str | None, sender: ingest.Sender, state: ServerState, bulk: bool) -> Accepted:
+    received_at = ingest.received_now()  # the moment of batches that carry none of their own
+    received_ms = ingest.ms_of(received_at)
     body = ingest.decode_body(raw, encoding, state.settings.max_body_bytes)
-    checked = ingest.check_bulk(body, sender, state.settings.bulk_max_batches) if bulk else [ingest.check_batch(body, sender)]
-    ingest.store(state.database, sender, checked)
+    checked = (ingest.check_bulk(body, sender, state.settings.bulk_max_batches, received_ms=received_ms) if bulk
+               else [ingest.check_batch(body, sender, received_ms=received_ms)])
+    ingest.store(state.database, sender, checked, received_at)
     state.snapshots.follow(sender.workspace_id)  # keep the first-sync snapshot warm (when snapshots are on)
     return Accepted(batches=len(checked))

@@ -23,7 +23,7 @@ from app.server.api_models import (
 from app.server.auth import api_caller
 from app.server.definitions import Caller
 from app.server.errors import ApiError
-from app.server.pages import Page, Position, buckets_of, plan
+from app.server.pages import Page, Position, buckets_of, plan, served
 from app.server.responses import errors
 from app.server.snapshots import PARQUET, SNAPSHOT_TABLES, parse_token
 from app.server.state import ServerState, server_state
@@ -63,7 +63,8 @@ def changes(
             raise ApiError(409, "CURSOR_AHEAD", f"cursor: it is past the server's newest batch ({last_seq}); the server's data was reset, so sync again from the start",
                            field="cursor")
         page = plan(connection, position, state.settings)
-        more_query = select(batches.c.seq).where(batches.c.workspace_id == workspace_id, batches.c.seq > page.through).limit(1)
+        more_query = select(batches.c.seq).where(batches.c.workspace_id == workspace_id, batches.c.seq > page.through,
+                                                 served(workspace_id)).limit(1)
         if position.buckets is not None:
             more_query = more_query.where(batches.c.bucket < position.buckets)
         more = connection.execute(more_query).first() is not None

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import duckdb
 from sqlalchemy import select
 
 from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
@@ -37,7 +38,7 @@ from app.server.database import Database
 from app.server.errors import ApiError
 from app.server.pages import Position, map_page, plan
 from app.server.settings import ServerSettings
-from app.server.tables import workspaces
+from app.server.tables import quarantined_batches, workspaces
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ SNAPSHOT_TABLES = SNAPSHOT_PARTS
 PARQUET = "application/vnd.apache.parquet"
 #: cache_meta key of the last batch a snapshot cache holds.
 THROUGH_KEY = "snapshot_through"
+#: cache_meta key of the quarantined batches (at or before `through`) the snapshot left out: a batch
+#: quarantined later is in the snapshot, which is then made again without it.
+QUARANTINED_KEY = "snapshot_quarantined"
 #: A background catch-up gives the lock back this often, so a request is never kept waiting long.
 SLICE_SECONDS = 5.0
 
@@ -144,32 +148,51 @@ class Snapshots:
         path = self._cache_path(workspace_id, buckets)
         with self._db.read() as connection:
             last_seq = connection.execute(select(workspaces.c.last_seq).where(workspaces.c.id == workspace_id)).scalar_one()
+            quarantined = self._quarantined(connection, workspace_id)
         cache = Cache(path)
         try:
             through = int(cache.meta(THROUGH_KEY) or 0)
-            if through > last_seq:
-                # The server's data was reset under the snapshot: start it again.
-                log.warning("snapshot %s is past workspace %s's newest batch %s: rebuilding it", path.name, workspace_id, last_seq)
+            left_out = set(json.loads(cache.meta(QUARANTINED_KEY) or "[]"))
+            newly = [seq for seq in quarantined if seq <= through and seq not in left_out]
+            if through > last_seq or newly:
+                # The server's data was reset under the snapshot, or a batch it holds was quarantined: start it again.
+                log.warning("snapshot %s holds batches no longer served (through %s, newest %s, quarantined %s): rebuilding it",
+                            path.name, through, last_seq, newly)
                 cache.close()
                 path.unlink()
                 cache = Cache(path)
                 through = 0
+                self._forget_older(workspace_id, buckets, keep=None)  # an export of the same `through` would differ
             while True:
                 with self._db.read() as connection:
                     page = plan(connection, Position(workspace_id, through, buckets), self._settings)
                     if not page.batches:
                         return True
                     parts = map_page(connection, page)
+                    quarantined = self._quarantined(connection, workspace_id)
                 # One transaction, one merge per page, as the client does: the snapshot through
                 # batch N is then by construction what a client holds after the page ending at N.
-                with cache.writing(source="snapshot", description=f"server workspace {workspace_id}") as writer:
-                    writer.add_tables(staged_tables(parts), page.batches)
-                    writer.set_meta(THROUGH_KEY, str(page.through))
+                try:
+                    with cache.writing(source="snapshot", description=f"server workspace {workspace_id}") as writer:
+                        writer.add_tables(staged_tables(parts), page.batches)
+                        writer.set_meta(THROUGH_KEY, str(page.through))
+                        writer.set_meta(QUARANTINED_KEY, json.dumps([seq for seq in quarantined if seq <= page.through]))
+                except duckdb.Error as exc:
+                    log.error("batches %s..%s of workspace %s cannot be loaded: %s", page.after + 1, page.through, workspace_id, exc)
+                    raise ApiError(500, "UNLOADABLE_BATCH",
+                                   f"batches {page.after + 1}..{page.through} of workspace {workspace_id} cannot be loaded into a cache "
+                                   f"({str(exc).splitlines()[0][:200]}); an administrator finds the batch with `audience-studio server "
+                                   f"batch list {workspace_id} --problems` and takes it out with `... batch quarantine`") from None
                 through = page.through
                 if time.monotonic() >= end:
                     return False
         finally:
             cache.close()
+
+    @staticmethod
+    def _quarantined(connection, workspace_id: int) -> list[int]:
+        return list(connection.execute(select(quarantined_batches.c.seq).where(quarantined_batches.c.workspace_id == workspace_id)
+                                       .order_by(quarantined_batches.c.seq)).scalars())
 
     def follow(self, workspace_id: int) -> None:
         """New batches were accepted: bring the workspace's whole snapshot up to date in the background
@@ -228,9 +251,10 @@ class Snapshots:
                  for t in SNAPSHOT_TABLES]
         return Snapshot(workspace_id, buckets, through, manifest["batches"], manifest["events"], parts)
 
-    def _forget_older(self, workspace_id: int, buckets: int | None, keep: Path) -> None:
+    def _forget_older(self, workspace_id: int, buckets: int | None, keep: Path | None) -> None:
         prefix = self._name(workspace_id, buckets) + "-"
-        for folder in keep.parent.iterdir():
+        exports = self._export_dir(workspace_id, buckets, 0).parent
+        for folder in exports.iterdir() if exports.is_dir() else ():
             if folder != keep and folder.name.startswith(prefix) and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
 

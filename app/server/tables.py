@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -103,7 +104,23 @@ batches = Table(
     Column("events", Integer, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("body", LargeBinary, nullable=False),
+    #: SHA-256 (hex) of the batch's own id (`source_request_id`, else `batch_id`): a resent batch is
+    #: stored once (app/server/ingest.py). NULL for a batch without an id; NULLs never collide.
+    Column("batch_key", String(64)),
     PrimaryKeyConstraint("workspace_id", "seq"),
+    Index(None, "workspace_id", "batch_key", unique=True),
+)
+
+#: Batches an administrator took out of sync (`audience-studio server batch quarantine`): kept whole,
+#: but left out of pages and snapshots until released (which gives the batch a new sequence number).
+quarantined_batches = Table(
+    "quarantined_batches", metadata,
+    Column("workspace_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("quarantined_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "seq"),
+    ForeignKeyConstraint(["workspace_id", "seq"], ["batches.workspace_id", "batches.seq"], ondelete="CASCADE"),
 )
 
 #: Named counters; "audience_changes" numbers every change to an audience definition.

@@ -136,7 +136,7 @@ def test_a_body_above_the_limit_is_413(start_server):
     assert reply.status_code == 413
     # A small gzip that unzips past the limit is refused too.
     bomb = gzip.compress(b"[" + b" " * 100_000 + b"]")
-    reply = deployment.http.post("/v2/bulkevents", content=bomb, auth=ios.auth, headers={"content-encoding": "gzip"})
+    reply = deployment.http.post("/v2/bulkevents", content=bomb, auth=ios.auth, headers={"content-type": "application/json", "content-encoding": "gzip"})
     assert reply.status_code == 413
 
 
