@@ -23,7 +23,7 @@ from app.connectors.batches import BatchError, Rows, map_batch
 from app.connectors.cache import Cache
 from app.connectors.staging import tables_of
 from app.errors import InvalidInput, NotFound, UserError
-from app.models.db import utc_now
+from app.models.store.db import utc_now
 from app.server.admin import _workspace_id as workspace_id_of  # the administration's own lookup and message
 from app.server.database import Database
 from app.server.ingest import ms_of

@@ -12,7 +12,7 @@ from app.connectors.batches import Rows, map_batch
 from app.connectors.staging import tables_of
 from app.connectors.sync_client import SyncClient, SyncError
 from app.connectors.sync_format import ARROW_STREAM, parts_of, write_part
-from app.models.home import OpenHome
+from app.engines.home import OpenHome
 from tests import factories
 from tests.server.test_sync_client import _serving, _StandIn
 
