@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
@@ -372,6 +373,10 @@ class SyncClient:
 
     def create_audience(self, fields: dict) -> Answer:
         return self._send("POST", "/v1/audiences", json=fields)
+
+    def created_audience(self, client_ref: str) -> Answer:
+        """The audience a create with this client_ref made (200, tombstones too), or 404: never made."""
+        return self._send("GET", f"/v1/audiences/by-client-ref/{quote(client_ref, safe='')}")
 
     def update_audience(self, server_id: int, fields: dict, version: int) -> Answer:
         return self._send("PUT", f"/v1/audiences/{server_id}", json=fields | {"version": version})

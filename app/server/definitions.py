@@ -156,7 +156,7 @@ class Definitions:
             row = connection.execute(select(audiences).where(audiences.c.client_ref == client_ref, _visible_to(caller))
                                      .order_by(audiences.c.id).limit(1)).first()
             if row is None:
-                raise ApiError(404, "NOT_FOUND", f"client_ref: no audience of your workspaces was created with {client_ref!r}",
+                raise ApiError(404, "NOT_CREATED", f"client_ref: no audience of your workspaces was created with {client_ref!r}",
                                field="client_ref")
             return _as_json(connection, row)
 

@@ -156,7 +156,7 @@ def test_a_client_ref_is_scoped_to_its_workspaces_and_another_workspaces_ref_rev
     deployment.http.delete(f"/v1/audiences/{anns.json()['id']}", params={"version": 1}, headers=ann)
     assert deployment.http.get("/v1/audiences/by-client-ref/laptop-9:1", headers=ann).json()["deleted"] is True
     other = deployment.http.get("/v1/audiences/by-client-ref/laptop-9:1", headers=deployment.user_token("zoe", []))
-    assert other.status_code == 404 and other.json()["errors"][0]["field"] == "client_ref"
+    assert other.status_code == 404 and other.json()["errors"][0]["code"] == "NOT_CREATED"
     assert "EU buyers" not in other.text and "US buyers" not in other.text
 
 
