@@ -6,7 +6,13 @@ based on and a hash of the definition as last agreed. So the outbox is found, no
 
 - a local audience of the server's workspaces without a row: created here, to be sent;
 - a row whose audience's definition no longer hashes to the agreed hash: edited here, to be sent;
-- a row whose audience is gone: deleted here, the deletion (a tombstone) to be sent.
+- a row whose audience is gone: deleted here, the deletion (a tombstone) to be sent, kept until the
+  server confirms it (with no server id yet, too: the create may have been made by a sync stopped
+  before it heard back, and the server is asked).
+
+A create resent for such a row is never taken for agreement unless both sides say the same: the
+server's version 1 (what this laptop sent) becomes the base and the edit goes out as an update of
+it; a later version is a conflict.
 
 A sync pushes the outbox first (creates carry a client_ref, updates and deletions the base version;
 a 409 is recorded as a conflict with the server's copy, nothing is overwritten), then pulls the

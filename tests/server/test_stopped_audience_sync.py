@@ -19,6 +19,7 @@ import threading
 
 import pytest
 
+from app.connectors.sync_client import Backoff, SyncClient, SyncError
 
 from app.models import audience_sync
 from app.models.home import OpenHome
@@ -157,3 +158,29 @@ def test_an_edit_after_a_killed_sync_meets_a_teammates_edit_as_a_conflict(served
         sync_home(home, deployment.server.base_url)
         on_server = _server_copies(deployment, tokens["ann"])["Buyers"]
         assert (on_server["version"], on_server["criteria"]) == (3, OPTED_IN)
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_a_change_made_after_every_reply_to_a_stored_create_was_lost_is_sent(served, tmp_path, change):
+    deployment, middleware, tokens = served
+    url = deployment.server.base_url
+    with _laptop_with_buyers(tmp_path, deployment, tokens["ann"]) as home:
+        middleware.holding.set()  # the create is stored, its reply (and every resend's) never arrives
+        impatient = lambda url, token: SyncClient(url, token, timeout=1, backoff=Backoff(first=0.1, patience=1.0))
+        with pytest.raises(SyncError, match="Cannot reach the server"):
+            sync_home(home, url, client_factory=impatient)
+        middleware.holding.clear()
+        assert _server_copies(deployment, tokens["ann"])["Buyers"]["version"] == 1
+
+        buyers = home.audiences.get("Buyers")
+        if change == "edit":
+            home.audiences.update(buyers.id, tags=["q1", "q2"])
+        else:
+            home.audiences.delete(buyers.id)
+        result = sync_home(home, url)
+        assert result.audiences.conflicts == [] and result.audiences.notes == []
+        on_server = _server_copies(deployment, tokens["ann"])["Buyers"]
+        assert on_server["version"] == 2
+        assert on_server["deleted"] if change == "delete" else on_server["tags"] == ["q1", "q2"]
+        assert audience_sync.outbox(home, url) == []
+        assert [a.tags for a in home.audiences.list()] == ([("q1", "q2")] if change == "edit" else [])
