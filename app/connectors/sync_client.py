@@ -10,8 +10,9 @@ A first sync into a workspace that holds nothing yet starts from the server's sn
 files are downloaded to a temporary folder and loaded in one transaction with the cursor that
 follows them, then pages go on from there. A server without snapshots (404) is synced by pages.
 
-Requests are retried with backoff on 5xx answers, timeouts and refused connections (a server being
-restarted), so a short outage only slows a sync down. It also carries the audience definitions'
+Requests are tried again on 5xx and 429 answers, timeouts and refused connections (a server being
+restarted): jittered exponential backoff for about a minute (tenacity), never sooner than the
+server's Retry-After, and a Cancel ends the wait; a short outage only slows a sync down. It also carries the audience definitions'
 API (`audience_changes`, `create_audience`, `update_audience`, `delete_audience`) for offline editing.
 """
 
@@ -19,18 +20,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
 import requests
+import tenacity
 
 from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
 from app.connectors.reply_text import one_line
+from app.connectors.retry_after import retry_after_seconds
 from app.connectors.sync_format import (
     ARROW_STREAM,
     PageFormatError,
@@ -47,14 +52,32 @@ CURSOR_KEY = "sync_cursor {server} {workspace}"
 LAST_SYNC_KEY = "last_sync_at"
 #: cache_meta key of the fraction of profiles the synced cache holds ("" or missing: all of them).
 SAMPLE_KEY = "sync_sample"
-#: Waits between attempts of a request that failed for a reason that may pass (5xx, timeout, refused).
-RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 #: The media type of a snapshot part.
 PARQUET = "application/vnd.apache.parquet"
 #: How long the server may take to answer for a snapshot: it may first bring the snapshot up to date.
 SNAPSHOT_TIMEOUT = 600.0
 #: Snapshots asked for when one is replaced by a newer one while its parts are being downloaded.
 SNAPSHOT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a request that failed for a reason that may pass (5xx, 429, a timeout, a refused
+    connection: a server restarting or overloaded) is tried again: after a random wait up to `first`
+    seconds, doubling each time up to `longest` ("full jitter": clients of a restarted server do not
+    come back at once), never sooner than the server's Retry-After, until the waits add up to `patience`."""
+
+    first: float = 0.5
+    longest: float = 15.0
+    patience: float = 60.0
+
+
+#: The default: about a minute of waiting, longer than a server takes to restart.
+BACKOFF = Backoff()
+#: No second attempt (tests, and callers that retry themselves).
+NO_RETRY = Backoff(patience=0.0)
+#: How often a wait between attempts looks whether the user cancelled the sync.
+CANCEL_CHECK_SECONDS = 0.2
 
 
 class SyncError(UserError):
@@ -114,12 +137,15 @@ class SyncClient:
     """Talks to one server with one user's API token (kept by the caller, e.g. in the OS keyring)."""
 
     def __init__(self, server_url: str, token: str, *, timeout: float = 60.0, session: requests.Session | None = None,
-                 retry_delays: tuple[float, ...] = RETRY_DELAYS):
+                 backoff: Backoff = BACKOFF, sleep: Callable[[float], None] = time.sleep):
         self.server_url = server_url.rstrip("/")
         self._timeout = timeout
-        self._retry_delays = retry_delays
+        self._backoff = backoff
+        self._sleep = sleep
         self._http = session or requests.Session()
         self._http.headers["Authorization"] = f"Bearer {token}"
+        #: Asked between attempts of a request: True stops the wait with SyncCancelled (the Sync pane's Cancel).
+        self.cancelled: Callable[[], bool] = lambda: False
 
     def close(self) -> None:
         self._http.close()
@@ -383,6 +409,10 @@ class SyncClient:
     def create_audience(self, fields: dict) -> Answer:
         return self._send("POST", "/v1/audiences", json=fields)
 
+    def created_audience(self, client_ref: str) -> Answer:
+        """The audience a create with this client_ref made (200, tombstones too), or 404: never made."""
+        return self._send("GET", f"/v1/audiences/by-client-ref/{quote(client_ref, safe='')}")
+
     def update_audience(self, server_id: int, fields: dict, version: int) -> Answer:
         return self._send("PUT", f"/v1/audiences/{server_id}", json=fields | {"version": version})
 
@@ -428,32 +458,93 @@ class SyncClient:
 
     def _request(self, method: str, path: str, *, accept: tuple[int, ...] = (), timeout: float | None = None,
                  **kwargs) -> requests.Response:
-        """The server's reply; retried after a pause while the failure may pass (the server restarting,
-        overloaded, or the network dropping a connection). Writes are safe to resend: a create carries
-        its client_ref, and an update or deletion resent after a lost reply meets its own version."""
+        """The server's reply; tried again while the failure may pass (see Backoff). Writes are safe to
+        resend: a create carries its client_ref, and an update or deletion resent after a lost reply
+        meets its own version."""
         url = self.server_url + path
-        for attempt, delay in enumerate((*self._retry_delays, None)):
-            try:
-                reply = self._http.request(method, url, timeout=timeout or self._timeout, **kwargs)
-            except requests.RequestException as exc:
-                if delay is None:
-                    raise SyncError(f"Cannot reach the server {self.server_url} ({type(exc).__name__}). Keep working offline; "
-                                    "sync again once the network is back.") from None
-                log.info("%s %s failed (%s); attempt %d, retrying in %.1f s", method, path, type(exc).__name__, attempt + 1, delay)
-            else:
-                if reply.status_code < 500 and reply.status_code != 429:
-                    break
-                if delay is None:
-                    raise SyncError(f"The server answered {reply.status_code} to {method} {path} "
-                                    f"{len(self._retry_delays) + 1} times: {_server_message(reply)}. Try again later.")
-                log.info("%s %s answered %d; retrying in %.1f s", method, path, reply.status_code, delay)
-            time.sleep(delay)
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(requests.RequestException) | tenacity.retry_if_result(_may_pass),
+            wait=self._wait, stop=self._stop, sleep=self._pause, retry_error_callback=_GaveUp,
+            before_sleep=lambda state: _log_retry(method, path, state),
+        )
+        outcome = retrying(self._http.request, method, url, timeout=timeout or self._timeout, **kwargs)
+        if isinstance(outcome, _GaveUp):
+            raise outcome.error(self.server_url, method, path)
+        reply = outcome
         if reply.status_code == 401:
             raise SyncError(f"The server {self.server_url} refused the sign-in (401): the token is wrong, expired or "
                             "revoked. Sign in again with `audience-studio sync login --server URL`.")
         if reply.status_code >= 400 and reply.status_code not in accept:
             raise SyncError(f"The server answered {reply.status_code} to {method} {path}: {_server_message(reply)}")
         return reply
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """Full jitter within what is left of the patience, and never less than the server's Retry-After."""
+        left = self._backoff.patience - state.idle_for
+        jitter = random.uniform(0, min(self._backoff.longest, self._backoff.first * 2 ** (state.attempt_number - 1)))
+        return max(min(jitter, left), _asked_wait(state) or 0.0)
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        """Patience spent, or a Retry-After longer than what is left of it (waiting less would be refused again)."""
+        left = self._backoff.patience - state.idle_for
+        return left <= 0 or (state.upcoming_sleep or 0.0) > left
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between attempts, looking every CANCEL_CHECK_SECONDS whether the user cancelled."""
+        while True:
+            if self.cancelled():
+                raise SyncCancelled("Sync stopped while waiting for the server; the next sync goes on from where this one got.")
+            if seconds <= 0:
+                return
+            step = min(seconds, CANCEL_CHECK_SECONDS)
+            self._sleep(step)
+            seconds -= step
+
+
+def _may_pass(reply: requests.Response) -> bool:
+    return reply.status_code >= 500 or reply.status_code == 429
+
+
+def _asked_wait(state: tenacity.RetryCallState) -> float | None:
+    """The Retry-After of a 429 or 503 answer (RFC 9110: seconds or an HTTP-date); None otherwise."""
+    if state.outcome is None or state.outcome.failed:
+        return None
+    reply = state.outcome.result()
+    if reply.status_code not in (429, 503):
+        return None
+    return retry_after_seconds(reply.headers.get("Retry-After"))
+
+
+def _log_retry(method: str, path: str, state: tenacity.RetryCallState) -> None:
+    assert state.outcome is not None
+    why = type(state.outcome.exception()).__name__ if state.outcome.failed else f"answered {state.outcome.result().status_code}"
+    log.info("%s %s %s; attempt %d, trying again in %.1f s", method, path, why, state.attempt_number, state.upcoming_sleep)
+
+
+class _GaveUp:
+    """The last outcome of a request tried until the patience was spent (tenacity's retry_error_callback)."""
+
+    def __init__(self, state: tenacity.RetryCallState):
+        assert state.outcome is not None
+        self.attempts = state.attempt_number
+        self.outcome = state.outcome
+        self.asked = _asked_wait(state)
+        self.waited = state.idle_for
+
+    def error(self, server_url: str, method: str, path: str) -> SyncError:
+        if self.outcome.failed:
+            return SyncError(f"Cannot reach the server {server_url} ({type(self.outcome.exception()).__name__}, "
+                             f"{_tries(self.attempts, self.waited)}). Keep working offline; sync again once the network is back.")
+        reply = self.outcome.result()
+        if self.asked is not None and self.asked > 0:
+            return SyncError(f"The server answered {reply.status_code} to {method} {path} and asks to wait {self.asked:,.0f} s "
+                             f"({_server_message(reply)}): sync again after that.")
+        return SyncError(f"The server answered {reply.status_code} to {method} {path} ({_tries(self.attempts, self.waited)}): "
+                         f"{_server_message(reply)}. Try again later.")
+
+
+def _tries(attempts: int, waited: float) -> str:
+    return "1 attempt" if attempts == 1 else f"{attempts} attempts over {waited:,.0f} s"
 
 
 def _server_message(reply: requests.Response) -> str:

@@ -6,7 +6,13 @@ based on and a hash of the definition as last agreed. So the outbox is found, no
 
 - a local audience of the server's workspaces without a row: created here, to be sent;
 - a row whose audience's definition no longer hashes to the agreed hash: edited here, to be sent;
-- a row whose audience is gone: deleted here, the deletion (a tombstone) to be sent.
+- a row whose audience is gone: deleted here, the deletion (a tombstone) to be sent, kept until the
+  server confirms it (with no server id yet, too: the create may have been made by a sync stopped
+  before it heard back, and the server is asked).
+
+A create resent for such a row is never taken for agreement unless both sides say the same: the
+server's version 1 (what this laptop sent) becomes the base and the edit goes out as an update of
+it; a later version is a conflict.
 
 A sync pushes the outbox first (creates carry a client_ref, updates and deletions the base version;
 a 409 is recorded as a conflict with the server's copy, nothing is overwritten), then pulls the
@@ -213,8 +219,8 @@ def outbox(home: OpenHome, server: str, server_workspaces: Iterable[str] | None 
                 continue
             audience = audiences.get(row.audience_id) if row.audience_id is not None else None
             if audience is None:
-                if row.server_id is not None:
-                    items.append(OutboxItem(row.name, "delete"))
+                # Unconfirmed (server_id None) too: its create may have reached the server unanswered.
+                items.append(OutboxItem(row.name, "delete"))
             elif row.server_id is None:
                 items.append(OutboxItem(audience.name, "create"))
             elif definition_hash(_local_definition(session, audience)) != row.agreed_hash:
@@ -388,19 +394,24 @@ class AudienceSync:
         self.server_names = {w.id: w.name for w in remote_workspaces}
         self.cancelled = cancelled or (lambda: False)
         self.report = AudienceSyncReport()
-        #: creates refused for their name, by sync row: the pull may pair them with the server's namesake
-        self._name_taken: dict[int, str] = {}
+        #: why a create or deletion was not sent, by sync row: said unless the pull settles it (pairs a
+        #: create refused for its name with the server's namesake, or recognises a create as ours)
+        self._unsettled: dict[int, str] = {}
+        #: whether the pull recognised a create of ours by its client_ref (its edit or deletion to send)
+        self._settled_in_pull = False
 
     def run(self) -> AudienceSyncReport:
         self.push()
         self.pull()
-        self._explain_names_taken()
+        if self._settled_in_pull and not self.cancelled():
+            self.push()  # edits and deletions of creates the pull recognised as ours go out now
+        self._explain_unsettled()
         return self.report
 
-    def _explain_names_taken(self) -> None:
-        """A refused create the pull did not pair with the server's namesake (a conflict) stays unsent: say why."""
+    def _explain_unsettled(self) -> None:
+        """A create or deletion the pull did not settle (as a conflict, or recognised) stays unsent: say why."""
         with self.home.store.transaction() as session:
-            for row_id, message in self._name_taken.items():
+            for row_id, message in self._unsettled.items():
                 row = session.get(AudienceSyncState, row_id)
                 if row is not None and row.server_id is None and row.conflict is None:
                     self.report.notes.append(message)
@@ -435,10 +446,9 @@ class AudienceSync:
                     continue
                 audience = audiences.get(row.audience_id) if row.audience_id is not None else None
                 if audience is None:
-                    if row.server_id is None:
-                        session.delete(row)  # created and deleted here before it was ever sent
-                    else:
-                        plan.append((row.id, "delete"))
+                    # With no server id yet too: the create may have reached the server before the
+                    # sync that sent it was stopped; _send_delete asks the server which it was.
+                    plan.append((row.id, "delete"))
                 elif row.server_id is None:
                     plan.append((row.id, "create"))
                 elif definition_hash(_local_definition(session, audience)) != row.agreed_hash:
@@ -458,12 +468,18 @@ class AudienceSync:
         fields = _sendable(mine) | {"workspace_ids": sorted(self.server_ids[n.casefold()] for n in mine["workspace_names"]),
                                     "scope": mine["scope"], "client_ref": row.client_ref}
         answer = self.client.create_audience(fields)
-        if answer.status in (200, 201):
+        current = answer.body.get("current")
+        if answer.status == 201 or (answer.status == 200 and definition_hash(answer.body) == definition_hash(mine)):
             self._agree(row_id, answer.body, mine)
             self.report.sent += 1
+        elif answer.status == 200 or (answer.status == 409 and _code(answer.body) in ("CREATED_BEFORE", "DELETED")
+                                      and current is not None):
+            # Made by an earlier sync that was stopped before it heard back, and edited here since
+            # (a server from before CREATED_BEFORE answers 200 with the first version).
+            self._settle_earlier_create(row_id, answer.body if answer.status == 200 else current)
         elif answer.status == 409 and _code(answer.body) == "NAME_TAKEN":
             # Most likely a teammate's audience of the same name: the pull pairs the two as a conflict.
-            self._name_taken[row_id] = (f"{mine['name']!r} was not sent: {_message(answer.body)}. "
+            self._unsettled[row_id] = (f"{mine['name']!r} was not sent: {_message(answer.body)}. "
                                         "Rename it here, then sync again.")
         else:
             self.report.notes.append(f"{mine['name']!r} was not sent: {_message(answer.body)}")
@@ -491,6 +507,9 @@ class AudienceSync:
 
     def _send_delete(self, row_id: int) -> None:
         row, _ = self._mine(row_id)
+        if row.server_id is None:
+            self._delete_unconfirmed(row)
+            return
         answer = self.client.delete_audience(row.server_id, row.base_version)
         code = _code(answer.body)
         if answer.status == 200 or answer.status == 404 or (answer.status == 409 and code == "DELETED"):
@@ -501,6 +520,57 @@ class AudienceSync:
             self._conflict(row_id, "deleted_here", answer.body["current"])
         else:
             self.report.notes.append(f"The deletion of {row.name!r} was not sent: {_message(answer.body)}")
+
+    def _delete_unconfirmed(self, row: AudienceSyncState) -> None:
+        """Deleted here before any sync heard back from its create: ask the server whether that create
+        was made. Never made: nothing to send. Made: the deletion goes to that audience (or is a conflict)."""
+        answer = self.client.created_audience(row.client_ref)
+        if answer.status == 200:
+            self._settle_earlier_create(row.id, answer.body)
+        elif answer.status == 404 and _code(answer.body) == "NOT_CREATED":  # not just an unknown route
+            with self.home.store.transaction() as session:
+                session.delete(session.get(AudienceSyncState, row.id))
+        else:
+            # A server that cannot say (from before GET /v1/audiences/by-client-ref): the deletion
+            # waits; the pull recognises the audience by its client_ref if it was made.
+            self._unsettled[row.id] = (f"The deletion of {row.name!r} waits: the server could not say whether it received "
+                                       f"the audience ({_message(answer.body)}).")
+
+    def _settle_earlier_create(self, row_id: int, theirs: Mapping[str, Any]) -> None:
+        """The server made this row's create in a sync stopped before it heard back: take that audience
+        as the base, then send what changed here since (or record a conflict)."""
+        with self.home.store.transaction() as session:
+            row = session.get(AudienceSyncState, row_id)
+            action = self._settle_in(session, row, self._with_names(theirs))
+        if action == "update":
+            self._send_update(row_id)
+        elif action == "delete":
+            self._send_delete(row_id)
+
+    def _settle_in(self, session: Session, row: AudienceSyncState, theirs: dict[str, Any]) -> str | None:
+        """Link `row` to the server's audience its create made; what is left to send ("update",
+        "delete") or None. Version 1 is what this laptop sent, so a local change is based on it; a
+        later version is a teammate's change, met as a conflict; nothing is taken for agreed unless
+        both sides say the same."""
+        audience = session.get(Audience, row.audience_id) if row.audience_id is not None else None
+        version, deleted = int(theirs["version"]), bool(theirs.get("deleted"))
+        if deleted and audience is None:
+            session.delete(row)  # deleted on both sides
+            return None
+        row.server_id = int(theirs["id"])
+        if deleted:
+            self._mark(row, "deleted_there", theirs)
+            return None
+        mine = None if audience is None else _local_definition(session, audience)
+        if mine is not None and definition_hash(mine) == definition_hash(theirs):
+            row.base_version, row.agreed_hash, row.name = version, definition_hash(mine), mine["name"]
+            self.report.sent += 1
+            return None
+        if version > 1:
+            self._mark(row, "edited_both" if mine is not None else "deleted_here", theirs)
+            return None
+        row.base_version, row.agreed_hash = version, definition_hash(theirs)
+        return "update" if mine is not None else "delete"
 
     def _agree(self, row_id: int, server_copy: Mapping[str, Any], sent: Mapping[str, Any]) -> None:
         """Both sides now hold `sent`: the server's id and version are the new base."""
@@ -563,6 +633,16 @@ class AudienceSync:
         version, deleted = int(theirs["version"]), bool(theirs.get("deleted"))
         row = session.scalars(select(AudienceSyncState).where(AudienceSyncState.server == self.server,
                                                               AudienceSyncState.server_id == int(theirs["id"]))).first()
+        if row is None and theirs.get("client_ref"):
+            # A create of ours that a stopped sync never heard back from (a push that could not send it
+            # again, e.g. cancelled): recognised by its client_ref, never taken for a stranger's.
+            ours = session.scalars(select(AudienceSyncState).where(
+                AudienceSyncState.server == self.server, AudienceSyncState.server_id.is_(None),
+                AudienceSyncState.client_ref == str(theirs["client_ref"]), AudienceSyncState.conflict.is_(None))).first()
+            if ours is not None:
+                if self._settle_in(session, ours, theirs) is not None:
+                    self._settled_in_pull = True
+                return
         if row is None:
             if deleted:
                 return

@@ -214,6 +214,8 @@ def sync_home(
         raise UserError(f"Not signed in to {url}: run `audience-studio sync login --server {url}`.")
     run_id = _start_run(home, url)
     client = client_factory(url, token)
+    if cancelled is not None:
+        client.cancelled = cancelled  # Cancel also ends a wait between attempts of a request
     done: list[WorkspaceSync] = []
     audiences = AudienceSyncReport()
     current: list[PullReport] = []

@@ -89,8 +89,13 @@ class Definitions:
     # -- writing --------------------------------------------------------------------------------
 
     def create(self, caller: Caller, fields: dict[str, Any], client_ref: str | None) -> tuple[dict[str, Any], bool]:
-        """The new audience (version 1), or the one made earlier with the same `client_ref` (then
-        False): a client resending after a lost reply does not create a second."""
+        """The new audience (version 1), or the one made earlier in the same workspaces with the same
+        `client_ref` (then False): a client resending after a lost reply does not create a second.
+
+        A resend that says something else than the earlier create (the client was stopped before it
+        learned of the create, and the audience was edited since) is not taken for agreement: 409
+        `CREATED_BEFORE` with the server's copy as `current`, for the client to send its edit as an
+        update of that version (409 `DELETED` if the audience was deleted meanwhile)."""
         workspace_ids = sorted(set(fields["workspace_ids"]))
         for i, workspace_id in enumerate(fields["workspace_ids"]):
             caller.require(workspace_id, f"workspace_ids[{i}]")
@@ -98,16 +103,20 @@ class Definitions:
         if scope == "single" and len(workspace_ids) != 1:
             raise ApiError(400, "INVALID_FIELD", "scope: a single-workspace audience has exactly one workspace", field="scope")
         cleaned = check_fields(fields)
+        client_scope = ",".join(str(w) for w in workspace_ids)
         now = utc_now()
         try:
             with self.db.write() as connection:
                 if client_ref is not None:
-                    earlier = connection.execute(select(audiences).where(audiences.c.client_ref == client_ref)).first()
+                    # Only among audiences of exactly these workspaces, all the caller's (checked above).
+                    earlier = connection.execute(select(audiences).where(
+                        audiences.c.client_ref == client_ref, audiences.c.client_scope == client_scope)).first()
                     if earlier is not None:
-                        return _as_json(connection, self._load(connection, caller, earlier.id)), False
+                        return self._created_before(connection, earlier, cleaned), False
                 self._check_name_free(connection, cleaned["name"])
                 new_id = connection.execute(insert(audiences).values(
-                    client_ref=client_ref, scope=scope, version=1, change_seq=_next_change(connection), deleted=False,
+                    client_ref=client_ref, client_scope=client_scope, scope=scope, version=1,
+                    change_seq=_next_change(connection), deleted=False,
                     created_by=caller.name, created_at=now, updated_by=caller.name, updated_at=now, **_stored(cleaned),
                 )).inserted_primary_key[0]
                 connection.execute(insert(audience_workspaces), [{"audience_id": new_id, "workspace_id": w} for w in workspace_ids])
@@ -140,7 +149,31 @@ class Definitions:
                 updated_by=caller.name, updated_at=utc_now()))
             return _as_json(connection, self._load(connection, caller, audience_id))
 
+    def created(self, caller: Caller, client_ref: str) -> dict[str, Any]:
+        """The audience (or tombstone) a create with this `client_ref` made in the caller's workspaces:
+        how a client stopped before it learned the create's answer finds out whether it was made."""
+        with self.db.read() as connection:
+            row = connection.execute(select(audiences).where(audiences.c.client_ref == client_ref, _visible_to(caller))
+                                     .order_by(audiences.c.id).limit(1)).first()
+            if row is None:
+                raise ApiError(404, "NOT_CREATED", f"client_ref: no audience of your workspaces was created with {client_ref!r}",
+                               field="client_ref")
+            return _as_json(connection, row)
+
     # -- helpers --------------------------------------------------------------------------------
+
+    def _created_before(self, connection: Connection, earlier, cleaned: dict[str, Any]) -> dict[str, Any]:
+        """The earlier create's audience, if the resend says the same; else 409 with it as `current`."""
+        current = _as_json(connection, earlier)
+        if earlier.deleted:
+            raise ApiError(409, "DELETED", f"audience {earlier.id}, created with this client_ref, was deleted by {earlier.updated_by}",
+                           field="client_ref", extra={"current": current})
+        if _comparable(_stored(cleaned)) != _comparable(current):
+            raise ApiError(409, "CREATED_BEFORE",
+                           f"client_ref: audience {earlier.id} was created with this client_ref and is at version {earlier.version}, "
+                           "which says something else: send the change as an update of that version",
+                           field="client_ref", extra={"current": current})
+        return current
 
     def _load(self, connection: Connection, caller: Caller, audience_id: int):
         row = connection.execute(select(audiences).where(audiences.c.id == audience_id)).first()
@@ -190,6 +223,16 @@ def _stored(cleaned: dict[str, Any]) -> dict[str, Any]:
     return {"name": cleaned["name"], "external_name": cleaned["external_name"], "kind": cleaned.get("kind") or "realtime",
             "status": cleaned.get("status") or "draft", "criteria": cleaned["criteria"],
             "inputs": [dict(i) for i in cleaned.get("inputs") or []], "tags": cleaned["tags"]}
+
+
+def _comparable(definition: dict[str, Any]) -> dict[str, Any]:
+    """What a definition says, whatever the order of its inputs and tags (as the desktop compares them)."""
+    return {
+        "name": definition["name"], "external_name": definition.get("external_name") or None,
+        "kind": definition.get("kind") or "realtime", "status": definition.get("status") or "draft",
+        "inputs": sorted((str(i["kind"]), str(i["name"]).casefold()) for i in definition.get("inputs") or []),
+        "tags": sorted(definition.get("tags") or []), "criteria": definition["criteria"],
+    }
 
 
 def _as_json(connection: Connection, row) -> dict[str, Any]:

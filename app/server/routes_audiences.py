@@ -31,7 +31,7 @@ def audience_changes(
     return AudienceChanges(audiences=[Audience(**a) for a in found], next_cursor=next_cursor, more=more)
 
 
-@router.post("/v1/audiences", status_code=201, response_model=Audience, responses={200: {"model": Audience, "description": "Created earlier with the same client_ref"},
+@router.post("/v1/audiences", status_code=201, response_model=Audience, responses={200: {"model": Audience, "description": "Created earlier in these workspaces with the same client_ref and the same definition"},
                                                                                      **errors(400, 401, 403, 409)},
              summary="Create an audience definition")
 def create_audience(body: AudienceCreate, response: Response, caller: Caller = Depends(api_caller),
@@ -40,6 +40,14 @@ def create_audience(body: AudienceCreate, response: Response, caller: Caller = D
     if not created:
         response.status_code = 200
     return Audience(**audience)
+
+
+@router.get("/v1/audiences/by-client-ref/{client_ref}", response_model=Audience, responses=errors(400, 401, 404),
+            summary="The audience a create with this client_ref made in your workspaces")
+def created_audience(client_ref: str = Path(min_length=1, max_length=100, description="The client_ref the create carried"),
+                     caller: Caller = Depends(api_caller), state: ServerState = Depends(server_state)) -> Audience:
+    """Tombstones too. 404 when no audience of the caller's workspaces carries it (never made, or another's)."""
+    return Audience(**state.definitions.created(caller, client_ref))
 
 
 @router.get("/v1/audiences/{audience_id}", response_model=Audience, responses=errors(400, 401, 403, 404), summary="One audience definition")

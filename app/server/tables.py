@@ -134,7 +134,11 @@ counters = Table(
 audiences = Table(
     "audiences", metadata,
     Column("id", Integer, primary_key=True),
-    Column("client_ref", String(100), unique=True),
+    #: The client's own name for its create (a resent create finds the first), unique within
+    #: `client_scope`: the audience's workspace ids, sorted and comma-separated ("3" or "1,4"). A ref is
+    #: looked up only among the caller's own workspaces, so reusing another workspace's reveals nothing.
+    Column("client_ref", String(100)),
+    Column("client_scope", Text),
     Column("name", String(200), nullable=False),
     Column("external_name", String(200)),
     Column("scope", String(16), nullable=False),
@@ -150,6 +154,7 @@ audiences = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("client_ref", "client_scope"),
 )
 # A live audience's name is unique (case-insensitively); tombstones free theirs.
 Index("uq_audiences_live_name", func.lower(audiences.c.name), unique=True, sqlite_where=text("NOT deleted"),

@@ -74,9 +74,11 @@ class Deployment:
     http: httpx.Client
 
     @classmethod
-    def start(cls, url: str, **settings) -> Deployment:
+    def start(cls, url: str, *, wrap=None, **settings) -> Deployment:
+        """`wrap(app)`, if given, is served in the app's place (an ASGI middleware of the test's)."""
         database = open_database(url)
-        server = LiveServer(create_app(database, ServerSettings(**settings))).start()
+        app = create_app(database, ServerSettings(**settings))
+        server = LiveServer(wrap(app) if wrap is not None else app).start()
         return cls(url, database, server, Admin(database), httpx.Client(base_url=server.base_url, timeout=30))
 
     def __enter__(self) -> Deployment:

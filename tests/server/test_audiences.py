@@ -132,3 +132,49 @@ def test_names_are_unique_and_a_resent_create_returns_the_first(deployment):
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     taken = deployment.http.post("/v1/audiences", json=_new([us], name="BUYERS"), headers=ann)
     assert taken.status_code == 409 and taken.json()["errors"][0]["code"] == "NAME_TAKEN"
+
+
+def test_a_client_ref_is_scoped_to_its_workspaces_and_another_workspaces_ref_reveals_nothing(deployment):
+    us = deployment.workspace("US")
+    eu = deployment.workspace("EU")
+    ann = deployment.user_token("ann", ["US"])
+    eve = deployment.user_token("eve", ["EU"])
+    eves = deployment.http.post("/v1/audiences", json=_new([eu], name="EU buyers", client_ref="laptop-9:1"), headers=eve)
+    assert eves.status_code == 201
+    # Ann reuses Eve's ref in her own workspace: a new audience of hers, nothing of Eve's named.
+    anns = deployment.http.post("/v1/audiences", json=_new([us], name="US buyers", client_ref="laptop-9:1"), headers=ann)
+    assert anns.status_code == 201, anns.text
+    assert anns.json()["id"] != eves.json()["id"] and anns.json()["workspace_ids"] == [us]
+    assert anns.json()["name"] == "US buyers" and "EU buyers" not in anns.text
+    # Each resend still finds its own.
+    for headers, workspace, name, first in ((ann, us, "US buyers", anns), (eve, eu, "EU buyers", eves)):
+        again = deployment.http.post("/v1/audiences", json=_new([workspace], name=name, client_ref="laptop-9:1"), headers=headers)
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    # Asking which audience a create with that ref made answers with one's own only (tombstones too).
+    asked = deployment.http.get("/v1/audiences/by-client-ref/laptop-9:1", headers=ann)
+    assert asked.status_code == 200 and asked.json()["id"] == anns.json()["id"]
+    deployment.http.delete(f"/v1/audiences/{anns.json()['id']}", params={"version": 1}, headers=ann)
+    assert deployment.http.get("/v1/audiences/by-client-ref/laptop-9:1", headers=ann).json()["deleted"] is True
+    other = deployment.http.get("/v1/audiences/by-client-ref/laptop-9:1", headers=deployment.user_token("zoe", []))
+    assert other.status_code == 404 and other.json()["errors"][0]["code"] == "NOT_CREATED"
+    assert "EU buyers" not in other.text and "US buyers" not in other.text
+
+
+def test_a_resent_create_that_says_something_else_is_not_taken_for_agreement(deployment):
+    us = deployment.workspace("US")
+    ann = deployment.user_token("ann", ["US"])
+    first = deployment.http.post("/v1/audiences", json=_new([us], client_ref="laptop-1:7"), headers=ann).json()
+    # The laptop was stopped before it learned of the create, and the audience was edited since.
+    edited = deployment.http.post("/v1/audiences", json=_new([us], client_ref="laptop-1:7", criteria=CRITERIA), headers=ann)
+    assert edited.status_code == 409, edited.text
+    [error] = edited.json()["errors"]
+    assert (error["code"], error["field"]) == ("CREATED_BEFORE", "client_ref")
+    current = edited.json()["current"]
+    assert (current["id"], current["version"], current["criteria"]) == (first["id"], 1, empty_document())
+    # The same definition in another order of tags is the same create.
+    same = deployment.http.post("/v1/audiences", json=_new([us], client_ref="laptop-1:7", tags=["q1", "q1"]), headers=ann)
+    assert same.status_code == 200 and same.json()["version"] == 1
+    # Deleted meanwhile: the resend is told so, with the tombstone.
+    deployment.http.delete(f"/v1/audiences/{first['id']}", params={"version": 1}, headers=ann)
+    gone = deployment.http.post("/v1/audiences", json=_new([us], client_ref="laptop-1:7"), headers=ann)
+    assert gone.status_code == 409 and gone.json()["errors"][0]["code"] == "DELETED" and gone.json()["current"]["deleted"] is True

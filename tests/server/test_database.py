@@ -37,3 +37,46 @@ def test_the_rate_limiter_refills_at_its_rate_and_says_how_long_to_wait():
     assert limiter.take(1) is None
     slow = RateLimiter(rate_per_second=0.2, burst=1, clock=lambda: now[0])
     assert slow.take(1) is None and slow.take(1) == 5
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning", "ignore:.*expression-based index")
+def test_upgrading_scopes_the_client_refs_kept_and_keeps_names_unique(database_url):
+    """0004 fills each audience's client_scope from its workspaces, lets a ref be reused in other
+    workspaces, and keeps the live-name index SQLite rebuilds the table around."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from app.server.tables import audiences
+
+    old = open_database(database_url, migrate=False)
+    config = alembic_config()
+    with old.write() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+        connection.execute(sa.text("INSERT INTO workspaces (id, name, created_at) VALUES (1, 'US', :t), (2, 'EU', :t)"), {"t": now})
+        for id_, ref, name in ((1, "r-1", "Buyers"), (2, "r-2", "Everyone")):
+            connection.execute(sa.text(
+                "INSERT INTO audiences (id, client_ref, name, scope, kind, status, criteria, inputs, tags, version, change_seq, "
+                "deleted, created_by, created_at, updated_by, updated_at) VALUES (:id, :ref, :name, 'single', 'realtime', 'draft', "
+                "'{}', '[]', '[]', 1, :id, false, 'ann', :t, 'ann', :t)"), {"id": id_, "ref": ref, "name": name, "t": now})
+        connection.execute(sa.text("INSERT INTO audience_workspaces VALUES (1, 1), (2, 2), (2, 1)"))
+    old.close()
+
+    database = open_database(database_url)
+    try:
+        with database.read() as connection:
+            scopes = dict(connection.execute(sa.select(audiences.c.id, audiences.c.client_scope)).all())
+        assert scopes == {1: "1", 2: "1,2"}
+        row = {"scope": "single", "kind": "realtime", "status": "draft", "criteria": {}, "inputs": [], "tags": [], "version": 1,
+               "deleted": False, "created_by": "eve", "created_at": now, "updated_by": "eve", "updated_at": now}
+        with database.write() as connection:  # the same ref in another workspace is another audience's
+            connection.execute(sa.insert(audiences).values(id=3, client_ref="r-1", client_scope="2", name="EU buyers", change_seq=3, **row))
+        for ref, scope, name in (("r-1", "1", "Other"), (None, "2", "BUYERS")):
+            with pytest.raises(IntegrityError), database.write() as connection:
+                connection.execute(sa.insert(audiences).values(client_ref=ref, client_scope=scope, name=name, change_seq=4, **row))
+    finally:
+        database.close()

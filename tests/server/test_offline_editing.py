@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.connectors.sync_client import SyncClient, SyncError
+from app.connectors.sync_client import NO_RETRY, Backoff, SyncClient, SyncError
 from app.engines import audience_sync
 from app.engines.home import OpenHome
 from app.engines.sync import history, sign_in, sync_home
@@ -237,7 +237,7 @@ def test_without_a_connection_the_outbox_waits_and_the_history_says_why(team, mo
     ann.sync()
     ann.home.audiences.create("Buyers", workspace_ids=[ann.home.workspaces.get("US").id], criteria=INSTALLED)
     sign_in(ann.home, ann.url, ann.token)
-    offline = lambda url, token: SyncClient("http://127.0.0.1:9", token, timeout=2, retry_delays=())
+    offline = lambda url, token: SyncClient("http://127.0.0.1:9", token, timeout=2, backoff=NO_RETRY)
     with pytest.raises(SyncError, match="Keep working offline"):
         sync_home(ann.home, ann.url, client_factory=offline)
     latest = history(ann.home)[0]
@@ -318,7 +318,7 @@ def test_a_create_whose_reply_was_lost_is_resent_and_made_once(team, deployment)
     session = _LosesFirstCreateReply()
     sign_in(ann.home, ann.url, ann.token)
     result = sync_home(ann.home, ann.url,
-                       client_factory=lambda url, token: SyncClient(url, token, session=session, retry_delays=(0.1,)))
+                       client_factory=lambda url, token: SyncClient(url, token, session=session, backoff=Backoff(first=0.1, patience=0.5)))
     assert session.lost == 1 and result.audiences.sent == 1
     listed = deployment.http.get("/v1/audiences", headers={"Authorization": f"Bearer {ann.token}"}).json()["audiences"]
     assert [a["name"] for a in listed] == ["Buyers"]  # the resent create (same client_ref) made no second one

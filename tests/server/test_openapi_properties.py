@@ -64,6 +64,7 @@ OPERATIONS = [
     ("POST", "/v2/events"), ("POST", "/v2/bulkevents"), ("GET", "/v1/me"), ("GET", "/v1/workspaces/{workspace_id}/changes"),
     ("GET", "/v1/workspaces/{workspace_id}/pages/{page}/{table}"), ("GET", "/v1/workspaces/{workspace_id}/snapshot"),
     ("GET", "/v1/workspaces/{workspace_id}/snapshots/{token}/{table}"), ("GET", "/v1/audiences"), ("POST", "/v1/audiences"),
+    ("GET", "/v1/audiences/by-client-ref/{client_ref}"),
     ("GET", "/v1/audiences/{audience_id}"), ("PUT", "/v1/audiences/{audience_id}"), ("DELETE", "/v1/audiences/{audience_id}"),
     ("GET", "/health"),
     ("POST", "/v1/workspaces/{workspace_id}/revenue"), ("GET", "/v1/workspaces/{workspace_id}/revenue/changes"),

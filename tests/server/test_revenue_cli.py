@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from app.cli.main import main
 from app.connectors import demo_revenue
 from app.connectors.cache import REVENUE_TABLES
-from app.connectors.sync_client import RemoteWorkspace, SyncClient
+from app.connectors.sync_client import NO_RETRY, RemoteWorkspace, SyncClient
 from app.engines.demo import DEMO_PUBLIC_SEGMENTS, example_audiences
 from app.engines.home import OpenHome
 from app.engines.sync import history
@@ -42,7 +42,7 @@ def _server(capsys, home, url, *args) -> tuple[int, str, str]:
 
 
 def _pull(deployment, headers, workspace_id, cache):
-    client = SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), retry_delays=())
+    client = SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), backoff=NO_RETRY)
     try:
         return client.pull_revenue(cache, RemoteWorkspace(workspace_id, "US", 0), 1)
     finally:

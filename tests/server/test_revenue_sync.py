@@ -15,6 +15,7 @@ import pytest
 
 from app.connectors.cache import REVENUE_TABLES
 from app.connectors.sync_client import (
+    NO_RETRY,
     REVENUE_CURSOR_KEY,
     RemoteWorkspace,
     SyncCancelled,
@@ -63,7 +64,7 @@ def _upload(deployment, headers, workspace_id, **body):
 
 
 def _client(deployment, headers) -> SyncClient:
-    return SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), retry_delays=())
+    return SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), backoff=NO_RETRY)
 
 
 def _cached(cache, table: str, workspace_id: int = LOCAL) -> list[tuple]:
@@ -280,7 +281,7 @@ def test_a_malformed_revenue_page_is_named_and_nothing_of_it_is_kept(cache, mode
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}"
-        client = SyncClient(url, "token", retry_delays=())
+        client = SyncClient(url, "token", backoff=NO_RETRY)
         with pytest.raises(SyncError, match=f"segment_counts.*malformed.*{message}.*nothing of that page was kept"):
             client.pull_revenue(cache, RemoteWorkspace(1, "US", 0), LOCAL)
         assert sum(_all_rows(cache, t) for t in REVENUE_TABLES) == 0

@@ -12,6 +12,7 @@ import pytest
 from app.connectors.cache import Cache
 from app.connectors.sync_client import (
     CURSOR_KEY,
+    Backoff,
     RemoteWorkspace,
     SyncCancelled,
     SyncClient,
@@ -25,7 +26,7 @@ from tests.server.test_sync import _send, _set_up_us
 
 
 def _client(deployment, headers) -> SyncClient:
-    return SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), retry_delays=(0.05,))
+    return SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), backoff=Backoff(first=0.05, patience=0.2))
 
 
 def _remote(deployment, workspace_id: int) -> RemoteWorkspace:

@@ -20,7 +20,7 @@ import pytest
 
 from app.cli.main import main
 
-from app.connectors.sync_client import SyncClient, SyncError
+from app.connectors.sync_client import NO_RETRY, SyncCancelled, SyncClient, SyncError
 from app.engines.home import OpenHome
 from app.engines.sync import sync_home
 from app.paths import resolve_home
@@ -107,9 +107,11 @@ def test_a_wrong_token_is_refused_at_login_and_nothing_is_kept(secret_service, d
 
 
 def test_an_unreachable_server_says_to_keep_working_offline(tmp_path):
-    client = SyncClient("http://127.0.0.1:9", "token", timeout=2)
-    with pytest.raises(SyncError, match="Cannot reach the server .* Keep working offline"):
+    waits: list[float] = []
+    client = SyncClient("http://127.0.0.1:9", "token", timeout=2, sleep=waits.append)
+    with pytest.raises(SyncError, match=r"Cannot reach the server .*attempts over 60 s\). Keep working offline"):
         client.workspaces()
+    assert sum(waits) == pytest.approx(60.0)  # about a minute of waiting, then it gives up
 
 
 class _StandIn(BaseHTTPRequestHandler):
@@ -199,3 +201,88 @@ def test_sync_home_needs_a_sign_in(home_dir):
         with pytest.raises(Exception, match="sign in first"):
             sync_home(opened)
 
+
+
+class _Busy(_StandIn):
+    """A server that answers GET /v1/me with `answers` in turn (status, Retry-After or None), then 200."""
+
+    answers: list[tuple[int, str | None]] = []
+    asked = 0
+
+    def do_GET(self):  # noqa: N802 - the http.server API
+        type(self).asked += 1
+        if self.answers:
+            status, retry_after = self.answers.pop(0)
+            body = json.dumps({"errors": [{"code": "BUSY", "message": "restarting"}]}).encode()
+            self.send_response(status)
+            if retry_after is not None:
+                self.send_header("Retry-After", retry_after)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.reply(200, "application/json", json.dumps({"user": "ann", "workspaces": []}).encode())
+
+
+def _busy(answers):
+    return type("Busy", (_Busy,), {"answers": list(answers), "asked": 0})
+
+
+def test_a_server_restarting_for_longer_than_7_5_s_is_waited_for():
+    """The waits grow with jitter for about a minute: a server down for 11 s (its clock: the waits) is reached."""
+    waited: list[float] = []
+    handler = _busy([(503, None)] * 200)
+
+    def sleep(seconds):
+        waited.append(seconds)
+        if sum(waited) >= 11:
+            handler.answers.clear()  # up again
+
+    with _serving(handler) as url:
+        assert SyncClient(url, "token", sleep=sleep).workspaces() == ("ann", [])
+    assert sum(waited) >= 11 and handler.asked >= 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_in_seconds_is_honoured_on_429_and_503(status):
+    waited: list[float] = []
+    handler = _busy([(status, "3"), (status, "7")])
+    with _serving(handler) as url:
+        assert SyncClient(url, "token", sleep=waited.append).workspaces() == ("ann", [])
+    assert handler.asked == 3 and sum(waited) == pytest.approx(10.0)  # 3 s, then 7 s: never sooner
+
+
+def test_retry_after_as_an_http_date_is_honoured():
+    import email.utils
+
+    waited: list[float] = []
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    handler = _busy([(503, when)])
+    with _serving(handler) as url:
+        assert SyncClient(url, "token", sleep=waited.append).workspaces() == ("ann", [])
+    assert 28 <= sum(waited) <= 30
+
+
+def test_a_retry_after_longer_than_a_sync_waits_stops_at_once_and_says_when_to_come_back():
+    waited: list[float] = []
+    with _serving(_busy([(503, "3600")])) as url, pytest.raises(SyncError) as raised:
+        SyncClient(url, "token", sleep=waited.append).workspaces()
+    assert waited == [] and "asks to wait 3,600 s (restarting): sync again after that" in str(raised.value)
+
+
+def test_cancel_ends_a_wait_between_attempts():
+    waited: list[float] = []
+    with _serving(_busy([(503, "30")])) as url:
+        client = SyncClient(url, "token", sleep=waited.append)
+        client.cancelled = lambda: len(waited) >= 3
+        with pytest.raises(SyncCancelled, match="while waiting for the server"):
+            client.workspaces()
+    assert sum(waited) < 1
+
+
+def test_no_retry_means_one_attempt():
+    handler = _busy([(503, None)])
+    with _serving(handler) as url, pytest.raises(SyncError, match=r"answered 503 to GET /v1/me \(1 attempt\): restarting"):
+        SyncClient(url, "token", backoff=NO_RETRY).workspaces()
+    assert handler.asked == 1

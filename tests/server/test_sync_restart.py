@@ -106,8 +106,9 @@ def served(database_url):
 
 
 def _patient(url: str, token: str) -> SyncClient:
-    # Longer than a restart takes (a new Python process importing the app), however slow the machine.
-    return SyncClient(url, token, retry_delays=(0.5, 1, 1, 2, 2, 4, 4, 8))
+    # The app's own backoff: about a minute of waiting, longer than a restart takes (a new Python
+    # process importing the app), however slow the machine.
+    return SyncClient(url, token)
 
 
 def test_the_server_restarted_mid_sync_the_sync_resumes_to_the_servers_data(secret_service, served, tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +9,7 @@ import requests
 
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.reply_text import one_line
+from app.connectors.retry_after import retry_after_seconds
 
 TIMEOUT_SECONDS = 30
 
@@ -58,15 +57,4 @@ def partner_message(response: requests.Response) -> str:
 def retry_after(response: requests.Response) -> float | None:
     """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3); None when absent or odd.
     Read for partners' replies and for channels' (app/connectors/channel_api.py)."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after_seconds(response.headers.get("Retry-After"))
