@@ -12,7 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import insert, select
 
-from app.cli import main
+from app.cli.main import main
 from app.connectors.cache import Cache
 from app.server.tables import batches, inputs
 from tests import factories
