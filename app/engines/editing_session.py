@@ -5,7 +5,7 @@ estimates — an Estimator on a cursor of its own (made on the thread that first
 `cancel()` from any thread. `EditorCatalog` is the one catalog of an open editor: its cards and its
 estimates read the same copy, and it is read again whenever what it is made of changed (the cache's
 data version after a sync or import, the store's attribute-type overrides or calculated attributes,
-changed in this editor, another one, Preferences or the CLI).
+changed in this editor, another one, or by anything else that writes the store).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the card editors ask of the editor: the cache's catalog, completions, attribute type changes.
 
-The catalog is the editor's one `EditorCatalog`, shared with its live estimates: a type changed here,
-in another editor or in Preferences, or a sync that changed the data, reaches the cards and the
+The catalog is the editor's one `EditorCatalog`, shared with its live estimates: a type changed here
+or in another editor, or a sync that changed the data, reaches the cards and the
 counts alike. Queries and store writes run in workers (`Tasks`); answers come back on the GUI thread.
 """
 
