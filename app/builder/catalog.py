@@ -5,8 +5,10 @@ The compiler takes every identifier from here (never from user text) and checks 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping
 
 from app.builder.calculated import CalculatedAttribute
 
@@ -26,6 +28,13 @@ class Catalog:
     identity_types: Mapping[int, frozenset[str]] = field(default_factory=dict)
     #: Per workspace: the calculated attributes defined in the store, by name.
     calculated: Mapping[int, Mapping[str, CalculatedAttribute]] = field(default_factory=dict)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of everything the catalog holds (its version): equal catalogs share it, a changed type
+        changes it. Results computed with a catalog (the estimator's cache) are kept apart by it."""
+        parts = (self.attributes, self.events, self.event_attributes, self.identity_types, self.calculated)
+        return hashlib.sha256(repr(_canonical(parts)).encode()).hexdigest()[:16]
 
     def attribute_type(self, workspace_ids: tuple[int, ...], name: str) -> str | None:
         """The attribute's type in the first of `workspace_ids` that has it."""
@@ -59,6 +68,17 @@ class Catalog:
                 if known_type == event_type and (event_name is None or known_name == event_name) and attribute in attributes:
                     return attributes[attribute]
         return None
+
+
+def _canonical(value: Any) -> Any:
+    """`value` with its mappings and sets in a fixed order, so that its repr does not depend on insertion order."""
+    if isinstance(value, Mapping):
+        return tuple(sorted(((repr(k), _canonical(v)) for k, v in value.items()), key=lambda item: item[0]))
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(repr(item) for item in value))
+    if isinstance(value, (tuple, list)):
+        return tuple(_canonical(item) for item in value)
+    return value
 
 
 def load_catalog(

@@ -3,7 +3,8 @@
 The engine is plain Python over a DuckDB cursor, callable from any worker thread. `Estimator.cancel`
 interrupts the query running on the estimator's own cursor (interrupting the parent connection
 would not stop it). Results are cached by the document's canonical form, the audience's scope,
-the moment (to the minute) and the cache's data version.
+the moment (to the minute), the cache's data version and the catalog's fingerprint (a changed attribute
+type makes the same document mean something else, or nothing at all).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class Estimator:
         now = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
         nodes = nodes and exact
         version = self._data_version()
-        key = (canonical(document), _scope_key(scope), now.replace(second=0, microsecond=0), version, exact, nodes)
+        key = (canonical(document), _scope_key(scope), now.replace(second=0, microsecond=0), version,
+               catalog.fingerprint, exact, nodes)
         cached = self._results.get(key)
         if cached is not None:
             self._results.move_to_end(key)

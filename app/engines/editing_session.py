@@ -1,8 +1,11 @@
 """Editing one audience: what the builder loads, how its live estimates run, and how a draft is saved.
 
 No Qt: the builder calls these from its workers. `EstimateSession` is the engine side of live
-estimates — an Estimator on a cursor of its own (made on the thread that first estimates), the
-catalog read once and again when the cache or an attribute type changes, `cancel()` from any thread.
+estimates — an Estimator on a cursor of its own (made on the thread that first estimates) and
+`cancel()` from any thread. `EditorCatalog` is the one catalog of an open editor: its cards and its
+estimates read the same copy, and it is read again whenever what it is made of changed (the cache's
+data version after a sync or import, the store's attribute-type overrides or calculated attributes,
+changed in this editor, another one, or by anything else that writes the store).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from app.builder.catalog import Catalog
+from app.builder.catalog import Catalog, load_catalog
 from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
@@ -30,8 +33,68 @@ from app.engines.estimates import (
 from app.engines.home import OpenHome
 from app.models.services.workspaces import WorkspaceInfo
 
-__all__ = ["Draft", "EditorContext", "EstimateSession", "load_editor_context", "save_draft", "MAX_TAG_LENGTH",
-           "read_catalog", "set_attribute_type", "suggest_values"]
+__all__ = ["Draft", "EditorCatalog", "EditorContext", "EstimateSession", "load_editor_context", "save_draft",
+           "MAX_TAG_LENGTH", "set_attribute_type", "suggest_values"]
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What a catalog is made of besides the cache's own catalog tables."""
+
+    data_version: int
+    overrides: dict[int, dict[str, str]]
+    calculated: dict[int, dict[str, Any]]
+
+
+def _read_basis(home: OpenHome) -> _Basis:
+    # Read before the catalog itself: a sync landing in between makes the next `fresh()` read again, never less.
+    return _Basis(home.cache.data_version,
+                  {ws.id: home.workspaces.attribute_types(ws.id) for ws in home.workspaces.list()},
+                  home.calculated_attributes.by_workspace())
+
+
+class EditorCatalog:
+    """The one catalog of an open editor, shared by its cards (types, names) and its live estimates.
+
+    `fresh()` checks what the catalog is made of (a few store reads and the cache's data version) and
+    reads the cache's catalog again only when something changed. Callable from any thread; each reader
+    of the cache uses its own cursor (or the one it passes).
+    """
+
+    def __init__(self, home: OpenHome, catalog: Catalog, basis: _Basis) -> None:
+        self.home = home
+        self._catalog = catalog
+        self._basis = basis
+        self._lock = threading.Lock()
+
+    @classmethod
+    def read(cls, home: OpenHome, cursor=None) -> EditorCatalog:
+        basis = _read_basis(home)
+        return cls(home, _load(home, basis, cursor), basis)
+
+    @property
+    def current(self) -> Catalog:
+        """The catalog as last read (no reading here: safe on the GUI thread)."""
+        return self._catalog
+
+    def fresh(self, cursor=None) -> Catalog:
+        """The catalog, read again first if the cache's data or the store's types changed since."""
+        with self._lock:
+            basis = _read_basis(self.home)
+            if basis != self._basis:
+                self._catalog, self._basis = _load(self.home, basis, cursor), basis
+            return self._catalog
+
+
+def _load(home: OpenHome, basis: _Basis, cursor) -> Catalog:
+    home.cache.refresh_catalogs()  # the catalog tables follow the data (no-op when they already do)
+    own = cursor is None
+    cursor = home.cache.cursor() if own else cursor
+    try:
+        return load_catalog(cursor, basis.overrides, basis.calculated)
+    finally:
+        if own:
+            cursor.close()
 
 
 @dataclass(frozen=True)
@@ -40,7 +103,8 @@ class EditorContext:
 
     audience: AudienceInfo
     workspaces: tuple[WorkspaceInfo, ...]
-    catalog: Catalog
+    #: the editor's one catalog: its cards and its estimates share it
+    catalogs: EditorCatalog
     #: (id, name) of the audiences a membership criterion may name: none that itself uses membership.
     membership_choices: tuple[tuple[int, str], ...]
 
@@ -48,25 +112,21 @@ class EditorContext:
     def workspace_ids(self) -> tuple[int, ...]:
         return tuple(ws.id for ws in self.workspaces)
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.catalogs.current
+
 
 def uses_membership(criteria: dict[str, Any]) -> bool:
     return any(node.get("type") == "audience_membership" for _, node in walk(criteria.get("root", {})))
 
 
-def read_catalog(home: OpenHome) -> Catalog:
-    """The cache's catalog as the editor shows it, with the store's type overrides and calculated attributes."""
-    cursor = home.cache.cursor()
-    try:
-        return catalog_for(home, cursor)
-    finally:
-        cursor.close()
-
-
-def set_attribute_type(home: OpenHome, workspace_ids: Sequence[int], attribute: str, kind: str) -> Catalog:
-    """Override an attribute's detected type in these workspaces (in the store); the catalog read again."""
+def set_attribute_type(home: OpenHome, workspace_ids: Sequence[int], attribute: str, kind: str,
+                       catalog: EditorCatalog) -> Catalog:
+    """Override an attribute's detected type in these workspaces (in the store); the editor's catalog read again."""
     for workspace_id in workspace_ids:
         home.workspaces.set_attribute_type(workspace_id, attribute, kind)
-    return read_catalog(home)
+    return catalog.fresh()
 
 
 def suggest_values(home: OpenHome, workspace_ids: Sequence[int], kind: str, name: str | None, prefix: str,
@@ -83,24 +143,25 @@ def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:
     """Runs in a worker: the audience, its workspaces, the cache's catalog, the choosable audiences."""
     audience = home.audiences.get(audience_id)
     workspaces = tuple(home.workspaces.get(ws) for ws in audience.workspace_ids)
-    home.cache.refresh_catalogs()
-    catalog = read_catalog(home)
+    catalogs = EditorCatalog.read(home)
     choices = tuple((other.id, other.name) for other in home.audiences.list()
                     if other.id != audience_id and not uses_membership(other.criteria))
-    return EditorContext(audience, workspaces, catalog, choices)
+    return EditorContext(audience, workspaces, catalogs, choices)
 
 
 class EstimateSession:
     """Live estimates of one editor; `estimate` runs on one worker thread at a time, `cancel` from any."""
 
-    def __init__(self, home: OpenHome, workspace_ids: Sequence[int], *, standard_audience_id: int | None = None) -> None:
+    def __init__(self, home: OpenHome, workspace_ids: Sequence[int], *, standard_audience_id: int | None = None,
+                 catalog: EditorCatalog | None = None) -> None:
         self.home = home
         self.workspace_ids = tuple(workspace_ids)
         #: Set for a standard audience: it counts over its dates (read at each estimate: they can change).
         self.standard_audience_id = standard_audience_id
+        #: The editor's catalog (read on the first estimate when none is given); checked before each estimate.
+        self.catalog = catalog
         self._estimator: Estimator | None = None
         self._cursor = None
-        self._catalog: tuple[int, Catalog] | None = None
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
@@ -117,24 +178,18 @@ class EstimateSession:
         if cursor is not None:
             cursor.close()
 
-    def forget_catalog(self) -> None:
-        """Read the catalog again before the next estimate (an attribute's type was changed)."""
-        self._catalog = None
-
     def estimate(self, document: dict[str, Any], *, input_ids: Sequence[int] = (), exact: bool,
                  nodes: bool = True, now: dt.datetime | None = None) -> Estimate:
         """Count the document (sampled, or exact and — unless `nodes` is False — per node); CriteriaError names bad nodes."""
         estimator = self._ensure_estimator()
-        cursor = self._cursor
-        version = self.home.cache.data_version
-        if self._catalog is None or self._catalog[0] != version:
-            self.home.cache.refresh_catalogs()
-            self._catalog = (version, catalog_for(self.home, cursor))
+        if self.catalog is None:
+            self.catalog = EditorCatalog.read(self.home, self._cursor)
+        catalog = self.catalog.fresh(self._cursor)
         scope = scope_for(self.home, self.workspace_ids, input_ids)
         if self.standard_audience_id is not None:
             scope = history_scope(scope, standard_range(self.home, self.standard_audience_id))
         moment = counting_moment(scope, now or dt.datetime.now(dt.timezone.utc))
-        return estimator.estimate(document, scope=scope, catalog=self._catalog[1], now=moment,
+        return estimator.estimate(document, scope=scope, catalog=catalog, now=moment,
                                   exact=exact, nodes=nodes, memberships=membership_resolver(self.home))
 
     def _ensure_estimator(self) -> Estimator:

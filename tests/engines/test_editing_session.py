@@ -13,7 +13,7 @@ from app.builder.document import CriteriaError
 from app.builder.estimator import EstimateCancelled
 from app.errors import InvalidInput
 from app.models.services.autosave import autosave_path, find_autosaves, remove_autosave, write_autosave
-from app.engines.editing_session import Draft, EstimateSession, load_editor_context, save_draft
+from app.engines.editing_session import Draft, EstimateSession, load_editor_context, save_draft, set_attribute_type
 from app.engines.estimates import estimate_document
 from app.engines.home import OpenHome
 from tests.ui.editor_homes import document, fill_home, multi_group_document
@@ -121,3 +121,80 @@ def test_a_membership_card_without_its_audience_asks_for_one(opened):
     document = {"version": 1, "root": {"id": "root", "type": "group", "match": "all", "exclude": False, "children": [node]}}
     with pytest.raises(CriteriaError, match="no audience chosen yet: choose the audience whose members to count"):
         estimate_document(opened, document, workspace_ids=[opened.ids["workspace"]], exact=True)
+
+
+# -- one catalog per editor: a changed attribute type reaches the estimates -----------------------------
+
+AGE = {"id": "age", "type": "user_attribute", "exclude": False, "attribute": "age", "operator": "ge", "value": 40}
+
+
+def test_a_type_changed_in_the_store_reaches_an_open_session(opened):
+    workspace = opened.ids["workspace"]
+    session = EstimateSession(opened, (workspace,))
+    counted = session.estimate(document(AGE), exact=True, nodes=False)
+    assert counted.count == estimate_document(opened, document(AGE), workspace_ids=[workspace], exact=True).count > 0
+
+    # Changed elsewhere (Preferences, another editor, the CLI): the open session refuses a number comparison now.
+    opened.workspaces.set_attribute_type(workspace, "age", "string")
+    with pytest.raises(CriteriaError, match="'ge' does not fit user attribute 'age', which holds string values"):
+        session.estimate(document(AGE), exact=True, nodes=False)
+
+    # And back: it counts again, the same users.
+    opened.workspaces.set_attribute_type(workspace, "age", "number")
+    assert session.estimate(document(AGE), exact=True, nodes=False).count == counted.count
+    session.close()
+
+
+def test_the_editor_and_its_session_share_one_catalog(opened):
+    context = load_editor_context(opened, opened.ids[NAME])
+    session = EstimateSession(opened, context.workspace_ids, catalog=context.catalogs)
+    assert session.estimate(document(AGE), exact=True, nodes=False).count > 0
+    before = context.catalog.fingerprint
+
+    catalog = set_attribute_type(opened, context.workspace_ids, "age", "string", context.catalogs)
+
+    assert catalog is context.catalog  # what the cards show is what the estimates use
+    assert context.catalog.attribute_type(context.workspace_ids, "age") == "string"
+    assert context.catalog.fingerprint != before
+    with pytest.raises(CriteriaError, match="does not fit user attribute 'age'"):
+        session.estimate(document(AGE), exact=True, nodes=False)
+    session.close()
+
+
+def test_a_sync_or_import_makes_the_catalog_read_again(opened):
+    from app.connectors.importer import SourcedBatch, import_batches
+
+    context = load_editor_context(opened, opened.ids[NAME])
+    workspace = opened.ids["workspace"]
+    assert context.catalogs.fresh() is context.catalog  # nothing changed: not read again
+    assert context.catalog.attribute_type((workspace,), "shoe_size") is None
+
+    stamp = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    batch = {"mpid": 999, "timestamp_unixtime_ms": stamp, "environment": "production", "events": [], "user_attributes": {"shoe_size": 44},
+             "application_info": {"os": "IOS"}}
+    import_batches(opened.cache, [SourcedBatch(workspace, None, batch, "test", "batch 999")], source="test")
+
+    assert context.catalogs.fresh().attribute_type((workspace,), "shoe_size") == "number"
+    assert context.catalog.attribute_type((workspace,), "shoe_size") == "number"
+
+
+def test_the_estimators_cache_is_kept_per_catalog(opened):
+    from app.builder.estimator import Estimator
+    from app.engines.estimates import catalog_for, counting_moment, scope_for
+
+    workspace = opened.ids["workspace"]
+    cursor = opened.cache.cursor()
+    try:
+        estimator = Estimator(cursor)
+        scope = scope_for(opened, [workspace], ())
+        now = counting_moment(scope, dt.datetime.now(dt.timezone.utc))
+        numbers = catalog_for(opened, cursor)
+        assert estimator.estimate(document(AGE), scope=scope, catalog=numbers, now=now, exact=True).count > 0
+        opened.workspaces.set_attribute_type(workspace, "age", "string")
+        strings = catalog_for(opened, cursor)
+        assert strings.fingerprint != numbers.fingerprint
+        # The same document, scope and moment: not the answer cached for the other catalog.
+        with pytest.raises(CriteriaError, match="does not fit user attribute 'age'"):
+            estimator.estimate(document(AGE), scope=scope, catalog=strings, now=now, exact=True)
+    finally:
+        cursor.close()

@@ -302,7 +302,7 @@ def test_undo_acts_only_on_the_audience_shown(qtbot, open_window, home_dir):
     editor.ask = lambda _editor: "discard"
     qtbot.waitUntil(editor.is_loaded, timeout=LOAD_TIMEOUT_MS)
     node = next(i for i in editor.canvas.frames if i != "root")
-    editor.run_command("remove", node)
+    editor.edits.run_command("remove", node)
     assert window.pane("audiences").undo_action.isEnabled()
 
     window.navigation.setCurrentRow(4)  # Revenue: Ctrl+Z there must not change the hidden audience

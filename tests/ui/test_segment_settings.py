@@ -227,7 +227,7 @@ def test_a_wrong_price_is_not_saved_on_close_and_the_segment_tab_says_why(qtbot,
 def test_criteria_and_segment_changes_are_both_saved_on_close(qtbot, world, editor_with_a_changed_price):
     connection, _ = world
     editor = editor_with_a_changed_price(["save"])
-    added = editor.add_criterion("session_start", "root", 0)
+    added = editor.edits.add_criterion("session_start", "root", 0)
     with qtbot.waitSignal(editor.closed, timeout=TIMEOUT_MS):
         assert not editor.close_editor()
     assert editor.asked == [["the criteria and details", "the segment settings"]]

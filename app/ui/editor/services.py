@@ -1,6 +1,8 @@
 """What the card editors ask of the editor: the cache's catalog, completions, attribute type changes.
 
-Queries and store writes run in workers (`Tasks`); answers come back on the GUI thread.
+The catalog is the editor's one `EditorCatalog`, shared with its live estimates: a type changed here
+or in another editor, or a sync that changed the data, reaches the cards and the
+counts alike. Queries and store writes run in workers (`Tasks`); answers come back on the GUI thread.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from shiboken6 import isValid
 
 from app.builder.catalog import ATTRIBUTE_TYPES, Catalog
-from app.engines.editing_session import EditorContext, set_attribute_type, suggest_values
+from app.engines.editing_session import EditorCatalog, EditorContext, set_attribute_type, suggest_values
 from app.engines.home import OpenHome
 from app.ui.workers import Tasks
 
@@ -21,7 +23,7 @@ SUGGESTION_LIMIT = 25
 class EditorServices(QObject):
     """One editor's view of its audience's workspaces, shared by its cards."""
 
-    #: fires on the GUI thread after the catalog was read again (an attribute type was changed)
+    #: fires on the GUI thread once the catalog shown changed (an attribute type, or the cache's data)
     catalog_changed = Signal()
 
     def __init__(self, home: OpenHome, tasks: Tasks, context: EditorContext, parent: QObject | None = None) -> None:
@@ -29,7 +31,9 @@ class EditorServices(QObject):
         self.home = home
         self.tasks = tasks
         self.context = context
-        self.catalog: Catalog = context.catalog
+        #: the editor's one catalog; its estimate session reads the same
+        self.catalogs: EditorCatalog = context.catalogs
+        self._shown = self.catalog.fingerprint
         #: id → name of the audiences a membership card may name, for the cards' summaries
         self.audience_names: dict[int, str] = dict(context.membership_choices)
 
@@ -38,6 +42,31 @@ class EditorServices(QObject):
         return self.context.workspace_ids
 
     # -- catalog -----------------------------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.catalogs.current
+
+    def notice_catalog(self) -> bool:
+        """Tell the cards if the shared catalog changed since they were last told (e.g. an estimate read it
+        again after a sync); True when it had."""
+        fingerprint = self.catalog.fingerprint
+        if fingerprint == self._shown:
+            return False
+        self._shown = fingerprint
+        self.catalog_changed.emit()
+        return True
+
+    def refresh_catalog(self) -> None:
+        """Read the catalog again in the background if the store's types or the cache's data changed."""
+        catalogs = self.catalogs
+        self.tasks.run(catalogs.fresh, label="Reading the attribute types",
+                       on_success=lambda _catalog: self._notice_if_alive(),
+                       on_failure=lambda exc: None)  # the next estimate reads it again and reports a failure
+
+    def _notice_if_alive(self) -> None:
+        if isValid(self):
+            self.notice_catalog()
 
     def attribute_names(self) -> list[str]:
         return sorted({name for ws in self.workspace_ids for name in self.catalog.attributes.get(ws, {})},
@@ -75,14 +104,15 @@ class EditorServices(QObject):
         """Override the detected type in the audience's workspaces (in the store), then read the catalog again."""
         if kind not in ATTRIBUTE_TYPES:
             raise ValueError(kind)
-        home, workspace_ids = self.home, self.workspace_ids
+        home, workspace_ids, catalogs = self.home, self.workspace_ids, self.catalogs
 
         def work() -> Catalog:
-            return set_attribute_type(home, workspace_ids, attribute, kind)
+            return set_attribute_type(home, workspace_ids, attribute, kind, catalogs)
 
-        def done(catalog: Catalog) -> None:
-            self.catalog = catalog
-            self.catalog_changed.emit()
+        def done(_catalog: Catalog) -> None:
+            if not isValid(self):
+                return
+            self.notice_catalog()
             if on_done is not None:
                 on_done()
 

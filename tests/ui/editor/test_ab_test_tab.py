@@ -75,7 +75,7 @@ def home_of(tab: ABTestTab) -> OpenHome:
 
 
 def audience_size(tab: ABTestTab) -> int:
-    return variant_sizes.draft_sizes(home_of(tab), tab.audience_id, [], tab.seed)[0]
+    return variant_sizes.draft_sizes(home_of(tab), tab.audience_id, [], tab.draft.seed)[0]
 
 
 def wait_sizes(qtbot, tab: ABTestTab, action: Callable[[], object]) -> list[int]:
@@ -87,69 +87,69 @@ def wait_sizes(qtbot, tab: ABTestTab, action: Callable[[], object]) -> list[int]
 def test_with_no_test_control_holds_everyone_and_takes_what_variations_leave(qtbot, open_tab):
     tab = open_tab()
     assert tab.pages.currentWidget() is tab.draft_scroll
-    assert tab.control_percent.text() == "100 %"
-    assert not tab.save_button.isEnabled()
-    qtbot.waitUntil(lambda: tab.control_size.text() != "…", timeout=TIMEOUT_MS)
+    assert tab.draft.control_percent.text() == "100 %"
+    assert not tab.draft.save_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.draft.control_size.text() != "…", timeout=TIMEOUT_MS)
     total = audience_size(tab)
-    assert total > 0 and tab.control_size.text() == f"{total:,} users"
+    assert total > 0 and tab.draft.control_size.text() == f"{total:,} users"
 
-    wait_sizes(qtbot, tab, tab.add_variation)
-    assert tab.rows[0].percent.value() == 10 and tab.control_percent.text() == "90 %"
-    sizes = wait_sizes(qtbot, tab, lambda: tab.set_percent(0, 30))
-    assert tab.control_percent.text() == "70 %"
-    assert tab.total.text() == "Variations 30 % · Control 70 % · total 100 %"
+    wait_sizes(qtbot, tab, tab.draft.add_variation)
+    assert tab.draft.rows[0].percent.value() == 10 and tab.draft.control_percent.text() == "90 %"
+    sizes = wait_sizes(qtbot, tab, lambda: tab.draft.set_percent(0, 30))
+    assert tab.draft.control_percent.text() == "70 %"
+    assert tab.draft.total.text() == "Variations 30 % · Control 70 % · total 100 %"
     # The sizes shown are those of this draft's seed, and they add up to the audience.
-    assert sizes == variant_sizes.draft_sizes(home_of(tab), tab.audience_id, [30], tab.seed)
+    assert sizes == variant_sizes.draft_sizes(home_of(tab), tab.audience_id, [30], tab.draft.seed)
     assert sum(sizes) == total
-    assert [tab.control_size.text(), tab.rows[0].size.text()] == [f"{sizes[0]:,} users", f"{sizes[1]:,} users"]
-    assert tab.save_button.isEnabled()
+    assert [tab.draft.control_size.text(), tab.draft.rows[0].size.text()] == [f"{sizes[0]:,} users", f"{sizes[1]:,} users"]
+    assert tab.draft.save_button.isEnabled()
 
 
 def test_a_share_that_would_push_the_total_past_100_is_refused_with_a_message(qtbot, open_tab):
     tab = open_tab()
-    tab.add_variation(60)
-    tab.add_variation(30)
-    tab.set_percent(1, 50)
-    assert tab.rows[1].percent.value() == 30  # refused: back to the share last accepted
-    assert tab.message.isVisible()
-    assert "50 % for “Variation B” would take the total past 100 %" in tab.message.text()
-    assert tab.control_percent.text() == "10 %"
-    assert not tab.add_variation(20)
-    assert "would take the total past 100 %" in tab.message.text() and len(tab.rows) == 2
-    tab.set_percent(1, 39)
-    assert tab.control_percent.text() == "1 %" and not tab.message.isVisible()
-    assert not tab.add_button.isEnabled() and "No share left" in tab.add_button.toolTip()
+    tab.draft.add_variation(60)
+    tab.draft.add_variation(30)
+    tab.draft.set_percent(1, 50)
+    assert tab.draft.rows[1].percent.value() == 30  # refused: back to the share last accepted
+    assert tab.draft.message.isVisible()
+    assert "50 % for “Variation B” would take the total past 100 %" in tab.draft.message.text()
+    assert tab.draft.control_percent.text() == "10 %"
+    assert not tab.draft.add_variation(20)
+    assert "would take the total past 100 %" in tab.draft.message.text() and len(tab.draft.rows) == 2
+    tab.draft.set_percent(1, 39)
+    assert tab.draft.control_percent.text() == "1 %" and not tab.draft.message.isVisible()
+    assert not tab.draft.add_button.isEnabled() and "No share left" in tab.draft.add_button.toolTip()
 
 
 def test_at_most_five_variations_then_add_is_disabled_and_removing_gives_the_share_back(qtbot, open_tab):
     tab = open_tab()
     for _ in range(5):
-        assert tab.add_variation()
-    assert tab.control_percent.text() == "50 %"
-    assert not tab.add_button.isEnabled() and "At most 5 variations" in tab.add_button.toolTip()
-    assert not tab.add_variation()
-    assert "at most 5 variations besides Control" in tab.message.text()
-    assert [row.name.placeholderText() for row in tab.rows] == [f"Variation {c}" for c in "ABCDE"]
-    tab.rows[1].remove.click()
-    assert len(tab.rows) == 4 and tab.control_percent.text() == "60 %" and tab.add_button.isEnabled()
-    assert [row.name.placeholderText() for row in tab.rows] == [f"Variation {c}" for c in "ABCD"]
+        assert tab.draft.add_variation()
+    assert tab.draft.control_percent.text() == "50 %"
+    assert not tab.draft.add_button.isEnabled() and "At most 5 variations" in tab.draft.add_button.toolTip()
+    assert not tab.draft.add_variation()
+    assert "at most 5 variations besides Control" in tab.draft.message.text()
+    assert [row.name.placeholderText() for row in tab.draft.rows] == [f"Variation {c}" for c in "ABCDE"]
+    tab.draft.rows[1].remove.click()
+    assert len(tab.draft.rows) == 4 and tab.draft.control_percent.text() == "60 %" and tab.draft.add_button.isEnabled()
+    assert [row.name.placeholderText() for row in tab.draft.rows] == [f"Variation {c}" for c in "ABCD"]
 
 
 def test_duplicate_names_are_explained_and_block_saving(qtbot, open_tab):
     tab = open_tab()
-    tab.add_variation(20, "Push")
-    tab.add_variation(20, "push")
-    assert "Two variations are named “push”" in tab.message.text()
-    assert not tab.save_button.isEnabled()
-    tab.rows[1].name.setText("Email")
-    assert not tab.message.isVisible() and tab.save_button.isEnabled()
+    tab.draft.add_variation(20, "Push")
+    tab.draft.add_variation(20, "push")
+    assert "Two variations are named “push”" in tab.draft.message.text()
+    assert not tab.draft.save_button.isEnabled()
+    tab.draft.rows[1].name.setText("Email")
+    assert not tab.draft.message.isVisible() and tab.draft.save_button.isEnabled()
 
 
 def test_save_asks_first_then_fixes_the_variations_with_the_sizes_shown_before(qtbot, open_tab):
     answers = Answers(answer=False)
     tab = open_tab(answers=answers)
-    tab.add_variation(20, "Push")
-    shown = wait_sizes(qtbot, tab, lambda: tab.add_variation(30))
+    tab.draft.add_variation(20, "Push")
+    shown = wait_sizes(qtbot, tab, lambda: tab.draft.add_variation(30))
     assert not tab.save()  # the user said Cancel
     (_title, text, informative, accept) = answers[0]
     assert text == "Save the A/B test (Control 50 %, Push 20 %, Variation B 30 %)?"
@@ -161,15 +161,15 @@ def test_save_asks_first_then_fixes_the_variations_with_the_sizes_shown_before(q
         assert tab.save()
     test = saved.args[0]
     assert [(v.name, v.percent) for v in test.variations] == [("Control", 50), ("Push", 20), ("Variation B", 30)]
-    assert test.seed == tab.seed
+    assert test.seed == tab.draft.seed
     with qtbot.waitSignal(tab.sizes_shown, timeout=TIMEOUT_MS) as sizes:
         pass
     assert sizes.args[0] == shown  # the sizes shown before saving are the saved test's sizes
     assert tab.pages.currentWidget() is tab.saved_scroll
-    assert [tab.size_labels[v.id].text() for v in test.variations] == [f"{n:,} users" for n in shown]
-    assert tab.size_labels[None].text() == f"{sum(shown):,} users"
-    assert set(tab.connect_buttons) == {v.id for v in test.variations} | {None}
-    assert "The variations are fixed" in tab.summary.text()
+    assert [tab.saved_view.size_labels[v.id].text() for v in test.variations] == [f"{n:,} users" for n in shown]
+    assert tab.saved_view.size_labels[None].text() == f"{sum(shown):,} users"
+    assert set(tab.saved_view.connect_buttons) == {v.id for v in test.variations} | {None}
+    assert "The variations are fixed" in tab.saved_view.summary.text()
 
 
 def test_connect_a_variation_then_delete_the_test_naming_the_connections_that_go(qtbot, open_tab, tmp_path):
@@ -178,10 +178,10 @@ def test_connect_a_variation_then_delete_the_test_naming_the_connections_that_go
     home = home_of(tab)
     export = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
     test = home.ab_tests.save(tab.audience_id, [DraftVariation(40, "Push")], seed="ui")
-    qtbot.waitUntil(lambda: tab.pages.currentWidget() is tab.saved_scroll and bool(tab.connect_buttons), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.pages.currentWidget() is tab.saved_scroll and bool(tab.saved_view.connect_buttons), timeout=TIMEOUT_MS)
     push = test.variations[1]
 
-    dialog = tab.open_connect(push.id)
+    dialog = tab.saved_view.open_connect(push.id)
     assert dialog.windowTitle() == "Connect “Push”"
     qtbot.waitUntil(lambda: dialog.connect_button.isEnabled(), timeout=TIMEOUT_MS)
     dialog.choose_output(export.id)
@@ -191,19 +191,19 @@ def test_connect_a_variation_then_delete_the_test_naming_the_connections_that_go
     assert (info.variant_id, info.variant_name, info.output_name) == (push.id, "Push", "Export")
     whole = home.connections.connect(tab.audience_id, export.id)
     qtbot.waitUntil(lambda: len(tab.connections) == 2, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: tab.saved_grid.itemAtPosition(2, 3) is not None
-                    and tab.saved_grid.itemAtPosition(2, 3).widget().text() == "Export", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.saved_view.saved_grid.itemAtPosition(2, 3) is not None
+                    and tab.saved_view.saved_grid.itemAtPosition(2, 3).widget().text() == "Export", timeout=TIMEOUT_MS)
 
     with qtbot.waitSignal(tab.deleted, timeout=TIMEOUT_MS):
-        tab.delete_button.click()
+        tab.saved_view.delete_button.click()
     title, text, informative, accept = answers[-1]
     assert (title, accept) == ("Delete the A/B test", "Delete Test")
     assert text == "Delete the A/B test and its variations (Control, Push)?"
     assert "1 connection made for the variations go with it:\n• Push → Export" in informative
     assert home.ab_tests.get(tab.audience_id) is None
     assert [c.id for c in home.connections.list(audience_id=tab.audience_id)] == [whole.id]
-    assert tab.pages.currentWidget() is tab.draft_scroll and tab.rows == []
-    assert tab.seed != "ui"  # a new draft gets a new split
+    assert tab.pages.currentWidget() is tab.draft_scroll and tab.draft.rows == []
+    assert tab.draft.seed != "ui"  # a new draft gets a new split
 
 
 def test_declining_the_delete_keeps_the_test(qtbot, open_tab):
@@ -229,7 +229,7 @@ def test_the_editor_shows_criteria_and_ab_test_tabs_and_reads_the_test_only_when
     assert not editor.segment.is_loaded()
     with qtbot.waitSignal(editor.ab_test.loaded, timeout=TIMEOUT_MS):
         editor.tabs.setCurrentWidget(editor.ab_test)
-    assert editor.ab_test.control_percent.text() == "100 %"
+    assert editor.ab_test.draft.control_percent.text() == "100 %"
     editor.shutdown()
 
 
@@ -279,3 +279,20 @@ def test_the_connect_dialog_offers_the_variations_of_one_audience_with_a_test(qt
     report = connected.args[0]
     assert [(r.audience_name, r.connected) for r in report.results] == [("Gold", False), (NAME, True)]
     assert "A/B test" in report.refused[0].reason
+
+
+def test_a_size_counted_for_an_older_split_is_never_shown(qtbot, open_tab):
+    """The draft's sizes go through NewestWins: an answer for a split changed since is dropped."""
+    tab = open_tab()
+    with qtbot.waitSignal(tab.sizes_shown, timeout=TIMEOUT_MS):
+        assert tab.draft.add_variation(20)
+    total = audience_size(tab)
+    shown: list[list[int]] = []
+    tab.sizes_shown.connect(shown.append)
+
+    with qtbot.waitSignal(tab.sizes_shown, timeout=TIMEOUT_MS) as newest:
+        tab.draft.set_percent(0, 30)  # counts again; any answer of the 20 % split on its way is stale
+        tab.draft.set_percent(0, 40)
+    assert shown == [newest.args[0]]
+    assert sum(newest.args[0]) == total and tab.draft.control_percent.text() == "60 %"
+    assert tab.draft.control_size.text() == f"{newest.args[0][0]:,} users"

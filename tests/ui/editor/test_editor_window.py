@@ -39,7 +39,7 @@ def test_enter_on_an_audience_opens_it_in_a_tab_and_the_edit_menu_follows_it(qtb
     tabs = window.pane("audiences").editors
     assert tabs.count() == 2 and tabs.tabText(1) == NAME
     assert window.pane("audiences").save_action.isEnabled()
-    editor.run_command("remove", "london")
+    editor.edits.run_command("remove", "london")
     assert tabs.tabText(1) == f"{NAME} •"
     assert window.pane("audiences").undo_action.isEnabled() and "Remove" in window.pane("audiences").undo_action.text()
 
@@ -75,7 +75,7 @@ def test_closing_a_tab_with_unsaved_changes_asks_first(qtbot, open_window, home_
     fill_home(home_dir, audiences={NAME: multi_group_document()})
     window = open_window(home_dir)
     editor = open_audience_with_enter(qtbot, window, NAME)
-    editor.run_command("remove", "london")
+    editor.edits.run_command("remove", "london")
     answers = ["cancel", "discard"]
     editor.ask = lambda _editor: answers.pop(0)
 
@@ -129,7 +129,7 @@ def test_the_window_stays_open_when_an_editor_keeps_its_changes(qtbot, open_wind
     fill_home(home_dir, audiences={NAME: multi_group_document()})
     window = open_window(home_dir)
     editor = open_audience_with_enter(qtbot, window, NAME)
-    editor.run_command("remove", "london")
+    editor.edits.run_command("remove", "london")
     editor.ask = lambda _editor: "cancel"
 
     assert not window.close()
