@@ -18,6 +18,7 @@ from app.cli.console import print_json
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
 from app.cli import ab_tests as ab_tests_cli
+from app.cli import membership as membership_cli
 from app.cli import channels as channels_cli
 from app.cli import outputs as outputs_cli
 from app.cli import segments as segments_cli
@@ -42,6 +43,7 @@ Examples:
   audience-studio import batches.ndjson.gz        load mParticle batches
   audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
+  audience-studio audiences refresh-membership    live audiences: size, adds, drops, as of, state
   audience-studio audiences segment "Lapsed buyers" --public --cpm 2.50   price a segment for the marketplace
   audience-studio export "Lapsed buyers" --out lapsed.zip --identities email   download identities
   audience-studio ab-test create "Lapsed buyers" --variation Push=20   split an audience for an A/B test
@@ -107,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
     est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
-    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings", description="Audiences, through the same services the app uses.")
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
     a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
     a_list.add_argument("--json", action="store_true", help="print JSON")
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("audience", metavar="NAME|ID")
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
     segments_cli.add_parser(aud_commands)
+    membership_cli.add_parsers(aud_commands, _utc_time)
 
     calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
                                description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
@@ -433,10 +436,12 @@ def cmd_audiences(home, args) -> int:
             return 0
         if action == "segment":
             return segments_cli.run(opened, args)
+        if action in ("refresh-membership", "history"):
+            return membership_cli.run(opened, args)
         target = service.get(args.audience)
         if action == "activate":
             result = service.activate(target.id)
-            message = f"Activated audience {result.id}: {result.name}"
+            message = f"Activated audience {result.id}: {result.name}" + _first_calculation(opened, result)
         elif action == "deactivate":
             result = service.deactivate(target.id)
             message = f"Deactivated audience {result.id}: {result.name}"
@@ -448,6 +453,19 @@ def cmd_audiences(home, args) -> int:
         else:
             print(message)
         return 0
+
+
+def _first_calculation(opened, audience) -> str:
+    """Activating a real-time audience calculates its members at once (docs/membership.md): its size, or why not."""
+    if audience.kind != "realtime":
+        return ""
+    from app.engines import membership
+
+    membership.refresh(opened, audience_ids=[audience.id])
+    status = membership.status(opened, audience.id)
+    if status.state == "failed":
+        return f" (its members could not be calculated: {status.error})"
+    return f" ({status.size:,} members)" if status.size is not None else ""
 
 
 def cmd_calculated_attributes(home, args) -> int:

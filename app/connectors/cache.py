@@ -88,6 +88,24 @@ CREATE TABLE loads (
     batches BIGINT NOT NULL, events BIGINT NOT NULL);
 """
 
+#: The membership engine's tables (app.engines.membership, docs/membership.md), keyed by audience and variation
+#: (variant_id 0: the whole audience): the current members with when they entered, the change log of the
+#: real-time window, one row per audience and day (13 months), and each audience's last calculation. They hold
+#: no workspace_id, so forgetting a workspace leaves the history (the next calculation records the drops).
+_MEMBERSHIP_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audience_members (
+    audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, mpid BIGINT NOT NULL, entered_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS membership_changes (
+    audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, mpid BIGINT NOT NULL, changed_at TIMESTAMP NOT NULL,
+    entered BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS membership_daily (
+    audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, day DATE NOT NULL,
+    size BIGINT NOT NULL, adds BIGINT NOT NULL, drops BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS membership_status (
+    audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, state VARCHAR NOT NULL, error VARCHAR,
+    size BIGINT, as_of TIMESTAMP, attempted_at TIMESTAMP NOT NULL, inputs_key VARCHAR, data_version BIGINT);
+"""
+
 #: The revenue analytics' tables (docs/revenue.md). CREATE ... IF NOT EXISTS, run on every open: they
 #: were added after SCHEMA_VERSION 1, and adding tables needs no rebuild of what users already synced.
 #: A NULL agency or channel means the channel did not report that breakdown ("Unknown", never zero).
@@ -100,8 +118,9 @@ _ADDED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS attribute_deletions (
     workspace_id INTEGER NOT NULL, mpid BIGINT NOT NULL, name VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_sample_profiles (mpid BIGINT NOT NULL);
-"""
-ADDED_TABLES = ("attribute_deletions", "pending_sample_profiles")
+""" + _MEMBERSHIP_SCHEMA
+MEMBERSHIP_TABLES = ("audience_members", "membership_changes", "membership_daily", "membership_status")
+ADDED_TABLES = ("attribute_deletions", "pending_sample_profiles", *MEMBERSHIP_TABLES)
 
 _REVENUE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS revenue_records (
@@ -319,6 +338,13 @@ class Cache:
                 raise
             finally:
                 cursor.close()
+
+    @contextmanager
+    def deriving(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction for what the cache works out from its data (audience membership): committed
+        whole or not at all, and leaving data_version alone, since the data did not change."""
+        with self._transaction() as cursor:
+            yield cursor
 
     def _catalogs_current(self) -> bool:
         cursor = self.cursor()

@@ -1,4 +1,5 @@
-"""Importing batch files into a workspace: the cache load plus registering the inputs it saw."""
+"""Importing batch files into a workspace: the cache load plus registering the inputs it saw, then bringing
+the live audiences' membership up to date (app.engines.membership)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from app.connectors.importer import ImportReport, import_files
+from app.engines import membership
 from app.engines.home import OpenHome
 from app.models.services.workspaces import WorkspaceInfo
 
@@ -46,4 +48,6 @@ def import_into_workspace(
         raise
     for workspace_id, inputs in report.inputs.items():
         home.workspaces.ensure_inputs(workspace_id, sorted(inputs))
+    if report.batches:
+        membership.after_load(home)
     return home.workspaces.get(target.id), report

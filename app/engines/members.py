@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from app.builder.catalog import Catalog
 from app.builder.compiler import members_query
 from app.builder.variants import in_variation_sql
 from app.errors import NotFound, UserError
@@ -52,8 +53,10 @@ def variation(home: OpenHome, variant_id: int) -> Variation:
 
 
 def members_sql(home: OpenHome, audience: AudienceInfo, cursor, *, now: dt.datetime | None = None,
-                variation: Variation | None = None) -> tuple[str, list[object]]:
-    """A query of the mpids (column `mpid`, each once) in the audience, or in one of its variations."""
+                variation: Variation | None = None, catalog: Catalog | None = None) -> tuple[str, list[object]]:
+    """A query of the mpids (column `mpid`, each once) in the audience, or in one of its variations.
+
+    `catalog`: the home's catalog when the caller already loaded it (a loop over many audiences)."""
     if audience.kind == "standard":
         path = standard_members_file(home, audience.id)
         if path is None:
@@ -64,7 +67,7 @@ def members_sql(home: OpenHome, audience: AudienceInfo, cursor, *, now: dt.datet
         sql, params = "SELECT mpid FROM read_parquet(?)", [str(path)]
     else:
         sql, params = members_query(audience.criteria, scope=scope_for(home, audience.workspace_ids, audience.input_ids),
-                                    catalog=catalog_for(home, cursor), now=now or dt.datetime.now(dt.timezone.utc),
+                                    catalog=catalog or catalog_for(home, cursor), now=now or dt.datetime.now(dt.timezone.utc),
                                     memberships=membership_resolver(home))
     if variation is None:
         return sql, params

@@ -35,6 +35,7 @@ from app.engines.audience_sync import (
     remember_server_workspaces,
 )
 from app.models.store.db import utc_now
+from app.engines import membership
 from app.engines.home import OpenHome
 from app.models.store.schema import SyncRun
 
@@ -263,6 +264,8 @@ def sync_home(
         client.close()
         home.cache.refresh_catalogs()
     _finish_run(home, run_id, "done", done, audiences)
+    # Live audiences follow the pages (after a cancelled or failed sync, the clock's run_due catches up).
+    membership.after_load(home)
     return SyncResult(done, audiences, run_id)
 
 

@@ -13,6 +13,7 @@ from app.errors import InvalidInput, NotFound
 from app.models.store.db import Store, emit_after_commit
 from app.models.store.schema import (
     ATTRIBUTE_TYPES,
+    DEFAULT_MEMBERSHIP_REFRESH_MINUTES,
     INPUT_KINDS,
     AttributeTypeOverride,
     Audience,
@@ -25,6 +26,8 @@ MAX_WORKSPACE_NAME_LENGTH = 100
 MAX_INPUT_NAME_LENGTH = 100
 #: A year: older events are outside any cache the demo or a sync keeps anyway.
 MAX_REALTIME_WINDOW_DAYS = 365
+#: A day: live audiences are recalculated at least daily on the clock (imports and syncs recalculate them at once).
+MAX_MEMBERSHIP_REFRESH_MINUTES = 24 * 60
 
 NO_WORKSPACE_YET = (
     "There is no workspace yet. Run `audience-studio demo` to create a demo workspace, or import your data."
@@ -46,6 +49,8 @@ class WorkspaceInfo:
     realtime_window_days: int
     created_at: datetime
     inputs: tuple[InputInfo, ...]
+    #: How often its live audiences are recalculated on the clock while the app runs (docs/membership.md).
+    membership_refresh_minutes: int = DEFAULT_MEMBERSHIP_REFRESH_MINUTES
 
 
 def _input_info(row: Input) -> InputInfo:
@@ -59,6 +64,7 @@ def _info(row: Workspace) -> WorkspaceInfo:
         realtime_window_days=row.realtime_window_days,
         created_at=row.created_at,
         inputs=tuple(_input_info(i) for i in row.inputs),
+        membership_refresh_minutes=row.membership_refresh_minutes,
     )
 
 
@@ -215,6 +221,21 @@ class WorkspaceService:
         """Set one workspace's real-time window (days of events real-time audiences look at)."""
         [info] = self.set_realtime_windows({workspace_id: days})
         return info
+
+    def set_membership_refresh(self, workspace_id: int, minutes: int) -> WorkspaceInfo:
+        """Set how often (in minutes) the workspace's live audiences are recalculated on the clock while the app
+        runs; imports and syncs recalculate them at once whatever this says."""
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise InvalidInput(f"The membership refresh interval is a whole number of minutes, not {minutes!r}.")
+        if not 1 <= minutes <= MAX_MEMBERSHIP_REFRESH_MINUTES:
+            raise InvalidInput(f"The membership refresh interval is {minutes} minutes; it must be between 1 and "
+                               f"{MAX_MEMBERSHIP_REFRESH_MINUTES} minutes (a day).")
+        with self.store.transaction() as session:
+            row = _load(session, workspace_id)
+            if row.membership_refresh_minutes != minutes:
+                row.membership_refresh_minutes = minutes
+                emit_after_commit(session, "workspace_changed", row.id)
+            return _info(row)
 
     def set_attribute_type(self, workspace_id: int, attribute: str, type: str) -> None:
         """Override the type detected for a user attribute in this workspace's data."""

@@ -21,6 +21,8 @@ AUDIENCE_STATUSES = ("draft", "active", "inactive")
 ATTRIBUTE_TYPES = ("string", "number", "date", "boolean", "list")
 
 DEFAULT_REALTIME_WINDOW_DAYS = 30
+#: How often a workspace's live audiences are recalculated on the clock while the app runs (docs/membership.md).
+DEFAULT_MEMBERSHIP_REFRESH_MINUTES = 15
 #: Frozen here rather than imported: a check constraint is part of the stored schema (see migration 0002).
 CALCULATION_NAMES = ("count", "sum", "average", "min", "max", "first_value", "last_value", "most_frequent",
                      "unique_values", "first_time", "last_time")
@@ -60,6 +62,9 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String, unique=True)
     realtime_window_days: Mapped[int] = mapped_column(
         default=DEFAULT_REALTIME_WINDOW_DAYS, server_default=text(str(DEFAULT_REALTIME_WINDOW_DAYS))
+    )
+    membership_refresh_minutes: Mapped[int] = mapped_column(
+        default=DEFAULT_MEMBERSHIP_REFRESH_MINUTES, server_default=text(str(DEFAULT_MEMBERSHIP_REFRESH_MINUTES))
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 

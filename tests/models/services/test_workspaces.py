@@ -149,3 +149,41 @@ def test_a_window_out_of_range_is_refused_and_nothing_changes(workspaces: Worksp
     with pytest.raises(NotFound):
         workspaces.set_realtime_windows({retail.id: 7, 999: 7})
     assert [w.realtime_window_days for w in workspaces.list()] == [30, 30]
+
+
+def test_membership_refresh_defaults_to_15_minutes_and_is_kept_per_workspace(
+        workspaces: WorkspaceService, retail, travel, recorded_events) -> None:
+    assert retail.membership_refresh_minutes == 15
+    changed = workspaces.set_membership_refresh(retail.id, 60)
+    assert changed.membership_refresh_minutes == 60
+    assert workspaces.get(retail.id).membership_refresh_minutes == 60
+    assert workspaces.get(travel.id).membership_refresh_minutes == 15
+    assert recorded_events == [("workspace_changed", retail.id)]
+    workspaces.set_membership_refresh(retail.id, 60)  # unchanged: no event
+    assert recorded_events == [("workspace_changed", retail.id)]
+
+
+@pytest.mark.parametrize("minutes", [0, 1441, 2.5, True, "15"])
+def test_membership_refresh_outside_a_minute_to_a_day_is_refused(workspaces: WorkspaceService, retail, minutes) -> None:
+    with pytest.raises(InvalidInput, match="membership refresh interval"):
+        workspaces.set_membership_refresh(retail.id, minutes)
+    assert workspaces.get(retail.id).membership_refresh_minutes == 15
+
+
+def test_migration_0008_keeps_workspaces_and_gives_them_the_default(store_path, store, retail) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from alembic import command
+
+    from app.models.store.db import alembic_config
+
+    store.close()
+    config = alembic_config(f"sqlite:///{store_path}")
+    command.downgrade(config, "0007")
+    with closing(sqlite3.connect(store_path)) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(workspaces)")}
+    assert "membership_refresh_minutes" not in columns
+    command.upgrade(config, "head")
+    with closing(sqlite3.connect(store_path)) as db:
+        assert db.execute("SELECT name, membership_refresh_minutes FROM workspaces").fetchall() == [("Retail", 15)]
