@@ -131,10 +131,11 @@ def _overlap(opened, args) -> int:
     names = result.audiences
     print("In both (row and column):")
     print_table(("", *names), [(name, *(str(n) for n in row)) for name, row in zip(names, result.matrix())])
-    print("\nRegions (profiles in exactly these audiences):")
+    empty = sum(1 for n in result.regions.values() if not n)
+    print("\nRegions (profiles in exactly these audiences)" + (f"; {empty} empty regions not shown:" if empty else ":"))
     print_table(("region", "audiences", "profiles"), [
         (str(mask), " & ".join(a for i, a in enumerate(names) if mask >> i & 1), str(n))
-        for mask, n in sorted(result.regions.items(), key=lambda item: (-item[1], item[0]))])
+        for mask, n in sorted(result.regions.items(), key=lambda item: (-item[1], item[0])) if n])
     return 0
 
 

@@ -190,3 +190,15 @@ def test_breakdown_refuses_empty_audiences_and_unknown_kinds(opened):
         breakdown(home, Subject.of(audiences["gold"]), "attribute:shoe_size", now=NOW)
     with pytest.raises(InvalidInput, match="break down by one of"):
         breakdown(home, Subject.of(audiences["gold"]), "weather", now=NOW)
+
+
+def test_why_shows_a_calculated_count_as_zero_without_events(opened):
+    from app.builder.calculated import CalculatedAttribute
+
+    home, us, _, _ = opened
+    home.calculated_attributes.create(us.id, CalculatedAttribute("Sessions", "count", "session_start", None, None, 30))
+    fewer = {"id": "few", "type": "user_attribute", "attribute": "Sessions", "calculated": True, "operator": "lt", "value": 2}
+    draft = Subject.draft(doc(fewer), [us.id])
+    verdicts = {mpid: {n.node_id: n for n in explain(home, draft, mpid, now=NOW).nodes}["few"] for mpid in (1, 4)}
+    assert not verdicts[1].matches and verdicts[1].details["value"] == 2
+    assert verdicts[4].matches and verdicts[4].details["value"] == 0 and "Sessions = 0" in verdicts[4].evidence

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.builder.calculated import ZERO_WHEN_NO_EVENTS
 from app.builder.compiler import compile_verdicts
 from app.builder.document import CriteriaError
 from app.engines.estimates import catalog_for, membership_resolver
@@ -110,9 +111,10 @@ def explain(home: OpenHome, subject: Subject, mpid: int, *, found_by: str | None
                                     memberships=membership_resolver(home))
     except CriteriaError as exc:
         raise UserError(f'"{subject.name}" cannot be explained until its criteria are fixed: {exc}') from None
+    catalog = catalog_for(home, cursor)
     row = cursor.execute(verdicts.sql, verdicts.params).fetchone()
     matched = dict(zip(verdicts.node_ids, row[1:]))
-    evidence = _Evidence(cursor, subject, scope, at, mpid, verdicts)
+    evidence = _Evidence(cursor, subject, scope, at, mpid, verdicts, catalog)
     nodes = []
 
     def visit(node: dict, depth: int) -> None:
@@ -139,8 +141,9 @@ def _when(moment: Any) -> str:
 class _Evidence:
     """The values behind each node's verdict, read for one profile."""
 
-    def __init__(self, cursor, subject: Subject, scope, now: dt.datetime, mpid: int, verdicts) -> None:
+    def __init__(self, cursor, subject: Subject, scope, now: dt.datetime, mpid: int, verdicts, catalog) -> None:
         self.cursor, self.subject, self.scope, self.now, self.mpid, self.verdicts = cursor, subject, scope, now, mpid, verdicts
+        self.catalog = catalog
 
     def _workspaces(self, node: dict) -> tuple[int, ...]:
         chosen = node.get("workspace_id")
@@ -198,6 +201,9 @@ class _Evidence:
                 sql, params = found
                 row = self.cursor.execute(f"SELECT value FROM ({sql}) v WHERE v.mpid = ?", params + [self.mpid]).fetchone()
                 value = row[0] if row else None
+            found_definition = self.catalog.calculated_attribute(self._workspaces(node), name)
+            if value is None and found_definition is not None and found_definition[1].calculation in ZERO_WHEN_NO_EVENTS:
+                value = 0  # counts and sums are 0 without events, as the compiler reads them
             shown = "no value (no matching events)" if value is None else repr(value)
             return f"calculated {name} = {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"value": value}
         rows = self._rows("attributes", node, "coalesce(CAST(value_list AS VARCHAR), value)", "AND name = ?", [name])
