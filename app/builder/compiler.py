@@ -227,6 +227,53 @@ def compile_count(
     return Compiled(f"SELECT count(*) FROM ({members})", params, [])
 
 
+@dataclass
+class Verdicts:
+    """What each node says about some profiles, worked out by the per-node sets of `compile_document`.
+
+    `sql` returns one row per profile asked about: its mpid, then one boolean per node in `node_ids`
+    order (the root's among them: whether the profile is in the audience). `events` holds, for each
+    event criterion, the SQL condition (table alias `e`) of exactly the events it counts, and
+    `calculated`, for each calculated-attribute criterion, SQL of the values it compares (columns
+    `mpid`, `value`), both with their parameters: the evidence behind a verdict.
+    """
+
+    sql: str
+    params: list[Any]
+    node_ids: list[str]
+    events: dict[str, tuple[str, list[Any]]]
+    calculated: dict[str, tuple[str, list[Any]]]
+
+
+def compile_verdicts(
+    document: dict[str, Any],
+    mpids: list[int],
+    *,
+    scope: Scope,
+    catalog: Catalog,
+    now: dt.datetime,
+    tables: Tables = FULL,
+    memberships: Callable[[int], Membership | None] | None = None,
+) -> Verdicts:
+    """For each of `mpids`, whether each node of the document matches it (why a profile is in an audience or not).
+
+    The same node sets as the per-node counts, so a verdict agrees with the counts by construction: a
+    node stored as the users it rules out matches a profile of the universe that is not among them.
+    """
+    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: c.node(document["root"]))
+    tests = []
+    for _, cte, negated in compiler.node_ctes:
+        if negated:
+            tests.append(f"(q.mpid IN (SELECT mpid FROM {compiler.universe}) "
+                         f"AND q.mpid NOT IN (SELECT mpid FROM {cte} WHERE mpid IS NOT NULL))")
+        else:
+            tests.append(f"(q.mpid IN (SELECT mpid FROM {cte}))")
+    sql = compiler.with_clause() + f"\nSELECT q.mpid, {', '.join(tests)} FROM (SELECT unnest(?::BIGINT[]) AS mpid) q"
+    return Verdicts(sql.text, sql.params + [[int(m) for m in mpids]], [node_id for node_id, _, _ in compiler.node_ctes],
+                    {k: (v.text, v.params) for k, v in compiler.event_matches.items()},
+                    {k: (v.text, v.params) for k, v in compiler.calculated_values.items()})
+
+
 def members_query(document: dict[str, Any], *, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables = FULL,
                   memberships: Callable[[int], Membership | None] | None = None) -> tuple[str, list[Any]]:
     """A query of the audience's member mpids, each once (for counts, downloads, forwarding, membership)."""
@@ -266,6 +313,10 @@ class _Compiler:
         self.node_ctes: list[tuple[str, str, bool]] = []
         self.problems: list[Problem] = []
         self._universe: str | None = None
+        #: node id → the condition of the events an event criterion counts (evidence for `compile_verdicts`)
+        self.event_matches: dict[str, _Sql] = {}
+        #: node id → mpid and value of the calculated attribute a criterion compares
+        self.calculated_values: dict[str, _Sql] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -472,6 +523,7 @@ class _Compiler:
             if sql is not None:
                 where.append(sql)
         matching = _join(where, " AND ")
+        self.event_matches[node["id"]] = matching
 
         having: list[_Sql] = []
         zero_matches = False
@@ -582,6 +634,7 @@ class _Compiler:
         values = self._calculated_values(node, workspace, definition)
         if values is None:
             return self._nobody()
+        self.calculated_values[node["id"]] = values
         defined_for_all = definition.calculation in ZERO_WHEN_NO_EVENTS
         if operator in PRESENCE_OPS:
             # Counts and sums are 0 without events: every user has a value.

@@ -21,6 +21,7 @@ from app.cli import ab_tests as ab_tests_cli
 from app.cli import membership as membership_cli
 from app.cli import channels as channels_cli
 from app.cli import outputs as outputs_cli
+from app.cli import insights as insights_cli
 from app.cli import segments as segments_cli
 from app.cli import standard as standard_cli
 from app.cli import server as server_commands
@@ -44,6 +45,7 @@ Examples:
   audience-studio estimate criteria.json --exact  count an audience definition
   audience-studio audiences list                  the audiences, for scripting
   audience-studio audiences refresh-membership    live audiences: size, adds, drops, as of, state
+  audience-studio audiences why "Lapsed buyers" --email ada@example.com   why a customer is in it or not
   audience-studio audiences segment "Lapsed buyers" --public --cpm 2.50   price a segment for the marketplace
   audience-studio export "Lapsed buyers" --out lapsed.zip --identities email   download identities
   audience-studio ab-test create "Lapsed buyers" --variation Push=20   split an audience for an A/B test
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
     est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
-    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history", description="Audiences, through the same services the app uses.")
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history; members, why, overlap, breakdown", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
     a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
     a_list.add_argument("--json", action="store_true", help="print JSON")
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
     segments_cli.add_parser(aud_commands)
     membership_cli.add_parsers(aud_commands, _utc_time)
+    insights_cli.add_parsers(aud_commands, _utc_time)
 
     calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
                                description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
@@ -438,6 +441,8 @@ def cmd_audiences(home, args) -> int:
             return segments_cli.run(opened, args)
         if action in ("refresh-membership", "history"):
             return membership_cli.run(opened, args)
+        if action in insights_cli.ACTIONS:
+            return insights_cli.run(opened, args)
         target = service.get(args.audience)
         if action == "activate":
             result = service.activate(target.id)
