@@ -823,7 +823,7 @@ class CriteriaCanvas(QScrollArea):
             entries = [e for e in entries if e.key != "group"]
             if not entries:
                 continue
-            sub = add.addMenu(section)
+            sub = add.addMenu(section.replace("&", "&&"))  # "Devices & location": an &, not a shortcut
             sub.setToolTipsVisible(True)
             for entry in entries:
                 action = sub.addAction(entry.label)

@@ -7,6 +7,7 @@ registry lacks; and every palette entry, added to a real audience, becomes a car
 from __future__ import annotations
 
 import pytest
+from PySide6.QtGui import QKeySequence
 
 from app.builder import criteria_types, editing
 from app.builder.criteria_types import TYPES
@@ -67,3 +68,15 @@ def test_every_palette_entry_becomes_a_card_with_its_types_editor(qtbot, open_ed
         assert type(frame.editor) is EDITORS[entry.make()["type"]]
     assert editor.undo_stack.count() == len(editing.PALETTE)
     qtbot.waitUntil(lambda: not editor.live.is_busy(), timeout=TIMEOUT_MS)
+
+
+def test_the_add_criterion_menu_shows_every_section_and_entry_by_its_name(qtbot, open_editor):  # noqa: F811
+    editor = open_editor("Empty draft", wait_estimate=False)
+    add = editor.canvas.menu_for("root").actions()[0].menu()
+    shown = {}
+    for action in add.actions():
+        # "Devices & location": the & is text, not a keyboard shortcut that hides it
+        assert QKeySequence.mnemonic(action.text()).isEmpty(), action.text()
+        shown[action.text().replace("&&", "&")] = [entry.text() for entry in action.menu().actions()]
+    assert shown == {section: [entry.label for entry in entries if entry.key != "group"]
+                     for section, entries in criteria_types.sections() if section != "Structure"}
