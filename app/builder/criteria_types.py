@@ -9,12 +9,13 @@ from or checked against `TYPES`:
 - the JSON Schema's list of node types and its dispatch to each type's fields are generated from
   it when the schema is loaded (`completed_schema`, used by `app.builder.document.schema`);
 - the palette (`app.ui.editor.palette`) and the canvas's "Add criterion" menu show `sections()`;
-- the compiler's table of compile functions and the card editors' table (`app.ui.editor.editors`)
-  are checked with `check_parts` when they are imported: a type without its part, or a part for a
-  type declared nowhere here, stops the app at start-up with a message naming both.
+- the compiler's table of compile functions, the card editors' table (`app.ui.editor.editors`) and
+  the cards' summaries (`app.builder.editing.SUMMARIES`) are checked with `check_parts` when they
+  are imported: a type without its part, or a part for a type declared nowhere here, stops the app
+  at start-up with a message naming both.
 
-Adding a type is one entry in `TYPES`, its fields in criteria.schema.json, a compile function and a
-card editor (docs/criteria.md, "Adding a criterion type").
+Adding a type is one entry in `TYPES`, its fields in criteria.schema.json, a compile function, a
+card editor and a summary (docs/criteria.md, "Adding a criterion type").
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app.builder.catalog import Catalog
-from app.builder.criteria_types import PALETTE, PALETTE_GROUPS, PaletteEntry, entry_for
+from app.builder.criteria_types import PALETTE, PALETTE_GROUPS, PaletteEntry, check_parts, entry_for
 from app.builder.document import empty_document, walk
 from app.errors import InvalidInput
 
@@ -407,46 +407,68 @@ def describe(node: Mapping[str, Any], audience_names: Mapping[int, str] | None =
     if kind == "group":
         count = len(node.get("children", []))
         return f"{not_}{'all' if node.get('match') == 'all' else 'any'} of {count} criteri{'on' if count == 1 else 'a'}"
-    if kind == "event":
-        parts = [entry_for(node).label]
-        if node.get("event_name"):
-            parts[0] += f" “{node['event_name']}”"
-        frequency = node.get("frequency")
-        if frequency:
-            parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
-        aggregate = node.get("aggregate")
-        if aggregate:
-            parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
-                         f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
-        parts.append(window_words(node.get("window")))
-        return not_ + ", ".join(parts)
-    if kind == "user_attribute":
-        return f"{not_}{node.get('attribute')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "audience_membership":
-        where = "in" if node.get("member") else "not in"
-        audience_id = node.get("audience_id")
-        if not audience_id:
-            return f"{not_}{where} an audience not chosen yet"
-        if audience_names is not None and audience_id in audience_names:
-            return f"{not_}{where} “{audience_names[audience_id]}”"
-        return f"{not_}{where} audience {audience_id}"
-    if kind == "consent":
-        if node.get("regulation") == "ccpa":
-            return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")
-        return f"{not_}{'consented' if node.get('consented') else 'not consented'} to {node.get('purpose')}"
-    if kind == "device":
-        return f"{not_}{node.get('field', '').replace('_', ' ')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "first_seen":
-        return f"{not_}first seen {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "location":
-        if node.get("operator") == "within":
-            return f"{not_}within {node.get('radius')} {node.get('unit', 'km')} of {node.get('latitude')}, {node.get('longitude')}"
-        return f"{not_}{node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "identity":
-        return f"{not_}{node.get('identity_type')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "attribution":
-        return f"{not_}{node.get('kind')} {node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "cart_abandonment":
-        wait = node.get("no_purchase_within", {})
-        return f"{not_}added to cart {window_words(node.get('window'))}, no purchase within {wait.get('amount')} {wait.get('unit')}"
-    return str(kind)
+    summary = SUMMARIES.get(kind or "")
+    return summary(node, not_, audience_names or {}) if summary else str(kind)
+
+
+def _operator_words(node: Mapping[str, Any]) -> str:
+    return f"{OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}"
+
+
+def _event_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    parts = [entry_for(node).label]
+    if node.get("event_name"):
+        parts[0] += f" “{node['event_name']}”"
+    frequency = node.get("frequency")
+    if frequency:
+        parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
+    aggregate = node.get("aggregate")
+    if aggregate:
+        parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
+                     f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
+    parts.append(window_words(node.get("window")))
+    return not_ + ", ".join(parts)
+
+
+def _membership_summary(node: Mapping[str, Any], not_: str, names: Mapping[int, str]) -> str:
+    where = "in" if node.get("member") else "not in"
+    audience_id = node.get("audience_id")
+    if not audience_id:
+        return f"{not_}{where} an audience not chosen yet"
+    if audience_id in names:
+        return f"{not_}{where} “{names[audience_id]}”"
+    return f"{not_}{where} audience {audience_id}"
+
+
+def _consent_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    if node.get("regulation") == "ccpa":
+        return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")
+    return f"{not_}{'consented' if node.get('consented') else 'not consented'} to {node.get('purpose')}"
+
+
+def _location_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    if node.get("operator") == "within":
+        return f"{not_}within {node.get('radius')} {node.get('unit', 'km')} of {node.get('latitude')}, {node.get('longitude')}"
+    return f"{not_}{node.get('field')} {_operator_words(node)}".strip()
+
+
+def _cart_abandonment_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    wait = node.get("no_purchase_within", {})
+    return f"{not_}added to cart {window_words(node.get('window'))}, no purchase within {wait.get('amount')} {wait.get('unit')}"
+
+
+#: Each criterion type's one-line summary (the card's subtitle), by the type's key: checked against
+#: app/builder/criteria_types.py here, like the compiler's and the card editors' tables.
+SUMMARIES: dict[str, Callable[[Mapping[str, Any], str, Mapping[int, str]], str]] = {
+    "event": _event_summary,
+    "user_attribute": lambda node, not_, _names: f"{not_}{node.get('attribute')} {_operator_words(node)}".strip(),
+    "audience_membership": _membership_summary,
+    "identity": lambda node, not_, _names: f"{not_}{node.get('identity_type')} {_operator_words(node)}".strip(),
+    "consent": _consent_summary,
+    "device": lambda node, not_, _names: f"{not_}{node.get('field', '').replace('_', ' ')} {_operator_words(node)}".strip(),
+    "first_seen": lambda node, not_, _names: f"{not_}first seen {_operator_words(node)}".strip(),
+    "location": _location_summary,
+    "attribution": lambda node, not_, _names: f"{not_}{node.get('kind')} {node.get('field')} {_operator_words(node)}".strip(),
+    "cart_abandonment": _cart_abandonment_summary,
+}
+check_parts("summary", SUMMARIES)

@@ -71,6 +71,13 @@ def test_the_compiler_has_a_compile_function_for_each_criterion_type(key):
     assert callable(COMPILERS[key])
 
 
+@pytest.mark.parametrize("key", CRITERIA)
+def test_each_criterion_type_has_a_summary_in_the_marketers_words(key):
+    node = {"id": "n", **criteria_types.get(key).entries[0].make()}
+    assert editing.describe(node) == editing.SUMMARIES[key](node, "", {})
+    assert editing.describe({**node, "exclude": True}).startswith("not ")
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_the_examples_show_each_type(key):
     seen = {node["type"] for path in EXAMPLES.glob("*.json") for _, node in walk(json.loads(path.read_text())["root"])}
@@ -93,8 +100,9 @@ def test_the_palette_shows_no_entry_of_a_type_the_registry_lacks():
     assert all(entries for _, entries in criteria_types.sections())
 
 
-def test_the_compiler_compiles_no_type_the_registry_lacks():
+def test_the_compiler_and_the_summaries_know_no_type_the_registry_lacks():
     assert set(COMPILERS) == set(CRITERIA)
+    assert set(editing.SUMMARIES) == set(CRITERIA)
 
 
 def test_a_node_of_an_undeclared_type_is_refused_naming_it():
