@@ -19,6 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from app.builder import criteria_types
 from app.builder.calculated import ZERO_WHEN_NO_EVENTS, CalculatedAttribute
 from app.builder.catalog import Catalog
 from app.builder.document import CriteriaError, Problem, check, walk
@@ -451,7 +452,7 @@ class _Compiler:
         return _Set(excluded(None), negated=True, narrow=excluded)
 
     def _criterion(self, node: dict) -> _Set:
-        found = getattr(self, f"_criterion_{node['type']}")(node)
+        found = COMPILERS[node["type"]](self, node)
         return found if isinstance(found, _Set) else _Set(found)
 
     def _narrowed(self, base: _Sql, test: _Sql | None) -> _Sql | _Set:
@@ -895,6 +896,23 @@ class _Compiler:
                 sql, _ = _comparison("len({c})", value, count=True, column=column)
                 return sql
         return bad(_operator_misfit("the value", kind, operator))
+
+
+#: The compile function of each criterion type (groups are the tree's own), by the type's key:
+#: checked against app/builder/criteria_types.py here, so a type without one stops the app at start-up.
+COMPILERS: dict[str, Callable[[_Compiler, dict], _Sql | _Set]] = {
+    "event": _Compiler._criterion_event,
+    "user_attribute": _Compiler._criterion_user_attribute,
+    "audience_membership": _Compiler._criterion_audience_membership,
+    "identity": _Compiler._criterion_identity,
+    "consent": _Compiler._criterion_consent,
+    "device": _Compiler._criterion_device,
+    "first_seen": _Compiler._criterion_first_seen,
+    "location": _Compiler._criterion_location,
+    "attribution": _Compiler._criterion_attribution,
+    "cart_abandonment": _Compiler._criterion_cart_abandonment,
+}
+criteria_types.check_parts("compile function", COMPILERS)
 
 
 def like_pattern(pattern: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import jsonschema
 
+from app.builder.criteria_types import completed_schema
 from app.errors import InvalidInput
 
 VERSION = 1
@@ -47,7 +48,7 @@ class CriteriaError(InvalidInput):
 def schema() -> dict[str, Any]:
     """The JSON Schema of version 1 documents (also published as docs' reference)."""
     text = resources.files("app.builder").joinpath("criteria.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return completed_schema(json.loads(text))  # its node types come from the criteria types' registry
 
 
 @lru_cache(maxsize=1)

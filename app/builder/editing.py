@@ -1,4 +1,4 @@
-"""Editing criteria documents: the palette of criteria types and the edits the builder makes.
+"""Editing criteria documents: new nodes from the palette, and the edits the builder makes.
 
 Every edit is a pure function: it takes a document and returns a new one, never changing its
 input, so the builder's undo stack can keep the documents before and after each edit as they are.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app.builder.catalog import Catalog
+from app.builder.criteria_types import PALETTE, PALETTE_GROUPS, PaletteEntry, check_parts, entry_for
 from app.builder.document import empty_document, walk
 from app.errors import InvalidInput
 
@@ -25,25 +25,7 @@ class EditError(InvalidInput):
 
 
 # -- the palette -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PaletteEntry:
-    """One criteria type the marketer can drag onto the canvas."""
-
-    key: str
-    label: str
-    group: str
-    tooltip: str
-    #: A fresh default node (without its id): valid on its own, ready to be edited.
-    make: Callable[[], dict[str, Any]]
-    #: Stem of the ids given to nodes made from this entry ("install" → "install-2").
-    id_stem: str = "criterion"
-
-
-#: The palette's sections, in the order they are shown.
-PALETTE_GROUPS = ("Events", "Ecommerce", "Users", "Devices & location", "Identities & consent", "Attribution",
-                  "Audiences", "Structure")
+# The palette's entries are declared with their criteria types in app/builder/criteria_types.py.
 
 #: Product actions of ecommerce events, as mParticle names them, with the words users know.
 PRODUCT_ACTIONS = {
@@ -64,145 +46,11 @@ EVENT_TYPES = {
 }
 
 
-def _within(amount: int, unit: str) -> dict[str, Any]:
-    return {"type": "within", "amount": amount, "unit": unit}
-
-
-def _event(event_type: str, **extra: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: {"type": "event", "exclude": False, "event_type": event_type, **copy.deepcopy(extra)}
-
-
-def _node(**fields: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: {"exclude": False, **copy.deepcopy(fields)}
-
-
-_LAST_30_DAYS = _within(30, "days")
-
-_ENTRIES: list[PaletteEntry] = [
-    PaletteEntry("custom_event", "Custom event", "Events",
-                 "Users who triggered one of your app's own events (e.g. Search), optionally with conditions "
-                 "on its attributes, how often, and when", _event("custom_event", window=_LAST_30_DAYS), "event"),
-    PaletteEntry("session_start", "Session", "Events", "Users who opened the app or site: how many sessions, and when",
-                 _event("session_start", window=_LAST_30_DAYS), "session"),
-    PaletteEntry("screen_view", "Screen view", "Events", "Users who viewed a screen or page, optionally a named one",
-                 _event("screen_view", window=_LAST_30_DAYS), "screen-view"),
-    PaletteEntry("install", "Install", "Events", "Users who installed the app, and when",
-                 _event("install", window=_within(7, "days")), "install"),
-    PaletteEntry("upgrade", "Upgrade", "Events", "Users who upgraded the app to a new version",
-                 _event("upgrade", window=_LAST_30_DAYS), "upgrade"),
-    PaletteEntry("uninstall", "Uninstall", "Events", "Users whose app was uninstalled",
-                 _event("uninstall", window=_LAST_30_DAYS), "uninstall"),
-    PaletteEntry("crash_report", "Crash", "Events", "Users whose app crashed",
-                 _event("crash_report", window=_within(7, "days")), "crash"),
-    PaletteEntry("session_end", "Session end", "Events", "Users whose sessions ended",
-                 _event("session_end", window=_LAST_30_DAYS), "session-end"),
-    PaletteEntry("application_state_transition", "App state change", "Events",
-                 "Users whose app started, came to the foreground or went to the background",
-                 _event("application_state_transition", window=_LAST_30_DAYS), "app-state"),
-    PaletteEntry("push_registration", "Push registration", "Events", "Users who registered for push notifications",
-                 _event("push_registration", window=_LAST_30_DAYS), "push-registration"),
-    PaletteEntry("push_message", "Push message", "Events", "Users who received or opened a push notification",
-                 _event("push_message", window=_LAST_30_DAYS), "push-message"),
-    PaletteEntry("user_attribute_change", "User attribute change", "Events", "Users one of whose attributes changed",
-                 _event("user_attribute_change", window=_LAST_30_DAYS), "attribute-change"),
-    PaletteEntry("user_identity_change", "User identity change", "Events", "Users one of whose identities changed",
-                 _event("user_identity_change", window=_LAST_30_DAYS), "identity-change"),
-    PaletteEntry("opt_out", "Opt-out", "Events", "Users who opted out of tracking",
-                 _event("opt_out", window=_LAST_30_DAYS), "opt-out"),
-    PaletteEntry("add_to_cart", "Add to cart", "Ecommerce", "Users who added a product to their cart",
-                 _event("commerce_event", product_action="add_to_cart", window=_LAST_30_DAYS), "add-to-cart"),
-    PaletteEntry("purchase", "Purchase", "Ecommerce", "Users who bought something: how often, and when",
-                 _event("commerce_event", product_action="purchase", window=_LAST_30_DAYS), "purchase"),
-    PaletteEntry("purchase_revenue", "Total purchase revenue", "Ecommerce",
-                 "Users whose purchases add up to more (or less) than an amount",
-                 _event("commerce_event", product_action="purchase", window=_LAST_30_DAYS,
-                        aggregate={"function": "sum", "attribute": "revenue", "operator": "gt", "value": 100}), "revenue"),
-    PaletteEntry("view_detail", "Product view", "Ecommerce", "Users who viewed a product's details",
-                 _event("commerce_event", product_action="view_detail", window=_LAST_30_DAYS), "product-view"),
-    PaletteEntry("checkout", "Checkout", "Ecommerce", "Users who started a checkout",
-                 _event("commerce_event", product_action="checkout", window=_LAST_30_DAYS), "checkout"),
-    PaletteEntry("commerce_event", "Other product action", "Ecommerce",
-                 "Users with any ecommerce event: refunds, wishlists, product clicks…",
-                 _event("commerce_event", product_action="refund", window=_LAST_30_DAYS), "commerce"),
-    PaletteEntry("cart_abandonment", "Cart abandonment", "Ecommerce",
-                 "Users who added to cart and did not buy within a time after it",
-                 _node(type="cart_abandonment", window=_within(7, "days"), no_purchase_within={"amount": 24, "unit": "hours"}),
-                 "abandoned-cart"),
-    PaletteEntry("user_attribute", "User attribute", "Users",
-                 "Users by one of their attributes: text, number, date, yes/no or list",
-                 _node(type="user_attribute", attribute="$Country", operator="exists"), "attribute"),
-    PaletteEntry("calculated_attribute", "Calculated attribute", "Users",
-                 "Users by an attribute calculated from their activity (e.g. lifetime value)",
-                 _node(type="user_attribute", calculated=True, attribute="lifetime_value", operator="exists"), "calculated"),
-    PaletteEntry("first_seen", "First seen", "Users", "Users by when they were first seen",
-                 _node(type="first_seen", operator="within", value={"amount": 7, "unit": "days"}), "first-seen"),
-    PaletteEntry("device", "Device, OS or carrier", "Devices & location",
-                 "Users by platform, OS and its version, device model, carrier, app version or build",
-                 _node(type="device", field="platform", operator="equals", value="iOS"), "device"),
-    PaletteEntry("location", "Place", "Devices & location", "Users in a city, state, zip code, DMA or country",
-                 _node(type="location", field="country", operator="equals", value="US"), "place"),
-    PaletteEntry("location_near", "Near a place", "Devices & location",
-                 "Users within a distance of a point (great-circle distance)",
-                 _node(type="location", operator="within", latitude=40.7128, longitude=-74.006, radius=50, unit="km"),
-                 "near"),
-    PaletteEntry("identity", "Identity", "Identities & consent",
-                 "Users who have (or lack) an identity such as an email or an advertising id, or whose identity matches text",
-                 _node(type="identity", identity_type="email", operator="exists"), "identity"),
-    PaletteEntry("consent_gdpr", "GDPR consent", "Identities & consent",
-                 "Users who consented (or not) to a GDPR purpose; no record counts as no consent",
-                 _node(type="consent", regulation="gdpr", purpose="marketing", consented=True), "gdpr"),
-    PaletteEntry("consent_ccpa", "CCPA opt-out", "Identities & consent",
-                 "Users who opted out (or not) of data sale under the CCPA",
-                 _node(type="consent", regulation="ccpa", opted_out=False), "ccpa"),
-    PaletteEntry("attribution_event", "Attribution event", "Attribution",
-                 "Users with an attribution event (custom events named attribution), by its attributes",
-                 _event("attribution", window=_LAST_30_DAYS), "attribution-event"),
-    PaletteEntry("install_attribution", "Install attribution", "Attribution",
-                 "Users whose install was attributed to a publisher or campaign",
-                 _node(type="attribution", kind="install", field="publisher", operator="exists"), "install-attribution"),
-    PaletteEntry("uninstall_attribution", "Uninstall attribution", "Attribution",
-                 "Users whose uninstall was attributed to a publisher or campaign",
-                 _node(type="attribution", kind="uninstall", field="publisher", operator="exists"), "uninstall-attribution"),
-    PaletteEntry("audience_membership", "Audience membership", "Audiences",
-                 "Users who are (or are not) in another audience",
-                 _node(type="audience_membership", audience_id=0, member=True), "membership"),
-    PaletteEntry("group", "Group", "Structure",
-                 "A group of criteria matched together: all of them, or any of them; drop criteria into it",
-                 _node(type="group", match="any", children=[]), "group"),
-]
-
-PALETTE: dict[str, PaletteEntry] = {entry.key: entry for entry in _ENTRIES}
-
-
 def palette_entry(key: str) -> PaletteEntry:
     try:
         return PALETTE[key]
     except KeyError:
         raise EditError(f"There is no criteria type {key!r} in the palette.") from None
-
-
-def entry_for(node: Mapping[str, Any]) -> PaletteEntry:
-    """The palette entry a node looks like (its title on the canvas)."""
-    kind = node.get("type")
-    if kind == "event":
-        event_type = node.get("event_type")
-        if event_type == "commerce_event":
-            action = node.get("product_action")
-            if node.get("aggregate"):
-                return PALETTE["purchase_revenue"]
-            return PALETTE.get(action or "", PALETTE["commerce_event"])
-        if event_type == "attribution":
-            return PALETTE["attribution_event"]
-        return PALETTE.get(event_type or "", PALETTE["custom_event"])
-    if kind == "user_attribute":
-        return PALETTE["calculated_attribute" if node.get("calculated") else "user_attribute"]
-    if kind == "consent":
-        return PALETTE["consent_ccpa" if node.get("regulation") == "ccpa" else "consent_gdpr"]
-    if kind == "location":
-        return PALETTE["location_near" if node.get("operator") == "within" else "location"]
-    if kind == "attribution":
-        return PALETTE["uninstall_attribution" if node.get("kind") == "uninstall" else "install_attribution"]
-    return PALETTE.get(kind or "", PALETTE["group"])
 
 
 # -- reading a document ----------------------------------------------------------------------------
@@ -559,46 +407,68 @@ def describe(node: Mapping[str, Any], audience_names: Mapping[int, str] | None =
     if kind == "group":
         count = len(node.get("children", []))
         return f"{not_}{'all' if node.get('match') == 'all' else 'any'} of {count} criteri{'on' if count == 1 else 'a'}"
-    if kind == "event":
-        parts = [entry_for(node).label]
-        if node.get("event_name"):
-            parts[0] += f" “{node['event_name']}”"
-        frequency = node.get("frequency")
-        if frequency:
-            parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
-        aggregate = node.get("aggregate")
-        if aggregate:
-            parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
-                         f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
-        parts.append(window_words(node.get("window")))
-        return not_ + ", ".join(parts)
-    if kind == "user_attribute":
-        return f"{not_}{node.get('attribute')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "audience_membership":
-        where = "in" if node.get("member") else "not in"
-        audience_id = node.get("audience_id")
-        if not audience_id:
-            return f"{not_}{where} an audience not chosen yet"
-        if audience_names is not None and audience_id in audience_names:
-            return f"{not_}{where} “{audience_names[audience_id]}”"
-        return f"{not_}{where} audience {audience_id}"
-    if kind == "consent":
-        if node.get("regulation") == "ccpa":
-            return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")
-        return f"{not_}{'consented' if node.get('consented') else 'not consented'} to {node.get('purpose')}"
-    if kind == "device":
-        return f"{not_}{node.get('field', '').replace('_', ' ')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "first_seen":
-        return f"{not_}first seen {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "location":
-        if node.get("operator") == "within":
-            return f"{not_}within {node.get('radius')} {node.get('unit', 'km')} of {node.get('latitude')}, {node.get('longitude')}"
-        return f"{not_}{node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "identity":
-        return f"{not_}{node.get('identity_type')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "attribution":
-        return f"{not_}{node.get('kind')} {node.get('field')} {OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}".strip()
-    if kind == "cart_abandonment":
-        wait = node.get("no_purchase_within", {})
-        return f"{not_}added to cart {window_words(node.get('window'))}, no purchase within {wait.get('amount')} {wait.get('unit')}"
-    return str(kind)
+    summary = SUMMARIES.get(kind or "")
+    return summary(node, not_, audience_names or {}) if summary else str(kind)
+
+
+def _operator_words(node: Mapping[str, Any]) -> str:
+    return f"{OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}"
+
+
+def _event_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    parts = [entry_for(node).label]
+    if node.get("event_name"):
+        parts[0] += f" “{node['event_name']}”"
+    frequency = node.get("frequency")
+    if frequency:
+        parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
+    aggregate = node.get("aggregate")
+    if aggregate:
+        parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
+                     f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
+    parts.append(window_words(node.get("window")))
+    return not_ + ", ".join(parts)
+
+
+def _membership_summary(node: Mapping[str, Any], not_: str, names: Mapping[int, str]) -> str:
+    where = "in" if node.get("member") else "not in"
+    audience_id = node.get("audience_id")
+    if not audience_id:
+        return f"{not_}{where} an audience not chosen yet"
+    if audience_id in names:
+        return f"{not_}{where} “{names[audience_id]}”"
+    return f"{not_}{where} audience {audience_id}"
+
+
+def _consent_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    if node.get("regulation") == "ccpa":
+        return not_ + ("opted out of data sale" if node.get("opted_out") else "not opted out of data sale")
+    return f"{not_}{'consented' if node.get('consented') else 'not consented'} to {node.get('purpose')}"
+
+
+def _location_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    if node.get("operator") == "within":
+        return f"{not_}within {node.get('radius')} {node.get('unit', 'km')} of {node.get('latitude')}, {node.get('longitude')}"
+    return f"{not_}{node.get('field')} {_operator_words(node)}".strip()
+
+
+def _cart_abandonment_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
+    wait = node.get("no_purchase_within", {})
+    return f"{not_}added to cart {window_words(node.get('window'))}, no purchase within {wait.get('amount')} {wait.get('unit')}"
+
+
+#: Each criterion type's one-line summary (the card's subtitle), by the type's key: checked against
+#: app/builder/criteria_types.py here, like the compiler's and the card editors' tables.
+SUMMARIES: dict[str, Callable[[Mapping[str, Any], str, Mapping[int, str]], str]] = {
+    "event": _event_summary,
+    "user_attribute": lambda node, not_, _names: f"{not_}{node.get('attribute')} {_operator_words(node)}".strip(),
+    "audience_membership": _membership_summary,
+    "identity": lambda node, not_, _names: f"{not_}{node.get('identity_type')} {_operator_words(node)}".strip(),
+    "consent": _consent_summary,
+    "device": lambda node, not_, _names: f"{not_}{node.get('field', '').replace('_', ' ')} {_operator_words(node)}".strip(),
+    "first_seen": lambda node, not_, _names: f"{not_}first seen {_operator_words(node)}".strip(),
+    "location": _location_summary,
+    "attribution": lambda node, not_, _names: f"{not_}{node.get('kind')} {node.get('field')} {_operator_words(node)}".strip(),
+    "cart_abandonment": _cart_abandonment_summary,
+}
+check_parts("summary", SUMMARIES)

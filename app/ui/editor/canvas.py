@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.builder import editing
+from app.builder import criteria_types, editing
 from app.ui.editor.editors import CriterionEditor, editor_for
 from app.ui.editor.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.editor.services import EditorServices
@@ -819,11 +819,11 @@ class CriteriaCanvas(QScrollArea):
         menu = QMenu(self)
         add = menu.addMenu("Add criterion" if is_group else "Add criterion after this")
         add.setToolTipsVisible(True)
-        for section in editing.PALETTE_GROUPS:
-            entries = [e for e in editing.PALETTE.values() if e.group == section and e.key != "group"]
+        for section, entries in criteria_types.sections():
+            entries = [e for e in entries if e.key != "group"]
             if not entries:
                 continue
-            sub = add.addMenu(section)
+            sub = add.addMenu(section.replace("&", "&&"))  # "Devices & location": an &, not a shortcut
             sub.setToolTipsVisible(True)
             for entry in entries:
                 action = sub.addAction(entry.label)

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from app.builder import criteria_types
 from app.builder.catalog import ATTRIBUTE_TYPES
 from app.builder.editing import EVENT_TYPES, PRODUCT_ACTIONS
 from app.ui.editor.fields import (
@@ -609,12 +610,15 @@ class CartAbandonmentEditor(CriterionEditor):
         self.edited.emit({"no_purchase_within": {"amount": self.amount.number(), "unit": self.unit.value()}}, merge)
 
 
+#: The card editor of each criterion type (groups have their own frame on the canvas), by the type's
+#: key: checked against app/builder/criteria_types.py here, so a type without one stops the app at start-up.
 EDITORS: dict[str, type[CriterionEditor]] = {
     "event": EventEditor, "user_attribute": UserAttributeEditor, "device": DeviceEditor,
     "first_seen": FirstSeenEditor, "location": LocationEditor, "identity": IdentityEditor,
     "attribution": AttributionEditor, "consent": ConsentEditor, "audience_membership": MembershipEditor,
     "cart_abandonment": CartAbandonmentEditor,
 }
+criteria_types.check_parts("card editor", EDITORS)
 
 
 def editor_for(node: dict[str, Any], services: EditorServices) -> CriterionEditor:

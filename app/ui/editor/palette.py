@@ -1,4 +1,7 @@
-"""The palette: every criteria type, grouped and searchable, to drag onto the canvas or add with Enter."""
+"""The palette: every criteria type, grouped and searchable, to drag onto the canvas or add with Enter.
+
+Its sections and entries are those declared in app/builder/criteria_types.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Si
 from PySide6.QtGui import QKeyEvent, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
-from app.builder.editing import PALETTE, PALETTE_GROUPS
+from app.builder import criteria_types
 from app.ui.editor.mime import CRITERION_MIME, criterion_mime
 
 #: The palette key of an entry (None on section headings).
@@ -20,7 +23,7 @@ class PaletteModel(QStandardItemModel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        for section in PALETTE_GROUPS:
+        for section, entries in criteria_types.sections():
             heading = QStandardItem(section)
             heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = heading.font()
@@ -28,9 +31,7 @@ class PaletteModel(QStandardItemModel):
             heading.setFont(font)
             heading.setData(section, SEARCH_ROLE)
             heading.setAccessibleText(section)
-            for entry in PALETTE.values():
-                if entry.group != section:
-                    continue
+            for entry in entries:
                 item = QStandardItem(entry.label)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setToolTip(f"{entry.tooltip}.\nDrag onto the canvas, or press Enter to add it to the selected group.")
