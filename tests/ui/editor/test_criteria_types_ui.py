@@ -14,7 +14,7 @@ from app.builder.criteria_types import TYPES
 from app.ui.editor.canvas import CriterionCard, GroupFrame
 from app.ui.editor.editors import EDITORS
 from app.ui.editor.palette import KEY_ROLE, CriteriaPalette
-from tests.ui.editor.test_editor import TIMEOUT_MS, builder_home, open_editor  # noqa: F401 - fixtures
+from tests.ui.editor.test_editor import TIMEOUT_MS
 
 KEYS = [kind.key for kind in TYPES]
 
@@ -52,11 +52,11 @@ def test_the_palette_and_the_editors_hold_nothing_the_registry_lacks(qtbot):
     assert set(EDITORS) == set(criteria_types.criterion_keys())
 
 
-def test_every_palette_entry_becomes_a_card_with_its_types_editor(qtbot, open_editor):  # noqa: F811
+def test_every_palette_entry_becomes_a_card_with_its_types_editor(qtbot, open_editor):
     editor = open_editor("Empty draft", wait_estimate=False)
     added = {}
     for index, key in enumerate(editing.PALETTE):
-        added[key] = editor.add_criterion(key, "root", index)
+        added[key] = editor.edits.add_criterion(key, "root", index)
     for key, node_id in added.items():
         entry = editing.PALETTE[key]
         frame = editor.canvas.frames[node_id]
@@ -70,7 +70,7 @@ def test_every_palette_entry_becomes_a_card_with_its_types_editor(qtbot, open_ed
     qtbot.waitUntil(lambda: not editor.live.is_busy(), timeout=TIMEOUT_MS)
 
 
-def test_the_add_criterion_menu_shows_every_section_and_entry_by_its_name(qtbot, open_editor):  # noqa: F811
+def test_the_add_criterion_menu_shows_every_section_and_entry_by_its_name(qtbot, open_editor):
     editor = open_editor("Empty draft", wait_estimate=False)
     add = editor.canvas.menu_for("root").actions()[0].menu()
     shown = {}
