@@ -35,7 +35,7 @@ from app.connectors.sync_format import staged_tables
 from app.server import cursors
 from app.server.database import Database
 from app.server.errors import ApiError
-from app.server.pages import Position, map_page, plan
+from app.server.pages import SAMPLE_LIMIT, Position, map_page, plan
 from app.server.settings import ServerSettings
 from app.server.tables import workspaces
 
@@ -79,7 +79,7 @@ def token_of(workspace_id: int, through: int, buckets: int | None) -> str:
 
 
 def parse_token(text: str) -> tuple[int, int, int | None]:
-    fields = cursors.decode("s", text, field="token", names=("w", "t", "b"))
+    fields = cursors.decode("s", text, field="token", names=("w", "t", "b"), largest=SAMPLE_LIMIT)
     return fields["w"], fields["t"], fields["b"]
 
 
