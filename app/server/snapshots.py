@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
-from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
+from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row, sql_literal
 from app.connectors.sync_format import staged_tables
 from app.server import cursors
 from app.server.database import Database
@@ -213,7 +213,8 @@ class Snapshots:
                 rows = {}
                 for table in SNAPSHOT_TABLES:
                     # Insertion order is kept: events go out in the order the pages appended them.
-                    cursor.execute(f"COPY (SELECT * FROM {table}) TO '{temporary / (table + '.parquet')}' (FORMAT parquet)")
+                    # COPY takes no parameter for its file: the path is quoted as a literal (it may hold ').
+                    cursor.execute(f"COPY (SELECT * FROM {table}) TO {sql_literal(str(temporary / (table + '.parquet')))} (FORMAT parquet)")
                     rows[table] = first_row(cursor, f"SELECT count(*) FROM {table}")[0]
                 (temporary / "manifest.json").write_text(json.dumps({"through": through, "batches": int(batches),
                                                                      "events": int(events), "rows": rows}))
