@@ -12,7 +12,10 @@ ordinary pages after it.
 
 Serving exports each cache table with DuckDB's `COPY ... TO (FORMAT parquet)` into a folder named by
 (workspace, sample, through); those files never change, are streamed from disk (bounded server
-memory), and only the newest export of a snapshot is kept. Event ids in the files run 1..events in
+memory), and only the newest export of a snapshot is kept. A workspace keeps its whole-profile
+snapshot and at most `snapshot_samples_kept` sampled ones: the least recently requested sample goes
+(its cache file and exports; the file's modification time records the last request, so this holds
+across restarts), and is rebuilt from the stored batches if it is asked for again. Event ids in the files run 1..events in
 the snapshot's own numbering; the client offsets them into its cache's.
 """
 
@@ -107,7 +110,12 @@ class Snapshots:
         if not complete:
             self._continue_in_background(workspace_id, buckets)
         with self._lock(workspace_id, buckets):
-            return self._export(workspace_id, buckets)
+            made = self._export(workspace_id, buckets)
+            now = time.time_ns()  # when it was last asked for, for eviction (exact: not the file system's coarse clock)
+            os.utime(self._cache_path(workspace_id, buckets), ns=(now, now))
+        if buckets is not None:
+            self._evict_samples(workspace_id)
+        return made
 
     def part(self, workspace_id: int, through: int, buckets: int | None, table: str) -> tuple[SnapshotPart, BinaryIO]:
         """A part of an export this server still keeps, opened (so a newer export deleting it while
@@ -234,6 +242,42 @@ class Snapshots:
         for folder in keep.parent.iterdir():
             if folder != keep and folder.name.startswith(prefix) and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
+
+    def _evict_samples(self, workspace_id: int) -> None:
+        """Remove the workspace's sampled snapshots beyond the newest `snapshot_samples_kept` by last
+        request. One busy right now (being brought up to date or exported) is left for the next time."""
+        assert self._root is not None
+        sampled = []
+        for path in self._root.glob(f"w{workspace_id}-b*.duckdb"):
+            buckets = path.stem.rsplit("-b", 1)[1]
+            if buckets.isdigit() and self._name(workspace_id, int(buckets)) == path.stem:
+                try:
+                    sampled.append((path.stat().st_mtime_ns, int(buckets)))
+                except FileNotFoundError:  # evicted meanwhile by another request
+                    continue
+        sampled.sort(reverse=True)
+        for _, buckets in sampled[max(self._settings.snapshot_samples_kept, 0):]:
+            key = (workspace_id, buckets)
+            with self._guard:
+                running = self._background.get(key)
+                if running is not None and running.is_alive():
+                    continue
+            lock = self._lock(workspace_id, buckets)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                path = self._cache_path(workspace_id, buckets)
+                for leftover in (path, path.with_name(path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+                exports = self._root / "exports"
+                prefix = self._name(workspace_id, buckets) + "-"
+                for folder in exports.iterdir() if exports.is_dir() else ():
+                    if folder.name.startswith(prefix) and folder.name[len(prefix):].isdigit():
+                        shutil.rmtree(folder, ignore_errors=True)
+                log.info("evicted the sampled snapshot %s (more than %s samples of workspace %s)", path.name,
+                         self._settings.snapshot_samples_kept, workspace_id)
+            finally:
+                lock.release()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
