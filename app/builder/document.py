@@ -34,6 +34,9 @@ MAX_GROUP_DEPTH = 64
 #: Objects and lists nest at most this deep anywhere in a document: room for the deepest groups
 #: (two levels each: the node and its children) and a criterion's own fields.
 MAX_NESTING = 2 * MAX_GROUP_DEPTH + 8
+#: Integers a document may hold: 64 bits, what DuckDB, SQLite and PostgreSQL bind (a larger number
+#: is written with an exponent, 1e30, and compared as a floating-point number).
+LARGEST_INTEGER = 2**63 - 1
 #: Quoted values in messages are cut to this many characters.
 QUOTE_LENGTH = 80
 #: A refusal's message lists at most this many problems (the rest are counted).
@@ -69,6 +72,8 @@ def quoted(value: Any, limit: int = QUOTE_LENGTH) -> str:
         text = repr(value) if not isinstance(value, (dict, list)) or _small(value) else _summary(value)
     except RecursionError:  # a Python caller's self-referencing value
         text = f"a {type(value).__name__}"
+    except ValueError:  # an integer of more digits than Python converts to text (4,300)
+        text = f"an integer of {value.bit_length() * 0.30103:,.0f} digits" if isinstance(value, int) else f"a {type(value).__name__}"
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
@@ -102,6 +107,8 @@ def parse(text: str, source: str = "the document") -> Any:
         raise InvalidInput(f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
     except RecursionError:
         raise InvalidInput(f"{source}: nested too deeply (a criteria document nests at most {MAX_NESTING} levels)") from None
+    except ValueError:  # Python refuses to convert integers of more than 4,300 digits
+        raise InvalidInput(f"{source}: a number has more than 4,300 digits; no criteria document needs one") from None
 
 
 @lru_cache(maxsize=1)
@@ -175,6 +182,7 @@ def _values_problems(document: Any) -> list[Problem]:
     """What JSON allows (or Python callers pass) but no document may hold, found without recursion so
     that no input, however deep, can exhaust the stack: nesting beyond the limits, NaN and infinite
     numbers (JSON has neither; Python's parser reads NaN, Infinity and 1e400 as such floats),
+    integers beyond 64 bits (no database binds them),
     strings holding lone UTF-16 surrogates ("\\ud800" parses, but is no text and cannot be stored)."""
     found: list[Problem] = []
 
@@ -203,6 +211,9 @@ def _values_problems(document: Any) -> list[Problem]:
         elif isinstance(value, float) and not math.isfinite(value):
             what = "NaN" if math.isnan(value) else "an infinite number (or one beyond ±1.8e308, such as 1e400)"
             refuse(parts, f"{what} is not a number a document may hold; use a finite number")
+        elif isinstance(value, int) and not isinstance(value, bool) and not -LARGEST_INTEGER <= value <= LARGEST_INTEGER:
+            refuse(parts, f"{quoted(value, 30)} does not fit 64 bits (±{LARGEST_INTEGER:,}); "
+                          "write a number this large with an exponent, such as 1e30")
         elif isinstance(value, str) and not _is_text(value):
             refuse(parts, f"{quoted(value)} holds a lone UTF-16 surrogate, which is not text")
     return found
@@ -271,7 +282,7 @@ def _message(error: jsonschema.ValidationError) -> str:
     message = error.message
     try:
         whole = repr(error.instance)
-    except RecursionError:
+    except (RecursionError, ValueError):
         whole = ""
     if whole and message.startswith(whole):
         message = quoted(error.instance) + message[len(whole):]

@@ -158,3 +158,22 @@ def test_a_criteria_file_that_is_not_utf8_or_not_json_is_named(tmp_path):
     bom = tmp_path / "bom.json"
     bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc(gold())).encode())
     assert check(read_file(bom)) == doc(gold())
+
+
+@pytest.mark.parametrize("number", [10**40, -(10**40), 2**63])
+def test_integers_beyond_64_bits_are_refused_and_large_numbers_with_an_exponent_counted(counted, number):
+    """Found by the property tests: a 40-digit integer reached DuckDB ("too large for 128-bit")."""
+    frequency = {"id": "a", "type": "event", "event_type": "session_start", "frequency": {"operator": "ge", "value": number}}
+    with pytest.raises(CriteriaError) as error:
+        counted(doc(frequency))
+    [problem] = error.value.problems
+    assert problem.path == "root.children[0].frequency.value" and "does not fit 64 bits" in problem.message
+    assert counted(doc({**frequency, "frequency": {"operator": "ge", "value": float(number)}})).count == (10 if number < 0 else 0)
+    assert counted(doc({**frequency, "frequency": {"operator": "ge", "value": 2**63 - 1}})).count == 0
+
+
+def test_a_file_with_a_number_of_thousands_of_digits_is_named(tmp_path):
+    path = tmp_path / "digits.json"
+    path.write_text('{"version": 1, "root": ' + "9" * 5000 + "}")
+    with pytest.raises(InvalidInput, match="digits.json: a number has more than 4,300 digits"):
+        read_file(path)
