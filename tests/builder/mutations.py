@@ -36,7 +36,8 @@ def _wrapped(node: dict, levels: int) -> dict:
 odd_values = st.one_of(
     st.sampled_from(ODD_NUMBERS), st.sampled_from(ODD_STRINGS), st.none(),
     st.integers(), st.floats(), st.text(max_size=20),
-    st.just([]), st.just({}), st.lists(st.sampled_from(ODD_NUMBERS + ODD_STRINGS), max_size=3),
+    st.builds(list), st.builds(dict),  # new ones each time: mutations change them in place
+    st.lists(st.sampled_from(ODD_NUMBERS + ODD_STRINGS), max_size=3),
     st.dictionaries(st.sampled_from(["id", "type", "x", "\ud800"]), st.sampled_from(ODD_NUMBERS + ODD_STRINGS), max_size=2),
     st.builds(_deep, st.sampled_from([10, 70, 140, 400]), st.sampled_from(["gold", 1])),
 )
