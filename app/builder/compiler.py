@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 from app.builder import criteria_types
 from app.builder.calculated import ZERO_WHEN_NO_EVENTS, CalculatedAttribute
 from app.builder.catalog import Catalog
-from app.builder.document import CriteriaError, Problem, check, walk
+from app.builder.document import CriteriaError, Problem, check, quoted, walk
 
 #: Event types of the document whose rows in the cache have another type.
 _EVENT_TYPE_ALIASES = {"attribution": ("custom_event", "attribution")}
@@ -506,7 +506,7 @@ class _Compiler:
         if not self.catalog.has_event(self.scope.workspace_ids, stored_type, name):
             if name:
                 known = ", ".join(self.catalog.event_names(self.scope.workspace_ids, stored_type)[:12]) or "none"
-                return self._problem(node, f"no {event_type} event named {name!r} in the cache (known: {known})")
+                return self._problem(node, f"no {event_type} event named {quoted(name)} in the cache (known: {known})")
             return self._problem(node, f"no {event_type} events in the cache for this audience's workspaces")
         where = [self._event_filter(), _p("e.event_type = ?", stored_type)]
         if name is not None:
@@ -567,15 +567,15 @@ class _Compiler:
         if attribute in _EVENT_COLUMNS:
             column, kind = _EVENT_COLUMNS[attribute]
             if kind != "number":
-                self.problems.append(Problem(node["id"], "", f"{attribute!r} is not a number and cannot be summed or compared"))
+                self.problems.append(Problem(node["id"], "", f"{quoted(attribute)} is not a number and cannot be summed or compared"))
                 return None
             return _Sql(f"e.{column}")
         kind = self.catalog.event_attribute_type(self.scope.workspace_ids, stored_type, name, attribute)
         if kind is None:
-            self.problems.append(Problem(node["id"], "", f"the events have no attribute {attribute!r}"))
+            self.problems.append(Problem(node["id"], "", f"the events have no attribute {quoted(attribute)}"))
             return None
         if kind != "number":
-            self.problems.append(Problem(node["id"], "", f"event attribute {attribute!r} holds {kind} values, not numbers"))
+            self.problems.append(Problem(node["id"], "", f"event attribute {quoted(attribute)} holds {kind} values, not numbers"))
             return None
         return _p("TRY_CAST(e.attributes[?] AS DOUBLE)", attribute)
 
@@ -588,7 +588,7 @@ class _Compiler:
         else:
             kind = self.catalog.event_attribute_type(self.scope.workspace_ids, stored_type, name, attribute)
             if kind is None:
-                self.problems.append(Problem(node["id"], "", f"the events have no attribute {attribute!r}"))
+                self.problems.append(Problem(node["id"], "", f"the events have no attribute {quoted(attribute)}"))
                 return None
             raw = _p("e.attributes[?]", attribute)
         typed = {kind: raw} if attribute in _EVENT_COLUMNS else {  # built-in columns have their own types
@@ -600,7 +600,7 @@ class _Compiler:
         if operator in PRESENCE_OPS:
             return raw + (" IS NOT NULL" if operator == "exists" else " IS NULL")
         if kind not in typed or operator not in OPERATORS_BY_TYPE[kind]:
-            self.problems.append(Problem(node["id"], "", _operator_misfit(f"event attribute {attribute!r}", kind, operator)))
+            self.problems.append(Problem(node["id"], "", _operator_misfit(f"event attribute {quoted(attribute)}", kind, operator)))
             return None
         return self._value_test(node, typed[kind], kind, operator, condition.get("value"))
 
@@ -613,12 +613,12 @@ class _Compiler:
         attribute, operator = node["attribute"], node["operator"]
         kind = self.catalog.attribute_type(workspaces, attribute)
         if kind is None:
-            return self._problem(node, f"no user attribute {attribute!r} in the cache for this audience's workspaces")
+            return self._problem(node, f"no user attribute {quoted(attribute)} in the cache for this audience's workspaces")
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.attributes} a WHERE ") + self._in("a.workspace_id", workspaces) + _p(" AND a.name = ?", attribute)
         if operator in PRESENCE_OPS:
             return self._present(base, operator)
         if operator not in OPERATORS_BY_TYPE[kind]:
-            return self._problem(node, _operator_misfit(f"user attribute {attribute!r}", kind, operator))
+            return self._problem(node, _operator_misfit(f"user attribute {quoted(attribute)}", kind, operator))
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
         return self._narrowed(base, self._value_test(node, _Sql(column), kind, operator, node.get("value")))
 
@@ -627,11 +627,11 @@ class _Compiler:
         found = self.catalog.calculated_attribute(workspaces, name)
         if found is None:
             defined = sorted({n for ws in workspaces for n in self.catalog.calculated.get(ws, {})})
-            return self._problem(node, f"no calculated attribute {name!r} in this audience's workspaces (defined: {', '.join(defined) or 'none'})")
+            return self._problem(node, f"no calculated attribute {quoted(name)} in this audience's workspaces (defined: {', '.join(defined) or 'none'})")
         workspace, definition = found
         kind = definition.value_type
         if operator not in PRESENCE_OPS and operator not in OPERATORS_BY_TYPE[kind]:
-            return self._problem(node, _operator_misfit(f"calculated attribute {name!r}", kind, operator))
+            return self._problem(node, _operator_misfit(f"calculated attribute {quoted(name)}", kind, operator))
         values = self._calculated_values(node, workspace, definition)
         if values is None:
             return self._nobody()
@@ -669,7 +669,7 @@ class _Compiler:
             if attribute in _EVENT_COLUMNS:
                 column, column_kind = _EVENT_COLUMNS[attribute]
                 if column_kind != kind:
-                    return self._refuse(node, f"calculated attribute {definition.name!r}: {attribute!r} holds {column_kind} values; "
+                    return self._refuse(node, f"calculated attribute {quoted(definition.name)}: {quoted(attribute)} holds {column_kind} values; "
                                               f"{calculation} needs {kind} values")
                 value = _Sql(f"e.{column}")
             elif kind == "number":
@@ -707,7 +707,7 @@ class _Compiler:
         identity_type, operator = node["identity_type"], node["operator"]
         known = set().union(*(self.catalog.identity_types.get(ws, frozenset()) for ws in workspaces))
         if identity_type not in known:
-            return self._problem(node, f"no {identity_type!r} identities in the cache (known: {', '.join(sorted(known)) or 'none'})")
+            return self._problem(node, f"no {quoted(identity_type)} identities in the cache (known: {', '.join(sorted(known)) or 'none'})")
         base = _p(f"SELECT DISTINCT mpid FROM {self.t.identities} i WHERE ") + self._in("i.workspace_id", workspaces) + _p(" AND i.identity_type = ?", identity_type)
         if operator in PRESENCE_OPS:
             return self._present(base, operator)
@@ -730,7 +730,7 @@ class _Compiler:
         as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
         values = value if operator == "between" else [value]
         if not isinstance(values, list) or not all(isinstance(v, str) and _is_version(v) for v in values):
-            return self._problem(node, f"{value!r} is not a version such as 17.4.1" if operator != "between"
+            return self._problem(node, f"{quoted(value)} is not a version such as 17.4.1" if operator != "between"
                                  else 'between needs two versions such as ["9.0", "17.4"]')
         left = as_version.format(column)
         if operator == "between":
@@ -823,11 +823,11 @@ class _Compiler:
             members = _p(f"SELECT mpid FROM ({kept_sql})", *kept_params)
         else:
             if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
-                return self._problem(node, f"audience {target.name!r} itself uses audience membership; choose an audience without membership criteria")
+                return self._problem(node, f"audience {quoted(target.name)} itself uses audience membership; choose an audience without membership criteria")
             inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
             members = inner.members(target.document["root"])
             for problem in inner.problems:
-                self.problems.append(Problem(node["id"], "", f"in audience {target.name!r}: {problem}"))
+                self.problems.append(Problem(node["id"], "", f"in audience {quoted(target.name)}: {problem}"))
             self.ctes.extend(inner.ctes)
         if node["member"]:  # the other audience may span other workspaces: keep this audience's own
             return _p(f"SELECT mpid FROM {self.universe} INTERSECT ") + _select(members)
@@ -861,7 +861,7 @@ class _Compiler:
                     return bad("between needs two numbers [low, high]")
                 return _fill("{c} BETWEEN ? AND ?", column, min(value), max(value))
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return bad(f"{operator} needs a number, not {value!r}")
+                return bad(f"{operator} needs a number, not {quoted(value)}")
             return _fill(f"{{c}} {_COMPARISON_SQL[operator]} ?", column, value)
         if kind == "date":
             try:
@@ -962,9 +962,9 @@ def _day(text: str) -> dt.datetime:
     try:
         day = dt.datetime.strptime(text, "%Y-%m-%d")
     except (TypeError, ValueError):
-        raise ValueError(f"{text!r} is not a date such as 2026-09-09") from None
+        raise ValueError(f"{quoted(text)} is not a date such as 2026-09-09") from None
     if not 1900 <= day.year <= 2999:
-        raise ValueError(f"{text!r} is outside the years 1900 to 2999")
+        raise ValueError(f"{quoted(text)} is outside the years 1900 to 2999")
     return day
 
 
@@ -1026,4 +1026,4 @@ def _is_version(text: str) -> bool:
 
 def _operator_misfit(what: str, kind: str, operator: str) -> str:
     allowed = sorted(OPERATORS_BY_TYPE.get(kind, STRING_OPS) | PRESENCE_OPS)
-    return f"{operator!r} does not fit {what}, which holds {kind} values; use one of: {', '.join(allowed)}"
+    return f"{quoted(operator)} does not fit {what}, which holds {kind} values; use one of: {', '.join(allowed)}"

@@ -21,7 +21,7 @@ import duckdb
 
 from app.builder.catalog import Catalog
 from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_count, compile_document
-from app.builder.document import canonical
+from app.builder.document import canonical, check
 from app.connectors.cache import first_row, sample_fraction
 from app.errors import UserError
 
@@ -104,6 +104,7 @@ class Estimator:
         The per-node counts cost a second query that computes every node on its own; a caller that
         wants to show the exact total first can ask with `nodes=False`, then again with nodes.
         """
+        check(document)  # first: the cache key below reads the document's shape
         now = now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
         nodes = nodes and exact
         version = self._data_version()

@@ -400,12 +400,9 @@ def cmd_export(home, args) -> int:
 
 
 def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot be read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    from app.builder.document import read_file
+
+    return read_file(path)
 
 
 def cmd_audiences(home, args) -> int:

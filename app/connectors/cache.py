@@ -501,7 +501,7 @@ class CacheWriter:
         for table in SNAPSHOT_PARTS:
             if first_row(cur, f"SELECT 1 FROM {table} WHERE workspace_id = ? LIMIT 1", [workspace_id]):
                 raise InvalidInput(f"workspace {workspace_id} already holds {table} rows: a snapshot loads only into an empty workspace")
-        sources = {table: _sql_text(str(parts[table])) for table in SNAPSHOT_PARTS}
+        sources = {table: sql_literal(str(parts[table])) for table in SNAPSHOT_PARTS}
         for table in SNAPSHOT_PARTS:
             columns = [row[0] for row in cur.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
@@ -717,7 +717,7 @@ SNAPSHOT_PARTS = ("profiles", "identities", "attributes", "attribute_deletions",
                   "attribution", "events", "event_products")
 
 
-def _sql_text(text: str) -> str:
+def sql_literal(text: str) -> str:
     """`text` as a SQL string literal (a file name inside a table function, which takes no parameters)."""
     return "'" + text.replace("'", "''") + "'"
 

@@ -6,6 +6,7 @@ token is returned once, to be shown once: only its hash is stored.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -62,6 +63,13 @@ def platform_name(text: str) -> str:
     return name
 
 
+def name_key(name: str) -> str:
+    """What makes two workspace names the same: NFKC-normalised and case-folded by Unicode's rules
+    ("Équipe", "ÉQUIPE" and "équipe" are one name), at least as coarse as the case folding laptops
+    match server workspaces by (app/engines/audience_sync.py)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def _clean_name(text: str, what: str) -> str:
     name = text.strip()
     if not name:
@@ -71,8 +79,13 @@ def _clean_name(text: str, what: str) -> str:
     return name
 
 
+def _name_taken(name: str, taken: str) -> str:
+    same = "" if taken == name else f" ({taken!r}: workspace names are the same whatever their case)"
+    return f"workspace name {name!r}: a workspace of that name already exists{same}"
+
+
 def _workspace_id(connection: Connection, name_or_id: str) -> int:
-    row = connection.execute(select(workspaces.c.id).where(func.lower(workspaces.c.name) == name_or_id.strip().casefold())).first()
+    row = connection.execute(select(workspaces.c.id).where(workspaces.c.name_key == name_key(name_or_id.strip()))).first()
     if row is None and name_or_id.strip().isdigit():
         row = connection.execute(select(workspaces.c.id).where(workspaces.c.id == int(name_or_id))).first()
     if row is None:
@@ -97,10 +110,17 @@ class Admin:
 
     def create_workspace(self, name: str) -> WorkspaceRow:
         name = _clean_name(name, "workspace")
-        with self.db.write() as connection:
-            if connection.execute(select(workspaces.c.id).where(func.lower(workspaces.c.name) == name.casefold())).first():
-                raise UserError(f"A workspace named {name!r} already exists")
-            new_id = connection.execute(insert(workspaces).values(name=name, last_seq=0, created_at=utc_now())).inserted_primary_key[0]
+        key = name_key(name)
+        try:
+            with self.db.write() as connection:
+                taken = connection.execute(select(workspaces.c.name).where(workspaces.c.name_key == key)).scalar()
+                if taken is not None:
+                    raise UserError(_name_taken(name, taken))
+                new_id = connection.execute(insert(workspaces).values(name=name, name_key=key, last_seq=0,
+                                                                      created_at=utc_now())).inserted_primary_key[0]
+        except IntegrityError:
+            # Another process created the same name meanwhile: the unique index decided.
+            raise UserError(_name_taken(name, name)) from None
         return WorkspaceRow(new_id, name, 0)
 
     def list_workspaces(self) -> list[WorkspaceRow]:

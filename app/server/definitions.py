@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, insert, not_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.builder.document import problems
+from app.builder.document import describe, problems
 from app.models.store.db import utc_now
 from app.server import cursors
 from app.server.database import Database
@@ -58,7 +58,7 @@ def check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if found:
         first = found[0]
         field = f"criteria.{first.path}" if first.path else "criteria"
-        raise ApiError(400, "INVALID_CRITERIA", "; ".join(f"criteria: {p}" for p in found), field=field)
+        raise ApiError(400, "INVALID_CRITERIA", describe(found, prefix="criteria: "), field=field)
     return cleaned
 
 

@@ -34,6 +34,10 @@ from app.server.tables import batches, inputs, quarantined_batches
 log = logging.getLogger(__name__)
 
 
+#: A sample is fewer buckets than all (every profile is None): a forged larger one is refused.
+SAMPLE_LIMIT = {"b": BUCKETS - 1}
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a client is in a workspace's changes: after batch `after`, with an optional sample."""
@@ -47,7 +51,7 @@ class Position:
 
     @classmethod
     def from_cursor(cls, text: str) -> Position:
-        fields = cursors.decode("c", text, field="cursor", names=("w", "a", "b"))
+        fields = cursors.decode("c", text, field="cursor", names=("w", "a", "b"), largest=SAMPLE_LIMIT)
         return cls(fields["w"], fields["a"], fields["b"])
 
 
@@ -65,7 +69,7 @@ class Page:
 
     @classmethod
     def from_token(cls, text: str) -> Page:
-        fields = cursors.decode("p", text, field="page", names=("w", "a", "t", "b"))
+        fields = cursors.decode("p", text, field="page", names=("w", "a", "t", "b"), largest=SAMPLE_LIMIT)
         if fields["t"] < fields["a"]:
             raise ApiError(400, "INVALID_CURSOR", "page: not a page this server gave out", field="page")
         return cls(fields["w"], fields["a"], fields["t"], fields["b"], -1, -1)

@@ -30,6 +30,10 @@ class ServerSettings:
     #: Seconds a snapshot request may spend bringing its snapshot up to date before it serves what it
     #: has (the client follows it with ordinary pages); the rest goes on in the background.
     snapshot_catch_up_seconds: float = 20.0
+    #: Sampled snapshots kept per workspace besides its whole-profile one: a request for another
+    #: sample evicts the least recently requested (rebuilt from the stored batches if asked again),
+    #: so clients asking for many distinct `sample` values cannot fill the disk.
+    snapshot_samples_kept: int = 3
     #: Bring a workspace's snapshot up to date in the background after each accepted ingest request,
     #: so a first sync finds it warm (off: only when a snapshot is asked for).
     snapshot_follow_ingest: bool = True

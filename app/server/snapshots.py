@@ -12,7 +12,10 @@ ordinary pages after it.
 
 Serving exports each cache table with DuckDB's `COPY ... TO (FORMAT parquet)` into a folder named by
 (workspace, sample, through); those files never change, are streamed from disk (bounded server
-memory), and only the newest export of a snapshot is kept. Event ids in the files run 1..events in
+memory), and only the newest export of a snapshot is kept. A workspace keeps its whole-profile
+snapshot and at most `snapshot_samples_kept` sampled ones: the least recently requested sample goes
+(its cache file and exports; the file's modification time records the last request, so this holds
+across restarts), and is rebuilt from the stored batches if it is asked for again. Event ids in the files run 1..events in
 the snapshot's own numbering; the client offsets them into its cache's.
 """
 
@@ -31,12 +34,12 @@ from typing import BinaryIO
 import duckdb
 from sqlalchemy import select
 
-from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row
+from app.connectors.cache import SNAPSHOT_PARTS, Cache, first_row, sql_literal
 from app.connectors.sync_format import staged_tables
 from app.server import cursors
 from app.server.database import Database
 from app.server.errors import ApiError
-from app.server.pages import Position, map_page, plan
+from app.server.pages import SAMPLE_LIMIT, Position, map_page, plan
 from app.server.settings import ServerSettings
 from app.server.tables import quarantined_batches, workspaces
 
@@ -83,7 +86,7 @@ def token_of(workspace_id: int, through: int, buckets: int | None) -> str:
 
 
 def parse_token(text: str) -> tuple[int, int, int | None]:
-    fields = cursors.decode("s", text, field="token", names=("w", "t", "b"))
+    fields = cursors.decode("s", text, field="token", names=("w", "t", "b"), largest=SAMPLE_LIMIT)
     return fields["w"], fields["t"], fields["b"]
 
 
@@ -111,7 +114,12 @@ class Snapshots:
         if not complete:
             self._continue_in_background(workspace_id, buckets)
         with self._lock(workspace_id, buckets):
-            return self._export(workspace_id, buckets)
+            made = self._export(workspace_id, buckets)
+            now = time.time_ns()  # when it was last asked for, for eviction (exact: not the file system's coarse clock)
+            os.utime(self._cache_path(workspace_id, buckets), ns=(now, now))
+        if buckets is not None:
+            self._evict_samples(workspace_id)
+        return made
 
     def part(self, workspace_id: int, through: int, buckets: int | None, table: str) -> tuple[SnapshotPart, BinaryIO]:
         """A part of an export this server still keeps, opened (so a newer export deleting it while
@@ -236,7 +244,8 @@ class Snapshots:
                 rows = {}
                 for table in SNAPSHOT_TABLES:
                     # Insertion order is kept: events go out in the order the pages appended them.
-                    cursor.execute(f"COPY (SELECT * FROM {table}) TO '{temporary / (table + '.parquet')}' (FORMAT parquet)")
+                    # COPY takes no parameter for its file: the path is quoted as a literal (it may hold ').
+                    cursor.execute(f"COPY (SELECT * FROM {table}) TO {sql_literal(str(temporary / (table + '.parquet')))} (FORMAT parquet)")
                     rows[table] = first_row(cursor, f"SELECT count(*) FROM {table}")[0]
                 (temporary / "manifest.json").write_text(json.dumps({"through": through, "batches": int(batches),
                                                                      "events": int(events), "rows": rows}))
@@ -257,6 +266,42 @@ class Snapshots:
         for folder in exports.iterdir() if exports.is_dir() else ():
             if folder != keep and folder.name.startswith(prefix) and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
+
+    def _evict_samples(self, workspace_id: int) -> None:
+        """Remove the workspace's sampled snapshots beyond the newest `snapshot_samples_kept` by last
+        request. One busy right now (being brought up to date or exported) is left for the next time."""
+        assert self._root is not None
+        sampled = []
+        for path in self._root.glob(f"w{workspace_id}-b*.duckdb"):
+            buckets = path.stem.rsplit("-b", 1)[1]
+            if buckets.isdigit() and self._name(workspace_id, int(buckets)) == path.stem:
+                try:
+                    sampled.append((path.stat().st_mtime_ns, int(buckets)))
+                except FileNotFoundError:  # evicted meanwhile by another request
+                    continue
+        sampled.sort(reverse=True)
+        for _, buckets in sampled[max(self._settings.snapshot_samples_kept, 0):]:
+            key = (workspace_id, buckets)
+            with self._guard:
+                running = self._background.get(key)
+                if running is not None and running.is_alive():
+                    continue
+            lock = self._lock(workspace_id, buckets)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                path = self._cache_path(workspace_id, buckets)
+                for leftover in (path, path.with_name(path.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
+                exports = self._root / "exports"
+                prefix = self._name(workspace_id, buckets) + "-"
+                for folder in exports.iterdir() if exports.is_dir() else ():
+                    if folder.name.startswith(prefix) and folder.name[len(prefix):].isdigit():
+                        shutil.rmtree(folder, ignore_errors=True)
+                log.info("evicted the sampled snapshot %s (more than %s samples of workspace %s)", path.name,
+                         self._settings.snapshot_samples_kept, workspace_id)
+            finally:
+                lock.release()
 
     # -- plumbing ---------------------------------------------------------------------------------
 

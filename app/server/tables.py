@@ -46,6 +46,11 @@ workspaces = Table(
     "workspaces", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    #: The name NFKC-normalised and case-folded (admin.name_key): names are unique whatever their case,
+    #: by Unicode's rules, on SQLite and PostgreSQL alike (neither database's lower() does that).
+    #: (The default only lets migration 0003 add the column without rebuilding the table; the code
+    #: always sets it.)
+    Column("name_key", Text, nullable=False, server_default=text("''"), index=True, unique=True),
     Column("last_seq", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
     #: The newest change_seq of the workspace's revenue rows (app/server/revenue.py), taken like last_seq.

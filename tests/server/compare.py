@@ -36,8 +36,8 @@ def differences(left: Path, right: Path) -> dict[str, tuple[int, int, int, int]]
     found = {}
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
-        con.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(left)} AS l (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(right)} AS r (READ_ONLY)")
         for table, query in TABLES.items():
             a, b = query.format(db="l"), query.format(db="r")
             counts = (
@@ -49,3 +49,8 @@ def differences(left: Path, right: Path) -> dict[str, tuple[int, int, int, int]]
             if counts[0] != counts[1] or counts[2] or counts[3]:
                 found[table] = counts
     return found
+
+
+def _literal(path: Path | str) -> str:
+    """A file name as a SQL string literal (ATTACH takes no parameter; a path may hold ')."""
+    return "'" + str(path).replace("'", "''") + "'"
