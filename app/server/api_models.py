@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.connectors.batches import EVENT_TYPES, PLATFORM_NAMES
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL's text cannot hold U+0000, so a name with one would be stored on SQLite and fail on
+    # PostgreSQL: refused on both, naming the field (the criteria's JSON may hold it: it is kept as JSON).
+    if "\x00" in value:
+        raise ValueError("U+0000 (NUL) is not allowed in names and tags")
+    return value
+
+
+#: Text a name, tag or reference may be: anything but U+0000.
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class ErrorItem(BaseModel):
@@ -81,24 +93,24 @@ class SnapshotInfo(BaseModel):
 class InputRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["platform", "feed"]
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class _AudienceFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    external_name: str | None = Field(None, max_length=200, description="The name partners see (null: the name)")
+    name: Text = Field(min_length=1, max_length=200)
+    external_name: Text | None = Field(None, max_length=200, description="The name partners see (null: the name)")
     kind: Literal["realtime", "standard"] = "realtime"
     status: Literal["draft", "active", "inactive"] = "draft"
     inputs: list[InputRef] = Field(default_factory=list, max_length=100, description="The inputs chosen (none: all)")
-    tags: list[str] = Field(default_factory=list, max_length=100, description="Tags of at most 18 characters")
+    tags: list[Text] = Field(default_factory=list, max_length=100, description="Tags of at most 18 characters")
     criteria: dict[str, Any] = Field(description="The criteria document (docs/criteria.md)")
 
 
 class AudienceCreate(_AudienceFields):
     workspace_ids: list[int] = Field(min_length=1, max_length=100)
     scope: Literal["single", "multi"] | None = Field(None, description="Default: single for one workspace, else multi")
-    client_ref: str | None = Field(None, min_length=1, max_length=100,
+    client_ref: Text | None = Field(None, min_length=1, max_length=100,
                                    description="The client's own id for this audience: resending a create with it returns the first")
 
 
@@ -169,9 +181,9 @@ _TEXT = {"min_length": 1, "max_length": 200}
 class RevenueRecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     day: date = Field(strict=True, description="The day (UTC) the revenue was earned, YYYY-MM-DD")
-    segment_key: str = Field(**_TEXT, description="The segment as sold: the audience's external name, or its name")
-    agency: str | None = Field(None, **_TEXT, description="The buyer; null (or absent): the channel did not report it")
-    channel: str | None = Field(None, **_TEXT, description="Where it was bought; null (or absent): not reported")
+    segment_key: Text = Field(**_TEXT, description="The segment as sold: the audience's external name, or its name")
+    agency: Text | None = Field(None, **_TEXT, description="The buyer; null (or absent): the channel did not report it")
+    channel: Text | None = Field(None, **_TEXT, description="Where it was bought; null (or absent): not reported")
     impressions: int | None = Field(None, strict=True, ge=0, le=2**63 - 1, description="Null (or absent): not reported")
     revenue: float = Field(strict=True, allow_inf_nan=False, description="In `currency`; a correction replaces the earlier value")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD; currencies are never added up")
@@ -180,14 +192,14 @@ class RevenueRecordIn(BaseModel):
 class SegmentCountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     day: date = Field(strict=True, description="YYYY-MM-DD (UTC)")
-    segment_key: str = Field(**_TEXT)
+    segment_key: Text = Field(**_TEXT)
     members: int = Field(strict=True, ge=0, le=2**63 - 1, description="The segment's member count that day")
 
 
 class AgencyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    agency: str = Field(**_TEXT, description="The agency's stable key, as revenue records name it")
-    name: str | None = Field(None, **_TEXT, description="Its display name")
+    agency: Text = Field(**_TEXT, description="The agency's stable key, as revenue records name it")
+    name: Text | None = Field(None, **_TEXT, description="Its display name")
     kind: str | None = Field(None, **_TEXT, description="agency, trading desk, brand, data partner...")
     country: str | None = Field(None, **_TEXT)
     contact: str | None = Field(None, **_TEXT)
