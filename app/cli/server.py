@@ -45,12 +45,59 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     serve.add_argument("--rate", type=float, default=50.0, metavar="R",
                        help="requests per second each input may send; above it, 429 with Retry-After (default 50)")
     serve.add_argument("--burst", type=positive_int, default=100, metavar="N", help="requests an input may send at once (default 100)")
+    serve.add_argument("--smtp-settings", metavar="FILE",
+                       help="a TOML file whose [smtp] table has host, port, security (starttls, tls or none), sender, user "
+                            "(and password, or set AUDIENCE_STUDIO_SMTP_PASSWORD) for invitation e-mails "
+                            "(default: the AUDIENCE_STUDIO_SMTP_* environment)")
+    serve.add_argument("--public-url", metavar="URL", help="the server's address as members reach it, for activation links "
+                                                           "(default: the address the inviting admin used)")
     serve.add_argument("--snapshot-dir", metavar="DIR",
                        help="where to keep the snapshots a new client's first sync starts from (default: HOME/server-snapshots)")
 
     server = commands.add_parser("server", help="administer the server: workspaces, inputs, users, tokens, revenue, batches",
                                  description=SERVER_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     things = server.add_subparsers(dest="server_thing", metavar="THING", required=True)
+
+    init = things.add_parser("init", parents=[database], help="create the company and its first admin (once)",
+                             description="Create the company (its name is what channel taxonomy pushes carry), a first workspace "
+                                         "if the server has none, and the first admin (admin of every workspace). The password "
+                                         "is read from standard input (or asked for). Runs once per server.")
+    init.add_argument("--company", required=True, metavar="NAME", help="the company's name")
+    init.add_argument("--admin-email", required=True, metavar="EMAIL", help="the first admin's e-mail (they sign in with it)")
+    init.add_argument("--admin-name", metavar="NAME", help="the first admin's name (default: the e-mail)")
+    init.add_argument("--workspace", metavar="NAME", help="the first workspace's name (default: the company's)")
+
+    inv = things.add_parser("invite", parents=[database], help="invite a member by e-mail",
+                            description="Make a member with a role on workspaces and e-mail them an activation link (works "
+                                        "once, for 72 hours). If the e-mail cannot be sent the invitation is kept: "
+                                        "`server invite --resend ID` sends it again with a new link.")
+    inv.add_argument("email", nargs="?", metavar="EMAIL")
+    inv.add_argument("--workspace", action="append", default=[], metavar="W", help="a workspace granted (repeat for several)")
+    inv.add_argument("--role", default="viewer", choices=("admin", "editor", "viewer"), help="the role on those workspaces (default viewer)")
+    inv.add_argument("--name", metavar="NAME", help="the member's name (default: the e-mail)")
+    inv.add_argument("--resend", type=int, metavar="ID", help="send invitation ID again with a new link instead")
+    inv.add_argument("--smtp-settings", metavar="FILE", help="as for `serve` (default: the AUDIENCE_STUDIO_SMTP_* environment)")
+    inv.add_argument("--public-url", required=True, metavar="URL", help="the server's address as members reach it")
+
+    role = things.add_parser("role", parents=[database], help="set or remove a member's role on a workspace",
+                             description="Set a member's role on a workspace (admin, editor or viewer), or remove their grant "
+                                         "with --remove. Applies to their next request.")
+    role.add_argument("user", metavar="USER", help="the member's name or e-mail")
+    role.add_argument("workspace", metavar="WORKSPACE", help="the workspace's name or id")
+    what = role.add_mutually_exclusive_group(required=True)
+    what.add_argument("--role", choices=("admin", "editor", "viewer"))
+    what.add_argument("--remove", action="store_true")
+
+    aud = things.add_parser("audit", parents=[database], help="the audit log: who changed what and when",
+                            description="The audit log, oldest first: audiences, inputs, accounts, roles and invitations "
+                                        "changed, by whom and when. It never holds secrets.")
+    aud.add_argument("--actor", metavar="NAME", help="only this actor's entries")
+    aud.add_argument("--kind", choices=("audience", "input", "account", "role", "invitation", "company", "workspace"))
+    aud.add_argument("--since", metavar="ISO", help="only entries at or after this time (UTC when no zone is given)")
+    aud.add_argument("--limit", type=positive_int, default=1000, metavar="N", help="at most N entries (default 1000)")
+    out = aud.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON")
+    out.add_argument("--csv", metavar="FILE", help="write the entries to a CSV file")
 
     ws = things.add_parser("workspace", help="workspaces", description="The server's workspaces.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
     ws_create = ws.add_parser("create", parents=[database], help="create a workspace", description="Create a workspace.")
@@ -156,10 +203,20 @@ def cmd_serve(home: Home, args) -> int:
     url = _url(home, args)
     database = open_database(url)
     snapshot_dir = Path(args.snapshot_dir).expanduser().resolve() if args.snapshot_dir else home.root / "server-snapshots"
+    from app.server.mail import load_settings
+
+    smtp = load_settings(Path(args.smtp_settings).expanduser() if args.smtp_settings else None)
     settings = ServerSettings(max_body_bytes=args.max_body_bytes, rate_per_second=args.rate, rate_burst=args.burst,
-                              snapshot_dir=snapshot_dir)
+                              snapshot_dir=snapshot_dir, smtp=smtp, public_url=args.public_url)
     shown = database.engine.url.render_as_string(hide_password=True)
     print(f"Audience Studio server on http://{args.host}:{args.port} (database {shown}); Ctrl+C stops it.", flush=True)
+    from app.server.accounts import Accounts
+
+    if Accounts(database).company_name() is None:
+        print("First run: no company yet. `audience-studio server init --company NAME --admin-email EMAIL` creates it "
+              "and its first admin.", flush=True)
+    if smtp is None:
+        print("No SMTP settings: invitations are kept unsent until the server runs with --smtp-settings.", flush=True)
     try:
         uvicorn.run(create_app(database, settings), host=args.host, port=args.port, log_level="warning")
     finally:
@@ -179,7 +236,11 @@ def cmd_server(home: Home, args) -> int:
 
 
 def _administer(admin, args) -> int:
-    thing, action = args.server_thing, args.server_action
+    thing, action = args.server_thing, getattr(args, "server_action", None)
+    if thing in ("init", "invite", "role", "audit"):
+        from app.cli import server_accounts
+
+        return server_accounts.run(admin, args)
     if thing == "revenue":
         return _revenue(admin.db, args)
     if thing == "batch":

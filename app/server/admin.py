@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app.connectors.batches import PLATFORM_NAMES
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.store.db import utc_now
-from app.server import credentials
+from app.server import audit, credentials
 from app.server.database import Database
 from app.server.tables import inputs, memberships, tokens, users, workspaces
 
@@ -145,6 +145,7 @@ class Admin:
             except IntegrityError:
                 raise UserError(f"Workspace {workspace!r} already has the {kind} {name!r}") from None
             ws_name = connection.execute(select(workspaces.c.name).where(workspaces.c.id == workspace_id)).scalar_one()
+            audit.record(connection, audit.COMMAND_LINE, "input", "create", f"{kind} input {name!r}", workspace_id)
         return NewInput(InputRow(new_id, workspace_id, ws_name, kind, name, key, True), secret)
 
     def list_inputs(self, workspace: str | None = None) -> list[InputRow]:
@@ -161,6 +162,9 @@ class Admin:
             result = connection.execute(update(inputs).where(inputs.c.api_key == api_key).values(enabled=enabled))
             if result.rowcount == 0:
                 raise NotFound(f"No input has the API key {api_key!r}")
+            row = connection.execute(select(inputs.c.workspace_id, inputs.c.kind, inputs.c.name).where(inputs.c.api_key == api_key)).one()
+            audit.record(connection, audit.COMMAND_LINE, "input", "enable" if enabled else "disable",
+                         f"{row.kind} input {row.name!r}", row.workspace_id)
 
     # -- users and tokens -----------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ class WorkspaceInfo(BaseModel):
 class Me(BaseModel):
     user: str
     workspaces: list[WorkspaceInfo]
+    company: str | None = Field(None, description="The company's name (`server init`): what channel taxonomy pushes carry")
+    roles: dict[str, str] = Field(default_factory=dict, description="workspace id -> your role there (admin, editor or viewer)")
 
 
 class PagePart(BaseModel):

@@ -56,5 +56,7 @@ def api_caller(credentials: HTTPAuthorizationCredentials | None = Security(beare
         ).first()
         if row is None or row.revoked_at is not None:
             raise ApiError(401, "UNAUTHORIZED", "the API token is unknown or revoked", headers=_BEARER_CHALLENGE)
-        workspace_ids = frozenset(connection.execute(select(memberships.c.workspace_id).where(memberships.c.user_id == row.id)).scalars())
-    return Caller(row.id, row.name, workspace_ids)
+        # Read on every request: a role changed or removed applies to the member's next request.
+        roles = {r.workspace_id: r.role for r in connection.execute(
+            select(memberships.c.workspace_id, memberships.c.role).where(memberships.c.user_id == row.id))}
+    return Caller(row.id, row.name, roles)

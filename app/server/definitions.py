@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.builder.document import describe, problems
 from app.models.store.db import utc_now
-from app.server import cursors
+from app.server import audit, cursors
 from app.server.database import Database
 from app.server.errors import ApiError
+from app.server.roles import EDITOR, VIEWER, at_least
 from app.server.tables import audience_workspaces, audiences, counters
 
 MAX_TAG_LENGTH = 18  # as in the desktop store
@@ -27,15 +28,30 @@ MAX_TAG_LENGTH = 18  # as in the desktop store
 
 @dataclass(frozen=True)
 class Caller:
-    """The user behind a token, and the workspaces they may read and write."""
+    """The user behind a token, and their role on each workspace they may use (app/server/roles.py)."""
 
     user_id: int
     name: str
-    workspace_ids: frozenset[int]
+    roles: dict[int, str]
 
-    def require(self, workspace_id: int, field: str = "workspace_id") -> None:
-        if workspace_id not in self.workspace_ids:
+    @property
+    def workspace_ids(self) -> frozenset[int]:
+        return frozenset(self.roles)
+
+    def require(self, workspace_id: int, field: str = "workspace_id", role: str = VIEWER) -> None:
+        """403 unless the caller holds `role` (or a higher one) on the workspace; the message names the role."""
+        if workspace_id not in self.roles:
             raise ApiError(403, "FORBIDDEN", f"{field}: workspace {workspace_id} is not one of yours", field=field)
+        if not at_least(self.roles[workspace_id], role):
+            raise ApiError(403, "ROLE_REQUIRED", f"this needs the {role} role on workspace {workspace_id}; "
+                           f"you are {self.roles[workspace_id]} there (an admin of the workspace can change it)",
+                           field=field, extra={"required_role": role})
+
+    def require_anywhere(self, role: str) -> None:
+        """403 unless the caller holds `role` on at least one workspace (for company-wide things)."""
+        if not any(at_least(r, role) for r in self.roles.values()):
+            raise ApiError(403, "ROLE_REQUIRED", f"this needs the {role} role on a workspace; you have no such grant",
+                           extra={"required_role": role})
 
 
 def check_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +114,7 @@ class Definitions:
         update of that version (409 `DELETED` if the audience was deleted meanwhile)."""
         workspace_ids = sorted(set(fields["workspace_ids"]))
         for i, workspace_id in enumerate(fields["workspace_ids"]):
-            caller.require(workspace_id, f"workspace_ids[{i}]")
+            caller.require(workspace_id, f"workspace_ids[{i}]", EDITOR)
         scope = fields.get("scope") or ("multi" if len(workspace_ids) > 1 else "single")
         if scope == "single" and len(workspace_ids) != 1:
             raise ApiError(400, "INVALID_FIELD", "scope: a single-workspace audience has exactly one workspace", field="scope")
@@ -120,6 +136,8 @@ class Definitions:
                     created_by=caller.name, created_at=now, updated_by=caller.name, updated_at=now, **_stored(cleaned),
                 )).inserted_primary_key[0]
                 connection.execute(insert(audience_workspaces), [{"audience_id": new_id, "workspace_id": w} for w in workspace_ids])
+                audit.record(connection, caller.name, "audience", "create", f"audience {new_id} {cleaned['name']!r}",
+                             workspace_ids[0], {"audience_id": new_id, "workspace_ids": workspace_ids, "version": 1})
                 return _as_json(connection, self._load(connection, caller, new_id)), True
         except IntegrityError:
             # Two creates raced past the checks above: the index decides, and says which one lost.
@@ -129,24 +147,28 @@ class Definitions:
         cleaned = check_fields(fields)
         try:
             with self.db.write() as connection:
-                row = self._load(connection, caller, audience_id)
+                row = self._load(connection, caller, audience_id, EDITOR)
                 self._check_version(connection, row, version)
                 if cleaned["name"].casefold() != row.name.casefold():
                     self._check_name_free(connection, cleaned["name"])
                 connection.execute(update(audiences).where(audiences.c.id == audience_id).values(
                     version=row.version + 1, change_seq=_next_change(connection), updated_by=caller.name,
                     updated_at=utc_now(), **_stored(cleaned)))
+                audit.record(connection, caller.name, "audience", "update", f"audience {audience_id} {cleaned['name']!r}",
+                             None, {"audience_id": audience_id, "version": row.version + 1})
                 return _as_json(connection, self._load(connection, caller, audience_id))
         except IntegrityError:
             raise ApiError(409, "NAME_TAKEN", f"name: another audience is already called {cleaned['name']!r}", field="name") from None
 
     def delete(self, caller: Caller, audience_id: int, version: int) -> dict[str, Any]:
         with self.db.write() as connection:
-            row = self._load(connection, caller, audience_id)
+            row = self._load(connection, caller, audience_id, EDITOR)
             self._check_version(connection, row, version)
             connection.execute(update(audiences).where(audiences.c.id == audience_id).values(
                 deleted=True, version=row.version + 1, change_seq=_next_change(connection),
                 updated_by=caller.name, updated_at=utc_now()))
+            audit.record(connection, caller.name, "audience", "delete", f"audience {audience_id} {row.name!r}",
+                         None, {"audience_id": audience_id, "version": row.version + 1})
             return _as_json(connection, self._load(connection, caller, audience_id))
 
     def created(self, caller: Caller, client_ref: str) -> dict[str, Any]:
@@ -175,13 +197,15 @@ class Definitions:
                            field="client_ref", extra={"current": current})
         return current
 
-    def _load(self, connection: Connection, caller: Caller, audience_id: int):
+    def _load(self, connection: Connection, caller: Caller, audience_id: int, role: str = VIEWER):
         row = connection.execute(select(audiences).where(audiences.c.id == audience_id)).first()
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"audience {audience_id} does not exist")
         workspace_ids = _workspace_ids(connection, audience_id)
         if not set(workspace_ids) <= caller.workspace_ids:
             raise ApiError(403, "FORBIDDEN", f"audience {audience_id} belongs to workspaces that are not yours")
+        for workspace_id in workspace_ids:
+            caller.require(workspace_id, "audience_id", role)
         return row
 
     def _check_version(self, connection: Connection, row, version: int) -> None:

@@ -21,6 +21,7 @@ from app.server.api_models import (
     RevenueWritten,
 )
 from app.server.auth import api_caller
+from app.server.roles import ADMIN
 from app.server.definitions import Caller
 from app.server.errors import ApiError
 from app.server.request_body import read_limited
@@ -61,8 +62,8 @@ async def upload_revenue(request: Request, workspace_id: int = _WORKSPACE, calle
                          state: ServerState = Depends(server_state)) -> RevenueWritten:
     """Each row replaces the stored row of the same key (latest wins; a null agency or channel is part
     of the key). Every row is checked first and the upload is stored in one transaction: one bad row
-    (named as `records[3].revenue`) and nothing of it is stored."""
-    caller.require(workspace_id)
+    (named as `records[3].revenue`) and nothing of it is stored. Needs the admin role (revenue is a source)."""
+    caller.require(workspace_id, role=ADMIN)
     raw = await read_limited(request, state.settings.max_body_bytes)
     return await run_in_threadpool(_store, raw, workspace_id, state)
 

@@ -39,7 +39,9 @@ SnapshotTable = enum.Enum("SnapshotTable", {name: name for name in SNAPSHOT_TABL
 def me(caller: Caller = Depends(api_caller), state: ServerState = Depends(server_state)) -> Me:
     with state.database.read() as connection:
         rows = connection.execute(select(workspaces).where(workspaces.c.id.in_(sorted(caller.workspace_ids))).order_by(workspaces.c.id))
-        return Me(user=caller.name, workspaces=[WorkspaceInfo(id=r.id, name=r.name, last_seq=r.last_seq) for r in rows])
+        found = [WorkspaceInfo(id=r.id, name=r.name, last_seq=r.last_seq) for r in rows]
+    return Me(user=caller.name, workspaces=found, company=state.accounts.company_name(),
+              roles={str(w): r for w, r in sorted(caller.roles.items())})
 
 
 @router.get("/v1/workspaces/{workspace_id}/changes", response_model=ChangesPage, responses=errors(400, 401, 403, 409),

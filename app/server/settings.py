@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.server.mail import SmtpSettings
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -37,3 +39,11 @@ class ServerSettings:
     #: Bring a workspace's snapshot up to date in the background after each accepted ingest request,
     #: so a first sync finds it warm (off: only when a snapshot is asked for).
     snapshot_follow_ingest: bool = True
+    #: Where invitations' activation e-mails are sent from (app/server/mail.py); None: invitations are
+    #: kept unsent, with that reason, until the server is started with SMTP settings and they are resent.
+    smtp: SmtpSettings | None = None
+    #: The server's address as members reach it, used in activation links; None: the address the
+    #: inviting admin's request came to.
+    public_url: str | None = None
+    #: How long an activation link works.
+    invitation_hours: float = 72.0

@@ -1,5 +1,5 @@
 """What every request handler shares: the database, the settings, the rate limiter, the page cache and
-the first-sync snapshots."""
+the first-sync snapshots, the accounts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from app.server.accounts import Accounts
 from app.server.database import Database
 from app.server.definitions import Definitions
 from app.server.pages import PageCache
@@ -23,12 +24,14 @@ class ServerState:
     pages: PageCache = field(init=False)
     definitions: Definitions = field(init=False)
     snapshots: Snapshots = field(init=False)
+    accounts: Accounts = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.rate_burst)
         self.pages = PageCache(self.database, self.settings.cached_pages)
         self.definitions = Definitions(self.database)
         self.snapshots = Snapshots(self.database, self.settings)
+        self.accounts = Accounts(self.database, self.settings.smtp, self.settings.public_url, self.settings.invitation_hours)
 
 
 def server_state(request: Request) -> ServerState:

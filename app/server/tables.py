@@ -71,19 +71,61 @@ inputs = Table(
     UniqueConstraint("workspace_id", "kind", "name"),
 )
 
+#: The company the server belongs to (one row, id 1): its name is what channel taxonomy pushes carry.
+company = Table(
+    "company", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: A user; `email` and `password_hash` (argon2id, app/server/passwords.py) for those who sign in with a
+#: password (invited members, the first admin); NULL for token-only users made by the command line.
 users = Table(
     "users", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("email", String(320), unique=True),
+    Column("password_hash", String(200)),
 )
 
-#: Which workspaces a user reads and writes (through their tokens).
+#: Which workspaces a user may use (through their tokens), and as what: admin, editor or viewer
+#: (app/server/roles.py).
 memberships = Table(
     "memberships", metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False, server_default=text("'editor'")),
     PrimaryKeyConstraint("user_id", "workspace_id"),
+)
+
+#: An invitation's activation link; only the SHA-256 of its token is kept. Sent when `sent_at` is set;
+#: `send_error` says why the last send failed (the invitation is kept, to be sent again).
+invitations = Table(
+    "invitations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("invited_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("send_error", Text),
+    Column("used_at", UTCDateTime),
+)
+
+#: Who changed what and when (app/server/audit.py). `details` never holds a secret, token or password.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("workspace_id", Integer),
+    Column("details", JSON, nullable=False),
 )
 
 #: A user's API tokens, kept only as SHA-256 hashes.

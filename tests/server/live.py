@@ -94,6 +94,9 @@ class Deployment:
     def workspace(self, name: str) -> int:
         return self.admin.create_workspace(name).id
 
+    def admin_workspace_id(self, name: str) -> int:
+        return next(w.id for w in self.admin.list_workspaces() if w.name == name)
+
     def platform_input(self, workspace: str, platform: str) -> Credentials:
         new = self.admin.create_input(workspace, platform=platform)
         return Credentials(new.input.api_key, new.secret)
@@ -102,6 +105,12 @@ class Deployment:
         new = self.admin.create_input(workspace, feed=feed)
         return Credentials(new.input.api_key, new.secret)
 
-    def user_token(self, name: str, workspaces: list[str]) -> dict[str, str]:
-        self.admin.create_user(name, workspaces)
+    def user_token(self, name: str, workspaces: list[str], role: str = "editor") -> dict[str, str]:
+        """A new user with `role` on the workspaces (editor, as grants were before roles), and its Bearer header."""
+        user = self.admin.create_user(name, workspaces)
+        if role != "editor":
+            from app.server.accounts import Accounts
+
+            for workspace in workspaces:
+                Accounts(self.database).set_role("tests", user.name, self.admin_workspace_id(workspace), role)
         return {"Authorization": f"Bearer {self.admin.create_token(name)}"}

@@ -53,7 +53,7 @@ AGENCIES = [{"agency": "northpeak", "name": "Northpeak Media", "kind": "agency",
 def _team(deployment):
     us = deployment.workspace("US")
     eu = deployment.workspace("EU")
-    headers = deployment.user_token("ann", ["US"])
+    headers = deployment.user_token("ann", ["US"], role="admin")  # uploading revenue needs admin
     return us, eu, headers
 
 
@@ -204,7 +204,7 @@ def test_a_body_above_the_limit_is_413(start_server):
 
 def test_a_token_reads_and_writes_only_its_own_workspaces_revenue(deployment):
     us, eu, headers = _team(deployment)
-    bob = deployment.user_token("bob", ["EU"])
+    bob = deployment.user_token("bob", ["EU"], role="admin")
     _upload(deployment, bob, eu, records=[dict(RECORDS[0], currency="EUR")])
     eu_page = deployment.http.get(f"/v1/workspaces/{eu}/revenue/changes", headers=bob).json()
 

@@ -38,7 +38,7 @@ def server(tmp_path, secret_service):
         inputs = {p: deployment.platform_input("US", p) for p in ("iOS", "Android", "Web")}
         for input_name, group in runs([p for p in demo_batches(profiles=20) if not p[0].startswith("feed:")]):
             assert deployment.http.post("/v2/bulkevents", json=group, auth=inputs[input_name].auth).status_code == 202
-        deployment.tokens = {name: deployment.user_token(name, ["US"])["Authorization"].removeprefix("Bearer ")
+        deployment.tokens = {name: deployment.user_token(name, ["US"], role="admin" if name == "ann" else "editor")["Authorization"].removeprefix("Bearer ")
                              for name in ("ann", "bob")}
         yield deployment
 
