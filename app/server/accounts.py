@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.store.db import utc_now
 from app.server import audit, credentials, mail, passwords
+from app.server.admin import name_key
 from app.server.database import Database
 from app.server.roles import ADMIN, clean_role
 from app.server.tables import company, invitations, memberships, tokens, users, workspaces
@@ -110,9 +111,10 @@ class Accounts:
             ids = list(connection.execute(select(workspaces.c.id)).scalars())
             if not ids or workspace:
                 name = (workspace or company_name).strip()
-                found = connection.execute(select(workspaces.c.id).where(func.lower(workspaces.c.name) == name.casefold())).scalar()
+                key = name_key(name)
+                found = connection.execute(select(workspaces.c.id).where(workspaces.c.name_key == key)).scalar()
                 ids = ids if found is not None else [*ids, connection.execute(
-                    insert(workspaces).values(name=name, last_seq=0, created_at=now)).inserted_primary_key[0]]
+                    insert(workspaces).values(name=name, name_key=key, last_seq=0, created_at=now)).inserted_primary_key[0]]
             if connection.execute(select(users.c.id).where((func.lower(users.c.name) == admin_name.casefold()) | (users.c.email == email))).first():
                 raise UserError(f"A user named {admin_name!r} or with the e-mail {email} already exists")
             user_id = connection.execute(insert(users).values(name=admin_name, email=email, password_hash=passwords.hash_password(password),

@@ -244,3 +244,19 @@ def test_the_audit_log_says_who_changed_what_filters_pages_and_holds_no_secret(s
         for secret in (PASSWORD, token, eve_token, admin["Authorization"][7:], new_input.secret, new_input.input.api_key,
                        "as-secret-", "as-token-", "as-activate-", "$argon2"):
             assert secret not in text
+
+
+def test_the_first_workspace_init_makes_is_found_by_any_spelling_of_its_name(start_server):
+    """`server init` on a server without workspaces names the first after the company; its name is unique
+    whatever the case like any other workspace's (a second "équipe" is refused)."""
+    from app.errors import UserError
+    from app.server.admin import Admin, _workspace_id
+
+    deployment = start_server()
+    Accounts(deployment.database).init("Équipe", "Ada", "ada@example.com", PASSWORD)
+    admin = Admin(deployment.database)
+    [first] = [w for w in admin.list_workspaces() if w.name == "Équipe"]
+    with deployment.database.read() as connection:
+        assert _workspace_id(connection, "ÉQUIPE") == first.id
+    with pytest.raises(UserError, match="already exists"):
+        admin.create_workspace("équipe")
