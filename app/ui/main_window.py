@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.pane_list: list[Pane] = [pane_class(connection, tasks, bus=self.bus) for pane_class in panes]
         for pane in self.pane_list:
             self._add_pane(pane)
+        self._fit_navigation()
         self.navigation.currentRowChanged.connect(self._on_pane_changed)
         self.navigation.setCurrentRow(0)
 
@@ -95,8 +96,21 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(pane.pane_icon(), pane.title)
         item.setToolTip(pane.tooltip)
         self.navigation.addItem(item)
-        pane.badge_changed.connect(lambda badge, i=item, p=pane: i.setText(f"{p.title} ({badge})" if badge else p.title))
+        pane.badge_changed.connect(lambda badge, i=item, p=pane: self._show_badge(i, p, badge))
         pane.raise_requested.connect(lambda p=pane: self.navigation.setCurrentRow(self.panes.indexOf(p)))
+
+    def _show_badge(self, item: QListWidgetItem, pane: Pane, badge: object) -> None:
+        item.setText(f"{pane.title} ({badge})" if badge else pane.title)
+        self._fit_navigation()
+
+    def _fit_navigation(self) -> None:
+        """As wide as the widest title (with its icon, its badge and the style's padding), never narrower
+        than NAVIGATION_WIDTH: a larger font or a long badge never cuts a title."""
+        self.navigation.ensurePolished()
+        widest = self.navigation.sizeHintForColumn(0)
+        # The frame and the scroll bar's room, should the panes outgrow the window's height.
+        room = 2 * self.navigation.frameWidth() + self.navigation.verticalScrollBar().sizeHint().width()
+        self.navigation.setFixedWidth(max(NAVIGATION_WIDTH, widest + room))
 
     def _on_pane_changed(self, row: int) -> None:
         self.panes.setCurrentIndex(row)

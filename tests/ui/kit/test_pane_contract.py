@@ -110,3 +110,22 @@ def test_a_pane_asking_to_open_an_audience_shows_it_in_the_builder(qtbot, open_w
     assert window.panes.currentWidget() is page
     assert page.editors.current_editor().audience_id == audience_id
     assert isinstance(window.pane("standard"), StandardAudiencesPane)
+
+
+def test_every_title_fits_the_navigation_whole_with_a_large_font_and_a_badge(open_window, retail_home):
+    """A desktop with a larger font (or a GTK theme's) and a three-digit badge never cut a pane's title."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    window = open_window(retail_home)
+    font = QFont(window.navigation.font())
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    window.navigation.setFont(font)
+    for pane in window.pane_list:
+        pane.set_badge(123)
+    metrics = QFontMetrics(font)
+    room = window.navigation.viewport().width()
+    for row in range(window.navigation.count()):
+        item = window.navigation.item(row)
+        assert item.text().endswith("(123)")
+        needed = metrics.horizontalAdvance(item.text()) + window.navigation.iconSize().width()
+        assert needed < room, (item.text(), needed, room)
