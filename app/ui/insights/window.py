@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from app.engines.insights.subjects import Subject, subject
 from app.ui.home import HomeConnection
 from app.ui.insights.members_tab import MembersTab
+from app.ui.insights.why_tab import WhyTab
 from app.ui.workers import Tasks, failure_message
 
 
@@ -32,6 +33,10 @@ class InsightsWindow(QWidget):
         self.members = MembersTab(connection, tasks, subject)
         self.tabs.addTab(self.members, "&Members")
         self.tabs.setTabToolTip(0, "Who is in the audience now: search, sort, copy, export")
+        self.why = WhyTab(connection, tasks, subject)
+        self.tabs.addTab(self.why, "&Why / why not")
+        self.tabs.setTabToolTip(1, "Look a profile up and see which cards it matches and fails, and why")
+        self.members.why_requested.connect(self.explain_mpid)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
@@ -39,6 +44,11 @@ class InsightsWindow(QWidget):
         self.resize(960, 620)
         for tab in self._tabs():
             tab.start()
+
+    def explain_mpid(self, mpid: int) -> None:
+        """Show the Why / why not tab for this member."""
+        self.tabs.setCurrentWidget(self.why)
+        self.why.look_up("mpid", str(mpid))
 
     def _tabs(self) -> list:
         return [self.tabs.widget(i) for i in range(self.tabs.count())]
