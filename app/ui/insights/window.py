@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from app.engines.insights.subjects import Subject, subject
 from app.ui.home import HomeConnection
 from app.ui.insights.members_tab import MembersTab
+from app.ui.insights.overlap_tab import OverlapTab
 from app.ui.insights.why_tab import WhyTab
 from app.ui.workers import Tasks, failure_message
 
@@ -36,7 +37,11 @@ class InsightsWindow(QWidget):
         self.why = WhyTab(connection, tasks, subject)
         self.tabs.addTab(self.why, "&Why / why not")
         self.tabs.setTabToolTip(1, "Look a profile up and see which cards it matches and fails, and why")
-        self.members.why_requested.connect(self.explain_mpid)
+        self.overlap = OverlapTab(connection, tasks, subject)
+        self.tabs.addTab(self.overlap, "&Overlap")
+        self.tabs.setTabToolTip(2, "How this audience overlaps up to five others: exact sizes of every intersection")
+        for tab in (self.members, self.overlap):
+            tab.why_requested.connect(self.explain_mpid)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
