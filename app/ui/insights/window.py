@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.engines.insights.subjects import Subject, subject
 from app.ui.home import HomeConnection
+from app.ui.insights.breakdown_tab import BreakdownTab
 from app.ui.insights.members_tab import MembersTab
 from app.ui.insights.overlap_tab import OverlapTab
 from app.ui.insights.why_tab import WhyTab
@@ -40,6 +41,9 @@ class InsightsWindow(QWidget):
         self.overlap = OverlapTab(connection, tasks, subject)
         self.tabs.addTab(self.overlap, "&Overlap")
         self.tabs.setTabToolTip(2, "How this audience overlaps up to five others: exact sizes of every intersection")
+        self.breakdown = BreakdownTab(connection, tasks, subject)
+        self.tabs.addTab(self.breakdown, "&Breakdown")
+        self.tabs.setTabToolTip(3, "What the audience is made of, against the whole workspace")
         for tab in (self.members, self.overlap):
             tab.why_requested.connect(self.explain_mpid)
         layout = QVBoxLayout(self)
