@@ -67,7 +67,8 @@ class ErrorLine(QLabel):
 class MembersTab(QWidget):
     """Members of `subject`; `why_requested(mpid)` fires when a row is double-clicked."""
 
-    why_requested = Signal(int)
+    #: an mpid (object: mParticle ids are 64-bit, a Qt int signal would wrap them)
+    why_requested = Signal(object)
     export_finished = Signal(str)
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, subject: Subject, parent: QWidget | None = None) -> None:

@@ -13,7 +13,8 @@ from app.ui.insights.table_model import PagedTableModel
 class MembersTable(QTableView):
     """A view of a PagedTableModel; `activated_mpid` fires with the mpid of a double-clicked row."""
 
-    activated_mpid = Signal(int)
+    #: object, not int: mpids are 64-bit and a Qt int signal would wrap them
+    activated_mpid = Signal(object)
 
     def __init__(self, model: PagedTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)

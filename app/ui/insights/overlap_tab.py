@@ -43,7 +43,8 @@ class OverlapTab(QWidget):
     """`answered` fires with each Overlap shown."""
 
     answered = Signal(object)
-    why_requested = Signal(int)
+    #: an mpid (object: mParticle ids are 64-bit, a Qt int signal would wrap them)
+    why_requested = Signal(object)
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, subject: Subject, parent: QWidget | None = None) -> None:
         super().__init__(parent)
