@@ -18,6 +18,8 @@ class MembersTable(QTableView):
 
     def __init__(self, model: PagedTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        if model.parent() is None:
+            model.setParent(self)  # the model lives as long as the view showing it
         self.setModel(model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

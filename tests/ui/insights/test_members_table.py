@@ -3,7 +3,10 @@ do not fit a 32-bit int, and a Qt int signal would wrap them)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
 
 from app.ui.insights.members_table import MembersTable
 from app.ui.insights.requests import Requests
@@ -14,9 +17,17 @@ from app.ui.workers import Tasks
 BIG = -9156652530068994778
 
 
-def test_double_click_gives_the_whole_64_bit_mpid(qtbot):
-    tasks = Tasks()
-    model = PagedTableModel(Requests(tasks, BusyBar(), "Reading"), ["mpid"])
+@pytest.fixture
+def tasks() -> Iterator[Tasks]:
+    made = Tasks()
+    yield made
+    made.wait()
+    QCoreApplication.processEvents()  # the finished reads' answers and clean-ups, while everything still lives
+
+
+def test_double_click_gives_the_whole_64_bit_mpid(qtbot, tasks):
+    busy = BusyBar()
+    model = PagedTableModel(Requests(tasks, busy, "Reading"), ["mpid"])
     table = MembersTable(model)
     qtbot.addWidget(table)
     table.show()
@@ -27,4 +38,3 @@ def test_double_click_gives_the_whole_64_bit_mpid(qtbot):
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert said.args == [BIG]
-    tasks.wait()
