@@ -177,6 +177,8 @@ class BreakdownTab(QWidget):
         self.summary.setText(f"{result.audience_size:,} members in “{result.audience}”, {result.workspace_size:,} profiles "
                              f"in its workspaces{more}.")
         self.table.setRowCount(len(result.rows))
+        # Bars to the largest share shown, so small shares still compare by eye (the numbers are beside them).
+        scale = max((max(r.audience_share, r.workspace_share) for r in result.rows), default=0) or 1
         for row, r in enumerate(result.rows):
             self.table.setItem(row, 0, _cell(r.value, number=False))
             self.table.item(row, 0).setToolTip(r.value)
@@ -185,8 +187,8 @@ class BreakdownTab(QWidget):
             self.table.setItem(row, 3, _cell(f"{100 * r.workspace_share:.1f} %"))
             self.table.setItem(row, 4, _cell("–" if r.index is None else f"{r.index:.0f}"))
             bar = QTableWidgetItem()
-            bar.setData(BAR_ROLE, r.audience_share)
-            bar.setData(MARK_ROLE, r.workspace_share)
+            bar.setData(BAR_ROLE, r.audience_share / scale)
+            bar.setData(MARK_ROLE, r.workspace_share / scale)
             bar.setToolTip(f"{100 * r.audience_share:.1f} % of the audience, {100 * r.workspace_share:.1f} % of the workspace")
             self.table.setItem(row, 5, bar)
         self.export_button.setEnabled(bool(result.rows))

@@ -112,7 +112,7 @@ class OverlapTab(QWidget):
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
-        split.setSizes([240, 700])
+        split.setSizes([290, 850])
         layout = QVBoxLayout(self)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.error)

@@ -50,7 +50,7 @@ class InsightsWindow(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        self.resize(960, 620)
+        self.resize(1180, 700)  # fits a 1280x800 screen with room for the matrix of six audiences
         for tab in self._tabs():
             tab.start()
 
