@@ -16,6 +16,7 @@ import pytest
 from alembic import command
 
 from app.connectors.channel_api import ChannelApi, ChannelTarget
+from app.engines.channel_pushes import ChannelPushes
 from app.errors import InvalidInput, UserError
 from app.models.services.channels import (
     CHANNELS,
@@ -60,8 +61,13 @@ def channel_api():
 
 @pytest.fixture
 def channels(store, clock, channel_api) -> ChannelService:
-    return ChannelService(store, "maria", now=clock, endpoints=channel_api.endpoints(),
-                          api=ChannelApi(timeout=(2.0, 0.5)))
+    return ChannelService(store, "maria", now=clock, endpoints=channel_api.endpoints())
+
+
+@pytest.fixture
+def pushing(channels) -> ChannelPushes:
+    """The engine that sends the channels' requests, to the simulator (short timeouts keep a failure quick)."""
+    return ChannelPushes(channels, ChannelApi(timeout=(2.0, 0.5)))
 
 
 @pytest.fixture
@@ -142,11 +148,11 @@ def test_configuring_checks_every_step_again_and_stores_the_settings(channels):
     assert state.settings == {**DSP, "account_id": "DSP-204817"} == check_configuration("dsp_taxonomy", DSP)
 
 
-def test_a_push_puts_the_taxonomy_on_the_channel_and_records_it(channels, buyers, segments, channel_api,
+def test_a_push_puts_the_taxonomy_on_the_channel_and_records_it(channels, pushing, buyers, segments, channel_api,
                                                                   recorded_events):
     segments.update(buyers.id, cpm="2.50")
     channels.enable("harbor")
-    pushed = channels.push(buyers.id, "harbor")
+    pushed = pushing.push(buyers.id, "harbor")
     assert (pushed.state, pushed.taxonomy, pushed.pushed_at, pushed.pushed_by, pushed.error) == (
         PUSHED, "Buyers | Retail > Outdoor", START, "maria", None)
     assert channel_api.segments["harbor"] == {segment_ref(buyers.id): {
@@ -157,13 +163,13 @@ def test_a_push_puts_the_taxonomy_on_the_channel_and_records_it(channels, buyers
     assert pushed.describe().startswith("Pushed on 2026-03-01 09:00 UTC as “Buyers | Retail > Outdoor”")
 
 
-def test_configured_channels_send_their_set_up_ids(channels, buyers, channel_api):
+def test_configured_channels_send_their_set_up_ids(channels, pushing, buyers, channel_api):
     channel_api.expect_header("dsp_taxonomy", "X-Account-Id", "DSP-204817")
     channel_api.expect_header("ad_server", "X-Seat-Id", "48213")
     channels.configure("dsp_taxonomy", DSP)
     channels.configure("ad_server", {"seat_id": "48213", "region": "Europe", "confirm": True})
-    assert channels.push(buyers.id, "dsp_taxonomy").state == PUSHED
-    assert channels.push(buyers.id, "ad_server").state == PUSHED
+    assert pushing.push(buyers.id, "dsp_taxonomy").state == PUSHED
+    assert pushing.push(buyers.id, "ad_server").state == PUSHED
     dsp = channel_api.segments["dsp_taxonomy"][segment_ref(buyers.id)]
     assert (dsp["currency"], dsp["taxonomy_root"], dsp["cpm"]) == ("EUR", "Harbor Retail Data", None)
     assert "currency" not in channel_api.segments["ad_server"][segment_ref(buyers.id)]
@@ -179,26 +185,26 @@ def test_each_channel_is_reached_at_its_own_address_without_an_override(store):
     assert all(c.api_url.startswith("https://") and ".example/" in c.api_url for c in CHANNELS if not c.needs_setup)
 
 
-def test_a_push_the_channel_refuses_is_recorded_as_failed_with_its_message(channels, buyers, channel_api):
+def test_a_push_the_channel_refuses_is_recorded_as_failed_with_its_message(channels, pushing, buyers, channel_api):
     channels.enable("harbor")
     channel_api.fail_next(409, body={"error": "a segment named Buyers exists in another category"})
-    failed = channels.push(buyers.id, "harbor")
+    failed = pushing.push(buyers.id, "harbor")
     assert failed.state == FAILED
     assert failed.error == ("Harbor Data Marketplace rejected the segment (HTTP 409): a segment named Buyers exists "
                             "in another category.")
     assert channels.pushes(buyers.id)["harbor"] == failed
     assert channel_api.segments["harbor"] == {}
     assert failed.describe() == f"Push failed on 2026-03-01 09:00 UTC: {failed.error}"
-    again = channels.push(buyers.id, "harbor")
+    again = pushing.push(buyers.id, "harbor")
     assert again.state == PUSHED and again.error is None and segment_ref(buyers.id) in channel_api.segments["harbor"]
 
 
-def test_pushing_again_when_the_channel_refuses_keeps_the_earlier_push(channels, buyers, clock, channel_api):
+def test_pushing_again_when_the_channel_refuses_keeps_the_earlier_push(channels, pushing, buyers, clock, channel_api):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     clock.at = START + timedelta(days=1)
     channel_api.fail_next(503, raw=b"<html>down for maintenance</html>")
-    kept = channels.push(buyers.id, "harbor")
+    kept = pushing.push(buyers.id, "harbor")
     # It is still on the channel: it stays "pushed" (so expiry and privacy still take it off), with the error.
     assert (kept.state, kept.pushed_at) == (PUSHED, START)
     assert kept.describe() == (
@@ -211,51 +217,50 @@ def test_a_channel_that_cannot_be_reached_records_why(store, clock, buyers):
     with socket.socket() as s:  # a port nobody listens on: bound, then closed
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    service = ChannelService(store, "maria", now=clock, endpoints={"directory": f"http://127.0.0.1:{port}/v1"},
-                             api=ChannelApi(timeout=(2.0, 0.5)))
+    service = ChannelService(store, "maria", now=clock, endpoints={"directory": f"http://127.0.0.1:{port}/v1"})
     service.enable("directory")
-    failed = service.push(buyers.id, "directory")
+    failed = ChannelPushes(service, ChannelApi(timeout=(2.0, 0.5))).push(buyers.id, "directory")
     assert failed.state == FAILED and failed.error.startswith("Could not reach 127.0.0.1 (Segment Directory):")
 
 
-def test_a_push_is_refused_for_a_private_or_uncategorised_segment(channels, audiences, retail, segments):
+def test_a_push_is_refused_for_a_private_or_uncategorised_segment(channels, pushing, audiences, retail, segments):
     channels.enable("harbor")
     private = audiences.create("Private one", workspace_ids=[retail.id])
     with pytest.raises(UserError, match="“Private one” is private: only public segments are pushed"):
-        channels.push(private.id, "harbor")
+        pushing.push(private.id, "harbor")
     segments.update(private.id, visibility="public")
     with pytest.raises(UserError, match="“Private one” has no category"):
-        channels.push(private.id, "harbor")
+        pushing.push(private.id, "harbor")
     assert channels.pushes(private.id) == {}
 
 
-def test_a_push_to_a_switched_off_channel_is_refused(channels, buyers):
+def test_a_push_to_a_switched_off_channel_is_refused(channels, pushing, buyers):
     with pytest.raises(UserError, match="Segment Directory is switched off"):
-        channels.push(buyers.id, "directory")
+        pushing.push(buyers.id, "directory")
 
 
-def test_a_push_to_a_channel_not_set_up_fails_with_the_error_recorded(channels, buyers):
-    failed = channels.push(buyers.id, "ad_server")
+def test_a_push_to_a_channel_not_set_up_fails_with_the_error_recorded(channels, pushing, buyers):
+    failed = pushing.push(buyers.id, "ad_server")
     assert failed.state == FAILED
     assert "Ad Server Segments is not set up completely (Seat step: Seat ID: required.)" in failed.error
     assert channels.pushes(buyers.id)["ad_server"].error == failed.error
     channels.configure("ad_server", {"seat_id": "48213", "region": "Europe", "confirm": True})
-    again = channels.push(buyers.id, "ad_server")
+    again = pushing.push(buyers.id, "ad_server")
     assert again.state == PUSHED and again.error is None
 
 
-def test_expiration_removes_from_channels_with_the_reason_on_a_controlled_clock(channels, buyers, clock,
+def test_expiration_removes_from_channels_with_the_reason_on_a_controlled_clock(channels, pushing, buyers, clock,
                                                                                 channel_api):
     channels.enable("harbor")
     channels.configure("dsp_taxonomy", DSP)
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     clock.at = START + timedelta(days=10)
-    channels.push(buyers.id, "dsp_taxonomy")
+    pushing.push(buyers.id, "dsp_taxonomy")
 
-    assert channels.remove_expired(START + timedelta(days=89, hours=23)) == []
+    assert pushing.remove_expired(START + timedelta(days=89, hours=23)) == []
     assert channel_api.requests_to("harbor", "DELETE") == []
     at = START + timedelta(days=90)
-    removed = channels.remove_expired(at)
+    removed = pushing.remove_expired(at)
     assert [(r.channel_key, r.state, r.removed_reason, r.removed_at) for r in removed] == [
         ("harbor", REMOVED, "expired after 90 days", at)]
     assert [r.ref for r in channel_api.requests_to("harbor", "DELETE")] == [segment_ref(buyers.id)]
@@ -264,19 +269,19 @@ def test_expiration_removes_from_channels_with_the_reason_on_a_controlled_clock(
     assert pushes["harbor"].describe() == "Removed on 2026-05-30 09:00 UTC (expired after 90 days)"
     assert pushes["dsp_taxonomy"].state == PUSHED  # pushed later: not old yet
     assert segment_ref(buyers.id) in channel_api.segments["dsp_taxonomy"]
-    assert [r.channel_key for r in channels.remove_expired(START + timedelta(days=100))] == ["dsp_taxonomy"]
+    assert [r.channel_key for r in pushing.remove_expired(START + timedelta(days=100))] == ["dsp_taxonomy"]
     assert channel_api.segments["dsp_taxonomy"] == {}
-    assert channels.remove_expired(START + timedelta(days=400)) == []  # nothing is taken off twice
+    assert pushing.remove_expired(START + timedelta(days=400)) == []  # nothing is taken off twice
     assert len(channel_api.requests_to("harbor", "DELETE")) == 1
 
 
-def test_a_removal_the_channel_refuses_stays_pending_and_the_next_tidy_retries_it(channels, buyers, clock,
+def test_a_removal_the_channel_refuses_stays_pending_and_the_next_tidy_retries_it(channels, pushing, buyers, clock,
                                                                                    channel_api):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     clock.at = START + timedelta(days=90)
     channel_api.fail_next(500)
-    [kept] = channels.tidy()
+    [kept] = pushing.tidy()
     # Still on the channel, so still "pushed"; the reason and the channel's answer are recorded.
     assert (kept.state, kept.removal_pending, kept.removed_reason, kept.removed_at) == (
         PUSHED, True, "expired after 90 days", clock.at)
@@ -288,59 +293,59 @@ def test_a_removal_the_channel_refuses_stays_pending_and_the_next_tidy_retries_i
         "as “Buyers | Retail > Outdoor”.")
 
     clock.at += timedelta(hours=1)
-    [removed] = channels.tidy()
+    [removed] = pushing.tidy()
     assert (removed.state, removed.removed_reason, removed.removed_at, removed.error) == (
         REMOVED, "expired after 90 days", clock.at, None)
     assert channel_api.segments["harbor"] == {}
     assert len(channel_api.requests_to("harbor", "DELETE")) == 2
-    assert channels.tidy() == []
+    assert pushing.tidy() == []
 
 
-def test_a_removal_failing_again_is_not_announced_again(channels, buyers, segments, channel_api, recorded_events):
+def test_a_removal_failing_again_is_not_announced_again(channels, pushing, buyers, segments, channel_api, recorded_events):
     # The Segment tab reads (and tidies) again on each announcement: a channel that keeps refusing must not loop it.
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     segments.update(buyers.id, visibility="private")
     channel_api.refuse("harbor", 502)
     recorded_events.clear()
-    assert [p.state for p in channels.tidy()] == [PUSHED]
+    assert [p.state for p in pushing.tidy()] == [PUSHED]
     assert recorded_events == [("audience_changed", buyers.id)]
-    assert [p.state for p in channels.tidy()] == [PUSHED]
+    assert [p.state for p in pushing.tidy()] == [PUSHED]
     assert recorded_events == [("audience_changed", buyers.id)]
     channel_api.accept("harbor")
-    assert [p.state for p in channels.tidy()] == [REMOVED]
+    assert [p.state for p in pushing.tidy()] == [REMOVED]
     assert recorded_events == [("audience_changed", buyers.id)] * 2
 
 
-def test_a_removal_by_hand_that_fails_is_retried_by_tidy_with_its_reason(channels, buyers, channel_api):
+def test_a_removal_by_hand_that_fails_is_retried_by_tidy_with_its_reason(channels, pushing, buyers, channel_api):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     channel_api.fail_next(429, retry_after=60)
-    kept = channels.remove(buyers.id, "harbor")
+    kept = pushing.remove(buyers.id, "harbor")
     assert kept.state == PUSHED and kept.removed_reason == "removed by maria"
     assert kept.error == "Harbor Data Marketplace rate limited the request (HTTP 429, retry after 60 s)."
-    [removed] = channels.tidy()
+    [removed] = pushing.tidy()
     assert (removed.state, removed.removed_reason) == (REMOVED, "removed by maria")
     assert channel_api.segments["harbor"] == {}
 
 
 @pytest.fixture
-def two_made_private(channels, buyers, audiences, retail, segments):
+def two_made_private(channels, pushing, buyers, audiences, retail, segments):
     """Two segments pushed to Harbor, then both made private: both are due to come off."""
     other = audiences.create("Others", workspace_ids=[retail.id])
     segments.update(other.id, visibility="public", category="Retail")
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
-    channels.push(other.id, "harbor")
+    pushing.push(buyers.id, "harbor")
+    pushing.push(other.id, "harbor")
     segments.update(buyers.id, visibility="private")
     segments.update(other.id, visibility="private")
     return buyers, other
 
 
-def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channels, two_made_private, channel_api):
+def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channels, pushing, two_made_private, channel_api):
     channel_api.fail_next(429, retry_after=600)  # too long to wait inside the tidy
 
-    kept = {p.audience_id: p for p in channels.tidy()}
+    kept = {p.audience_id: p for p in pushing.tidy()}
     assert [p.state for p in kept.values()] == [PUSHED, PUSHED] and all(p.removal_pending for p in kept.values())
     assert len(channel_api.requests_to("harbor", "DELETE")) == 1
     errors = sorted(p.error for p in kept.values())
@@ -348,7 +353,7 @@ def test_a_channel_that_asks_to_wait_is_not_asked_again_in_the_same_tidy(channel
                       "Not sent: Harbor Data Marketplace asked to wait (HTTP 429) on an earlier removal; it is tried "
                       "again with the next tidy."]
 
-    assert sorted(p.state for p in channels.tidy()) == [REMOVED, REMOVED]
+    assert sorted(p.state for p in pushing.tidy()) == [REMOVED, REMOVED]
     assert channel_api.segments["harbor"] == {}
 
 
@@ -368,17 +373,18 @@ class HeldDeletes(ChannelApi):
 def test_a_push_made_while_its_removal_is_on_the_way_waits_for_it_and_stays_on_the_channel(store, clock, buyers,
                                                                                           channel_api):
     api = HeldDeletes()
-    channels = ChannelService(store, "maria", now=clock, endpoints=channel_api.endpoints(), api=api)
+    channels = ChannelService(store, "maria", now=clock, endpoints=channel_api.endpoints())
+    pushing = ChannelPushes(channels, api)
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     clock.at = START + timedelta(days=90)  # expired: the tidy takes it off
     tidied: list = []
-    tidy = threading.Thread(target=lambda: tidied.extend(channels.tidy()))
+    tidy = threading.Thread(target=lambda: tidied.extend(pushing.tidy()))
     tidy.start()
     assert api.deleting.wait(10)
     # The marketer pushes again while the DELETE is on its way: the push waits for the removal to finish...
     pushed: list = []
-    push = threading.Thread(target=lambda: pushed.append(channels.push(buyers.id, "harbor")))
+    push = threading.Thread(target=lambda: pushed.append(pushing.push(buyers.id, "harbor")))
     push.start()
     push.join(0.5)
     assert not pushed
@@ -393,50 +399,49 @@ def test_a_push_made_while_its_removal_is_on_the_way_waits_for_it_and_stays_on_t
     assert channels.pushes(buyers.id)["harbor"].state == PUSHED
 
 
-def test_a_removal_planned_before_a_newer_push_leaves_the_newer_push_alone(channels, buyers, clock, channel_api):
+def test_a_removal_planned_before_a_newer_push_leaves_the_newer_push_alone(channels, pushing, buyers, clock, channel_api):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     clock.at = START + timedelta(days=90)
-    with channels.store.transaction() as session:
-        [planned] = channels._expired(session, clock.at, None)
+    [planned] = channels.plan_removals(clock.at, pending=False, private=False)
     clock.at += timedelta(minutes=1)
-    channels.push(buyers.id, "harbor")  # pushed again after the removal was planned
-    assert channels._take_off([planned]) == []
+    pushing.push(buyers.id, "harbor")  # pushed again after the removal was planned
+    assert pushing.take_off([planned]) == []
     assert channel_api.requests_to("harbor", "DELETE") == []
     assert segment_ref(buyers.id) in channel_api.segments["harbor"]
 
 
-def test_tidy_can_be_limited_to_one_audience(channels, two_made_private, channel_api):
+def test_tidy_can_be_limited_to_one_audience(channels, pushing, two_made_private, channel_api):
     buyers, other = two_made_private
-    assert [p.audience_id for p in channels.tidy(audience_id=buyers.id)] == [buyers.id]
+    assert [p.audience_id for p in pushing.tidy(audience_id=buyers.id)] == [buyers.id]
     assert list(channel_api.segments["harbor"]) == [segment_ref(other.id)]
 
 
-def test_a_segment_deleted_from_the_channel_already_counts_as_removed(channels, buyers, segments, channel_api):
+def test_a_segment_deleted_from_the_channel_already_counts_as_removed(channels, pushing, buyers, segments, channel_api):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     channel_api.segments["harbor"].clear()  # someone took it off on the channel's own site
     segments.update(buyers.id, visibility="private")
-    [removed] = channels.tidy()
+    [removed] = pushing.tidy()
     assert removed.state == REMOVED and removed.error is None
 
 
-def test_a_segment_that_never_expires_stays(channels, buyers, segments):
+def test_a_segment_that_never_expires_stays(channels, pushing, buyers, segments):
     segments.update(buyers.id, expiration_days="never")
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
-    assert channels.remove_expired(START + timedelta(days=3650)) == []
+    pushing.push(buyers.id, "harbor")
+    assert pushing.remove_expired(START + timedelta(days=3650)) == []
 
 
-def test_making_a_segment_private_removes_it_from_its_channels(channels, buyers, segments, clock, channel_api):
+def test_making_a_segment_private_removes_it_from_its_channels(channels, pushing, buyers, segments, clock, channel_api):
     channels.enable("harbor")
     channels.enable("openaudience")
-    channels.push(buyers.id, "harbor")
-    channels.push(buyers.id, "openaudience")
-    assert channels.tidy() == []
+    pushing.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "openaudience")
+    assert pushing.tidy() == []
     segments.update(buyers.id, visibility="private")
     clock.at = START + timedelta(days=1)
-    removed = channels.tidy()
+    removed = pushing.tidy()
     assert {(r.channel_key, r.removed_reason, r.removed_at) for r in removed} == {
         ("harbor", MADE_PRIVATE, clock.at), ("openaudience", MADE_PRIVATE, clock.at)}
     assert all(p.state == REMOVED for p in channels.pushes(buyers.id).values())
@@ -444,12 +449,12 @@ def test_making_a_segment_private_removes_it_from_its_channels(channels, buyers,
     assert {r.channel for r in channel_api.received if r.method == "DELETE"} == {"harbor", "openaudience"}
 
 
-def test_removing_by_hand_says_who(channels, buyers):
+def test_removing_by_hand_says_who(channels, pushing, buyers):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
-    assert channels.remove(buyers.id, "harbor").removed_reason == "removed by maria"
+    pushing.push(buyers.id, "harbor")
+    assert pushing.remove(buyers.id, "harbor").removed_reason == "removed by maria"
     with pytest.raises(UserError, match="not on Harbor Data Marketplace"):
-        channels.remove(buyers.id, "harbor")
+        pushing.remove(buyers.id, "harbor")
 
 
 def test_endpoint_overrides_come_from_the_environment():
@@ -464,9 +469,9 @@ def test_endpoint_overrides_come_from_the_environment():
         assert message in str(refused.value)
 
 
-def test_pushes_go_with_their_audience(channels, buyers, audiences):
+def test_pushes_go_with_their_audience(channels, pushing, buyers, audiences):
     channels.enable("harbor")
-    channels.push(buyers.id, "harbor")
+    pushing.push(buyers.id, "harbor")
     audiences.delete(buyers.id)
     assert channels.pushes(buyers.id) == {}
 
