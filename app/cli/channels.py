@@ -99,7 +99,7 @@ def run(opened, args) -> int:
               + (" and set up" if state.channel.needs_setup and state.is_set_up else "") + ".")
         return 0
     if action == "tidy":
-        tried = service.tidy()
+        tried = opened.channel_pushes.tidy()
         removed = [p for p in tried if p.state == REMOVED]
         failed = [p for p in tried if p.state != REMOVED]
         for push in removed:
@@ -125,9 +125,9 @@ def run(opened, args) -> int:
             print(f"{channel(key).name}: {push.describe()}")
         return 0
     if action == "push":
-        push = service.push(audience.id, args.channel)
+        push = opened.channel_pushes.push(audience.id, args.channel)
     else:
-        push = service.remove(audience.id, args.channel)
+        push = opened.channel_pushes.remove(audience.id, args.channel)
     # A refusal is recorded (the app shows it too) and reported: on stderr, with exit status 1.
     print(f"{channel(args.channel).name}: {push.describe()}", file=sys.stderr if push.error else sys.stdout)
     return 0 if push.error is None else 1

@@ -242,12 +242,12 @@ def cmd_outputs(home, args) -> int:
         if action == "authorize":
             output = outputs.get(args.output)
             print(f"Opening your browser to sign in to {output.name}…", file=sys.stderr)
-            outputs.authorize(output.id, timeout=args.timeout)
+            opened.output_sign_in.authorize(output.id, timeout=args.timeout)
             print(f"Signed in {output.name}; its tokens are in the keyring.")
             return 0
         if action == "sign-out":
             output = outputs.get(args.output)
-            revoked = outputs.sign_out(output.id)
+            revoked = opened.output_sign_in.sign_out(output.id)
             print(f"Signed out {output.name}" + (" (revoked at the partner)." if revoked else "."))
             return 0
         if action == "connect":

@@ -19,14 +19,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import requests
 
+from app.connectors.channel_target import ChannelTarget
 from app.connectors.outputs.http import retry_after
 from app.errors import UserError
+
+__all__ = ["ChannelApi", "ChannelRefused", "ChannelTarget", "reply_message"]
 
 #: (connect, read) seconds: a channel that does not answer must not hold a push (or the app's tidy) for long.
 TIMEOUT: tuple[float, float] = (5.0, 15.0)
@@ -35,7 +36,7 @@ _OK_PUT = {200, 201, 204}
 _OK_DELETE = {200, 202, 204, 404}
 _MAX_MESSAGE = 300
 #: A Retry-After this short (seconds) is waited out inside the request: a marketer pressing Push would
-#: otherwise be told to push again in 2 s. Longer ones go back to the caller (see app/models/services/channels.py).
+#: otherwise be told to push again in 2 s. Longer ones go back to the caller (see app/engines/channel_pushes.py).
 SHORT_WAIT_S = 5.0
 SHORT_WAIT_RETRIES = 2
 _WAIT_STATUSES = {429, 503}
@@ -50,22 +51,6 @@ class ChannelRefused(UserError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class ChannelTarget:
-    """Where one channel's taxonomy API is and what it must be told on every request (account or seat headers)."""
-
-    channel_name: str
-    base_url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def segment_url(self, ref: str) -> str:
-        return f"{self.base_url.rstrip('/')}/segments/{quote(ref, safe='')}"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.base_url).hostname or self.base_url
 
 
 class ChannelApi:

@@ -159,7 +159,7 @@ class ForwardingEngine:
             return report.done(SKIPPED, f"the audience is {audience.status}; activate it to forward it")
         declared = partner(output.partner)
         try:
-            client = declared.make_client(self._home.outputs.context(output, http=self._http, clock=self._clock))
+            client = declared.make_client(self._home.output_sign_in.context(output, http=self._http, clock=self._clock))
             destination = self._prepare(client, connection, audience)
             self._send_pending(client, destination, report)
             if self._cancelled.is_set():

@@ -20,6 +20,8 @@ from app.paths import Home
 if TYPE_CHECKING:
     from app.connectors.cache import Cache
     from app.connectors.outputs.secrets import SecretStore
+    from app.engines.channel_pushes import ChannelPushes
+    from app.engines.output_sign_in import OutputSignIn
     from app.models.services.ab_tests import ABTestService
     from app.models.services.channels import ChannelService
     from app.models.services.connections import ConnectionService
@@ -87,6 +89,14 @@ class OpenHome:
         return OutputService(self.store, self.user, self.secrets)
 
     @cached_property
+    def output_sign_in(self) -> OutputSignIn:
+        """Signing outputs in and out at their partners (OAuth 2.0), and the partner context forwarding sends with."""
+        # Imported here: it pulls in requests and the OAuth libraries, which the app's start need not wait for.
+        from app.engines.output_sign_in import OutputSignIn
+
+        return OutputSignIn(self.outputs)
+
+    @cached_property
     def connections(self) -> ConnectionService:
         from app.models.services.connections import ConnectionService
 
@@ -101,11 +111,19 @@ class OpenHome:
 
     @cached_property
     def channels(self) -> ChannelService:
-        """Where segments' taxonomies are pushed, and taking them off again (expired or made private).
+        """Where segments' taxonomies are pushed: channels' set-up and the pushes stored.
         AUDIENCE_STUDIO_CHANNEL_ENDPOINTS may point channels elsewhere (e.g. a test server on 127.0.0.1)."""
         from app.models.services.channels import ChannelService, endpoints_from_environment
 
         return ChannelService(self.store, self.user, endpoints=endpoints_from_environment())
+
+    @cached_property
+    def channel_pushes(self) -> ChannelPushes:
+        """Pushing segments to their channels and taking them off again (by hand, expired or made private)."""
+        # Imported here: the channel client pulls in requests, which the app's start need not wait for.
+        from app.engines.channel_pushes import ChannelPushes
+
+        return ChannelPushes(self.channels)
 
     @cached_property
     def faults(self) -> FaultService:

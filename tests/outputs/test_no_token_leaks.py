@@ -69,12 +69,12 @@ def test_tokens_never_reach_the_store_logs_exports_or_temporary_files(opened, oa
         connection = home.connections.connect(audience.id, output.id)
 
         def remember() -> oauth.Tokens:
-            tokens = home.outputs.token_source(output).tokens()
+            tokens = home.output_sign_in.token_source(output).tokens()
             tokens_seen.update(t for t in (tokens.access_token, tokens.refresh_token) if t)
             return tokens
 
         browser = ScriptedBrowser()
-        home.outputs.authorize(output.id, open_browser=browser, timeout=120)
+        home.output_sign_in.authorize(output.id, open_browser=browser, timeout=120)
         browser.join()
         first = remember()
         # A clock near expiry: the engine refreshes before sending.
@@ -82,7 +82,7 @@ def test_tokens_never_reach_the_store_logs_exports_or_temporary_files(opened, oa
                                   rng=random.Random(3), batch_size=30)
         assert engine.forward_one(connection.id).outcome == SENT
         remember()
-        oauth.revoke(home.outputs.oauth_client(home.outputs.get(output.id)), remember())
+        oauth.revoke(home.output_sign_in.oauth_client(home.outputs.get(output.id)), remember())
         change_tiers(home, us.id, {9: "silver"})
         faulted = ForwardingEngine(home, now=lambda: NOW, sleep=lambda s: None).forward_one(connection.id)
         assert faulted.outcome == FAULTED

@@ -38,7 +38,7 @@ def partner_api(oauth_server):
 def sign_in(home, output, browser=None):
     browser = browser or ScriptedBrowser()
     try:
-        return home.outputs.authorize(output.id, open_browser=browser, timeout=120)
+        return home.output_sign_in.authorize(output.id, open_browser=browser, timeout=120)
     finally:
         browser.join()
 
@@ -52,7 +52,7 @@ def test_sign_in_uses_pkce_s256_state_and_a_loopback_redirect_and_keeps_tokens_i
     assert (redirect.scheme, redirect.hostname, redirect.path) == ("http", "127.0.0.1", "/callback") and redirect.port
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
     assert len(query["state"][0]) >= 20 and query["response_type"] == ["code"]
-    tokens = opened.outputs.token_source(output).tokens()
+    tokens = opened.output_sign_in.token_source(output).tokens()
     assert tokens.access_token and tokens.refresh_token and tokens.expires_at > time.time() + 20
     assert opened.outputs.secrets_present(output.id) == {"client_secret": False, "oauth_tokens": True}
     assert "access_token" not in repr(tokens) and tokens.access_token not in repr(tokens)
@@ -62,7 +62,7 @@ def test_cancelling_in_the_browser_says_so_and_changes_nothing(opened, oauth_ser
     output = opened.outputs.create("Partner API", "oauth2", oauth_settings(oauth_server))
     with pytest.raises(oauth.SignInCancelled, match="cancelled \\(access was not granted\\); nothing was changed"):
         sign_in(opened, output, ScriptedBrowser(approve=False))
-    assert opened.outputs.token_source(output).tokens() is None
+    assert opened.output_sign_in.token_source(output).tokens() is None
 
 
 def test_a_forged_state_is_refused(opened, oauth_server):
@@ -76,19 +76,19 @@ def test_the_servers_refusal_is_shown_in_its_words(opened, oauth_server):
     output = opened.outputs.create("Scoped", "oauth2", oauth_settings(oauth_server, scopes="audiences:admin"))
     with pytest.raises(oauth.SignInRefused, match="refused the sign-in: requested scope is not allowed"):
         sign_in(opened, output)
-    assert opened.outputs.token_source(output).tokens() is None
+    assert opened.output_sign_in.token_source(output).tokens() is None
 
 
 def test_an_access_token_is_refreshed_before_it_expires_and_not_before_it_needs_to_be(opened, oauth_server):
     output = opened.outputs.create("Partner API", "oauth2", oauth_settings(oauth_server))
     sign_in(opened, output)
-    first = opened.outputs.token_source(output).tokens()
-    early = opened.outputs.token_source(output, clock=lambda: first.expires_at - 600)
+    first = opened.output_sign_in.token_source(output).tokens()
+    early = opened.output_sign_in.token_source(output, clock=lambda: first.expires_at - 600)
     assert early.access_token() == first.access_token
-    late = opened.outputs.token_source(output, clock=lambda: first.expires_at - 30)
+    late = opened.output_sign_in.token_source(output, clock=lambda: first.expires_at - 30)
     renewed = late.access_token()
     assert renewed != first.access_token
-    stored = opened.outputs.token_source(output).tokens()
+    stored = opened.output_sign_in.token_source(output).tokens()
     assert stored.access_token == renewed and stored.refresh_token != first.refresh_token  # rotated, and saved
 
 
@@ -116,11 +116,11 @@ def test_a_revoked_sign_in_is_an_authentication_fault_until_re_authenticated_and
     engine = lambda: ForwardingEngine(home, now=lambda: NOW, sleep=lambda s: None, batch_size=40)  # noqa: E731
     assert engine().forward_one(connection.id).outcome == SENT
 
-    assert home.outputs.sign_out(output.id) is True  # revoked at the server, forgotten here
-    assert home.outputs.token_source(output).tokens() is None
+    assert home.output_sign_in.sign_out(output.id) is True  # revoked at the server, forgotten here
+    assert home.output_sign_in.token_source(output).tokens() is None
     sign_in(home, output)
-    tokens = home.outputs.token_source(output).tokens()
-    oauth.revoke(home.outputs.oauth_client(home.outputs.get(output.id)), tokens)  # e.g. the admin revoked the app
+    tokens = home.output_sign_in.token_source(output).tokens()
+    oauth.revoke(home.output_sign_in.oauth_client(home.outputs.get(output.id)), tokens)  # e.g. the admin revoked the app
     change_tiers(home, us.id, {3: "silver"})
     report = engine().forward_one(connection.id)
     fault = home.faults.get(report.fault_id)
@@ -137,7 +137,7 @@ def test_a_revoked_sign_in_is_an_authentication_fault_until_re_authenticated_and
 def test_without_tokens_an_oauth_output_is_an_authentication_problem(opened, oauth_server):
     output = opened.outputs.create("Partner API", "oauth2", oauth_settings(oauth_server))
     with pytest.raises(PartnerError, match="not signed in") as refused:
-        opened.outputs.token_source(output).access_token()
+        opened.output_sign_in.token_source(output).access_token()
     assert refused.value.category == "Authentication"
 
 

@@ -24,6 +24,7 @@ from app.models.services.channels import (
     segment_ref,
 )
 from app.models.store.db import utc_now
+from app.engines.channel_pushes import ChannelPushes
 from app.engines.home import OpenHome
 from app.ui.editor.segment import SegmentTab
 from app.ui.channels.settings_dialog import ChannelSettingsDialog
@@ -167,8 +168,8 @@ def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_exp
     long_ago.enable("harbor")
     long_ago.enable("openaudience")
     long_ago.enable("directory")
-    long_ago.push(audience_id, "harbor")
-    channels(connection).push(audience_id, "openaudience")
+    ChannelPushes(long_ago).push(audience_id, "harbor")
+    ChannelPushes(channels(connection)).push(audience_id, "openaudience")
 
     tab = open_tab(audience_id)
     section = tab.channels
@@ -215,7 +216,7 @@ def test_saving_the_segment_as_private_takes_it_off_its_channels(qtbot, world, o
     connection, _ = world
     audience_id = lapsed(connection, visibility="public", category="Retail")
     channels(connection).enable("harbor")
-    channels(connection).push(audience_id, "harbor")
+    ChannelPushes(channels(connection)).push(audience_id, "harbor")
     tab = open_tab(audience_id)
     section = tab.channels
     assert section.action_buttons["harbor"].text() == "Remove"
@@ -234,10 +235,10 @@ def test_refusals_show_on_their_rows_with_push_again_and_retry_removal(qtbot, wo
     long_ago = channels(connection, now=lambda: now - timedelta(days=31))
     for key in ("harbor", "openaudience", "directory"):
         long_ago.enable(key)
-    long_ago.push(audience_id, "harbor")  # expired: the tab's tidy will try to take it off
-    channels(connection).push(audience_id, "directory")
+    ChannelPushes(long_ago).push(audience_id, "harbor")  # expired: the tab's tidy will try to take it off
+    ChannelPushes(channels(connection)).push(audience_id, "directory")
     channel_api.fail_next(409, body={"error": "Lapsed buyers is already listed by another provider; rename it"})
-    channels(connection).push(audience_id, "openaudience")
+    ChannelPushes(channels(connection)).push(audience_id, "openaudience")
     channel_api.refuse("harbor", 503)
 
     tab = open_tab(audience_id)
@@ -282,8 +283,8 @@ def test_the_main_window_tidies_when_a_home_opens_and_says_what_could_not_be_tak
                                   endpoints=endpoints_from_environment())
         long_ago.enable("harbor")
         long_ago.enable("openaudience")
-        long_ago.push(audience_id, "harbor")
-        long_ago.push(audience_id, "openaudience")
+        ChannelPushes(long_ago).push(audience_id, "harbor")
+        ChannelPushes(long_ago).push(audience_id, "openaudience")
     channel_api.refuse("openaudience", 500)
 
     window = open_window(retail_home)

@@ -36,7 +36,7 @@ def faulted_home(home_dir, secret_service, oauth_server, partner_api):
         output = home.outputs.create("Partner API", "oauth2", oauth_settings(oauth_server, partner_api.endpoint))
         connection = home.connections.connect(audience.id, output.id)
         browser = ScriptedBrowser()
-        home.outputs.authorize(output.id, open_browser=browser, timeout=120)
+        home.output_sign_in.authorize(output.id, open_browser=browser, timeout=120)
         browser.join()
         partner_api.fail_next(401, times=2, after=1)
         report = quick_engine(home).forward_one(connection.id)

@@ -25,7 +25,7 @@ from requests_oauthlib import OAuth2Session
 
 from app.connectors.outputs.errors import AUTHENTICATION, PartnerError
 from app.connectors.outputs.loopback import LoopbackListener
-from app.connectors.outputs.secrets import SecretStore
+from app.connectors.outputs.secrets import TOKENS_ENTRY, SecretStore
 from app.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 for _noisy in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
-TOKENS_ENTRY = "oauth_tokens"
 #: Refresh an access token this long before it expires, so a batch never leaves with a dying one.
 REFRESH_MARGIN_SECONDS = 60.0
 SIGN_IN_TIMEOUT_SECONDS = 300.0

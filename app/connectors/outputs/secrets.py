@@ -32,6 +32,8 @@ PART_CHARS = 1000
 #: Set to 1 to allow secrets in an unencrypted file when there is no keyring (an explicit, documented opt-in).
 PLAINTEXT_ENV = "AUDIENCE_STUDIO_PLAINTEXT_SECRETS"
 PLAINTEXT_FILE_NAME = "UNENCRYPTED-output-secrets.json"
+#: The entry holding an OAuth output's tokens (app/connectors/outputs/oauth.py), beside its secrets.
+TOKENS_ENTRY = "oauth_tokens"
 
 _WHOLE = "="       # the entry holds the whole value after this mark
 _PARTS = "parts:"  # the entry holds the number of parts, stored under "<name>#1" ... "<name>#N"

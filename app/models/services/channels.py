@@ -6,17 +6,19 @@ need a configuration entered step by step (a wizard), each step checked before t
 channel, taken off it (with when and why) or failed (with the error).
 
 A push is a real request: the segment is PUT to the channel's taxonomy API (app/connectors/channel_api.py)
-and taking it off DELETEs it there. No request is ever sent inside a store transaction: one transaction reads
-and checks, the request goes out, a second transaction records what happened ("pushed", or "failed" with the
-channel's answer). Where each channel's API is: `Channel.api_url` for marketplace listings, the ad server's
-region, the DSP's configured endpoint; `endpoints` (from AUDIENCE_STUDIO_CHANNEL_ENDPOINTS in the app and the
-command line) overrides them, e.g. for a test server on 127.0.0.1.
+and taking it off DELETEs it there. This service sends none of them: it keeps the store's side, and the engine
+app/engines/channel_pushes.py sends the requests between its steps, so that no request is ever sent inside a
+store transaction: one transaction reads and checks (`plan_push`, `plan_removal`, `plan_removals`), the request
+goes out, a second transaction records what happened (`record_push`, `record_removal`: "pushed", or "failed"
+with the channel's answer). Where each channel's API is (`target`): `Channel.api_url` for marketplace listings,
+the ad server's region, the DSP's configured endpoint; `endpoints` (from AUDIENCE_STUDIO_CHANNEL_ENDPOINTS in the
+app and the command line) overrides them, e.g. for a test server on 127.0.0.1.
 
 A segment is taken off its channels when it is old (its expiration days have passed since the push), when it
-is made private, or by hand; `tidy(now)` does the first two and retries removals that failed, and says what
-it took off and what it could not, so the user sees it. A removal the channel refused leaves the segment
-"pushed" (it IS still there) with the removal pending: its reason in `removed_reason`, when it was tried in
-`removed_at`, and the channel's answer in `error`. The clock is injected (`now`) so tests control time.
+is made private, or by hand; the engine's `tidy(now)` does the first two and retries removals that failed, and
+says what it took off and what it could not, so the user sees it. A removal the channel refused leaves the
+segment "pushed" (it IS still there) with the removal pending: its reason in `removed_reason`, when it was tried
+in `removed_at`, and the channel's answer in `error`. The clock is injected (`now`) so tests control time.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ import json
 import logging
 import os
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from app.connectors.channel_api import ChannelApi, ChannelRefused, ChannelTarget
+from app.connectors.channel_target import ChannelTarget
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.store.db import Store, emit_after_commit, utc_now
 from app.models.store.schema import (
@@ -348,8 +349,22 @@ def _state(c: Channel, row: ChannelConfiguration | None) -> ChannelState:
 
 
 @dataclass(frozen=True)
-class _Removal:
-    """One removal to send: read in a transaction, sent outside it."""
+class PlannedPush:
+    """One push to send, read and checked in a transaction (`ChannelService.plan_push`): the segment's body and
+    where it goes, or the `problem` that stops it (an incomplete set-up), which is recorded as the push's error."""
+
+    audience_id: int
+    channel_key: str
+    taxonomy: str
+    segment: dict[str, Any]
+    target: ChannelTarget | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One removal to send, read in a transaction (`ChannelService.plan_removals`), sent outside it. `pushed_at`
+    identifies the push it takes off; `problem`, when set, is why it cannot be sent (recorded as its error)."""
 
     audience_id: int
     channel_key: str
@@ -362,39 +377,20 @@ class _Removal:
 # -- the service ------------------------------------------------------------------------------------------
 
 
-class _SegmentLocks:
-    """One lock per (store, audience, channel). A push and a removal of the same segment on the same channel
-    would otherwise cross: the removal plans, the push goes out and is recorded, then the removal's DELETE
-    takes the fresh push off the channel while the store says it is there. Holding the lock from reading
-    to recording makes them take turns in this process (the app's pool threads); the removal then sees the
-    newer push and leaves it alone."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[tuple[str, int, str], threading.Lock] = {}
-
-    def __call__(self, store: Store, audience_id: int, channel_key: str) -> threading.Lock:
-        key = (str(store.engine.url), audience_id, channel_key)
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
-
-
-_segment_lock = _SegmentLocks()
-
-
 class ChannelService:
-    """Channels' set-up and segments' pushes, one store transaction per change and never a request inside one.
-    `now` is the clock; `endpoints` overrides channels' base URLs by key; `api` sends the requests."""
+    """Channels' set-up and segments' pushes in the store, one transaction per step; it sends no request. The
+    requests go out from app/engines/channel_pushes.py, between `plan_push` and `record_push` (or
+    `plan_removals`/`plan_removal` and `record_removal`). `now` is the clock; `endpoints` overrides channels'
+    base URLs by key."""
 
     def __init__(self, store: Store, user: str, now: Callable[[], datetime] = utc_now, *,
-                 endpoints: Mapping[str, str] | None = None, api: ChannelApi | None = None) -> None:
+                 endpoints: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.user = user
         self.now = now
         self.endpoints = dict(endpoints or {})
         for key in self.endpoints:
             channel(key)
-        self.api = api or ChannelApi()
 
     # Set-up.
 
@@ -438,7 +434,7 @@ class ChannelService:
         channel(key)
         return self._save(key, False, None)
 
-    # Where requests go.
+    # Where requests go (sent by the engine, app/engines/channel_pushes.py).
 
     def target(self, key: str, settings: Mapping[str, Any] | None = None) -> ChannelTarget:
         """The channel's taxonomy API and its request headers, from its (complete) set-up and the overrides."""
@@ -462,16 +458,10 @@ class ChannelService:
             rows = session.scalars(select(SegmentChannelPush).where(SegmentChannelPush.audience_id == audience_id))
             return {r.channel_key: _push(r) for r in rows}
 
-    def push(self, audience_id: int, key: str) -> PushInfo:
-        """PUT the segment's taxonomy to the channel's API and record the outcome. Refused (UserError) for a private
-        or uncategorised segment or a channel that is switched off; a channel whose set-up is incomplete, or
-        that does not take the segment, records a failed push with the error (returned, state "failed")."""
-        with _segment_lock(self.store, audience_id, key):
-            return self._push_locked(audience_id, key)
-
-    def _push_locked(self, audience_id: int, key: str) -> PushInfo:
+    def plan_push(self, audience_id: int, key: str) -> PlannedPush:
+        """Read and check a push; what to PUT where. Refused (UserError) for a private or uncategorised segment
+        or a channel that is switched off; a channel whose set-up is incomplete gives a plan with its `problem`."""
         c = channel(key)
-        # 1. Read and check; build the request.
         with self.store.transaction() as session:
             audience = session.get(Audience, audience_id)
             if audience is None:
@@ -485,32 +475,31 @@ class ChannelService:
                                 "one in the Segment settings first.")
             config = session.get(ChannelConfiguration, key)
             setup: dict[str, Any] = dict((config.settings if config is not None else None) or {})
-            error = None
+            problem = None
             if c.needs_setup:
                 if config is not None and config.settings and not config.enabled:
                     raise UserError(f"{c.name} is switched off: switch it on in Channel Settings to push to it.")
                 try:
                     setup = check_configuration(key, setup)
                 except InvalidInput as exc:
-                    error = (f"{c.name} is not set up completely ({exc}); finish its set-up in Channel Settings "
-                             "and push again.")
+                    problem = (f"{c.name} is not set up completely ({exc}); finish its set-up in Channel Settings "
+                               "and push again.")
             elif config is None or not config.enabled:
                 raise UserError(f"{c.name} is switched off: switch it on in Channel Settings to push to it.")
-            pushed_taxonomy = taxonomy(audience.name, settings.category)
             segment = {
                 "ref": segment_ref(audience_id), "name": audience.name, "category": settings.category,
-                "taxonomy": pushed_taxonomy,
+                "taxonomy": taxonomy(audience.name, settings.category),
                 "cpm": None if settings.cpm_cents is None else f"{settings.cpm_cents / 100:.2f}",
                 "cpm_currency": CURRENCY,
                 **{k: setup[k] for k in c.body_settings if k in setup},
             }
-        # 2. The request, outside any transaction.
-        if error is None:
-            try:
-                self.api.put_segment(self.target(key, setup), segment)
-            except ChannelRefused as exc:
-                error = str(exc)
-        # 3. Record what happened.
+        target = self.target(key, setup) if problem is None else None
+        return PlannedPush(audience_id, key, segment["taxonomy"], segment, target, problem)
+
+    def record_push(self, planned: PlannedPush, error: str | None) -> PushInfo:
+        """Record how a planned push went: "pushed", or "failed" with `error` (the channel's answer). A push that
+        fails again keeps the earlier one, which is still on the channel, and notes the error."""
+        audience_id, key = planned.audience_id, planned.channel_key
         now = self.now()
         with self.store.transaction() as session:
             if session.get(Audience, audience_id) is None:
@@ -524,7 +513,7 @@ class ChannelService:
                 row.error = error
             else:
                 row.state = FAILED if error else PUSHED
-                row.taxonomy = pushed_taxonomy
+                row.taxonomy = planned.taxonomy
                 row.pushed_at = now
                 row.pushed_by = self.user
                 row.removed_at = row.removed_reason = None
@@ -535,69 +524,50 @@ class ChannelService:
 
     # Taking segments off.
 
-    def remove(self, audience_id: int, key: str, reason: str | None = None) -> PushInfo:
-        """DELETE the segment from the channel (by hand unless a reason is given; a pending removal keeps its
-        reason). If the channel refuses, the segment stays "pushed" with the removal pending and the error."""
+    def plan_removal(self, audience_id: int, key: str, reason: str | None = None) -> Removal:
+        """Taking one segment off a channel by hand (unless a reason is given; a pending removal keeps its reason).
+        Refused (UserError) when the segment is not on the channel."""
         c = channel(key)
         with self.store.transaction() as session:
             row = session.get(SegmentChannelPush, (audience_id, key))
             if row is None or row.state != PUSHED:
                 raise UserError(f"The segment is not on {c.name}; there is nothing to remove.")
             why = reason or row.removed_reason or f"removed by {self.user}"
-            removal = self._plan(session, row, why)
-        done = self._take_off([removal])
-        if not done:  # pushed again or taken off meanwhile: what is stored now is the answer
-            now_stored = self.pushes(audience_id).get(key)
-            if now_stored is None:
-                raise NotFound(f"The audience with id {audience_id} was deleted while it was being removed.")
-            return now_stored
-        return done[0]
+            return self._plan(session, row, why)
 
-    def tidy(self, now: datetime | None = None, *, audience_id: int | None = None) -> list[PushInfo]:
-        """Take old and private segments off their channels and retry removals that failed (of one audience, if
-        given). Returns each push it tried to take off: state "removed", or still "pushed" with the error."""
-        at = now or self.now()
+    def plan_removals(self, at: datetime, *, audience_id: int | None = None, pending: bool = True,
+                      expired: bool = True, private: bool = True) -> list[Removal]:
+        """The removals due (of one audience, if given), each segment and channel once: removals that failed
+        (`pending`), pushes whose segment's expiration days have passed by `at` (`expired`, "expired after N
+        days") and segments made private since their push (`private`, "made private")."""
         with self.store.transaction() as session:
-            due: dict[tuple[int, str], _Removal] = {}
-            for removal in (*self._pending(session, audience_id), *self._expired(session, at, audience_id),
-                            *self._private(session, audience_id)):
+            due: dict[tuple[int, str], Removal] = {}
+            for removal in (*(self._pending(session, audience_id) if pending else ()),
+                            *(self._expired(session, at, audience_id) if expired else ()),
+                            *(self._private(session, audience_id) if private else ())):
                 due.setdefault((removal.audience_id, removal.channel_key), removal)
-        return self._take_off(due.values(), at)
+            return list(due.values())
 
-    def remove_expired(self, now: datetime | None = None) -> list[PushInfo]:
-        """Take off every push whose segment's expiration days have passed since it was pushed ("expired after N
-        days"). Returns each push it tried to take off (see `tidy`)."""
-        at = now or self.now()
-        with self.store.transaction() as session:
-            due = self._expired(session, at, None)
-        return self._take_off(due, at)
-
-    def remove_private(self) -> list[PushInfo]:
-        """Take off their channels the segments made private since their push ("made private")."""
-        with self.store.transaction() as session:
-            due = self._private(session, None)
-        return self._take_off(due)
-
-    def _plan(self, session, row: SegmentChannelPush, reason: str) -> _Removal:
+    def _plan(self, session, row: SegmentChannelPush, reason: str) -> Removal:
         config = session.get(ChannelConfiguration, row.channel_key)
         settings = dict((config.settings if config is not None else None) or {})
         try:
             target = self.target(row.channel_key, settings)
         except KeyError:
             # Pushed while set up; its set-up has since lost the address: say so rather than guess where it went.
-            return _Removal(row.audience_id, row.channel_key, reason, row.pushed_at, None,
-                            f"{channel(row.channel_key).name} has no complete set-up to reach it; finish its set-up "
-                            "in Channel Settings")
-        return _Removal(row.audience_id, row.channel_key, reason, row.pushed_at, target)
+            return Removal(row.audience_id, row.channel_key, reason, row.pushed_at, None,
+                           f"{channel(row.channel_key).name} has no complete set-up to reach it; finish its set-up "
+                           "in Channel Settings")
+        return Removal(row.audience_id, row.channel_key, reason, row.pushed_at, target)
 
-    def _pending(self, session, audience_id: int | None) -> list[_Removal]:
+    def _pending(self, session, audience_id: int | None) -> list[Removal]:
         query = select(SegmentChannelPush).where(SegmentChannelPush.state == PUSHED,
                                                  SegmentChannelPush.removed_reason.is_not(None))
         if audience_id is not None:
             query = query.where(SegmentChannelPush.audience_id == audience_id)
         return [self._plan(session, row, row.removed_reason) for row in session.scalars(query)]
 
-    def _expired(self, session, at: datetime, audience_id: int | None) -> list[_Removal]:
+    def _expired(self, session, at: datetime, audience_id: int | None) -> list[Removal]:
         query = (select(SegmentChannelPush, SegmentSettings.expiration_days)
                  .join(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
                  .where(SegmentChannelPush.state == PUSHED, SegmentSettings.expiration_days.is_not(None)))
@@ -606,7 +576,7 @@ class ChannelService:
         return [self._plan(session, row, expired_reason(days)) for row, days in session.execute(query)
                 if is_expired(SegmentInfo(row.audience_id, expiration_days=days), row.pushed_at, at)]
 
-    def _private(self, session, audience_id: int | None) -> list[_Removal]:
+    def _private(self, session, audience_id: int | None) -> list[Removal]:
         query = (select(SegmentChannelPush)
                  .outerjoin(SegmentSettings, SegmentSettings.audience_id == SegmentChannelPush.audience_id)
                  .where(SegmentChannelPush.state == PUSHED,
@@ -615,36 +585,9 @@ class ChannelService:
             query = query.where(SegmentChannelPush.audience_id == audience_id)
         return [self._plan(session, row, MADE_PRIVATE) for row in session.scalars(query)]
 
-    def _take_off(self, due: Iterable[_Removal], at: datetime | None = None) -> list[PushInfo]:
-        """Take each segment off, one at a time under its lock: check it is still the push that was planned,
-        send the DELETE (outside any transaction), record the outcome."""
-        when = at or self.now()
-        results: list[PushInfo] = []
-        #: channels that asked to wait (429, 503) in this round: not asked again until the next tidy
-        waiting: dict[str, str] = {}
-        for removal in due:
-            with _segment_lock(self.store, removal.audience_id, removal.channel_key):
-                if not self._still_planned(removal):
-                    continue
-                error = removal.problem
-                if error is None and removal.channel_key in waiting:
-                    error = waiting[removal.channel_key]
-                elif error is None:
-                    assert removal.target is not None
-                    try:
-                        self.api.delete_segment(removal.target, segment_ref(removal.audience_id))
-                    except ChannelRefused as exc:
-                        error = str(exc)
-                        if exc.status in (429, 503):
-                            waiting[removal.channel_key] = (
-                                f"Not sent: {channel(removal.channel_key).name} asked to wait (HTTP {exc.status}) "
-                                "on an earlier removal; it is tried again with the next tidy.")
-                result = self._record_removal(removal, error, when)
-            if result is not None:
-                results.append(result)
-        return results
-
-    def _still_planned(self, removal: _Removal) -> bool:
+    def still_planned(self, removal: Removal) -> bool:
+        """Whether the push the removal was planned for is still the one stored (not deleted, taken off or pushed
+        again since)."""
         with self.store.transaction() as session:
             row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
             if row is not None and row.state == PUSHED and row.pushed_at == removal.pushed_at:
@@ -654,7 +597,9 @@ class ChannelService:
                  removal.audience_id, removal.channel_key)
         return False
 
-    def _record_removal(self, removal: _Removal, error: str | None, when: datetime) -> PushInfo | None:
+    def record_removal(self, removal: Removal, error: str | None, when: datetime) -> PushInfo | None:
+        """Record how a removal went: "removed", or still "pushed" with the removal pending and `error`. None when
+        the push changed meanwhile (the newer record stands)."""
         with self.store.transaction() as session:
             row = session.get(SegmentChannelPush, (removal.audience_id, removal.channel_key))
             if row is None or row.state != PUSHED or row.pushed_at != removal.pushed_at:

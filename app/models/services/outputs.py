@@ -1,29 +1,25 @@
-"""Output configurations: creating, editing, listing and deleting them, their secrets, and signing them in (OAuth).
+"""Output configurations: creating, editing, listing and deleting them, and their secrets.
 
-Settings go to the store; secrets and tokens only to the keyring (app.connectors.outputs.secrets).
+Settings go to the store; secrets and tokens only to the keyring (app.connectors.outputs.secrets). Signing an
+output in or out at its partner (OAuth 2.0) and the partner context for sending are requests: they are the
+engine app/engines/output_sign_in.py.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
-import webbrowser
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.connectors.outputs import oauth
 from app.connectors.outputs.directory import find_partners, partner
-from app.connectors.outputs.oauth import OAuthClient, TokenSource
-from app.connectors.outputs.partner import Partner, PartnerContext
-from app.connectors.outputs.secrets import SecretStore
+from app.connectors.outputs.partner import Partner
+from app.connectors.outputs.secrets import TOKENS_ENTRY, SecretStore
 from app.connectors.outputs.settings import SettingsProblems, clean_settings
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.store.db import Store, emit_after_commit, utc_now
@@ -172,7 +168,7 @@ class OutputService:
         self._forget_secrets(partner(current.partner), current.keyring_id)
         return current
 
-    # -- secrets and sign-in ------------------------------------------------------------------
+    # -- secrets ------------------------------------------------------------------
 
     def secrets_present(self, name_or_id: str | int) -> dict[str, bool]:
         """Which secrets the keyring holds for the output (never their values), plus whether it is signed in."""
@@ -180,52 +176,18 @@ class OutputService:
         declared = partner(current.partner)
         present = {f.key: self.secrets.load(current.keyring_id, f.key) is not None for f in declared.secret_fields}
         if declared.auth == "oauth2":
-            present[oauth.TOKENS_ENTRY] = self.secrets.load(current.keyring_id, oauth.TOKENS_ENTRY) is not None
+            present[TOKENS_ENTRY] = self.secrets.load(current.keyring_id, TOKENS_ENTRY) is not None
         return present
 
-    def oauth_client(self, output: OutputInfo) -> OAuthClient:
-        if partner(output.partner).auth != "oauth2":
-            raise UserError(f'Output "{output.name}" does not sign in with OAuth 2.0; edit its credentials instead.')
-        return OAuthClient.from_settings(output.settings, self.secrets.load(output.keyring_id, "client_secret"))
-
-    def token_source(self, output: OutputInfo, *, http: requests.Session | None = None,
-                     clock: Callable[[], float] = time.time) -> TokenSource:
-        return TokenSource(self.oauth_client(output), self.secrets, output.keyring_id, http=http, clock=clock)
-
-    def authorize(self, name_or_id: str | int, *, open_browser: Callable[[str], object] = webbrowser.open,
-                  timeout: float = oauth.SIGN_IN_TIMEOUT_SECONDS, cancelled: threading.Event | None = None) -> OutputInfo:
-        """Sign the output in (or again) through the system browser; its tokens replace any old ones in the keyring."""
-        current = self.get(name_or_id)
-        client = self.oauth_client(current)
-        tokens = oauth.sign_in(client, open_browser=open_browser, timeout=timeout, cancelled=cancelled)
-        TokenSource(client, self.secrets, current.keyring_id).save(tokens)
+    def signed_in(self, output_id: int) -> None:
+        """Tell whoever shows outputs that one was signed in (its tokens are in the keyring now)."""
         with self.store.transaction() as session:
-            emit_after_commit(session, "output_changed", current.id)
-        return current
-
-    def sign_out(self, name_or_id: str | int) -> bool:
-        """Revoke the output's tokens at the partner (when it has a revocation URL) and forget them."""
-        current = self.get(name_or_id)
-        source = self.token_source(current)
-        tokens = source.tokens()
-        revoked = False
-        if tokens is not None:
-            revoked = oauth.revoke(source.client, tokens)
-        source.forget()
-        return revoked
-
-    def context(self, output: OutputInfo, *, http: requests.Session,
-                clock: Callable[[], float] = time.time) -> PartnerContext:
-        """What the output's partner client needs: settings, secrets by key, HTTP session, token source."""
-        declared = partner(output.partner)
-        tokens = self.token_source(output, http=http, clock=clock) if declared.auth == "oauth2" else None
-        return PartnerContext(dict(output.settings), lambda key: self.secrets.load(output.keyring_id, key), http,
-                              tokens.access_token if tokens is not None else None)
+            emit_after_commit(session, "output_changed", output_id)
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _forget_secrets(self, declared: Partner, keyring_id: str) -> None:
-        for key in [f.key for f in declared.secret_fields] + ([oauth.TOKENS_ENTRY] if declared.auth == "oauth2" else []):
+        for key in [f.key for f in declared.secret_fields] + ([TOKENS_ENTRY] if declared.auth == "oauth2" else []):
             try:
                 self.secrets.delete(keyring_id, key)
             except UserError:

@@ -4,11 +4,13 @@ with Push Again) or could not be taken off (in red, with Retry Removal; the app 
 a Push or Remove button; and "Channel Settings…" to switch channels on or set them up.
 
 Loading first takes this segment off the channels where it is old or private and retries its failed removals
-(`ChannelService.tidy(audience_id=...)`), so what the user sees is current, and says what was taken off and
+(`ChannelPushes.tidy(audience_id=...)`, app/engines/channel_pushes.py), so what the user sees is current, and says what was taken off and
 what could not be. Every store call and every request to a channel runs through `tasks.run`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
@@ -28,7 +30,6 @@ from app.models.services.channels import (
     FAILED,
     PUSHED,
     REMOVED,
-    ChannelService,
     ChannelState,
     PushInfo,
     channel,
@@ -39,6 +40,9 @@ from app.ui.channels.settings_dialog import ChannelSettingsDialog
 from app.ui.channels.wizard import ERROR_STYLE
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
+
+if TYPE_CHECKING:  # the engine brings requests, which the app's start need not wait for
+    from app.engines.channel_pushes import ChannelPushes
 
 OK_STYLE = "color: #2e7d32;"
 REMOVED_STYLE = "color: #8d6e00;"
@@ -108,12 +112,12 @@ class ChannelsSection(QGroupBox):
     def shutdown(self) -> None:
         self._closed = True
 
-    def _services(self) -> tuple[ChannelService, SegmentSettingsService] | None:
+    def _services(self) -> tuple[ChannelPushes, SegmentSettingsService] | None:
         home = None if self._closed else self.connection.open_home
         if home is None:
             return None
         try:
-            return home.channels, home.segments
+            return home.channel_pushes, home.segments
         except UserError as exc:  # e.g. a malformed AUDIENCE_STUDIO_CHANNEL_ENDPOINTS (no I/O: just read)
             self._say(str(exc), True)
             return None
@@ -122,11 +126,12 @@ class ChannelsSection(QGroupBox):
         services = self._services()
         if services is None:
             return
-        channels, segments = services
+        pushes, segments = services
+        channels = pushes.channels
         audience_id = self.audience_id
 
         def read():
-            tried = channels.tidy(audience_id=audience_id)
+            tried = pushes.tidy(audience_id=audience_id)
             return tried, channels.channels(), channels.pushes(audience_id), segments.get(audience_id)
 
         self.tasks.run(read, label="Reading the segment's channels", on_success=self._show,
@@ -230,13 +235,13 @@ class ChannelsSection(QGroupBox):
             self.status_labels[key].setText(label.removesuffix(" the segment") + "…")
             self.status_labels[key].setStyleSheet("")
         self.grid_holder.setEnabled(False)
-        channels = services[0]
-        self.tasks.run(lambda: fn(channels), label=label, on_success=lambda _r: self.load(),
+        pushes = services[0]
+        self.tasks.run(lambda: fn(pushes), label=label, on_success=lambda _r: self.load(),
                        on_failure=lambda exc: (self._say(failure_message(exc, label), True), self.load()))
 
     def push(self, key: str) -> None:
         audience_id = self.audience_id
-        self._change(lambda channels: channels.push(audience_id, key), "Pushing the segment", key)
+        self._change(lambda pushes: pushes.push(audience_id, key), "Pushing the segment", key)
 
     def remove(self, key: str, name: str, *, confirm: bool = True) -> None:
         if confirm and QMessageBox.question(
@@ -245,13 +250,13 @@ class ChannelsSection(QGroupBox):
                 QMessageBox.StandardButton.Cancel) != QMessageBox.StandardButton.Yes:
             return
         audience_id = self.audience_id
-        self._change(lambda channels: channels.remove(audience_id, key), "Removing the segment", key)
+        self._change(lambda pushes: pushes.remove(audience_id, key), "Removing the segment", key)
 
     def open_settings(self) -> ChannelSettingsDialog | None:
         services = self._services()
         if services is None:
             return None
-        self.dialog = ChannelSettingsDialog(services[0], self.tasks, self)
+        self.dialog = ChannelSettingsDialog(services[0].channels, self.tasks, self)
         self.dialog.changed.connect(self.load)
         self.dialog.show()
         return self.dialog

@@ -13,7 +13,7 @@ TIDY_EVERY_MS = 3_600_000
 
 
 class ChannelTidying(QObject):
-    """Runs `home.channels.tidy()` in a worker at start and every hour."""
+    """Runs `home.channel_pushes.tidy()` in a worker at start and every hour."""
 
     #: a sentence for the status bar, and for how many milliseconds
     said = Signal(str, int)
@@ -29,8 +29,8 @@ class ChannelTidying(QObject):
     def tidy(self) -> None:
         home = self.connection.open_home
         if home is not None:
-            # `home.channels` is made on the pool thread too: it reads (and may refuse) the endpoints variable.
-            self.tasks.run(lambda: home.channels.tidy(), label="Taking expired segments off their channels",
+            # `home.channel_pushes` (and the service under it) is made on the pool thread too: it reads (and may refuse) the endpoints variable.
+            self.tasks.run(lambda: home.channel_pushes.tidy(), label="Taking expired segments off their channels",
                            on_success=self._on_tidied)
 
     def _on_tidied(self, tried: list) -> None:

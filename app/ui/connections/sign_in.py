@@ -17,7 +17,7 @@ open_browser: Callable[[str], object] = webbrowser.open
 
 
 class SignIn(QObject):
-    """Runs OutputService.authorize in a worker while a dialog says to finish in the browser (Cancel stops it)."""
+    """Runs OutputSignIn.authorize (app/engines/output_sign_in.py) in a worker while a dialog says to finish in the browser (Cancel stops it)."""
 
     #: fires on the GUI thread when the sign-in ends: whether it worked, and what to tell the admin
     finished = Signal(bool, str)
@@ -45,7 +45,7 @@ class SignIn(QObject):
         browser = open_browser
         home, output_id, cancelled = self._home, self.output_id, self._cancelled
         self.progress.show()
-        self._tasks.run(lambda: home.outputs.authorize(output_id, open_browser=browser, cancelled=cancelled),
+        self._tasks.run(lambda: home.output_sign_in.authorize(output_id, open_browser=browser, cancelled=cancelled),
                         label=f"Signing in to {self.output_name}", on_success=self._on_signed_in,
                         on_failure=self._on_failed)
 
