@@ -5,7 +5,7 @@ laptop whose cache path holds one loads it: the result equals a page-by-page syn
 from __future__ import annotations
 
 from app.connectors.cache import Cache
-from app.connectors.sync_client import RemoteWorkspace, SyncClient
+from app.connectors.sync_client import NO_RETRY, RemoteWorkspace, SyncClient
 from tests import factories
 from tests.server.compare import differences
 from tests.server.sync_client import pull as pull_pages
@@ -21,7 +21,7 @@ def test_a_first_sync_from_a_snapshot_kept_under_a_path_with_apostrophes(start_s
 
     laptop = tmp_path / "Ann's laptop" / "cache.duckdb"
     laptop.parent.mkdir()
-    client = SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), retry_delays=(0.05,))
+    client = SyncClient(deployment.server.base_url, headers["Authorization"].removeprefix("Bearer "), backoff=NO_RETRY)
     cache = Cache(laptop)
     try:
         report = client.pull(cache, RemoteWorkspace(workspace_id, "US", 0), 1)
