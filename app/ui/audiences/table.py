@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QObject, QSettings, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from app.models.services.audiences import AudienceInfo
@@ -86,7 +86,11 @@ class AudienceTable(QTableView):
             if self.list_model.audience(row).id == audience_id:
                 index = self.proxy.mapFromSource(self.list_model.index(row, Column.NAME))
                 if index.isValid():
-                    self.selectRow(index.row())
+                    # Replace the selection, whatever the selection mode and keys held: selectRow() may add
+                    # the row to what was chosen (the original of a clone would stay chosen beside it).
+                    flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                             | QItemSelectionModel.SelectionFlag.Rows)
+                    self.selectionModel().setCurrentIndex(index, flags)
                     self.scrollTo(index)
                 return
 
