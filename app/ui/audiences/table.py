@@ -21,7 +21,7 @@ from app.ui.kit.times import local_time
 #: Below this the name column stops shrinking and the other columns shrink (to their headers' width),
 #: then the table scrolls sideways.
 MIN_NAME_WIDTH = 200
-HEADER_KEY = "audiences/header_v3"  # v3: with the Connected Outputs column; an older state would misplace columns
+HEADER_KEY = "audiences/header_v4"  # v4: with the As of column; an older state would misplace columns
 #: Whether the user has sized a column by hand: then the widths are theirs, and only the name column follows the window.
 SIZED_KEY = "audiences/columns_sized_by_hand"
 
@@ -104,7 +104,8 @@ class AudienceTable(QTableView):
             Column.ADDS: fit("Adds (24 h)"),
             Column.DROPS: fit("Drops (24 h)"),
             Column.VOLATILITY: fit("Volatility"),
-            Column.CONNECTED_OUTPUTS: fit("Connected Outputs", "12 (3 faulted)") + 20,
+            Column.AS_OF: fit("Calculating…", local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))) + 8,
+            Column.CONNECTED_OUTPUTS: fit("Outputs", "12 (3 faulted)") + 20,
             Column.CREATED_BY: fit("Created By"),
             Column.LAST_UPDATED: fit("Last Updated", local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))),
             Column.STATUS: fit("Inactive", "Status"),
