@@ -21,7 +21,7 @@ from app.ui.audiences.model import (
 )
 from app.ui.audiences.table import HEADER_KEY
 from app.ui.main_window import MainWindow
-from app.ui.kit.times import local_time
+from app.ui.kit.times import age, local_time
 from tests.ui.editor_homes import GOLD, IOS, SESSIONS, TIERS, document, fill_home, group, shopper
 
 TIMEOUT_MS = 30_000
@@ -164,7 +164,8 @@ def test_the_list_shows_the_engines_membership_and_opening_it_calculates_nothing
         status = statuses[(opened.audiences.get(name).id, membership.WHOLE)]
         assert [cell(window, name, c) for c in (Column.SIZE, Column.ADDS, Column.DROPS)] == [
             f"{status.size:,}", f"{status.adds:,}", f"{status.drops:,}"]
-        assert cell(window, name, Column.AS_OF) == local_time(status.as_of)
+        assert cell(window, name, Column.AS_OF) == age(status.as_of, dt.datetime.now(dt.UTC))  # "just now"
+        assert local_time(status.as_of) in cell(window, name, Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
         assert local_time(status.as_of) in cell(window, name, Column.SIZE, Qt.ItemDataRole.ToolTipRole)
     # Identical definitions show identical numbers, and they are the true count.
     assert cell(window, "Gold members", Column.SIZE) == cell(window, "Gold members (copy)", Column.SIZE) == \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from app.models.services.audiences import AudienceInfo
 # Also read through this module by the editor (details, recovery, segment tabs).
-from app.ui.kit.times import local_time
+from app.ui.kit.times import age, local_time
 
 if TYPE_CHECKING:
     from app.engines.membership import MembershipStatus
@@ -44,8 +45,9 @@ class Column(IntEnum):
 HEADERS = {
     Column.NAME: "Name",
     Column.SIZE: "Size",
-    Column.ADDS: "Adds (24 h)",
-    Column.DROPS: "Drops (24 h)",
+    # "(24 h)" is in their tooltips: the short headers leave room for As of at a laptop's first window size.
+    Column.ADDS: "Adds",
+    Column.DROPS: "Drops",
     Column.VOLATILITY: "Volatility",
     Column.AS_OF: "As of",
     Column.CONNECTED_OUTPUTS: "Outputs",  # "Connected Outputs" in full in its tooltip: room for As of
@@ -58,8 +60,8 @@ HEADERS = {
 
 HEADER_TOOLTIPS = {
     Column.SIZE: "Users in the audience as of its last calculation (Active audiences are kept up to date)",
-    Column.ADDS: "Users who entered the audience in the last 24 hours",
-    Column.DROPS: "Users who left the audience in the last 24 hours",
+    Column.ADDS: "Adds (24 h): users who entered the audience in the last 24 hours",
+    Column.DROPS: "Drops (24 h): users who left the audience in the last 24 hours",
     Column.VOLATILITY: "(adds + drops) / size: how much of the audience changed in the last 24 hours",
     Column.AS_OF: "When the audience's members were last calculated; whether a calculation runs or failed",
     Column.ACTIONS: "Open, clone, rename, tag, activate or delete the audience",
@@ -363,7 +365,8 @@ def as_of_text(status: MembershipStatus | None, state: str) -> str:
         return FAILED_TEXT
     if status is None or status.as_of is None:
         return NOT_CALCULATED_TEXT
-    return local_time(status.as_of)
+    # How long ago reads at a glance and fits a narrow column; the tooltip gives the local time.
+    return age(status.as_of, dt.datetime.now(dt.UTC))
 
 
 def state_tooltip(status: MembershipStatus | None, state: str, what: str) -> str:
