@@ -210,10 +210,13 @@ class AudienceTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and column == Column.AS_OF and state == "failed":
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-        if role == Qt.ItemDataRole.ForegroundRole and (state != "ok" and not (known and column != Column.AS_OF)):
+        # Grey while there is nothing to read; a failure's "Failed" stays in the text colour, beside its icon.
+        if role == Qt.ItemDataRole.ForegroundRole and state in ("calculating", "not calculated") and not (
+                known and column != Column.AS_OF):
             return QPalette().brush(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return state_tooltip(status, state, HEADER_TOOLTIPS[column])
+            # Rich text, so Qt wraps a long reason rather than showing one line across the screen.
+            return f"<p>{html.escape(state_tooltip(status, state, HEADER_TOOLTIPS[column]))}</p>"
         if role == Qt.ItemDataRole.AccessibleTextRole and column == Column.AS_OF and state == "failed":
             return f"Calculation failed: {status.error}" if status is not None else FAILED_TEXT
         if role == AUDIENCE_ROLE:
