@@ -1,4 +1,5 @@
-"""Take the README's screenshots from the real app: the audiences page and the builder with its live estimate.
+"""Take the README's screenshots from the real app: the audiences page, the builder with its live estimate, and
+(for docs/membership.md) the live audiences list and an audience's size over time at 1280x800.
 
     .venv/bin/audience-studio --home /tmp/shots demo --profiles 20000
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py --home /tmp/shots [--dark] [--out docs/images]
@@ -26,6 +27,10 @@ from app.engines.home import OpenHome  # noqa: E402
 from app.paths import Home  # noqa: E402
 
 BUILDER_AUDIENCE = "Engaged campers in the US"
+#: An Active demo audience whose history the size-over-time shot shows (calculate the home's audiences first,
+#: e.g. `audience-studio audiences refresh-membership --now ...` for a few past days).
+HISTORY_AUDIENCE = "Cart abandoners, last 7 days"
+LAPTOP = (1280, 800)
 SIZE = (1480, 900)
 
 
@@ -126,22 +131,38 @@ def main() -> int:
     window.resize(*SIZE)
     window.show()
     connection.start()
-    pane = window.audiences
-    wait(app, lambda: pane.model.rowCount() > 0 and not pane.sizing.is_running() and not tasks.is_busy())
+    page = window.pane("audiences")
+    pane = page.list
+    wait(app, lambda: pane.model.rowCount() > 0 and not pane.calculation.is_running() and not tasks.is_busy())
     suffix = "-dark" if args.dark else ""
     args.out.mkdir(parents=True, exist_ok=True)
     pane.table.selectRow(2)
     app.processEvents()
     window.grab().save(str(args.out / f"audiences{suffix}.png"))
+    window.resize(*LAPTOP)
+    app.processEvents()
+    window.grab().save(str(args.out / f"live-audiences{suffix}.png"))
+
+    history = next((a for a in pane.model.audiences() if a.name == HISTORY_AUDIENCE), None)
+    if history is not None:
+        editor = page.editors.open_audience(history.id)
+        wait(app, lambda: editor.is_loaded() and editor.content.history_chart.history is not None
+             and editor.estimate.shown is not None and editor.estimate.shown.exact and not editor.live.is_busy())
+        editor.content.history_chart.hover_at(editor.content.history_chart._x[-8])
+        app.processEvents()
+        window.grab().save(str(args.out / f"size-over-time{suffix}.png"))
+        editor.ask = lambda _editor: "discard"
+        page.editors.close_current()
+    window.resize(*SIZE)
 
     audience_id = next(a.id for a in pane.model.audiences() if a.name == BUILDER_AUDIENCE)
-    editor = window.editors.open_audience(audience_id)
+    editor = page.editors.open_audience(audience_id)
     wait(app, editor.is_loaded)
     # A few edits, as a user would make them, so the chart of the session has a history to draw.
     from app.builder import editing
 
     for days in (14, 30, 21):
-        editor.edit_node("sessions", {"window": {"type": "within", "amount": days, "unit": "days"}}, "")
+        editor.edits.edit_node("sessions", {"window": {"type": "within", "amount": days, "unit": "days"}}, "")
         editor.live.request(editor.document, editor.model.draft.input_ids, now=True)
         wait(app, lambda: editor.estimate.shown is not None and editor.estimate.shown.exact
              and not editor.live.is_busy())

@@ -22,6 +22,7 @@ from app.ui.about import AboutDialog
 from app.ui.channels.tidying import ChannelTidying
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus, WindowMenus
+from app.ui.membership_clock import MembershipClock
 from app.ui.panes import PANES
 from app.ui.preferences import open_preferences
 from app.ui.status_bar import HomeStatusBar
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.channel_tidying = ChannelTidying(connection, tasks, self)
         self.channel_tidying.said.connect(self.status.showMessage)
+        # Live audiences follow the clock while the window is open (recency windows slide).
+        self.membership_clock = MembershipClock(connection, tasks, self.bus, self)
         self._build_menus()
         if welcome:  # the app's start offers it; tests and embedders ask for it
             connection.opened.connect(lambda _home: self.show_welcome())

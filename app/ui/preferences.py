@@ -1,8 +1,9 @@
-"""The Preferences dialog: each workspace's real-time window (in the store), the app's own preferences
-(QSettings), and where the home's data and the logs live.
+"""The Preferences dialog: each workspace's real-time window and how often its live audiences are recalculated
+(in the store), the app's own preferences (QSettings), and where the home's data and the logs live.
 
-The workspaces are read in a worker before the dialog opens; OK writes the changed windows in
-one transaction, in a worker, and closes once that succeeded (a refusal is shown in the dialog).
+The workspaces are read in a worker before the dialog opens; OK refuses a field left empty or out of range
+(the message names the field), then writes the changed windows in one transaction and the changed refresh
+intervals, in a worker, and closes once that succeeded (a refusal is shown in the dialog).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engines.home import OpenHome
-from app.models.services.workspaces import MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
+from app.models.services.workspaces import MAX_MEMBERSHIP_REFRESH_MINUTES, MAX_REALTIME_WINDOW_DAYS, WorkspaceInfo
 from app.paths import log_dir
 from app.ui import settings
 from app.ui.mnemonics import literal
@@ -35,6 +35,9 @@ from app.ui.workers import Tasks, failure_message
 
 WINDOW_HELP = ("Real-time audiences look at this many days of events, counted back from the moment they are "
                "calculated. A longer window finds more users but counts more slowly.")
+REFRESH_HELP = ("Active audiences are recalculated after every import and sync; while the app runs, also this "
+                "often, so that members whose events grow older than a window leave on time.")
+REFRESH_FIELD = "Refresh live audiences every"
 
 
 def _place_row(path: Path, tip: str) -> QWidget:
@@ -55,7 +58,7 @@ def _place_row(path: Path, tip: str) -> QWidget:
 
 
 class PreferencesDialog(QDialog):
-    """Real-time windows per workspace; sizing the audience list automatically; the live estimate's delay."""
+    """Real-time windows and live-audience refresh intervals per workspace; the live estimate's delay."""
 
     #: fires after the preferences were stored (the windows in the store, the rest in QSettings)
     saved = Signal()
@@ -89,12 +92,28 @@ class PreferencesDialog(QDialog):
         if not workspaces:
             windows_layout.addRow(QLabel("There is no workspace yet."))
 
+        refresh = QGroupBox("Live audiences")
+        refresh_layout = QFormLayout(refresh)
+        refresh_help = QLabel(REFRESH_HELP)
+        refresh_help.setWordWrap(True)
+        refresh_help.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        refresh_layout.addRow(refresh_help)
+        self.refresh: dict[int, QSpinBox] = {}
+        for workspace in workspaces:
+            box = QSpinBox()
+            box.setRange(1, MAX_MEMBERSHIP_REFRESH_MINUTES)
+            box.setPrefix(f"{REFRESH_FIELD} ")
+            box.setSuffix(" minutes")
+            box.setValue(workspace.membership_refresh_minutes)
+            box.setAccessibleName(f"{REFRESH_FIELD} (minutes), {workspace.name}")
+            box.setToolTip(f"How often the Active audiences of {workspace.name} are recalculated while the app runs "
+                           f"(1–{MAX_MEMBERSHIP_REFRESH_MINUTES} minutes)")
+            refresh_layout.addRow(literal(workspace.name), box)
+            self.refresh[workspace.id] = box
+        refresh.setVisible(bool(workspaces))
+
         app_box = QGroupBox("Audience Studio")
         app_layout = QFormLayout(app_box)
-        self.size_automatically = QCheckBox("Count audience sizes when the list is shown")
-        self.size_automatically.setChecked(settings.size_audiences_automatically())
-        self.size_automatically.setToolTip("Off: sizes are counted only when you choose Audience › Refresh Sizes (F5); "
-                                           "useful on a slow machine or a very large cache")
         self.estimate_delay = QSpinBox()
         self.estimate_delay.setRange(*settings.ESTIMATE_DELAY_RANGE_MS)
         self.estimate_delay.setSingleStep(50)
@@ -103,7 +122,6 @@ class PreferencesDialog(QDialog):
         self.estimate_delay.setAccessibleName("Live estimate delay")
         self.estimate_delay.setToolTip("How long the builder waits after an edit before it counts; "
                                        "applies to audiences opened from now on")
-        app_layout.addRow(self.size_automatically)
         app_layout.addRow("Estimate after an edit pauses for", self.estimate_delay)
 
         places = QGroupBox("Where things are")
@@ -129,6 +147,7 @@ class PreferencesDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(windows)
+        layout.addWidget(refresh)
         layout.addWidget(app_box)
         layout.addWidget(places)
         layout.addWidget(self.problem)
@@ -139,20 +158,47 @@ class PreferencesDialog(QDialog):
         return {ws.id: self.windows[ws.id].value() for ws in self._workspaces
                 if self.windows[ws.id].value() != ws.realtime_window_days}
 
+    def changed_refresh(self) -> dict[int, int]:
+        return {ws.id: self.refresh[ws.id].value() for ws in self._workspaces
+                if self.refresh[ws.id].value() != ws.membership_refresh_minutes}
+
+    def bad_field(self) -> str | None:
+        """A field left empty or out of range, named as the dialog shows it; None when every field is good."""
+        for workspace in self._workspaces:
+            for box, field, low, high, unit in (
+                (self.windows[workspace.id], "Real-time window", 1, MAX_REALTIME_WINDOW_DAYS, "days"),
+                (self.refresh[workspace.id], REFRESH_FIELD, 1, MAX_MEMBERSHIP_REFRESH_MINUTES, "minutes"),
+            ):
+                if not box.hasAcceptableInput():
+                    box.setFocus()
+                    return (f"“{field}” of {workspace.name} must be a whole number of {unit} from {low} to {high}; "
+                            f"“{box.cleanText()}” is not.")
+        return None
+
     def save(self) -> None:
         if self._saving:
             return
-        settings.save_preferences(size_automatically=self.size_automatically.isChecked(),
-                                  estimate_delay=self.estimate_delay.value())
-        changed = self.changed_windows()
-        if not changed or self._home is None:
+        problem = self.bad_field()
+        if problem is not None:
+            self._show_problem(problem)
+            return
+        settings.save_preferences(estimate_delay=self.estimate_delay.value())
+        windows, refresh = self.changed_windows(), self.changed_refresh()
+        if not (windows or refresh) or self._home is None:
             self._on_saved()
             return
         home = self._home
+
+        def work() -> None:
+            if windows:
+                home.workspaces.set_realtime_windows(windows)
+            for workspace_id, minutes in refresh.items():
+                home.workspaces.set_membership_refresh(workspace_id, minutes)
+
         self._saving = True
         self.buttons.setEnabled(False)
-        self._tasks.run(lambda: home.workspaces.set_realtime_windows(changed), label="Saving the preferences",
-                        on_success=lambda _infos: self._on_saved(), on_failure=self._on_failed)
+        self._tasks.run(work, label="Saving the preferences", on_success=lambda _none: self._on_saved(),
+                        on_failure=self._on_failed)
 
     def _on_saved(self) -> None:
         self._saving = False
@@ -162,7 +208,10 @@ class PreferencesDialog(QDialog):
     def _on_failed(self, exc: BaseException) -> None:
         self._saving = False
         self.buttons.setEnabled(True)
-        self.problem.setText(failure_message(exc, "Saving the preferences"))
+        self._show_problem(failure_message(exc, "Saving the preferences"))
+
+    def _show_problem(self, text: str) -> None:
+        self.problem.setText(text)
         self.problem.setVisible(True)
 
 

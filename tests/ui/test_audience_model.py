@@ -10,10 +10,14 @@ from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QTableView
 
 from app.models.services.audiences import AudienceInfo
-from app.engines.audience_sizes import AudienceSize
+from app.engines.membership import MembershipStatus
 from app.ui.audiences.model import (
     AUDIENCE_ROLE,
+    CALCULATING_TEXT,
     COMPUTING,
+    FAILED_TEXT,
+    NOT_CALCULATED,
+    NOT_CALCULATED_TEXT,
     SIZE_COLUMNS,
     SORT_ROLE,
     UNANSWERED,
@@ -50,40 +54,58 @@ def test_columns_show_name_sizes_creator_last_update_status_tags_and_actions(mod
                                   tags=("high-value", "loyalty"), created_by="jonas")])
 
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
-    assert headers == ["Name", "Size", "Adds (24 h)", "Drops (24 h)", "Volatility", "Connected Outputs", "Created By", "Last Updated",
-                       "Status", "Tags", "Actions"]
+    assert headers == ["Name", "Size", "Adds", "Drops", "Volatility", "As of", "Outputs",
+                       "Created By", "Last Updated", "Status", "Tags", "Actions"]
     assert cell(model, 0, Column.NAME) == "Loyal shoppers"
     assert cell(model, 0, Column.STATUS) == "Active"
     assert cell(model, 0, Column.TAGS) == "high-value, loyalty"
     assert cell(model, 0, Column.CREATED_BY) == "jonas"
     assert "2026" in cell(model, 0, Column.LAST_UPDATED)
     assert cell(model, 0, Column.NAME, AUDIENCE_ROLE).id == 1
-    # Not sized yet: the size cells are blank, not zero.
-    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == ["", "", "", ""]
+    # Never calculated: the size cells say so, not zero.
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == [NOT_CALCULATED] * 4 + [NOT_CALCULATED_TEXT]
 
 
-def test_size_cells_show_dots_while_counting_then_the_numbers(model):
+def status(audience_id: int, size: int | None, adds: int = 0, drops: int = 0, state: str = "ok",
+           error: str | None = None, as_of: dt.datetime | None = T0) -> MembershipStatus:
+    return MembershipStatus(audience_id, 0, state, error, size, as_of if size is not None else None, T0, adds, drops)
+
+
+def test_size_cells_show_the_engines_numbers_and_as_of_and_say_when_calculating(model):
     model.set_audiences([audience(1, "Loyal shoppers"), audience(2, "Empty")])
     model.set_computing([1, 2])
-    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == [COMPUTING] * 4
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == [COMPUTING] * 4 + [CALCULATING_TEXT]
 
-    model.set_size(AudienceSize(1, 12_345, 300, 45))
-    model.set_size(AudienceSize(2, 0, 0, 0))
+    model.set_computing(())
+    model.set_statuses({1: status(1, 12_345, 300, 45), 2: status(2, 0)})
 
-    assert [cell(model, 0, c) for c in SIZE_COLUMNS] == ["12,345", "300", "45", "2.8%"]
+    assert [cell(model, 0, c) for c in SIZE_COLUMNS][:4] == ["12,345", "300", "45", "2.8%"]
+    assert cell(model, 0, Column.AS_OF).endswith("days ago")  # T0 is long past
+    assert "2026" in cell(model, 0, Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
     assert cell(model, 1, Column.VOLATILITY) == "—"  # an empty audience has nothing to churn
     assert cell(model, 0, Column.SIZE, SORT_ROLE) == 12_345.0
+    assert cell(model, 0, Column.AS_OF, SORT_ROLE) == T0.timestamp()
     assert not model.is_computing(1)
+    # A recalculation keeps showing the last numbers, and says it runs.
+    model.set_statuses({1: status(1, 12_345, 300, 45, state="calculating")})
+    assert cell(model, 0, Column.SIZE) == "12,345" and cell(model, 0, Column.AS_OF) == CALCULATING_TEXT
 
 
-def test_criteria_the_cache_cannot_answer_show_a_question_mark_and_say_why(model):
-    model.set_audiences([audience(1, "VIPs")])
-    model.set_size(AudienceSize(1, None, None, None, "Criterion 'vip': there is no user attribute vip_level"))
+def test_a_failed_calculation_shows_an_icon_the_reason_and_keeps_the_last_good_numbers(model):
+    model.set_audiences([audience(1, "VIPs"), audience(2, "Was fine")])
+    reason = "Criterion 'vip': there is no user attribute vip_level"
+    model.set_statuses({1: status(1, None, state="failed", error=reason),
+                        2: status(2, 70, state="failed", error=reason)})
 
     assert cell(model, 0, Column.SIZE) == UNANSWERED
+    assert cell(model, 0, Column.AS_OF) == FAILED_TEXT
+    assert cell(model, 0, Column.AS_OF, Qt.ItemDataRole.DecorationRole) is not None
+    assert "vip_level" in cell(model, 0, Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
     assert "vip_level" in cell(model, 0, Column.SIZE, Qt.ItemDataRole.ToolTipRole)
     # Unknown sizes sort below every known one.
     assert cell(model, 0, Column.SIZE, SORT_ROLE) == -1.0
+    assert cell(model, 1, Column.SIZE) == "70" and "last good calculation" in cell(
+        model, 1, Column.SIZE, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_the_tooltip_gives_the_external_name_and_tags(model):

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from app.engines.audience_sizes import SizeCalculator
+from app.connectors.importer import SourcedBatch, import_batches
+from app.engines import membership
 from app.engines.home import OpenHome
 from app.paths import Home
-from app.ui.audiences.model import COMPUTING, UNANSWERED, Column
+from app.ui.audiences.model import (
+    CALCULATING_TEXT,
+    FAILED_TEXT,
+    NOT_CALCULATED,
+    NOT_CALCULATED_TEXT,
+    UNANSWERED,
+    Column,
+)
 from app.ui.audiences.table import HEADER_KEY
 from app.ui.main_window import MainWindow
-from tests.ui.editor_homes import GOLD, IOS, SESSIONS, document, fill_home, group
+from app.ui.kit.times import age, local_time
+from tests.ui.editor_homes import GOLD, IOS, SESSIONS, TIERS, document, fill_home, group, shopper
 
 TIMEOUT_MS = 30_000
 
@@ -55,12 +66,6 @@ def choose(window: MainWindow, *names: str) -> None:
     for name in names:
         index = pane.proxy.index(row_of(window, name), Column.NAME)
         selection.setCurrentIndex(index, selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
-
-
-def wait_sized(qtbot, window: MainWindow) -> None:
-    pane = window.pane("audiences").list
-    qtbot.waitUntil(lambda: not pane.sizing.is_running()
-                    and all(pane.model.size_of(a.id) is not None for a in pane.model.audiences()), timeout=TIMEOUT_MS)
 
 
 def cell(window: MainWindow, name: str, column: Column, role=Qt.ItemDataRole.DisplayRole):
@@ -126,65 +131,123 @@ def test_an_empty_tab_says_what_belongs_there_and_offers_a_new_audience(open_win
 # -- sizes ---------------------------------------------------------------------------------------------
 
 
-def test_sizes_appear_after_the_list_and_match_the_size_calculator(qtbot, open_window, tagged_home):
-    window = open_window(tagged_home)
+def gold_count(profiles: int = 40) -> int:
+    """Recounted from the shoppers fill_home writes (tier is TIERS[mpid % 5]), not by the engine."""
+    return sum(1 for mpid in range(1, profiles + 1) if TIERS[mpid % 5] == "gold")
+
+
+def calculated_home(home: Home, *names: str, clone_of: str | None = None) -> Home:
+    """Activate these audiences (and a clone of `clone_of`, Active too) and let the engine calculate them."""
+    with OpenHome.open(home, user="maria") as opened:
+        for name in names:
+            opened.audiences.activate(opened.audiences.get(name).id)
+        if clone_of is not None:
+            copy = opened.audiences.clone(opened.audiences.get(clone_of).id)
+            opened.audiences.activate(copy.id)
+        membership.refresh(opened)
+    return home
+
+
+def test_the_list_shows_the_engines_membership_and_opening_it_calculates_nothing(qtbot, open_window, tagged_home):
+    home = calculated_home(tagged_home, "Gold members", "iOS users", clone_of="Gold members")
+    with OpenHome.open(home) as opened:
+        before = membership.statuses(opened)
+    window = open_window(home)
     pane = window.pane("audiences").list
-    wait_sized(qtbot, window)
+    opened = window.connection.open_home
+    qtbot.waitUntil(lambda: pane.model.status_of(opened.audiences.get("Gold members").id) is not None,
+                    timeout=TIMEOUT_MS)
 
-    expected = SizeCalculator(window.connection.open_home).sizes(pane.model.audiences())
-    for tab in (0, 1):
-        pane.tabs.setCurrentIndex(tab)
-        for name in shown_names(window):
-            size = expected[next(a.id for a in pane.model.audiences() if a.name == name)]
-            if size.problem is not None:
-                assert cell(window, name, Column.SIZE) == UNANSWERED
-                continue
-            assert [cell(window, name, c) for c in (Column.SIZE, Column.ADDS, Column.DROPS)] == [
-                f"{size.size:,}", f"{size.adds:,}", f"{size.drops:,}"]
-    assert sum(1 for size in expected.values() if size.size) >= 3  # the home really has members to count
+    statuses = membership.statuses(opened)
+    assert {key: s.attempted_at for key, s in statuses.items()} == {key: s.attempted_at for key, s in before.items()}
+    for name in ("Gold members", "Gold members (copy)", "iOS users"):
+        status = statuses[(opened.audiences.get(name).id, membership.WHOLE)]
+        assert [cell(window, name, c) for c in (Column.SIZE, Column.ADDS, Column.DROPS)] == [
+            f"{status.size:,}", f"{status.adds:,}", f"{status.drops:,}"]
+        assert cell(window, name, Column.AS_OF) == age(status.as_of, dt.datetime.now(dt.UTC))  # "just now"
+        assert local_time(status.as_of) in cell(window, name, Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
+        assert local_time(status.as_of) in cell(window, name, Column.SIZE, Qt.ItemDataRole.ToolTipRole)
+    # Identical definitions show identical numbers, and they are the true count.
+    assert cell(window, "Gold members", Column.SIZE) == cell(window, "Gold members (copy)", Column.SIZE) == \
+        f"{gold_count():,}"
+    # A draft is not calculated, and says so.
+    assert [cell(window, "Engaged", c) for c in (Column.SIZE, Column.AS_OF)] == [NOT_CALCULATED, NOT_CALCULATED_TEXT]
+    assert "Activate" in cell(window, "Engaged", Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
 
 
-def test_an_audience_the_cache_cannot_answer_shows_a_question_mark_with_the_reason(qtbot, open_window, tagged_home):
-    window = open_window(tagged_home)
-    wait_sized(qtbot, window)
+def test_an_audience_whose_calculation_fails_says_why_with_an_icon(qtbot, open_window, tagged_home):
+    home = calculated_home(tagged_home, "VIPs")
+    window = open_window(home)
+    pane = window.pane("audiences").list
+    qtbot.waitUntil(lambda: cell(window, "VIPs", Column.AS_OF) == FAILED_TEXT, timeout=TIMEOUT_MS)
 
     assert cell(window, "VIPs", Column.SIZE) == UNANSWERED
+    assert "vip_level" in cell(window, "VIPs", Column.AS_OF, Qt.ItemDataRole.ToolTipRole)
     assert "vip_level" in cell(window, "VIPs", Column.SIZE, Qt.ItemDataRole.ToolTipRole)
+    assert cell(window, "VIPs", Column.AS_OF, Qt.ItemDataRole.DecorationRole) is not None
+    assert pane.model.status_of(window.connection.open_home.audiences.get("VIPs").id).state == "failed"
 
 
-def test_cells_show_dots_while_sizing_and_a_refresh_cancels_the_running_sizing(qtbot, open_window, tagged_home):
+def test_new_data_shows_in_the_list_without_a_click_after_the_clock_runs(qtbot, open_window, tagged_home):
+    home = calculated_home(tagged_home, "Gold members")
+    window = open_window(home)
+    pane = window.pane("audiences").list
+    opened = window.connection.open_home
+    qtbot.waitUntil(lambda: cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}", timeout=TIMEOUT_MS)
+    now = dt.datetime.now(dt.timezone.utc)
+    workspace = opened.audiences.get("Gold members").workspace_ids[0]
+    newcomers = [mpid for mpid in range(41, 61) if TIERS[mpid % 5] == "gold"]
+    import_batches(opened.cache, [SourcedBatch(workspace, None, shopper(mpid, now), "test", f"batch {mpid}")
+                                  for mpid in newcomers], source="test")  # data only: the engine has not run
+
+    with qtbot.waitSignal(pane.loaded, timeout=TIMEOUT_MS):
+        window.membership_clock.tick()
+
+    assert cell(window, "Gold members", Column.SIZE) == f"{gold_count() + len(newcomers):,}"
+    assert cell(window, "Gold members", Column.ADDS) == f"{len(newcomers):,}"
+    assert cell(window, "Gold members", Column.DROPS) == "0"
+    assert cell(window, "Gold members", Column.VOLATILITY) == f"{len(newcomers) / (gold_count() + len(newcomers)):.1%}"
+
+
+def test_activating_from_the_list_calculates_at_once_with_progress(qtbot, open_window, tagged_home):
     window = open_window(tagged_home)
     pane = window.pane("audiences").list
-    wait_sized(qtbot, window)
-    cancelled: list[None] = []
-    pane.sizing.cancelled.connect(lambda: cancelled.append(None))
+    choose(window, "Gold members")
+    progress: list[tuple[int, int]] = []
+    pane.calculation.progressed.connect(lambda done, total: progress.append((done, total)))
+    assert cell(window, "Gold members", Column.AS_OF) == NOT_CALCULATED_TEXT
 
-    with qtbot.waitSignal(pane.sized, timeout=TIMEOUT_MS):
-        pane.refresh_sizes()
-        assert cell(window, "Gold members", Column.SIZE) == COMPUTING
-        assert window.status.busy_label.text().startswith("Sizing audiences")
-        pane.refresh_sizes()  # the first run is still going: it is cancelled, not waited for
+    with qtbot.waitSignal(pane.calculation.started, timeout=TIMEOUT_MS):
+        pane.actions.activate.trigger()
+    assert cell(window, "Gold members", Column.AS_OF) == CALCULATING_TEXT and pane.busy_bar.is_busy()
+    with qtbot.waitSignal(pane.calculated, timeout=TIMEOUT_MS):
+        pass
 
-    assert cancelled == [None]
-    expected = SizeCalculator(window.connection.open_home).sizes(pane.model.audiences())
-    gold = next(a for a in pane.model.audiences() if a.name == "Gold members")
-    assert cell(window, "Gold members", Column.SIZE) == f"{expected[gold.id].size:,}"
+    assert cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}"
+    assert cell(window, "Gold members", Column.STATUS) == "Active"
+    assert cell(window, "Gold members", Column.AS_OF) not in (NOT_CALCULATED_TEXT, CALCULATING_TEXT)
+    assert progress[-1] == (1, 1) and not pane.busy_bar.is_busy()
+
+    choose(window, "Gold members")  # deactivating keeps what was calculated
+    with qtbot.waitSignal(pane.loaded, timeout=TIMEOUT_MS):
+        pane.actions.deactivate.trigger()
+    assert cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}"
 
 
-def test_only_audiences_whose_criteria_changed_are_sized_again(qtbot, open_window, tagged_home):
-    window = open_window(tagged_home)
+def test_recalculate_brings_the_active_audiences_up_to_date(qtbot, open_window, tagged_home):
+    home = calculated_home(tagged_home, "Gold members")
+    window = open_window(home)
     pane = window.pane("audiences").list
-    wait_sized(qtbot, window)
-    started: list[list[int]] = []
-    pane.sizing.started.connect(started.append)
-    services = window.connection.open_home.audiences
-    gold = services.get("Gold members")
+    opened = window.connection.open_home
+    gold = opened.audiences.get("Gold members")
+    opened.audiences.set_criteria(gold.id, document(IOS))  # the clock has not run: the list shows the old members
 
-    with qtbot.waitSignal(pane.sized, timeout=TIMEOUT_MS):
-        services.add_tag(gold.id, "spring")  # a tag does not change who is in it: no sizing for that
-        services.set_criteria(gold.id, document(IOS))
+    with qtbot.waitSignal(pane.calculated, timeout=TIMEOUT_MS):
+        pane.refresh_action.trigger()
 
-    assert started == [[gold.id]]
+    ios_users = sum(1 for mpid in range(1, 41) if mpid % 3 == 0)  # fill_home's platform is iOS when mpid % 3 == 0
+    assert cell(window, "Gold members", Column.SIZE) == f"{ios_users:,}"
+    assert membership.status(opened, gold.id).size == ios_users
 
 
 # -- actions -------------------------------------------------------------------------------------------
@@ -268,7 +331,7 @@ def test_activate_and_deactivate_from_the_list(qtbot, open_window, tagged_home):
     choose(window, "Gold members")
     assert pane.actions.activate.isEnabled() and not pane.actions.deactivate.isEnabled()
 
-    with qtbot.waitSignal(pane.loaded, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(pane.calculated, timeout=TIMEOUT_MS):  # activated, calculated and read again
         pane.actions.activate.trigger()
     assert cell(window, "Gold members", Column.STATUS) == "Active"
     choose(window, "Gold members")

@@ -271,7 +271,7 @@ def test_the_menus_offer_new_find_delete_preferences_and_the_audience_actions(op
     assert window.pane("audiences").delete_action.text() == "&Delete Audience"
     texts = [action.text() for action in window.pane("audiences").audience_menu.actions() if not action.isSeparator()]
     assert texts[:5] == ["&Open", "&Insights…", "&Clone", "&Rename…", "Add &Tag…"]
-    assert "&Refresh Sizes" in texts
+    assert "&Recalculate Live Audiences" in texts
 
 
 def test_the_audience_shortcuts_never_act_on_the_audiences_pane_out_of_sight(qtbot, open_window, retail_home):

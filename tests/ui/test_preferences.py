@@ -49,29 +49,45 @@ def test_app_preferences_are_kept_in_qsettings(qtbot, open_window, home_dir):
     fill_home(home_dir, audiences={NAME: document(SESSIONS)})
     window = open_window(home_dir)
     dialog = open_preferences(qtbot, window)
-    assert dialog.size_automatically.isChecked() and dialog.estimate_delay.value() == 300
+    assert dialog.estimate_delay.value() == 300
 
-    dialog.size_automatically.setChecked(False)
     dialog.estimate_delay.setValue(500)
     with qtbot.waitSignal(dialog.saved, timeout=TIMEOUT_MS):
         dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
 
-    assert settings.size_audiences_automatically() is False and settings.estimate_delay_ms() == 500
+    assert settings.estimate_delay_ms() == 500
     assert QSettings().value(settings.ESTIMATE_DELAY_KEY) is not None
 
 
-def test_with_automatic_sizing_off_sizes_wait_for_refresh(qtbot, open_window, home_dir):
-    settings.save_preferences(size_automatically=False, estimate_delay=300)
-    fill_home(home_dir, audiences={NAME: document(SESSIONS)})
+def test_the_live_audience_refresh_interval_is_stored_per_workspace(qtbot, open_window, home_dir):
+    ids = fill_home(home_dir, audiences={NAME: document(SESSIONS)})
     window = open_window(home_dir)
-    pane = window.pane("audiences").list
-    qtbot.wait(200)
-    assert not pane.sizing.is_running() and pane.model.size_of(pane.model.audiences()[0].id) is None
+    dialog = open_preferences(qtbot, window)
+    [minutes] = dialog.refresh.values()
+    assert minutes.value() == window.connection.open_home.workspaces.get(ids["workspace"]).membership_refresh_minutes
+    assert minutes.isVisible() and "Refresh live audiences every" in minutes.text()
 
-    with qtbot.waitSignal(pane.sized, timeout=TIMEOUT_MS):
-        pane.refresh_action.trigger()
+    minutes.setValue(5)
+    with qtbot.waitSignal(dialog.saved, timeout=TIMEOUT_MS):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
 
-    assert pane.model.size_of(pane.model.audiences()[0].id) is not None
+    assert window.connection.open_home.workspaces.get(ids["workspace"]).membership_refresh_minutes == 5
+
+
+def test_an_empty_refresh_interval_is_refused_naming_the_field(qtbot, open_window, home_dir):
+    ids = fill_home(home_dir, audiences={NAME: document(SESSIONS)})
+    window = open_window(home_dir)
+    dialog = open_preferences(qtbot, window)
+    [minutes] = dialog.refresh.values()
+    before = window.connection.open_home.workspaces.get(ids["workspace"]).membership_refresh_minutes
+    minutes.lineEdit().clear()  # as a user deleting the number, then pressing OK
+    minutes.lineEdit().setText(minutes.prefix() + minutes.suffix())
+
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+
+    assert dialog.isVisible() and dialog.problem.isVisible()
+    assert "“Refresh live audiences every” of Retail" in dialog.problem.text()
+    assert window.connection.open_home.workspaces.get(ids["workspace"]).membership_refresh_minutes == before
 
 
 def test_preferences_show_where_the_data_and_the_logs_live(qtbot, open_window, home_dir):

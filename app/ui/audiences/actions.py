@@ -86,6 +86,8 @@ class AudienceActions(QObject):
     done = Signal(str, bool)
     #: fires when a store write made by an action failed; the text is meant for the user
     failed = Signal(str)
+    #: fires after audiences were activated (their ids): the list calculates them at once
+    activated = Signal(list)
 
     def __init__(self, owner: QWidget, choice: AudienceChoice, connection: HomeConnection, tasks: Tasks) -> None:
         super().__init__(owner)
@@ -246,9 +248,12 @@ class AudienceActions(QObject):
             for audience in chosen:
                 home.audiences.activate(audience.id)
 
-        self.writes.run(work, label="Activating",
-                        on_success=lambda _: self.done.emit(f"Activated {_names(chosen)}", False),
-                        on_failure=self._on_failed)
+        def activated(_result) -> None:
+            self.done.emit(f"Activated {_names(chosen)}; calculating its members…" if len(chosen) == 1
+                           else f"Activated {_names(chosen)}; calculating their members…", False)
+            self.activated.emit([a.id for a in chosen])
+
+        self.writes.run(work, label="Activating", on_success=activated, on_failure=self._on_failed)
 
     def _on_deactivate(self) -> None:
         home = self.connection.open_home

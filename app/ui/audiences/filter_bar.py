@@ -1,4 +1,4 @@
-"""The row above the audience table: New Audience…, the search, the tag filter, the count and Refresh Sizes."""
+"""The row above the audience table: New Audience…, the search, the tag filter, the count and Recalculate."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class FilterBar(QWidget):
 
     #: the user asked for a new audience
     new_requested = Signal()
-    #: the user asked to count the sizes again
+    #: the user asked to bring the live audiences up to date now
     refresh_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -32,9 +32,10 @@ class FilterBar(QWidget):
         self.tag_filter = TagFilter()
         self.count = QLabel()
         self.count.setAccessibleName("Audience count")
-        self.refresh_button = QToolButton(text="Refresh Sizes", autoRaise=True)
-        self.refresh_button.setAccessibleName("Refresh sizes")
-        self.refresh_button.setToolTip("Count every audience's size, adds and drops again (F5)")
+        self.refresh_button = QToolButton(text="Recalculate", autoRaise=True)
+        self.refresh_button.setAccessibleName("Recalculate live audiences")
+        self.refresh_button.setToolTip("Bring every Active audience's members up to date now (F5); they are also "
+                                       "kept up to date after every import and sync, and on the clock")
         self.refresh_button.clicked.connect(self.refresh_requested)
 
         top = QHBoxLayout(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
@@ -13,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from app.models.services.audiences import AudienceInfo
 # Also read through this module by the editor (details, recovery, segment tabs).
-from app.ui.kit.times import local_time
+from app.ui.kit.times import age, local_time
 
 if TYPE_CHECKING:
-    from app.engines.audience_sizes import AudienceSize
+    from app.engines.membership import MembershipStatus
 
 #: The value the proxy sorts by: the real datetime's timestamp, names ignoring case.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,21 +33,24 @@ class Column(IntEnum):
     ADDS = 2
     DROPS = 3
     VOLATILITY = 4
-    CONNECTED_OUTPUTS = 5
-    CREATED_BY = 6
-    LAST_UPDATED = 7
-    STATUS = 8
-    TAGS = 9
-    ACTIONS = 10
+    AS_OF = 5
+    CONNECTED_OUTPUTS = 6
+    CREATED_BY = 7
+    LAST_UPDATED = 8
+    STATUS = 9
+    TAGS = 10
+    ACTIONS = 11
 
 
 HEADERS = {
     Column.NAME: "Name",
     Column.SIZE: "Size",
-    Column.ADDS: "Adds (24 h)",
-    Column.DROPS: "Drops (24 h)",
+    # "(24 h)" is in their tooltips: the short headers leave room for As of at a laptop's first window size.
+    Column.ADDS: "Adds",
+    Column.DROPS: "Drops",
     Column.VOLATILITY: "Volatility",
-    Column.CONNECTED_OUTPUTS: "Connected Outputs",
+    Column.AS_OF: "As of",
+    Column.CONNECTED_OUTPUTS: "Outputs",  # "Connected Outputs" in full in its tooltip: room for As of
     Column.CREATED_BY: "Created By",
     Column.LAST_UPDATED: "Last Updated",
     Column.STATUS: "Status",
@@ -55,21 +59,30 @@ HEADERS = {
 }
 
 HEADER_TOOLTIPS = {
-    Column.SIZE: "Users in the audience now, counted in the cache",
-    Column.ADDS: "Users who are in the audience now but were not 24 hours ago",
-    Column.DROPS: "Users who were in the audience 24 hours ago but are not now",
+    Column.SIZE: "Users in the audience as of its last calculation (Active audiences are kept up to date)",
+    Column.ADDS: "Adds (24 h): users who entered the audience in the last 24 hours",
+    Column.DROPS: "Drops (24 h): users who left the audience in the last 24 hours",
     Column.VOLATILITY: "(adds + drops) / size: how much of the audience changed in the last 24 hours",
+    Column.AS_OF: "When the audience's members were last calculated; whether a calculation runs or failed",
     Column.ACTIONS: "Open, clone, rename, tag, activate or delete the audience",
-    Column.CONNECTED_OUTPUTS: "Outputs (ad, email, push partners) the audience is connected to; a warning when forwarding to one has failed",
+    Column.CONNECTED_OUTPUTS: "Connected outputs: the ad, email and push partners the audience is connected to; a warning when forwarding to one has failed",
 }
 
-#: The columns filled in by sizing, after the list is shown.
-SIZE_COLUMNS = (Column.SIZE, Column.ADDS, Column.DROPS, Column.VOLATILITY)
+#: The columns read from the membership engine's statuses (app/engines/membership.py).
+SIZE_COLUMNS = (Column.SIZE, Column.ADDS, Column.DROPS, Column.VOLATILITY, Column.AS_OF)
 
-#: Shown in a size cell while the audience is being sized.
+#: Shown in a size cell while the audience is calculated for the first time.
 COMPUTING = "…"
-#: Shown in a size cell when the cache cannot answer the audience's criteria (the tooltip says why).
+#: Shown in a size cell when the audience's only calculation failed (the tooltip says why).
 UNANSWERED = "?"
+#: Shown in the size cells of an audience never calculated (a draft, or not reached yet).
+NOT_CALCULATED = "—"
+#: The "As of" texts of the states that have no time of their own.
+NOT_CALCULATED_TEXT = "Not calculated"
+CALCULATING_TEXT = "Calculating…"
+FAILED_TEXT = "Failed"
+NOT_CALCULATED_TIP = ("Not calculated: drafts and inactive audiences are not kept up to date. Activate the "
+                      "audience to calculate it now; the builder shows a live estimate of a draft.")
 
 STATUS_TEXT = {"draft": "Draft", "active": "Active", "inactive": "Inactive"}
 SCOPE_TEXT = {"single": "Single workspace", "multi": "Multi-workspace"}
@@ -118,7 +131,8 @@ class AudienceTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[AudienceInfo] = []
-        self._sizes: dict[int, AudienceSize] = {}
+        #: audience id → the membership engine's last word on it (the audience as a whole)
+        self._statuses: dict[int, MembershipStatus] = {}
         self._computing: set[int] = set()
         #: audience id → (connections, connections with an open fault)
         self._outputs: dict[int, tuple[int, int]] = {}
@@ -175,32 +189,36 @@ class AudienceTableModel(QAbstractTableModel):
         return None
 
     def _size_data(self, audience: AudienceInfo, column: Column, role: int) -> Any:
-        size = self._sizes.get(audience.id)
-        computing = audience.id in self._computing
+        status = self._statuses.get(audience.id)
+        state = membership_state(status, audience.id in self._computing)
+        known = status is not None and status.size is not None  # a good calculation's numbers, kept on failure
         if role == Qt.ItemDataRole.DisplayRole:
-            if computing:
-                return COMPUTING
-            if size is None:
-                return ""
-            if size.problem is not None:
-                return UNANSWERED
-            return size_text(size, column)
+            if column == Column.AS_OF:
+                return as_of_text(status, state)
+            if known:
+                return size_text(status, column)
+            return {"calculating": COMPUTING, "failed": UNANSWERED}.get(state, NOT_CALCULATED)
         if role == SORT_ROLE:
-            value = None if computing or size is None else size_value(size, column)
+            if column == Column.AS_OF:
+                return -1.0 if status is None or status.as_of is None else status.as_of.timestamp()
+            value = size_value(status, column) if known else None
             # Unknown sizes sort below every known one, whichever way the column is sorted by the user.
             return -1.0 if value is None else float(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column == Column.AS_OF:
+                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and (computing or (size is not None and size.problem)):
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.AS_OF and state == "failed":
+            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        # Grey while there is nothing to read; a failure's "Failed" stays in the text colour, beside its icon.
+        if role == Qt.ItemDataRole.ForegroundRole and state in ("calculating", "not calculated") and not (
+                known and column != Column.AS_OF):
             return QPalette().brush(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if computing:
-                return "Being counted in the cache…"
-            if size is None:
-                return "Not counted yet"
-            if size.problem is not None:
-                return f"The cache cannot answer this audience's criteria: {size.problem}"
-            return HEADER_TOOLTIPS[column]
+            # Rich text, so Qt wraps a long reason rather than showing one line across the screen.
+            return f"<p>{html.escape(state_tooltip(status, state, HEADER_TOOLTIPS[column]))}</p>"
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == Column.AS_OF and state == "failed":
+            return f"Calculation failed: {status.error}" if status is not None else FAILED_TEXT
         if role == AUDIENCE_ROLE:
             return audience
         return None
@@ -252,8 +270,9 @@ class AudienceTableModel(QAbstractTableModel):
     def outputs_of(self, audience_id: int) -> tuple[int, int]:
         return self._outputs.get(audience_id, (0, 0))
 
-    def size_of(self, audience_id: int) -> AudienceSize | None:
-        return self._sizes.get(audience_id)
+    def status_of(self, audience_id: int) -> MembershipStatus | None:
+        """The membership engine's last word on the audience, as last read (None: never calculated)."""
+        return self._statuses.get(audience_id)
 
     def is_computing(self, audience_id: int) -> bool:
         return audience_id in self._computing
@@ -312,36 +331,62 @@ class AudienceTableModel(QAbstractTableModel):
             self._rows.extend(added)
             self.endInsertRows()
 
-    # -- sizes -------------------------------------------------------------------------------------
+    # -- membership ------------------------------------------------------------------------------
 
     def set_computing(self, audience_ids: Iterable[int]) -> None:
-        """These audiences are being sized: their size cells show "…" until `set_size`."""
+        """These audiences are being calculated now (an activation): they say so until the next `set_statuses`."""
         ids = set(audience_ids)
         changed = ids ^ self._computing
         self._computing = ids
         self._size_cells_changed(changed)
 
-    def set_size(self, size: AudienceSize) -> None:
-        self._sizes[size.audience_id] = size
-        self._computing.discard(size.audience_id)
-        self._size_cells_changed({size.audience_id})
-
-    def forget_sizes(self, audience_ids: Iterable[int] | None = None) -> None:
-        """Drop the sizes of these audiences (all when None): they are out of date."""
-        ids = set(self._sizes) if audience_ids is None else set(audience_ids)
-        for audience_id in ids:
-            self._sizes.pop(audience_id, None)
-        self._size_cells_changed(ids)
+    def set_statuses(self, statuses: dict[int, MembershipStatus]) -> None:
+        """audience id → the engine's status of the audience as a whole, as read with the list."""
+        changed = {a for a in set(statuses) | set(self._statuses) if statuses.get(a) != self._statuses.get(a)}
+        self._statuses = dict(statuses)
+        self._size_cells_changed(changed)
 
     def _size_cells_changed(self, audience_ids: set[int]) -> None:
         if not audience_ids:
             return
         for row, audience in enumerate(self._rows):
             if audience.id in audience_ids:
-                self.dataChanged.emit(self.index(row, Column.SIZE), self.index(row, Column.VOLATILITY))
+                self.dataChanged.emit(self.index(row, Column.SIZE), self.index(row, Column.AS_OF))
 
 
-def size_value(size: AudienceSize, column: Column) -> float | int | None:
+def membership_state(status: MembershipStatus | None, computing: bool) -> str:
+    """ok, calculating, failed or not calculated."""
+    if computing:
+        return "calculating"
+    return "not calculated" if status is None else status.state
+
+
+def as_of_text(status: MembershipStatus | None, state: str) -> str:
+    if state == "calculating":
+        return CALCULATING_TEXT
+    if state == "failed":
+        return FAILED_TEXT
+    if status is None or status.as_of is None:
+        return NOT_CALCULATED_TEXT
+    # How long ago reads at a glance and fits a narrow column; the tooltip gives the local time.
+    return age(status.as_of, dt.datetime.now(dt.UTC))
+
+
+def state_tooltip(status: MembershipStatus | None, state: str, what: str) -> str:
+    """What a membership cell means, and the state of the audience's calculation."""
+    kept = (f"The numbers are those of the last good calculation, as of {local_time(status.as_of)}."
+            if status is not None and status.as_of is not None else "It has no members calculated yet.")
+    if state == "failed":
+        reason = status.error if status is not None else "unknown"
+        return f"The last calculation failed: {reason}. {kept} The next run tries again."
+    if state == "calculating":
+        return f"Being calculated now. {kept}"
+    if status is None or status.as_of is None:
+        return NOT_CALCULATED_TIP
+    return f"{what}. As of {local_time(status.as_of)}."
+
+
+def size_value(size: MembershipStatus, column: Column) -> float | int | None:
     match column:
         case Column.SIZE:
             return size.size
@@ -354,7 +399,7 @@ def size_value(size: AudienceSize, column: Column) -> float | int | None:
     return None
 
 
-def size_text(size: AudienceSize, column: Column) -> str:
+def size_text(size: MembershipStatus, column: Column) -> str:
     value = size_value(size, column)
     if column == Column.VOLATILITY:
         # An empty audience has no volatility: nothing to churn.

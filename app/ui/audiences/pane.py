@@ -1,8 +1,11 @@
-"""The Audiences pane: single and multi workspace tabs over one sortable, filterable table, sized in the background.
+"""The Audiences pane: single and multi workspace tabs over one sortable, filterable table, with each audience's
+live membership as the membership engine last calculated it.
 
 Made of parts with one job each: the filter bar (filter_bar.py), the table and its column widths
-(table.py), the actions on the chosen audiences (actions.py), the sizing (sizing.py) and the
-notice (notice.py); the pane reads the list (the kit's refresh idiom) and says what to show.
+(table.py), the actions on the chosen audiences (actions.py), the calculations the list asks for
+(calculating.py) and the notice (notice.py); the pane reads the list with the engine's statuses (the kit's
+refresh idiom: again after every store change and every cache change, a sync's or the membership clock's)
+and says what to show. Opening the list never calculates: sizes, adds, drops and "as of" are the engine's.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ from PySide6.QtWidgets import QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWid
 
 from app.engines.home import OpenHome
 from app.models.services.audiences import AudienceInfo
-from app.ui import settings as preferences
 from app.ui.audiences.actions import AudienceActions, popup_menu
 from app.ui.audiences.filter_bar import FilterBar
 from app.ui.audiences.filters import TAB_TITLES, TAB_TOOLTIPS, scope_of_tab
 from app.ui.audiences.model import AUDIENCE_ROLE, Column
 from app.ui.audiences.new_audience import open_new_audience_dialog
 from app.ui.audiences.notice import Notice
-from app.ui.audiences.sizing import AudienceSizing, SizesKept
+from app.ui.audiences.calculating import Calculation
 from app.ui.audiences.table import AudienceTable
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
@@ -45,11 +47,16 @@ class AudienceList:
     outputs: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: the audiences with a saved A/B test (marked with %)
     ab_tests: frozenset[int] = frozenset()
+    #: audience id → the membership engine's status of the audience as a whole
+    statuses: dict = field(default_factory=dict)
 
 
 def read_audiences(home: OpenHome) -> AudienceList:
     """Runs in a worker: every audience, whether there is a workspace to create one in, and the
-    audiences' connected outputs and faults."""
+    audiences' connected outputs and faults, and each audience's membership as the engine last calculated it."""
+    # Imported by the worker: the engine brings DuckDB work the window's start does not need.
+    from app.engines import membership
+
     connected = home.connections.counts_by_audience()
     faulted = home.faults.open_counts_by_audience()
     return AudienceList(
@@ -57,6 +64,8 @@ def read_audiences(home: OpenHome) -> AudienceList:
         has_workspace=bool(home.workspaces.list()),
         outputs={audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in connected.items()},
         ab_tests=frozenset(home.ab_tests.audience_ids()),
+        statuses={audience_id: status for (audience_id, variant_id), status in membership.statuses(home).items()
+                  if variant_id == membership.WHOLE},
     )
 
 
@@ -74,6 +83,8 @@ class AudiencesPane(Pane):
     icon = QStyle.StandardPixmap.SP_DirHomeIcon
     # Any store change may show in the list (names, tags, statuses, outputs, faults, A/B tests).
     reload_on = frozenset()
+    # A sync, or the membership clock's run, changes the members the list shows.
+    reload_on_cache_change = True
     refresh_delay_ms = REFRESH_DELAY_MS
     loading_label = "Loading audiences"
 
@@ -81,8 +92,8 @@ class AudiencesPane(Pane):
     loaded = Signal(int)
     #: fires when the user opens an audience (double-click, Enter, or Open); the audience id
     open_requested = Signal(int)
-    #: fires when a sizing run has sized every audience it was given
-    sized = Signal()
+    #: fires when a calculation the list asked for (Recalculate, an activation) has ended and been read
+    calculated = Signal()
 
     def __init__(self, connection: HomeConnection, tasks: Tasks, parent: QWidget | None = None, *,
                  bus: PaneBus | None = None) -> None:
@@ -90,11 +101,12 @@ class AudiencesPane(Pane):
         self._has_workspace = True
         self._open_error: str | None = None
         self._select_after_load: int | None = None
+        self._calculated_pending = False
 
         self.filter_bar = bar = FilterBar()
         self.search, self.tag_filter, self.count = bar.search, bar.tag_filter, bar.count
         bar.new_requested.connect(self.new_audience)
-        bar.refresh_requested.connect(self.refresh_sizes)
+        bar.refresh_requested.connect(self.recalculate)
         self.tabs = QTabBar()
         self.tabs.setDocumentMode(True)
         self.tabs.setExpanding(False)
@@ -123,20 +135,19 @@ class AudiencesPane(Pane):
         self.actions.done.connect(lambda text, undoable: self.notice.show_text(text, undoable=undoable))
         self.actions.failed.connect(lambda text: self.notice.show_text(text, undoable=False))
         self.notice.undo_button.clicked.connect(self._on_notice_undo)
-        self.refresh_action = QAction("&Refresh Sizes", self)
+        self.refresh_action = QAction("&Recalculate Live Audiences", self)
         self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.refresh_action.setStatusTip("Count every audience's size, adds and drops again")
-        self.refresh_action.triggered.connect(self.refresh_sizes)
+        self.refresh_action.setStatusTip("Bring every Active audience up to date now (they are kept up to date "
+                                         "after every import and sync, and on the clock)")
+        self.refresh_action.triggered.connect(self.recalculate)
         self.addAction(self.refresh_action)
 
-        self.sizes = SizesKept()
-        self.sizing = AudienceSizing(tasks, self)
-        self.sizing.started.connect(self.model.set_computing)
-        self.sizing.size_ready.connect(self._on_size_ready)
-        self.sizing.finished.connect(self._on_sizing_finished)
-        self.sizing.cancelled.connect(self._on_sizing_stopped)
-        self.sizing.failed.connect(self._on_sizing_failed)
+        self.calculation = Calculation(tasks, self)
+        self.calculation.started.connect(self._on_calculation_started)
+        self.calculation.progressed.connect(self.busy_bar.set_progress)
+        self.calculation.finished.connect(self._on_calculation_finished)
+        self.actions.activated.connect(self.calculate)
 
         self.search.textChanged.connect(lambda text: (self.proxy.set_search(text), self._show_state()))
         self.tag_filter.chosen_changed.connect(lambda tags: (self.proxy.set_tags(tags), self._show_state()))
@@ -200,9 +211,6 @@ class AudiencesPane(Pane):
         return lambda: read_audiences(home)
 
     def wants_refresh(self, kind: str) -> bool:
-        if kind == "workspace_changed":
-            # A workspace's real-time window decides which events count: every size may change.
-            self.sizes.forget()
         return True
 
     def show_data(self, result: AudienceList) -> None:
@@ -211,6 +219,9 @@ class AudiencesPane(Pane):
         self.model.set_audiences(result.audiences)
         self.model.set_outputs(result.outputs)
         self.model.set_ab_tests(result.ab_tests)
+        if not self.calculation.is_running():
+            self.model.set_computing(())
+        self.model.set_statuses(result.statuses)
         self.tag_filter.set_available({tag for audience in result.audiences for tag in audience.tags})
         if first_load and result.audiences:
             self.table.scrollToTop()
@@ -219,38 +230,40 @@ class AudiencesPane(Pane):
         self._show_state()
         self.actions.update_enabled()
         self.loaded.emit(len(result.audiences))
-        if preferences.size_audiences_automatically():
-            self._size_changed(result.audiences)
+        if self._calculated_pending and self._reading is None:
+            self._calculated_pending = False
+            self.calculated.emit()
 
-    # -- sizes -------------------------------------------------------------------------------------
+    # -- calculating -------------------------------------------------------------------------------
 
-    def refresh_sizes(self) -> None:
-        """Count every audience's size again (cancelling a sizing still running)."""
-        self.sizes.forget()
-        self._size_changed(self.model.audiences())
-
-    def _size_changed(self, audiences: list[AudienceInfo]) -> None:
-        """Size the audiences whose criteria, workspaces or inputs changed since they were sized."""
+    def recalculate(self) -> None:
+        """Bring every Active audience up to date now (what could have changed), with progress."""
         home = self.home
-        stale = self.sizes.stale(audiences) if home is not None else None
-        if stale is not None:
-            self.sizing.start(home, stale)
+        if home is not None:
+            self.calculation.start(home, None, [a.id for a in self.model.audiences() if a.status == "active"])
 
-    def _on_size_ready(self, size) -> None:
-        self.sizes.sized(size.audience_id)
-        self.model.set_size(size)
+    def calculate(self, audience_ids: list[int]) -> None:
+        """Calculate these audiences at once (just activated), with progress."""
+        home = self.home
+        if home is not None and audience_ids:
+            self.calculation.start(home, audience_ids, audience_ids)
 
-    def _on_sizing_finished(self) -> None:
-        self._on_sizing_stopped()
-        self.sized.emit()
+    def _on_calculation_started(self, audience_ids: list[int]) -> None:
+        self.model.set_computing(audience_ids)
+        self._set_busy(True)
 
-    def _on_sizing_stopped(self) -> None:
-        self.sizes.stopped()
-        self.model.set_computing(())
+    def _on_calculation_finished(self, message: str) -> None:
+        if message:
+            self.notice.show_text(message, undoable=False)
+        self._calculated_pending = True
+        # Every pane showing membership reads again, this list too (its read shows the engine's new statuses,
+        # and ends the rows' "calculating").
+        self.bus.cache_changed.emit()
+        self._set_busy(self._reading is not None or self._refresh_timer.isActive())
 
-    def _on_sizing_failed(self, message: str) -> None:
-        self._on_sizing_stopped()
-        self.notice.show_text(message, undoable=False)
+    def _set_busy(self, busy: bool) -> None:
+        # The busy bar moves while the list reads and while a calculation it asked for runs.
+        super()._set_busy(busy or self.calculation.is_running())
 
     # -- showing -----------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from app.ui.kit.times import local_time
 #: Below this the name column stops shrinking and the other columns shrink (to their headers' width),
 #: then the table scrolls sideways.
 MIN_NAME_WIDTH = 200
-HEADER_KEY = "audiences/header_v3"  # v3: with the Connected Outputs column; an older state would misplace columns
+HEADER_KEY = "audiences/header_v4"  # v4: with the As of column; an older state would misplace columns
 #: Whether the user has sized a column by hand: then the widths are theirs, and only the name column follows the window.
 SIZED_KEY = "audiences/columns_sized_by_hand"
 
@@ -105,10 +105,11 @@ class AudienceTable(QTableView):
 
         return {
             Column.SIZE: fit("Size", "1,234,567"),
-            Column.ADDS: fit("Adds (24 h)"),
-            Column.DROPS: fit("Drops (24 h)"),
+            Column.ADDS: fit("Adds", "12,345"),
+            Column.DROPS: fit("Drops", "12,345"),
             Column.VOLATILITY: fit("Volatility"),
-            Column.CONNECTED_OUTPUTS: fit("Connected Outputs", "12 (3 faulted)") + 20,
+            Column.AS_OF: fit("Calculating…", "Not calculated", "59 min ago"),
+            Column.CONNECTED_OUTPUTS: fit("Outputs", "12 (3 faulted)") + 20,
             Column.CREATED_BY: fit("Created By"),
             Column.LAST_UPDATED: fit("Last Updated", local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))),
             Column.STATUS: fit("Inactive", "Status"),
@@ -122,9 +123,13 @@ class AudienceTable(QTableView):
         narrowest = {column: min(width, max(metrics.horizontalAdvance(str(headers(column, Qt.Orientation.Horizontal)))
                                             + 16, 44))
                      for column, width in preferred.items()}
-        # The Actions button and a whole date never give way: a cut button or time reads as broken.
-        for column in (Column.ACTIONS, Column.LAST_UPDATED):
-            narrowest[column] = preferred[column]
+        # The Actions button, a whole date and the As of state never give way: a cut button or time reads as
+        # broken. (The padding of a date and a state may go: their texts are known.)
+        narrowest[Column.ACTIONS] = preferred[Column.ACTIONS]
+        metrics = self.fontMetrics()
+        narrowest[Column.LAST_UPDATED] = metrics.horizontalAdvance(
+            local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))) + 14
+        narrowest[Column.AS_OF] = max(metrics.horizontalAdvance(t) for t in ("Calculating…", "Not calculated")) + 14
         return narrowest
 
     def fit_name_column(self) -> None:
@@ -143,7 +148,8 @@ class AudienceTable(QTableView):
                 give = 1.0 if room >= wanted else max(0.0, (room - least) / max(1, wanted - least))
                 for column, preferred in self.preferred_widths.items():
                     narrowest = self._narrowest[column]
-                    self.setColumnWidth(column, round(narrowest + give * (preferred - narrowest)))
+                    # Down, never up: eleven columns rounded up overrun the width by a few pixels.
+                    self.setColumnWidth(column, int(narrowest + give * (preferred - narrowest)))
             others = sum(header.sectionSize(column) for column in Column if column != Column.NAME)
             self.setColumnWidth(Column.NAME, max(MIN_NAME_WIDTH, header.width() - others))
         finally:

@@ -1,7 +1,7 @@
 """The editor's layout: its widgets and where they sit, with no behaviour of the audience in them.
 
 A top row (name, status, Undo, Redo, Save, Activate), a message line, then three tabs: Criteria
-(palette | canvas | estimate above the details), A/B Test and Segment. The widths of the palette,
+(palette | canvas | estimate and size over time above the details), A/B Test and Segment. The widths of the palette,
 canvas and side column are remembered for the next editor and the next start.
 """
 
@@ -29,6 +29,7 @@ from app.ui.editor.ab_test import ABTestTab
 from app.ui.editor.canvas import CriteriaCanvas
 from app.ui.editor.details import DetailsPanel
 from app.ui.editor.estimate_panel import EstimatePanel
+from app.ui.editor.history_chart import HistoryChart
 from app.ui.editor.palette import CriteriaPalette
 from app.ui.editor.segment import SegmentTab
 from app.ui.editor.services import EditorServices
@@ -50,6 +51,7 @@ class EditorLayout(QWidget):
         self.canvas = CriteriaCanvas(services)
         self.estimate = EstimatePanel()
         self.details = DetailsPanel(context.workspaces)
+        self.history_chart = HistoryChart(connection, tasks, audience_id)  # as saved, beside the live estimate
         self.splitter = self._criteria_page()
         top = self._top_row()
 
@@ -107,6 +109,8 @@ class EditorLayout(QWidget):
         estimate_box.setContentsMargins(14, 0, 14, 0)
         estimate_box.setSpacing(10)
         estimate_box.addWidget(self.estimate)
+        estimate_box.addWidget(rule())
+        estimate_box.addWidget(self.history_chart)
         estimate_box.addWidget(rule())
         side_layout.addLayout(estimate_box)
         side_layout.addWidget(details_scroll, 1)
