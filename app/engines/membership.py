@@ -230,6 +230,10 @@ class _Run:
                 self.report.unchanged.append((audience.id, WHOLE))
                 # Against the key the variations were made with: the audience's as last calculated.
                 self._variations_only(audience, variations, previous, whole.inputs_key)
+                if whole.inputs_key == key:
+                    # The query now is the one its members came from, over the same data: they are current
+                    # now, so "as of" says so (else an audience without time windows looks days old).
+                    self._confirm(audience.id)
                 return
         self._mark_calculating(audience.id)
         try:
@@ -256,6 +260,12 @@ class _Run:
             cur.execute("DROP TABLE membership_whole")
         self.report.calculated.append((audience.id, WHOLE))
         self.report.calculated.extend((audience.id, v.id) for v in variations)
+
+    def _confirm(self, audience_id: int) -> None:
+        """The audience's kept members (and its variations') were found current: as of now."""
+        with self.home.cache.deriving() as cur:
+            cur.execute("UPDATE membership_status SET as_of = ?, attempted_at = ? WHERE audience_id = ? AND state = ?",
+                        [self.naive_now, self.naive_now, audience_id, OK])
 
     def _only_the_clock_moved(self, audience: AudienceInfo, catalog, whole: _Previous) -> bool:
         """True when the members query at the last calculation's moment is the one stored: the definition,

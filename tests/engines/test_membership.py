@@ -220,3 +220,21 @@ def test_a_cache_from_before_the_membership_tables_gets_them_and_keeps_its_data(
         assert cache.data_version == version
     finally:
         cache.close()
+
+
+def test_an_audience_found_current_is_as_of_the_run_that_found_it(opened):
+    """An audience without time windows whose data did not change is not recalculated, but its members are
+    current: "as of" is the run's moment, not its first calculation's (the list said "45 days ago")."""
+    home, workspace = opened
+    tiers = home.audiences.create("Gold", workspace_ids=[workspace.id], criteria=GOLD, status="active")
+    timed = home.audiences.create("Sessions", workspace_ids=[workspace.id], criteria=SESSION_48H, status="active")
+    membership.refresh(home, NOW)
+    later = NOW + 3 * dt.timedelta(days=15)
+    report = membership.run_due(home, later)
+    assert (tiers.id, 0) in report.unchanged
+    assert membership.status(home, tiers.id, later).as_of == later
+    # One whose windows slid but whose interval has not passed is not current now: it keeps its time.
+    soon = later + dt.timedelta(minutes=5)
+    assert membership.run_due(home, soon).calculated == []
+    assert membership.status(home, timed.id, soon).as_of == later
+    assert membership.status(home, tiers.id, soon).as_of == soon
