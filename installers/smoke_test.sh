@@ -23,5 +23,11 @@ home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 export QT_QPA_PLATFORM=offscreen
 "$bundle/audience-studio" --home "$home" demo --profiles 2000 --days 14
-"$bundle/audience-studio" --home "$home" --self-test
+# The self-test passes on its count alone; a traceback on the way (a module the bundle left out, say
+# the one pyqtgraph needs to draw the estimate's chart) fails the smoke test too.
+"$bundle/audience-studio" --home "$home" --self-test 2>&1 | tee "$home/self-test.log"
+if grep -q "Traceback" "$home/self-test.log"; then
+    echo "The frozen app printed a traceback during its self-test (above)." >&2
+    exit 1
+fi
 echo "Smoke test passed: $bundle ($(du -sh "$bundle" | cut -f1))"
