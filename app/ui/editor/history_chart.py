@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from shiboken6 import isValid
+
 from app.ui.home import HomeConnection
 from app.ui.kit.newest import NewestWins
 from app.ui.workers import Tasks, failure_message
@@ -75,6 +77,9 @@ class HistoryChart(QWidget):
         self.rows: list = []
         self.hover_text = ""
         self._reads = NewestWins()
+        # Closing the editor deletes this widget while a read may be on its way: its answer is dropped.
+        reads = self._reads
+        self.destroyed.connect(lambda *_: reads.stop())
         self._plot = None
 
         caption = QLabel("Size over time")
@@ -148,6 +153,8 @@ class HistoryChart(QWidget):
                            failure_message(exc, "Reading the size history"))))
 
     def show_history(self, history: History) -> None:
+        if not isValid(self) or not isValid(self.empty):  # the editor closed meanwhile
+            return
         self.history = history
         self._draw()
         self.shown.emit()
@@ -235,6 +242,8 @@ class HistoryChart(QWidget):
         plot.showGrid(x=False, y=True, alpha=0.15)
 
     def _show_empty(self, text: str) -> None:
+        if not isValid(self) or not isValid(self.empty):  # the editor closed meanwhile
+            return
         self.rows = []
         self.empty.setText(text)
         self.pages.setCurrentWidget(self.empty)
