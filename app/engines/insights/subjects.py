@@ -80,3 +80,14 @@ def subject_members_sql(home: OpenHome, subject: Subject, cursor, now: dt.dateti
 def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """`column IN (?, ...)` with one parameter per value."""
     return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
+def attribute_names(home: OpenHome, workspace_ids: Sequence[int]) -> list[str]:
+    """The user attributes the cache's catalog knows in these workspaces, by name (what a breakdown or the
+    members' extra columns may show)."""
+    cursor = home.cache.cursor()
+    try:
+        catalog = catalog_for(home, cursor)
+    finally:
+        cursor.close()
+    return sorted({name for ws in workspace_ids for name in catalog.attributes.get(ws, {})}, key=str.casefold)

@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engines.estimates import catalog_for
 from app.engines.insights.breakdown import DEVICE_FIELDS, LOCATION_FIELDS, Breakdown, breakdown
-from app.engines.insights.subjects import Subject
+from app.engines.insights.subjects import Subject, attribute_names
 from app.ui.home import HomeConnection
 from app.ui.insights.bars import BAR_ROLE, MARK_ROLE, BarDelegate
 from app.ui.insights.breakdown_csv import write_breakdown
@@ -114,8 +113,7 @@ class BreakdownTab(QWidget):
             return
 
         def names(_ticket) -> list[str]:
-            catalog = catalog_for(home, home.cache.cursor())
-            return sorted({n for ws in subject.workspace_ids for n in catalog.attributes.get(ws, {})}, key=str.casefold)
+            return attribute_names(home, subject.workspace_ids)
 
         def offered(found: list[str]) -> None:
             self.attributes = found

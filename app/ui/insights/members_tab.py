@@ -21,9 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.engines.estimates import catalog_for
 from app.engines.insights.members_page import Member, export_csv, members_page
-from app.engines.insights.subjects import Subject
+from app.engines.insights.subjects import Subject, attribute_names
 from app.ui.home import HomeConnection
 from app.ui.insights.members_table import MembersTable
 from app.ui.insights.requests import Requests
@@ -146,8 +145,7 @@ class MembersTab(QWidget):
             return
 
         def names(_ticket) -> list[str]:
-            catalog = catalog_for(home, home.cache.cursor())
-            return sorted({n for ws in subject.workspace_ids for n in catalog.attributes.get(ws, {})}, key=str.casefold)
+            return attribute_names(home, subject.workspace_ids)
 
         self.catalog_requests.ask(names, self._offer_attributes, on_failure=self.error.say)
 
