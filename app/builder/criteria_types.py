@@ -21,7 +21,7 @@ card editor and a summary (docs/criteria.md, "Adding a criterion type").
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 

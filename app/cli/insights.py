@@ -3,7 +3,6 @@ audiences overlap, what an audience is made of (app.engines.insights; docs/insig
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Callable
 
