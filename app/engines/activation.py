@@ -7,7 +7,9 @@ What is due (`due_connections`): a Sending connection without an open fault, of 
 gained or lost members in the membership engine's change log since it was last forwarded.
 
 Who forwards (`Activator`): the desktop app while it is open, or the activation agent, never both: the
-activator forwards only while it holds the home's forwarder lock (engines.forwarder_lock). It has one planner
+activator forwards only while it holds the home's forwarder lock (engines.forwarder_lock). (A home's cache
+is open in one process at a time, so the agent works in rounds, opening the home only for each round, and
+waits while the app holds the lock.) It has one planner
 thread, woken after every membership run (`membership_ran`, called by the membership engine) and on its own
 clock, and one queue and thread per output, so one slow or faulted output never delays the others. All queues
 of an output share its token bucket (engines.rate_limits). Forward Now (a manual run) stays as it was.
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
-from app.engines.forwarder_lock import ForwarderLock, read_agent_status
+from app.engines.forwarder_lock import ForwarderLock
 from app.engines.forwarding import FAULTED, ForwardingEngine, ForwardingReport
 from app.engines.home import OpenHome
 from app.engines.rate_limits import RateLimits
@@ -97,20 +99,22 @@ def membership_ran(home: OpenHome) -> None:
 class Activator:
     """Forwards due connections while it holds the home's forwarder lock: a planner and a queue per output.
 
-    `holder` names it in the lock ("app" or "agent"). `yield_to_agent`: the app lets a waiting agent take over.
+    `holder` names it in the lock ("app" or "agent"); `lock`: one the caller holds already (the agent's round).
     `on_report(report)` is called (on an output's thread) after each run; `on_state()` when it starts or stops
     forwarding. `engine_factory()` makes each output thread's ForwardingEngine (tests inject sleeps and policies).
     """
 
     def __init__(self, home: OpenHome, *, holder: str = "app", trigger: str = "automatic",
-                 yield_to_agent: bool = False, poll_seconds: float = POLL_SECONDS,
+                 poll_seconds: float = POLL_SECONDS,
                  on_report: Callable[[ForwardingReport], None] | None = None,
                  on_state: Callable[[], None] | None = None,
-                 engine_factory: Callable[[OpenHome, str, RateLimits], ForwardingEngine] | None = None):
+                 engine_factory: Callable[[OpenHome, str, RateLimits], ForwardingEngine] | None = None,
+                 lock: ForwarderLock | None = None):
         self.home = home
-        self.lock = ForwarderLock(home.home.root, holder)
+        #: A lock handed in (the agent's, held for its round) is the caller's to release.
+        self._owns_lock = lock is None
+        self.lock = lock or ForwarderLock(home.home.root, holder)
         self.trigger = trigger
-        self.yield_to_agent = yield_to_agent
         self.poll_seconds = poll_seconds
         self.on_report, self.on_state = on_report, on_state
         self.rate_limits = RateLimits()
@@ -204,13 +208,6 @@ class Activator:
 
     def _hold(self) -> bool:
         was = self.lock.held
-        if was and self.yield_to_agent:
-            agent = read_agent_status(self.home.home.root)
-            # Between runs only: a run in flight finishes under this lock before the agent takes it.
-            if agent is not None and agent.state == "waiting" and agent.alive and self._queues_idle():
-                log.info("the activation agent (pid %s) is waiting: it forwards from now on", agent.pid)
-                self._release()
-                return False
         held = self.lock.acquire()
         if held != was:
             log.info("automatic forwarding %s for %s", "starts" if held else "stays with the other forwarder",
@@ -220,7 +217,7 @@ class Activator:
         return held
 
     def _release(self) -> None:
-        if self.lock.held:
+        if self._owns_lock and self.lock.held:
             self.lock.release()
             if self.on_state is not None:
                 self.on_state()

@@ -1,7 +1,7 @@
 """One forwarder per home: whoever forwards automatically (the activation agent, or the desktop app while no
 agent runs) holds an exclusive lock on HOME/forwarder.lock.
 
-An OS file lock (fcntl.lockf on Linux and macOS, msvcrt.locking on Windows) rather than a pid file: the OS
+An OS file lock (fcntl.flock on Linux and macOS, msvcrt.locking on Windows) rather than a pid file: the OS
 releases it when the holder dies, even by kill -9, so a crashed agent never blocks the home. Standard library
 only (no `filelock` dependency needed for one lock). Beside it, HOME/agent.json says what the agent is doing
 (waiting for the lock, forwarding, its last run) for the desktop app's status line; written whole (a
@@ -94,11 +94,13 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 else:
     import fcntl
 
+    # flock, not lockf: its lock belongs to the open file, so a probe from the same process (`holder`) is
+    # refused too, and closing the probe never drops the holder's lock (lockf's locks are the process's).
     def _lock(handle) -> None:
-        fcntl.lockf(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _unlock(handle) -> None:
-        fcntl.lockf(handle.fileno(), fcntl.LOCK_UN)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 # -- the agent's status file ----------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ else:
 @dataclass(frozen=True)
 class AgentStatus:
     pid: int
-    #: "waiting" (for the lock), "forwarding" (holds it) or "stopped".
+    #: "waiting" (the app holds the lock), "forwarding" (a round), "idle" (between rounds) or "stopped".
     state: str
     updated_at: str
     last_run_at: str | None = None
