@@ -155,15 +155,23 @@ class ForwardingEngine:
         return reports
 
     def forward_one(self, connection_id: int) -> ForwardingReport:
-        """Bring one connection's partner in step, and keep the run in its history (unless there was nothing to do)."""
-        started = utc_now()
-        counts = _Counts()
-        report = self._forward_one(connection_id, counts)
+        """Bring one connection's partner in step, and keep the run in its history (unless there was nothing to do).
+
+        One run per connection at a time in a process: Forward Now and automatic forwarding of the same
+        connection take turns (two at once would plan the same adds twice, under different batch ids)."""
+        with _connection_lock(self._home, connection_id):
+            started = utc_now()
+            counts = _Counts()
+            report = self._forward_one(connection_id, counts)
+            self._record_run(connection_id, started, counts, report)
+        return report
+
+    def _record_run(self, connection_id: int, started: dt.datetime, counts: "_Counts",
+                    report: ForwardingReport) -> None:
         if report.outcome != SKIPPED and (report.outcome != UP_TO_DATE or self.trigger == "manual"):
             message = report.reason if report.outcome in (FAULTED, CANCELLED) else None
             self._runs.record(connection_id, self.trigger, started, utc_now(), report.outcome, counts.frozen(report),
                               fault_id=report.fault_id, message=message)
-        return report
 
     def _forward_one(self, connection_id: int, counts: "_Counts") -> ForwardingReport:
         connection = self._home.connections.get(connection_id)
@@ -390,6 +398,15 @@ class ForwardingEngine:
             if state.full_upload_at is None:
                 state.full_upload_at = now
             state.last_forwarded_at = now
+
+
+_connection_locks: dict[tuple[int, int], threading.Lock] = {}
+_connection_locks_guard = threading.Lock()
+
+
+def _connection_lock(home: OpenHome, connection_id: int) -> threading.Lock:
+    with _connection_locks_guard:
+        return _connection_locks.setdefault((id(home.store), int(connection_id)), threading.Lock())
 
 
 def _shared(connection: ConnectionInfo, audience: AudienceInfo, declared: Partner) -> tuple[str, ...]:

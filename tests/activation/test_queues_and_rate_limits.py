@@ -108,3 +108,46 @@ def test_forwarding_to_a_rate_limited_partner_waits_for_its_bucket_across_connec
     expected = 8 - declared.burst
     assert len(clock.sleeps) == expected
     assert clock.sleeps == pytest.approx([1 / declared.requests_per_second] * expected)
+
+
+
+class AckHeldEngine(ForwardingEngine):
+    """The real engine, whose first acknowledgement waits until the test lets it (the partner has the batch)."""
+
+    def __init__(self, home):
+        super().__init__(home, trigger="automatic", sleep=lambda _s: None)
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    def _acknowledge(self, connection_id, batch, *rejected):
+        self.holding.set()
+        self.release.wait(30)
+        return super()._acknowledge(connection_id, batch, *rejected)
+
+
+def test_two_runs_of_one_connection_at_once_take_turns_and_send_nothing_twice(opened):
+    """Forward Now pressed while automatic forwarding sends the same connection (a regression: the second run
+    re-sent the first one's batch and counted its identities as updates)."""
+    _, _, audience = identity_example(opened)
+    partner = WebhookSimulator(SECRET)
+    try:
+        output = opened.outputs.create("Hook", "webhook", {"url": partner.endpoint, "identity_types": ["ios_idfa"]},
+                                       {"signing_secret": SECRET})
+        connection = opened.connections.connect(audience.id, output.id)
+        automatic = AckHeldEngine(opened)
+        reports = {}
+        first = threading.Thread(target=lambda: reports.setdefault("automatic", automatic.forward_one(connection.id)))
+        second = threading.Thread(target=lambda: reports.setdefault("manual", ForwardingEngine(
+            opened, sleep=lambda _s: None).forward_one(connection.id)))
+        first.start()
+        wait_for(automatic.holding.is_set, "the automatic run's batch taken by the partner")
+        second.start()
+        second.join(3)  # a window for the manual run to go ahead, which it must not while the other runs
+        automatic.release.set()
+        first.join(30)
+        second.join(30)
+    finally:
+        automatic.release.set()
+        partner.close()
+    assert (reports["automatic"].outcome, reports["automatic"].added) == ("sent", 100)
+    assert reports["manual"].outcome == "up to date"
+    assert partner.duplicates == 0 and set(partner.added.values()) == {1}
