@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         settings.setValue(STATE_KEY, self.saveState())
         for pane in self.pane_list:
             pane.save_layout(settings)
+        self.automatic_forwarding.stop()  # before the home closes: no forwarding thread outlives it
         super().closeEvent(event)
 
     # -- handlers ----------------------------------------------------------------------------------

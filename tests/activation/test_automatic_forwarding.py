@@ -74,3 +74,26 @@ def test_an_unchanged_membership_run_forwards_nothing_more(world, webhook, activ
     wait_for(activator.idle, "the planner's pass")
     assert due_connections(home) == []
     assert webhook.requests == requests
+
+
+def test_a_variations_connection_follows_its_variations_changes(world, webhook, activator, tmp_path):
+    from app.models.services.ab_tests import DraftVariation
+
+    home, us, audience = world
+    test = home.ab_tests.save(audience.id, [DraftVariation(50, "Push")], seed="activation")
+    push = next(v for v in test.variations if v.name == "Push")
+    output = home.outputs.create("Hook", "webhook", {"url": webhook.endpoint, "identity_types": ["ios_idfa"]},
+                                 {"signing_secret": SECRET})
+    home.connections.connect(audience.id, output.id, variant_id=push.id)
+    membership.refresh(home)  # the variations' first calculation, as saving the test in the app does
+    activator.wake()
+    wait_for(lambda: webhook.held and activator.idle(), "the variation's members sent at once")
+    first = set(webhook.held)
+    assert 0 < len(first) < 100  # the variation's share, not the whole audience
+
+    leaving = {("ios_idfa", idfa(n).lower()) for n in range(1, 21)}
+    import_into_workspace(home, tier_files(tmp_path / "crm", us.id, {n: "silver" for n in range(1, 21)}),
+                          workspace="US")
+    expected = first - leaving
+    wait_for(lambda: webhook.held == expected and activator.idle(), "the variation's drops forwarded")
+    assert set(webhook.removed) == first & leaving and webhook.removed  # only its own members were removed
