@@ -41,6 +41,8 @@ class Agent:
         self.lock = ForwarderLock(home.root, "agent")
         self.outcomes: Counter[str] = Counter()
         self.rounds = 0
+        #: Rounds skipped because another forwarder (the desktop app) held the lock.
+        self.waited = 0
         self._engine_factory = engine_factory
         #: Shared by the rounds: an output's bucket keeps its state from one round to the next.
         self._rate_limits = RateLimits()
@@ -59,6 +61,7 @@ class Agent:
                     self._status("idle")
                 else:
                     log.info("the desktop app forwards for %s while it is open; the agent waits", self.home.root)
+                    self.waited += 1
                     self._status("waiting")
                 if once:
                     break
@@ -125,4 +128,5 @@ class Agent:
 
     def summary(self) -> str:
         done = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items())) or "nothing forwarded"
-        return f"{self.rounds} round(s); {done}"
+        waited = f"; waited {self.waited} time(s) while the desktop app forwarded" if self.waited else ""
+        return f"{self.rounds} round(s); {done}{waited}"

@@ -86,13 +86,13 @@ class ConnectTab(QWidget):
 
         self.model = QStandardItemModel(0, 5, self)
         self.model.setHorizontalHeaderLabels(["Output", "Sends", "Status", "Last run", "Fault"])
-        self.view = _table(self.model, "Connections of the audience")
+        self.view = _table(self.model, "Connections of the audience", (170, 130, 80, 360))
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self._show_runs())
         self.runs_caption = QLabel("Run history")
         self.runs_model = QStandardItemModel(0, 7, self)
         self.runs_model.setHorizontalHeaderLabels(["Started", "Took", "By", "Outcome", "Adds planned/sent/rejected",
                                                    "Removes planned/sent/rejected", "Retries / fault"])
-        self.runs_view = _table(self.runs_model, "Run history of the connection")
+        self.runs_view = _table(self.runs_model, "Run history of the connection", (140, 60, 80, 90, 190, 190))
         self.message = QLabel("Reading the connections…", wordWrap=True)
 
         layout = QVBoxLayout(self)
@@ -196,7 +196,7 @@ class ConnectTab(QWidget):
         dialog.open()
 
 
-def _table(model: QStandardItemModel, name: str) -> QTreeView:
+def _table(model: QStandardItemModel, name: str, widths: tuple[int, ...]) -> QTreeView:
     view = QTreeView()
     view.setAccessibleName(name)
     view.setModel(model)
@@ -204,5 +204,6 @@ def _table(model: QStandardItemModel, name: str) -> QTreeView:
     view.setAlternatingRowColors(True)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setColumnWidth(0, 170)
+    for column, width in enumerate(widths):
+        view.setColumnWidth(column, width)
     return view
