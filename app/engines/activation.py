@@ -42,8 +42,13 @@ POLL_SECONDS = 60.0
 WHOLE = 0
 
 
-def due_connections(home: OpenHome) -> list[ConnectionInfo]:
-    """The connections automatic forwarding should run now (see the module's docstring)."""
+def due_connections(home: OpenHome, changed: Iterable[tuple[int, int]] = ()) -> list[ConnectionInfo]:
+    """The connections automatic forwarding should run now (see the module's docstring).
+
+    `changed`: (audience id, variant id) pairs a membership run in this process just calculated; their
+    connections are due whatever the times say (a run that started before a forwarding ended logs its
+    changes at its start, which the change log's comparison alone would miss)."""
+    changed = set(changed)
     candidates = [c for c in home.connections.list() if c.status == "sending" and c.fault is None]
     if not candidates:
         return []
@@ -55,12 +60,13 @@ def due_connections(home: OpenHome) -> list[ConnectionInfo]:
     with home.store.transaction() as session:
         uploaded = {s.connection_id: s.full_upload_at for s in session.scalars(
             select(ForwardingState).where(ForwardingState.connection_id.in_([c.id for c in candidates])))}
-    changed = _last_changes(home)
+    last_changes = _last_changes(home)
     due = []
     for connection in candidates:
-        last_change = changed.get((connection.audience_id, connection.variant_id or WHOLE))
+        last_change = last_changes.get((connection.audience_id, connection.variant_id or WHOLE))
         forwarded = connection.last_forwarded_at
         if (connection.pending_batches or uploaded.get(connection.id) is None or forwarded is None
+                or (connection.audience_id, connection.variant_id or WHOLE) in changed
                 or (last_change is not None and last_change >= _naive(forwarded))):
             due.append(connection)
     return due
@@ -88,11 +94,13 @@ _activators: "weakref.WeakValueDictionary[int, Activator]" = weakref.WeakValueDi
 _activators_lock = threading.Lock()
 
 
-def membership_ran(home: OpenHome) -> None:
-    """Called by the membership engine after each run: wakes this process's activator of the home, if any."""
+def membership_ran(home: OpenHome, calculated: Iterable[tuple[int, int]] = ()) -> None:
+    """Called by the membership engine after each run with the (audience, variant) pairs it calculated: wakes
+    this process's activator of the home, if any, which looks at their connections on its next pass."""
     with _activators_lock:
         activator = _activators.get(id(home.store))
     if activator is not None:
+        activator.note_changes(calculated)
         activator.wake()
 
 
@@ -125,6 +133,9 @@ class Activator:
         self._queues_lock = threading.Lock()
         self._planner: threading.Thread | None = None
         self._planning = False
+        #: (audience id, variant id) pairs calculated since the last pass (membership_ran).
+        self._changed: set[tuple[int, int]] = set()
+        self._changed_lock = threading.Lock()
         #: Errors of the planner itself (a store or cache problem), last one; each run's own fault is a fault.
         self.last_error: str | None = None
 
@@ -163,6 +174,11 @@ class Activator:
         """Look for due connections now (after a membership run, a connection made or resumed)."""
         self._wake.set()
 
+    def note_changes(self, calculated: Iterable[tuple[int, int]]) -> None:
+        """Membership pairs just calculated: their connections are looked at on the next pass."""
+        with self._changed_lock:
+            self._changed.update((int(a), int(v)) for a, v in calculated)
+
     def submit(self, connections: Iterable[ConnectionInfo]) -> int:
         """Queue these connections on their outputs' queues (a connection already queued is not queued twice)."""
         queued = 0
@@ -186,7 +202,13 @@ class Activator:
         """One planning pass on the caller's thread: take the lock if free, queue what is due; how many were queued."""
         if not self._hold():
             return 0
-        return self.submit(due_connections(self.home))
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        try:
+            return self.submit(due_connections(self.home, changed))
+        except BaseException:
+            self.note_changes(changed)  # looked at again on the next pass
+            raise
 
     # -- the planner
 

@@ -79,13 +79,13 @@ class Agent:
         with opened:
             self.rounds += 1
             self._sync(opened)
-            try:
-                membership.run_due(opened)
-            except Exception:  # each audience's failure is recorded on it; a whole-run problem: next round
-                log.exception("updating live audiences failed; tried again next round")
             activator = Activator(opened, holder="agent", trigger="agent", lock=self.lock,
                                   on_report=self._reported, engine_factory=self._engine_factory)
             activator.rate_limits = self._rate_limits
+            try:
+                activator.note_changes(membership.run_due(opened).calculated)
+            except Exception:  # each audience's failure is recorded on it; a whole-run problem: next round
+                log.exception("updating live audiences failed; tried again next round")
             try:
                 queued = activator.run_once()
                 while not self.stop.is_set() and not activator.idle():

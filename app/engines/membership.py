@@ -189,7 +189,7 @@ class _Run:
         # Members changed: whoever forwards automatically in this process looks for due connections.
         from app.engines import activation
 
-        activation.membership_ran(self.home)
+        activation.membership_ran(self.home, self.report.calculated)
         return self.report
 
     def _run(self) -> None:

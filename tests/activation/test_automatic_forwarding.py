@@ -8,6 +8,7 @@ import pytest
 
 from app.engines import membership
 from app.engines.activation import Activator, due_connections
+from app.engines.forwarding import ForwardingEngine
 from app.engines.importing import import_into_workspace
 from tests.activation.conftest import SECRET
 from tests.activation.helpers import quick_engines, tier_files, wait_for
@@ -97,3 +98,13 @@ def test_a_variations_connection_follows_its_variations_changes(world, webhook, 
     expected = first - leaving
     wait_for(lambda: webhook.held == expected and activator.idle(), "the variation's drops forwarded")
     assert set(webhook.removed) == first & leaving and webhook.removed  # only its own members were removed
+
+
+def test_a_membership_run_that_began_before_the_last_forwarding_still_makes_its_connections_due(world, webhook):
+    """A regression: a run logs its changes at its start; a forwarding that ended meanwhile hid them."""
+    home, _, audience = world
+    connection = connect(home, audience, webhook)
+    ForwardingEngine(home, sleep=lambda _s: None).forward_one(connection.id)
+    assert due_connections(home) == []  # the change log holds nothing after the forwarding
+    assert [c.id for c in due_connections(home, {(audience.id, 0)})] == [connection.id]
+    assert due_connections(home, {(audience.id, 99)}) == []  # another variation's run is not this connection's
