@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -156,10 +157,13 @@ class Activator:
             queues = list(self._queues.values())
         for queue in queues:
             queue.stop()
+        # One deadline for all: a window closing waits `timeout` at most, however many outputs were sending.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        left = lambda: None if deadline is None else max(0.0, deadline - time.monotonic())  # noqa: E731
         if self._planner is not None:
-            self._planner.join(timeout)
+            self._planner.join(left())
         for queue in queues:
-            queue.join(timeout)
+            queue.join(left())
         with _activators_lock:
             if _activators.get(id(self.home.store)) is self:
                 del _activators[id(self.home.store)]
