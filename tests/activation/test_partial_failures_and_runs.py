@@ -88,7 +88,7 @@ def world(opened):
     return opened, us, audience
 
 
-def test_refused_records_are_recorded_the_rest_delivered_and_never_resent(world, caplog):
+def test_refused_records_are_recorded_the_rest_delivered_and_never_resent(world, caplog, capsys):
     home, us, audience = world
     refused = {("ios_idfa", idfa(n).lower()) for n in (1, 2, 3)}
     partner = RefusingWebhook(SECRET, refused)
@@ -112,6 +112,11 @@ def test_refused_records_are_recorded_the_rest_delivered_and_never_resent(world,
         requests = partner.requests
         again = engine(home).forward_one(connection.id)
         assert again.outcome == UP_TO_DATE and partner.requests == requests  # not offered again
+
+        assert main(["--home", str(home.home.root), "outputs", "rejected", str(connection.id)]) == 0
+        listed = capsys.readouterr().out
+        assert listed.count("ios_idfa  add") == 3 and "device opted out" in listed
+        assert not any(value in listed for _, value in refused)  # type and reason, never the value
 
         change_tiers(home, us.id, {1: "silver"})  # a refused member leaves: forgotten, no remove sent for it
         third = engine(home).forward_one(connection.id)
