@@ -18,6 +18,7 @@ from app.cli.console import print_json
 from app.logs import configure as configure_logging
 from app.paths import HOME_ENV, resolve_home
 from app.cli import ab_tests as ab_tests_cli
+from app.cli import agent as agent_cli
 from app.cli import membership as membership_cli
 from app.cli import channels as channels_cli
 from app.cli import outputs as outputs_cli
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     ab_tests_cli.add_parsers(commands)
     standard_cli.add_parsers(commands)
     channels_cli.add_parsers(commands)
+    agent_cli.add_parsers(commands)
     return parser
 
 
@@ -583,4 +585,4 @@ class _Progress:
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "sync": cmd_sync, "info": cmd_info, "estimate": cmd_estimate, "export": cmd_export, "audiences": cmd_audiences,
             "calculated-attributes": cmd_calculated_attributes, **server_commands.COMMANDS,
             **outputs_cli.COMMANDS, **standard_cli.COMMANDS, **ab_tests_cli.COMMANDS,
-            **channels_cli.COMMANDS}
+            **channels_cli.COMMANDS, **agent_cli.COMMANDS}

@@ -94,6 +94,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     forward.add_argument("--connection", action="append", type=int, default=[], metavar="ID", help="only this connection (repeat for more)")
     forward.add_argument("--json", action="store_true", help="print JSON")
 
+    runs = actions.add_parser("runs", help="the run history: each forwarding run of each connection",
+                              description="Forwarding runs, newest first: when each started and ended, what started it "
+                                          "(automatic after a membership change, manual, agent), the adds and removes "
+                                          "planned, sent and rejected by the partner, retries, and the fault if any.")
+    runs.add_argument("--connection", action="append", type=int, default=[], metavar="ID", help="only this connection (repeat for more)")
+    runs.add_argument("--audience", metavar="AUDIENCE", help="only the connections of this audience (name or id)")
+    runs.add_argument("--limit", type=int, default=50, metavar="N", help="at most N runs (default 50)")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+
+    rejected = actions.add_parser("rejected", help="the records a partner refused for a connection",
+                                  description="Identities the partner refused on their own (per-record errors) while it "
+                                              "took the rest: their type, action and the partner's reason (never the "
+                                              "value). They are not sent again while they stay in the audience.")
+    rejected.add_argument("connection", type=int, metavar="CONNECTION_ID")
+    rejected.add_argument("--json", action="store_true", help="print JSON")
+
     faults = commands.add_parser("faults", help="why forwarding stopped, and resuming it", description="Faults stop forwarding to a connection until they are resumed.")
     fault_actions = faults.add_subparsers(dest="faults_command", metavar="ACTION", required=True)
     f_list = fault_actions.add_parser("list", help="open faults (with --all, resumed ones too)", description="Faults with their category, the partner's status and message, when they began and the retries made.")
@@ -299,7 +315,53 @@ def cmd_outputs(home, args) -> int:
 
             _print_reports(ForwardingEngine(opened).forward(args.connection or None), args.json)
             return 0
+        if action == "runs":
+            return _runs(opened, args)
+        if action == "rejected":
+            return _rejected(opened, args)
     raise AssertionError(action)
+
+
+def _runs(opened, args) -> int:
+    from app.models.services.forwarding_runs import ForwardingRunService
+
+    if args.limit < 1:
+        raise InvalidInput(f"--limit {args.limit}: give a number of runs of at least 1.")
+    for connection_id in args.connection:
+        opened.connections.get(connection_id)  # NotFound names a connection that does not exist
+    audience_id = opened.audiences.get(args.audience).id if args.audience else None
+    found = ForwardingRunService(opened.store).list(connection_ids=args.connection or None, audience_id=audience_id,
+                                                    limit=args.limit)
+    if args.json:
+        print_json([r.as_json() for r in found])
+    elif not found:
+        print("No forwarding runs yet: Sending connections of Active audiences are forwarded after each membership "
+              "change, or now with `audience-studio outputs forward`.")
+    else:
+        print_table(("RUN", "CONN", "AUDIENCE", "OUTPUT", "STARTED (UTC)", "SECONDS", "TRIGGER", "OUTCOME",
+                     "ADDS P/S/R", "REMOVES P/S/R", "RETRIES", "FAULT"),
+                    [(str(r.id), str(r.connection_id), r.audience_name, r.output_name,
+                      r.started_at.strftime("%Y-%m-%d %H:%M:%S"), f"{r.seconds:.1f}", r.trigger, r.outcome,
+                      f"{r.adds_planned:,}/{r.adds_sent:,}/{r.adds_rejected:,}",
+                      f"{r.removes_planned:,}/{r.removes_sent:,}/{r.removes_rejected:,}", str(r.retries),
+                      f"{r.fault_id}: {r.message}" if r.fault_id else (r.message or "")) for r in found])
+    return 0
+
+
+def _rejected(opened, args) -> int:
+    from app.models.services.forwarding_runs import ForwardingRunService
+
+    connection = opened.connections.get(args.connection)
+    found = ForwardingRunService(opened.store).rejected(connection.id)
+    if args.json:
+        print_json([{"connection_id": r.connection_id, "identity_type": r.identity_type, "action": r.action,
+                     "reason": r.reason, "rejected_at": r.rejected_at.isoformat()} for r in found])
+    elif not found:
+        print(f"The partner refused no records of connection {connection.id}.")
+    else:
+        print_table(("TYPE", "ACTION", "REJECTED (UTC)", "REASON"),
+                    [(r.identity_type, r.action, r.rejected_at.strftime("%Y-%m-%d %H:%M"), r.reason) for r in found])
+    return 0
 
 
 def _partners(args) -> int:

@@ -13,6 +13,12 @@ A plain class run by a worker (or `audience-studio outputs forward`); no Qt. For
 
 When a batch cannot be delivered (retries exhausted, 401, 403, a configuration error) a fault is
 opened and the connection is left until the admin resumes it; the remaining batches stay pending.
+A partner that takes a batch but refuses some of its records (per-record errors) does not fault: the
+refused records are recorded (type and reason) and not sent again while they stay in the audience.
+
+Each run that planned, sent or faulted anything (and every manual run) is kept in the run history
+(models.services.forwarding_runs). Requests to a partner wait for the output's token bucket
+(engines.rate_limits) when its partner declares a rate limit.
 """
 
 from __future__ import annotations
@@ -33,14 +39,17 @@ from app.connectors.outputs.batches import ADD, REMOVE, Attributes, Batch, Desti
 from app.connectors.outputs.directory import partner
 from app.connectors.outputs.errors import OTHER, Failure, PartnerError
 from app.connectors.outputs.partner import IDENTITY_TYPES_KEY, Partner, PartnerClient
-from app.connectors.outputs.sending import RetryPolicy, SendFailed, call_with_retries, send_with_retries
+from app.connectors.outputs.rejections import Rejected
+from app.connectors.outputs.sending import RetryPolicy, SendFailed, call_with_retries
 from app.models.services.audiences import AudienceInfo
 from app.models.services.connections import ConnectionInfo
+from app.models.services.forwarding_runs import ForwardingRunService, RunCounts
 from app.models.store.db import utc_now
 from app.engines.members import Variation, members_sql, variation
 from app.engines.home import OpenHome
+from app.engines.rate_limits import RateLimits
 from app.models.services.outputs import OutputInfo
-from app.models.store.schema import ForwardedIdentity, ForwardingState, PendingBatch
+from app.models.store.schema import ForwardedIdentity, ForwardingState, PendingBatch, RejectedRecord
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +73,8 @@ class ForwardingReport:
     fault_id: int | None = None
     #: Identities the partner held already, sent again because their shared attribute values changed.
     updated: int = 0
+    #: Records the partner refused on their own (per-record errors), adds and removes.
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,13 @@ class ForwardingEngine:
     def __init__(self, home: OpenHome, *, http: requests.Session | None = None, policy: RetryPolicy = RetryPolicy(),
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time, now: Callable[[], dt.datetime] = utc_now,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, trigger: str = "manual", rate_limits: RateLimits | None = None):
         self._home = home
+        #: What started the runs, for the run history: manual, automatic or agent.
+        self.trigger = trigger
+        #: Shared by every engine of the process forwarding to the same outputs (per-output token buckets).
+        self.rate_limits = rate_limits or RateLimits(sleep=sleep)
+        self._runs = ForwardingRunService(home.store)
         self._http = http or requests.Session()
         self._policy, self._sleep, self._rng = policy, sleep, rng or random.Random()
         self._clock, self._now = clock, now
@@ -139,10 +155,29 @@ class ForwardingEngine:
         return reports
 
     def forward_one(self, connection_id: int) -> ForwardingReport:
+        """Bring one connection's partner in step, and keep the run in its history (unless there was nothing to do).
+
+        One run per connection at a time in a process: Forward Now and automatic forwarding of the same
+        connection take turns (two at once would plan the same adds twice, under different batch ids)."""
+        with _connection_lock(self._home, connection_id):
+            started = utc_now()
+            counts = _Counts()
+            report = self._forward_one(connection_id, counts)
+            self._record_run(connection_id, started, counts, report)
+        return report
+
+    def _record_run(self, connection_id: int, started: dt.datetime, counts: "_Counts",
+                    report: ForwardingReport) -> None:
+        if report.outcome != SKIPPED and (report.outcome != UP_TO_DATE or self.trigger == "manual"):
+            message = report.reason if report.outcome in (FAULTED, CANCELLED) else None
+            self._runs.record(connection_id, self.trigger, started, utc_now(), report.outcome, counts.frozen(report),
+                              fault_id=report.fault_id, message=message)
+
+    def _forward_one(self, connection_id: int, counts: "_Counts") -> ForwardingReport:
         connection = self._home.connections.get(connection_id)
         output = self._home.outputs.get(connection.configuration_id)
         audience = self._home.audiences.get(connection.audience_id)
-        report = _Reporter(connection, output)
+        report = _Reporter(connection, output, counts)
         if connection.status != "sending":
             return report.done(SKIPPED, "the connection is Inactive")
         if connection.fault is not None:
@@ -160,6 +195,9 @@ class ForwardingEngine:
         declared = partner(output.partner)
         try:
             client = declared.make_client(self._home.output_sign_in.context(output, http=self._http, clock=self._clock))
+            bucket = self.rate_limits.bucket(output.id, declared.requests_per_second, declared.burst)
+            if bucket is not None:
+                client = _Throttled(client, bucket.take)
             destination = self._prepare(client, connection, audience)
             self._send_pending(client, destination, report)
             if self._cancelled.is_set():
@@ -262,7 +300,17 @@ class ForwardingEngine:
             held = {(t, v): h for t, v, h in session.execute(
                 select(ForwardedIdentity.identity_type, ForwardedIdentity.value, ForwardedIdentity.attributes_hash)
                 .where(ForwardedIdentity.connection_id == connection_id))}
-            adds = membership.identities - held.keys()
+            refused = set(session.execute(
+                select(RejectedRecord.identity_type, RejectedRecord.value)
+                .where(RejectedRecord.connection_id == connection_id, RejectedRecord.action == ADD)).all())
+            gone = refused - membership.identities
+            if gone:  # left the audience: forgotten, and sent again should they come back
+                for identity_type, value in gone:
+                    session.execute(delete(RejectedRecord).where(
+                        RejectedRecord.connection_id == connection_id, RejectedRecord.identity_type == identity_type,
+                        RejectedRecord.value == value))
+            # What the partner refused is not offered again while it stays in the audience.
+            adds = membership.identities - held.keys() - refused
             removes = held.keys() - membership.identities
             changed = {pair for pair, values in membership.attributes.items()
                        if pair in held and held[pair] != attributes_hash(values)}
@@ -286,6 +334,8 @@ class ForwardingEngine:
                        for row in session.scalars(select(PendingBatch).where(
                            PendingBatch.connection_id == destination.connection_id).order_by(PendingBatch.sequence))]
         report.planned += len(pending)
+        for _, _, action, items in pending:
+            report.counts.plan(action, len(items))
         if pending and self.on_batch is not None:
             self.on_batch(destination.connection_id, report.batches, report.planned)
         for batch_id, sequence, action, items in pending:
@@ -293,30 +343,43 @@ class ForwardingEngine:
                 return
             batch = Batch(batch_id, sequence, action, tuple(Identity.from_json(item) for item in items))
             try:
-                retries = send_with_retries(client, batch, destination, policy=self._policy, sleep=self._sleep,
-                                            rng=self._rng)
-            except PartnerError as exc:  # pragma: no cover - send_with_retries turns these into SendFailed
+                refused, retries = call_with_retries(
+                    lambda: client.send(batch, destination), policy=self._policy, sleep=self._sleep, rng=self._rng,
+                    batch_id=batch.id, label=f"batch {batch.id} to connection {destination.connection_id}")
+            except PartnerError as exc:  # pragma: no cover - call_with_retries turns these into SendFailed
                 raise SendFailed(Failure(exc.category, exc.message, exc.status, 0, batch.id)) from exc
-            new = self._acknowledge(destination.connection_id, batch)
-            report.count(batch, retries, new)
+            rejected = list(refused or ())
+            new = self._acknowledge(destination.connection_id, batch, rejected)
+            report.count(batch, retries, new, len({(r.identity_type, r.value) for r in rejected}))
             if self.on_batch is not None:
                 self.on_batch(destination.connection_id, report.batches, report.planned)
 
-    def _acknowledge(self, connection_id: int, batch: Batch) -> int:
-        """The partner has the batch: record what it now holds and drop the batch from pending, together.
+    def _acknowledge(self, connection_id: int, batch: Batch, rejected: Sequence[Rejected] = ()) -> int:
+        """The partner has the batch: record what it now holds (all but the records it refused, which are kept
+        as rejected) and drop the batch from pending, together.
 
         Returns how many of its identities the partner did not hold before (the rest were updates)."""
+        refused = {(r.identity_type, r.value): r.reason for r in rejected}
         with self._home.store.transaction() as session:
             pairs = [{"connection_id": connection_id, "identity_type": i.type, "value": i.value,
-                      "attributes_hash": attributes_hash(i.attributes)} for i in batch.identities]
+                      "attributes_hash": attributes_hash(i.attributes)} for i in batch.identities
+                     if (i.type, i.value) not in refused]
             new = 0
-            if batch.action == ADD:
+            if refused:
+                # Type and count only: the values are the members' identities and never go to a log.
+                log.warning("connection %s: the partner refused %d records of batch %s (%s)", connection_id,
+                            len(refused), batch.id, ", ".join(sorted({t for t, _ in refused})))
+                at = utc_now()
+                session.execute(insert(RejectedRecord).prefix_with("OR REPLACE"), [
+                    {"connection_id": connection_id, "identity_type": t, "value": v, "action": batch.action,
+                     "reason": reason, "rejected_at": at} for (t, v), reason in refused.items()])
+            if batch.action == ADD and pairs:
                 # New identities are inserted (counted by the insert, in time proportional to the batch, not to
                 # all the partner holds); the ones it held get their new values' hash (an update).
                 new = session.connection().execute(insert(ForwardedIdentity).prefix_with("OR IGNORE"), pairs).rowcount
                 if new < len(pairs):
                     session.execute(update(ForwardedIdentity), pairs)
-            else:
+            elif batch.action != ADD:
                 for identity in batch.identities:
                     session.execute(delete(ForwardedIdentity).where(
                         ForwardedIdentity.connection_id == connection_id,
@@ -335,6 +398,15 @@ class ForwardingEngine:
             if state.full_upload_at is None:
                 state.full_upload_at = now
             state.last_forwarded_at = now
+
+
+_connection_locks: dict[tuple[int, int], threading.Lock] = {}
+_connection_locks_guard = threading.Lock()
+
+
+def _connection_lock(home: OpenHome, connection_id: int) -> threading.Lock:
+    with _connection_locks_guard:
+        return _connection_locks.setdefault((id(home.store), int(connection_id)), threading.Lock())
 
 
 def _shared(connection: ConnectionInfo, audience: AudienceInfo, declared: Partner) -> tuple[str, ...]:
@@ -380,23 +452,59 @@ def _state(session, connection_id: int) -> ForwardingState:
     return state
 
 
+class _Throttled:
+    """A partner client whose every batch request first takes a token from the output's bucket (`prepare` is
+    at most one request in a connection's life, so it is not counted)."""
+
+    def __init__(self, client: PartnerClient, take: Callable[[], float]):
+        self._client, self._take = client, take
+
+    def prepare(self, destination: Destination) -> str | None:
+        return self._client.prepare(destination)
+
+    def send(self, batch: Batch, destination: Destination):
+        self._take()
+        return self._client.send(batch, destination)
+
+
+class _Counts:
+    """A run's identities planned, sent and rejected by action, for the run history."""
+
+    def __init__(self) -> None:
+        self.planned = {ADD: 0, REMOVE: 0}
+        self.sent = {ADD: 0, REMOVE: 0}
+        self.rejected = {ADD: 0, REMOVE: 0}
+
+    def plan(self, action: str, identities: int) -> None:
+        self.planned[action] += identities
+
+    def frozen(self, report: ForwardingReport) -> RunCounts:
+        return RunCounts(self.planned[ADD], self.planned[REMOVE], self.sent[ADD], self.sent[REMOVE],
+                         self.rejected[ADD], self.rejected[REMOVE], report.retries, report.batches)
+
+
 class _Reporter:
-    def __init__(self, connection: ConnectionInfo, output: OutputInfo):
+    def __init__(self, connection: ConnectionInfo, output: OutputInfo, counts: _Counts | None = None):
         self.connection, self.output = connection, output
-        self.added = self.removed = self.updated = self.batches = self.retries = 0
+        self.counts = counts or _Counts()
+        self.added = self.removed = self.updated = self.batches = self.retries = self.rejected = 0
         #: Batches to send this run, as far as known (pending ones first, then those just planned).
         self.planned = 0
 
-    def count(self, batch: Batch, retries: int, new: int | None = None) -> None:
+    def count(self, batch: Batch, retries: int, new: int | None = None, rejected: int = 0) -> None:
         self.batches += 1
         self.retries += retries
+        self.rejected += rejected
+        self.counts.sent[batch.action] += len(batch) - rejected
+        self.counts.rejected[batch.action] += rejected
         if batch.action == ADD:
-            new = len(batch) if new is None else new
+            new = len(batch) - rejected if new is None else new
             self.added += new
-            self.updated += len(batch) - new
+            self.updated += len(batch) - rejected - new
         else:
-            self.removed += len(batch)
+            self.removed += len(batch) - rejected
 
     def done(self, outcome: str, reason: str | None = None, fault_id: int | None = None) -> ForwardingReport:
         return ForwardingReport(self.connection.id, self.connection.audience_name, self.output.name, outcome,
-                                self.added, self.removed, self.batches, self.retries, reason, fault_id, self.updated)
+                                self.added, self.removed, self.batches, self.retries, reason, fault_id, self.updated,
+                                self.rejected)

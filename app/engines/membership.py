@@ -186,6 +186,10 @@ class _Run:
                 self._run()
             finally:
                 self.cursor.close()
+        # Members changed: whoever forwards automatically in this process looks for due connections.
+        from app.engines import activation
+
+        activation.membership_ran(self.home, self.report.calculated)
         return self.report
 
     def _run(self) -> None:

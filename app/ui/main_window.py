@@ -22,6 +22,8 @@ from app.ui.about import AboutDialog
 from app.ui.channels.tidying import ChannelTidying
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus, WindowMenus
+from app.ui.automatic_forwarding import AutomaticForwarding
+from app.ui.fault_notifier import FaultNotifier
 from app.ui.membership_clock import MembershipClock
 from app.ui.panes import PANES
 from app.ui.preferences import open_preferences
@@ -79,6 +81,12 @@ class MainWindow(QMainWindow):
         self.channel_tidying.said.connect(self.status.showMessage)
         # Live audiences follow the clock while the window is open (recency windows slide).
         self.membership_clock = MembershipClock(connection, tasks, self.bus, self)
+        # Sending connections of Active audiences are forwarded on their own while the app is open (issue 21).
+        self.automatic_forwarding = AutomaticForwarding(connection, tasks, self)
+        self.fault_notifier = FaultNotifier(self.automatic_forwarding, self)
+        self.fault_notifier.notified.connect(lambda text: self.status.showMessage(text, 15_000))
+        self.fault_notifier.open_faults.connect(self._show_faults)
+        self.automatic_forwarding.state_changed.connect(lambda _forwarding: self.pane("connections").refresh())
         self._build_menus()
         if welcome:  # the app's start offers it; tests and embedders ask for it
             connection.opened.connect(lambda _home: self.show_welcome())
@@ -191,9 +199,16 @@ class MainWindow(QMainWindow):
         settings.setValue(STATE_KEY, self.saveState())
         for pane in self.pane_list:
             pane.save_layout(settings)
+        self.automatic_forwarding.stop()  # before the home closes: no forwarding thread outlives it
         super().closeEvent(event)
 
     # -- handlers ----------------------------------------------------------------------------------
+
+    def _show_faults(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        self.navigation.setCurrentRow(self.panes.indexOf(self.pane("faults")))
 
     def _on_quit(self) -> None:
         # close() first, so the layout is saved exactly as when the window is closed by hand.

@@ -29,12 +29,12 @@ class HeldEngine(ForwardingEngine):
         self.hold_at, self.acknowledged = hold_at, 0
         self.holding, self.release = threading.Event(), threading.Event()
 
-    def _acknowledge(self, connection_id, batch):
+    def _acknowledge(self, connection_id, batch, *rejected):
         self.acknowledged += 1
         if self.acknowledged == self.hold_at:
             self.holding.set()
             self.release.wait(TIMEOUT / 1000)
-        return super()._acknowledge(connection_id, batch)
+        return super()._acknowledge(connection_id, batch, *rejected)
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def test_the_editor_has_a_segment_tab(qtbot, world):
     qtbot.addWidget(editor)
     with qtbot.waitSignal(editor.loaded, timeout=TIMEOUT_MS):
         editor.show()
-    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test", "Segment"]
+    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test", "Segment", "Connect"]
     with qtbot.waitSignal(editor.segment.loaded, timeout=TIMEOUT_MS):
         editor.tabs.setCurrentWidget(editor.segment)
     assert editor.segment.private.isChecked()

@@ -14,6 +14,7 @@ from app.connectors.outputs.batches import ADD, Batch, Destination
 from app.connectors.outputs.http import call
 from app.connectors.outputs.identities import ADVERTISING_ID_TYPES, normalise, sha256_hex
 from app.connectors.outputs.partner import Partner, PartnerContext
+from app.connectors.outputs.rejections import Rejected, rejected_from_values
 from app.connectors.outputs.settings import Field
 
 MAX_ROWS = 10_000
@@ -54,7 +55,7 @@ class CustomAudienceClient:
                         headers=self._headers())
         return str(response.json()["id"])
 
-    def send(self, batch: Batch, destination: Destination) -> None:
+    def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
         rows = []
         for identity in batch.identities:
             row = ["", "", ""]
@@ -63,8 +64,24 @@ class CustomAudienceClient:
         body = {"payload": {"schema": list(SCHEMA), "data": rows},
                 "session": {"session_id": session_id(batch.id), "batch_seq": 1, "last_batch_flag": True,
                             "estimated_num_total": len(rows)}}
-        call(self._context.session, "POST" if batch.action == ADD else "DELETE",
-             f"{self._api}/{destination.partner_ref}/users", json=body, headers=self._headers())
+        response = call(self._context.session, "POST" if batch.action == ADD else "DELETE",
+                        f"{self._api}/{destination.partner_ref}/users", json=body, headers=self._headers())
+        return invalid_entries(batch, response)
+
+
+def invalid_entries(batch: Batch, response) -> list[Rejected]:
+    """The rows the partner could not use: its reply names samples of them in `invalid_entry_samples`
+    (hashed value → reason, or a list of values) beside the count `num_invalid_entries`."""
+    try:
+        reply = response.json() if response.content else {}
+    except ValueError:
+        return []
+    samples = reply.get("invalid_entry_samples") if isinstance(reply, dict) else None
+    if isinstance(samples, list):
+        samples = {str(v): "invalid entry" for v in samples}
+    if not isinstance(samples, dict):
+        return []
+    return rejected_from_values(batch.identities, {str(k): str(v) for k, v in samples.items()})
 
 
 PARTNER = Partner(
@@ -86,6 +103,9 @@ PARTNER = Partner(
     connection_fields=(Field("audience_name", "Audience name at the partner", required=False,
                              help="Default: the audience's external name."),),
     max_batch=MAX_ROWS,
+    # The Marketing API throttles custom-audience updates per ad account; a steady few calls a second stays clear.
+    requests_per_second=2.0,
+    burst=4,
     make_client=CustomAudienceClient,
     to_partner=hashed,
 )

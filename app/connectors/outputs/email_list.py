@@ -20,6 +20,7 @@ from app.connectors.outputs.batches import (
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.partner import Partner, PartnerContext
+from app.connectors.outputs.rejections import Rejected, rejected_from_values
 from app.connectors.outputs.settings import Field
 
 log = logging.getLogger(__name__)
@@ -59,17 +60,34 @@ class EmailListClient:
     def prepare(self, destination: Destination) -> str | None:
         return None
 
-    def send(self, batch: Batch, destination: Destination) -> None:
+    def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
         key = self._context.required_secret("api_key", "API key")
         list_id = destination.connection_settings.get("list_id") or self._context.settings["list_id"]
         status = "subscribed" if batch.action == ADD else "unsubscribed"
         body = {"members": [_member(i, status) for i in batch.identities], "update_existing": True}
         response = call(self._context.session, "POST", f"{api_base(self._context.settings, key)}/3.0/lists/{list_id}",
                         json=body, auth=("audience-studio", key), headers={"Idempotency-Key": batch.id})
-        errors = (response.json() or {}).get("error_count", 0) if response.content else 0
-        if errors:
-            # Per-member refusals (a bounced or banned address) do not stop the audience; they are counted.
-            log.warning("email list %s refused %d of %d members of batch %s", list_id, errors, len(batch), batch.id)
+        reply = _json(response)
+        errors = reply.get("errors") if isinstance(reply.get("errors"), list) else []
+        # Per-member refusals (a bounced, banned or invalid address) do not stop the audience: the rest is taken.
+        refused = {str(e.get("email_address", "")).strip().lower(): str(e.get("error") or e.get("error_code") or "refused")
+                   for e in errors if isinstance(e, dict)}
+        rejected = rejected_from_values(batch.identities, refused)
+        count = reply.get("error_count") if isinstance(reply.get("error_count"), int) else len(errors)
+        if count:
+            log.warning("email list %s refused %d of %d members of batch %s", list_id, count, len(batch), batch.id)
+        return rejected
+
+
+def _json(response) -> dict:
+    """The reply's JSON object, or {} (an empty or non-JSON success reply names no refusals)."""
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 PARTNER = Partner(
@@ -93,6 +111,9 @@ PARTNER = Partner(
               help="Send this audience to another list than the output's."),
     ),
     max_batch=MAX_MEMBERS,
+    # The API allows 10 simultaneous connections per account; batch calls are kept to a few a second.
+    requests_per_second=5.0,
+    burst=5,
     make_client=EmailListClient,
     attributes_how="as merge fields: each attribute's name in capitals, letters and digits, at most 10 characters",
 )

@@ -12,7 +12,8 @@ from app.connectors.outputs.http import call
 from app.connectors.outputs.identities import IDENTITY_LABELS
 from app.connectors.outputs.partner import Partner, PartnerContext
 from app.connectors.outputs.settings import Field
-from app.connectors.outputs.webhook import batch_body
+from app.connectors.outputs.rejections import Rejected
+from app.connectors.outputs.webhook import batch_body, rejected_in_reply
 
 
 class OAuthApiClient:
@@ -23,13 +24,14 @@ class OAuthApiClient:
     def prepare(self, destination: Destination) -> str | None:
         return None
 
-    def send(self, batch: Batch, destination: Destination) -> None:
+    def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
         body = batch_body(batch, destination)
         for fresh in (False, True):
             headers = {"Authorization": f"Bearer {self._context.access_token(fresh)}", "Idempotency-Key": batch.id}
             try:
-                call(self._context.session, "POST", self._context.settings["api_url"], json=body, headers=headers)
-                return
+                response = call(self._context.session, "POST", self._context.settings["api_url"], json=body,
+                                headers=headers)
+                return rejected_in_reply(batch, response)
             except PartnerError as exc:
                 if exc.status != 401 or fresh:
                     raise

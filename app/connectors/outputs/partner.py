@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +11,7 @@ import requests
 from app.connectors.outputs.batches import Batch, Destination
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.identities import normalise
+from app.connectors.outputs.rejections import Rejected
 from app.connectors.outputs.settings import Field
 
 #: How a partner proves who is sending: nothing, secrets the admin pastes in, or an OAuth 2.0 sign-in.
@@ -43,8 +44,10 @@ class PartnerClient(Protocol):
     def prepare(self, destination: Destination) -> str | None:
         """Make whatever the partner needs before the first batch (e.g. the custom audience); its id, if any."""
 
-    def send(self, batch: Batch, destination: Destination) -> None:
-        """Deliver one batch; PartnerError when the partner refuses it. Sending it twice must be harmless."""
+    def send(self, batch: Batch, destination: Destination) -> Sequence[Rejected] | None:
+        """Deliver one batch; PartnerError when the partner refuses it. Sending it twice must be harmless.
+
+        Returns the records the partner refused on their own while taking the rest (per-record errors), if any."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Partner:
     #: Whether the partner takes user attributes with the identities it is sent, and how (for the UI and docs);
     #: an empty `attributes_how` means it does not.
     attributes_how: str = ""
+    #: The partner's declared rate limit: requests per second, and how many may go at once after a quiet spell
+    #: (a token bucket shared by every connection to one output); None: no limit declared.
+    requests_per_second: float | None = None
+    burst: int = 1
 
     @property
     def accepts_attributes(self) -> bool:

@@ -11,6 +11,7 @@ from app.connectors.outputs.batches import Batch, Destination, Identity
 from app.connectors.outputs.http import call
 from app.connectors.outputs.identities import IDENTITY_LABELS
 from app.connectors.outputs.partner import Partner, PartnerContext
+from app.connectors.outputs.rejections import Rejected, rejected_from_json
 from app.connectors.outputs.settings import Field
 
 SIGNATURE_HEADER = "X-Audience-Studio-Signature"
@@ -52,13 +53,23 @@ class WebhookClient:
     def prepare(self, destination: Destination) -> str | None:
         return None
 
-    def send(self, batch: Batch, destination: Destination) -> None:
+    def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
         secret = self._context.required_secret("signing_secret", "signing secret")
         body = json.dumps(batch_body(batch, destination), separators=(",", ":")).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": batch.id, TIMESTAMP_HEADER: timestamp,
                    SIGNATURE_HEADER: signature(secret, timestamp, body)}
-        call(self._context.session, "POST", self._context.settings["url"], data=body, headers=headers)
+        response = call(self._context.session, "POST", self._context.settings["url"], data=body, headers=headers)
+        return rejected_in_reply(batch, response)
+
+
+def rejected_in_reply(batch: Batch, response) -> list[Rejected]:
+    """Records the endpoint refused on their own: {"rejected": [{"type", "value", "reason"}]} in its JSON reply."""
+    try:
+        reply = response.json() if response.content else {}
+    except ValueError:
+        return []
+    return rejected_from_json(batch.identities, reply.get("rejected") if isinstance(reply, dict) else None)
 
 
 PARTNER = Partner(

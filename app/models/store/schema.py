@@ -309,6 +309,53 @@ class Fault(Base):
     resolved_by: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
+# -- run history and rejected records (migration 0009) --------------------------------------------
+
+RUN_TRIGGERS = ("automatic", "manual", "agent")
+
+
+class ForwardingRun(Base):
+    """One forwarding run of a connection: when, what it planned, sent and the partner rejected, and any fault."""
+
+    __tablename__ = "forwarding_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    #: automatic (after a membership change), manual (Forward Now, `outputs forward`) or agent.
+    trigger: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String)
+    adds_planned: Mapped[int] = mapped_column(default=0)
+    removes_planned: Mapped[int] = mapped_column(default=0)
+    adds_sent: Mapped[int] = mapped_column(default=0)
+    removes_sent: Mapped[int] = mapped_column(default=0)
+    adds_rejected: Mapped[int] = mapped_column(default=0)
+    removes_rejected: Mapped[int] = mapped_column(default=0)
+    retries: Mapped[int] = mapped_column(default=0)
+    batches: Mapped[int] = mapped_column(default=0)
+    fault_id: Mapped[int | None] = mapped_column(nullable=True)
+    #: The fault's message, or why the run stopped (kept when the fault is resumed).
+    message: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class RejectedRecord(Base):
+    """An identity the partner refused on its own while taking the rest of the batch (a per-record error).
+
+    Kept so the next runs do not send it again while it stays in the audience; forgotten when it leaves.
+    """
+
+    __tablename__ = "rejected_records"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    identity_type: Mapped[str] = mapped_column(String, primary_key=True)
+    #: As the partner received it (normalised, maybe hashed); never written to logs.
+    value: Mapped[str] = mapped_column(String, primary_key=True)
+    action: Mapped[str] = mapped_column(String)
+    reason: Mapped[str] = mapped_column(String)
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
 # -- A/B tests, standard audiences and calculation credits (migration 0004) ----------------------
 
 STANDARD_STATES = ("draft", "calculating", "ready")

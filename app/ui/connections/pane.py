@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -42,6 +44,39 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The store events after which the pane reloads.
 RELOAD_ON = {"output_changed", "connection_changed", "fault_changed", "audience_changed"}
 STATUS_LABELS = {"sending": "Sending", "inactive": "Inactive"}
+#: The newest runs read for the Last run column (all connections), and how many its tooltip lists.
+RUNS_READ = 500
+RUNS_IN_TOOLTIP = 10
+
+
+def run_line(run) -> str:
+    """One run in a few words: its outcome, the adds and removes sent, and what the partner rejected."""
+    text = f"{run.outcome}: {run.adds_sent:,} added, {run.removes_sent:,} removed"
+    rejected = run.adds_rejected + run.removes_rejected
+    if rejected:
+        text += f", {rejected:,} rejected"
+    if run.fault_id:
+        text += f" (fault {run.fault_id})"
+    return text
+
+
+def forwarder_text(home_root) -> str:
+    """Who forwards for the home now, and the agent's last run (reads the lock and HOME/agent.json: a worker's job)."""
+    from app.engines.forwarder_lock import holder, read_agent_status
+
+    current = holder(home_root) or {}
+    if current.get("holder") == "app" and current.get("pid") == os.getpid():
+        text = "Automatic forwarding: this app forwards Sending connections of Active audiences after each change."
+    elif current.get("holder") == "agent":
+        text = f"Automatic forwarding: the activation agent (pid {current.get('pid')}) is forwarding for this home."
+    elif current:
+        text = "Automatic forwarding: another Audience Studio forwards for this home."
+    else:
+        text = "Automatic forwarding is starting (nobody forwards for this home yet)."
+    agent = read_agent_status(home_root)
+    if agent is not None and agent.last_run_at:
+        text += f" The agent's last run: {agent.last_run_at}, {agent.last_run}."
+    return text
 
 
 class ConnectionsPane(Pane):
@@ -77,9 +112,11 @@ class ConnectionsPane(Pane):
         self.output_view = self._table(self.output_model, "Outputs")
         self.output_view.selectionModel().currentRowChanged.connect(lambda *_: self._show_connections())
         self.output_view.activated.connect(lambda *_: self.edit_output())
-        self.connection_model = QStandardItemModel(0, 5, self)
+        self.connection_model = QStandardItemModel(0, 6, self)
         self.connection_model.setHorizontalHeaderLabels(["Audience", "Status", "Held identities", "Last forwarded",
-                                                         "Fault"])
+                                                         "Fault", "Last run"])
+        #: connection id → its runs, newest first (the Last run column and its tooltip)
+        self.runs: dict[int, list] = {}
         self.connection_view = self._table(self.connection_model, "Connections of the output")
         self.connection_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.connection_view.selectionModel().currentRowChanged.connect(self._on_connection_chosen)
@@ -118,7 +155,10 @@ class ConnectionsPane(Pane):
         outputs_box = self._box("Outputs", self._tool_row(self.new_action, self.edit_action, self.sign_in_action,
                                                           self.delete_action), self.outputs_stack)
         self.connections_title = QLabel()
-        connections_box = self._box("Connections", self.connections_title,
+        #: who forwards automatically for this home (this app or the activation agent), and the agent's last run
+        self.forwarder = QLabel(wordWrap=True)
+        self.forwarder.setAccessibleName("Automatic forwarding")
+        connections_box = self._box("Connections", self.connections_title, self.forwarder,
                                     self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
                                                    self.forward_action, self.attributes_action),
                                     self.connection_view)
@@ -183,13 +223,22 @@ class ConnectionsPane(Pane):
     # -- loading --------------------------------------------------------------------------------
 
     def reader(self, home: OpenHome):
-        return lambda: (home.outputs.list(), home.connections.list())
+        def read():
+            from app.models.services.forwarding_runs import ForwardingRunService
 
-    def show_data(self, loaded: tuple[list[OutputInfo], list[ConnectionInfo]]) -> None:
+            runs: dict[int, list] = {}
+            for run in ForwardingRunService(home.store).list(limit=RUNS_READ):
+                runs.setdefault(run.connection_id, []).append(run)
+            return home.outputs.list(), home.connections.list(), runs, forwarder_text(home.home.root)
+
+        return read
+
+    def show_data(self, loaded) -> None:
         from app.connectors.outputs.partner import AUTH_LABELS
 
         current = self.current_output()
-        self.outputs, self.connections = loaded
+        self.outputs, self.connections, self.runs, forwarder = loaded
+        self.forwarder.setText(forwarder)
         self.output_model.removeRows(0, self.output_model.rowCount())
         for output in self.outputs:
             users = [c.target_name for c in self.connections if c.configuration_id == output.id]
@@ -221,9 +270,13 @@ class ConnectionsPane(Pane):
             fault = QStandardItem(f"⚠ {info.fault.category}" if info.fault else "")
             if info.fault:
                 fault.setToolTip(info.fault.message)
+            runs = self.runs.get(info.id, [])
+            last_run = QStandardItem(f"{minute(runs[0].ended_at)} {run_line(runs[0])}" if runs else "No run yet")
+            last_run.setToolTip("\n".join(f"{minute(r.started_at)} ({r.trigger}) {run_line(r)}"
+                                           for r in runs[:RUNS_IN_TOOLTIP]) or "Not forwarded yet")
             self.connection_model.appendRow([audience, QStandardItem(STATUS_LABELS.get(info.status, info.status)),
                                              QStandardItem(f"{info.identities_held:,}"),
-                                             QStandardItem(minute(info.last_forwarded_at, "Never")), fault])
+                                             QStandardItem(minute(info.last_forwarded_at, "Never")), fault, last_run])
             if chosen_id == info.id:
                 self.connection_view.setCurrentIndex(audience.index())
         self._rebuilding = False

@@ -118,7 +118,7 @@ class AudienceEditor(QWidget):
                                     self.undo_stack)
         # The widgets the window, the tabs and the tests reach through the editor.
         for name in ("palette_panel", "canvas", "estimate", "details", "splitter", "tabs", "ab_test", "segment",
-                     "activate_button", "save_button"):
+                     "connect", "activate_button", "save_button"):
             setattr(self, name, getattr(self.content, name))
         self.edits = EditCommands(self.model, self.undo_stack, self.canvas, self.services, self)
         self.estimating = EstimateOrchestrator(self.home, context, lambda: self.model.draft, self.canvas,

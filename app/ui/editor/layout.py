@@ -1,7 +1,7 @@
 """The editor's layout: its widgets and where they sit, with no behaviour of the audience in them.
 
-A top row (name, status, Undo, Redo, Save, Activate), a message line, then three tabs: Criteria
-(palette | canvas | estimate and size over time above the details), A/B Test and Segment. The widths of the palette,
+A top row (name, status, Undo, Redo, Save, Activate), a message line, then four tabs: Criteria
+(palette | canvas | estimate and size over time above the details), A/B Test, Segment and Connect. The widths of the palette,
 canvas and side column are remembered for the next editor and the next start.
 """
 
@@ -31,6 +31,7 @@ from app.ui.editor.details import DetailsPanel
 from app.ui.editor.estimate_panel import EstimatePanel
 from app.ui.editor.history_chart import HistoryChart
 from app.ui.editor.palette import CriteriaPalette
+from app.ui.editor.connect_tab import ConnectTab
 from app.ui.editor.segment import SegmentTab
 from app.ui.editor.services import EditorServices
 from app.ui.home import HomeConnection
@@ -78,6 +79,9 @@ class EditorLayout(QWidget):
         self.segment = SegmentTab(connection, tasks, audience_id)
         self.tabs.addTab(self.segment, "Segment")
         self.tabs.setTabToolTip(2, "Expiration, visibility on the data marketplace, CPM price and category")
+        self.connect = ConnectTab(connection, tasks, audience_id)
+        self.tabs.addTab(self.connect, "Connect")
+        self.tabs.setTabToolTip(3, "The outputs this audience is sent to, their last runs and faults")
         layout.addWidget(self.tabs, 1)
 
     def _criteria_page(self) -> QSplitter:

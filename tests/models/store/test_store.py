@@ -35,6 +35,8 @@ EXPECTED_TABLES = {
     "attribute_type_overrides",
     "output_configurations",
     "connections",
+    "forwarding_runs",
+    "rejected_records",
     "ab_tests",
     "ab_variants",
     "standard_audiences",

@@ -224,7 +224,7 @@ def test_the_editor_shows_criteria_and_ab_test_tabs_and_reads_the_test_only_when
     qtbot.addWidget(editor)
     editor.show()
     qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
-    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test", "Segment"]
+    assert [editor.tabs.tabText(i) for i in range(editor.tabs.count())] == ["Criteria", "A/B Test", "Segment", "Connect"]
     assert editor.tabs.currentWidget() is editor.splitter and not editor.ab_test.is_loaded()
     assert not editor.segment.is_loaded()
     with qtbot.waitSignal(editor.ab_test.loaded, timeout=TIMEOUT_MS):
