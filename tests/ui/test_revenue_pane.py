@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import math
 import shutil
 import threading
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QWidget
 
 from app.cli import main as cli
+from app.connectors.cache import REVENUE_TABLES
+from app.engines import membership
 from app.engines import revenue as R
+from app.engines.home import OpenHome
+from app.models.services.channels import CHANNELS
+from app.ui.audiences.model import Column
+from app.engines.revenue_channels import label_channels
 from app.paths import resolve_home
 from app.ui.home import HomeConnection
+from app.ui.revenue.charts import epoch
 from app.ui.revenue.pane import RevenuePane
 from app.ui.workers import Tasks
 
@@ -64,7 +74,8 @@ def close(a, b) -> bool:
 
 
 def plotted(chart) -> list[list[float]]:
-    return [list(curve.getData()[1]) for curve in chart.curves]
+    """Each line's values as drawn: on its solid line, or at its partial buckets' markers."""
+    return [chart.drawn_values(i) for i in range(len(chart.curves))]
 
 
 def test_the_pane_loads_and_shows_the_total_series_of_the_public_segments(pane):
@@ -164,7 +175,9 @@ def test_export_csv_writes_the_shown_charts_data(pane, qtbot, tmp_path):
         pane.export_csv(tmp_path / "channels.csv")
     with open(tmp_path / "channels.csv", newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
-    expected = R.breakdown_table(R.breakdown(pane.home.cache.cursor(), pane.charts.request.filter, "channel"))
+    # Labelled as in the pane: the app's own channels by name, other sources marked (revenue_channels).
+    expected = R.breakdown_table(label_channels(R.breakdown(pane.home.cache.cursor(), pane.charts.request.filter,
+                                                            "channel"), pane.charts.request.channel_sources))
     assert rows[0] == ["channel", "revenue", "share", "impressions"]
     assert [r[0] for r in rows[1:]] == [r[0] for r in expected[1:]] and "Unknown" in [r[0] for r in rows]
     assert all(math.isclose(float(a[1]), b[1]) for a, b in zip(rows[1:], expected[1:], strict=True))
@@ -391,3 +404,167 @@ def test_a_slow_answer_to_older_controls_never_replaces_the_newer_charts(qtbot, 
         tasks.released.set()
         pane.close()
         connection.close()
+
+
+# -- member counts agree with the Audiences list (issue 20) -----------------------------------------------
+
+OTHER_HOME_SEGMENT = "Outdoor enthusiasts (another home)"
+
+
+@pytest.fixture
+def calculated_home(demo_home, tmp_path) -> Path:
+    """A copy of the demo home after the membership engine ran (as the app's clock does), plus member counts
+    the server reported for a segment this home does not have."""
+    root = tmp_path / "calculated"
+    shutil.copytree(demo_home, root)
+    with OpenHome.open(resolve_home(root)) as opened:
+        membership.refresh(opened)
+        day = R.revenue_days(opened.cache.cursor())[1]
+        counts = pa.table({"workspace_id": [1], "day": [day], "segment_key": [OTHER_HOME_SEGMENT],
+                           "members": [4_321]}, schema=REVENUE_TABLES["segment_counts"][0])
+        with opened.cache.writing(source="test") as writer:
+            writer.add_segment_counts(counts)
+    return root
+
+
+def list_size(window, name: str) -> str:
+    proxy = window.pane("audiences").list.proxy
+    row = next(r for r in range(proxy.rowCount()) if proxy.index(r, Column.NAME).data() == name)
+    return proxy.index(row, Column.SIZE).data()
+
+
+def test_member_counts_of_the_homes_audiences_end_at_the_size_the_audiences_list_shows(open_window, calculated_home,
+                                                                                         qtbot):
+    window = open_window(resolve_home(calculated_home))
+    pane = window.pane("revenue")
+    qtbot.waitUntil(lambda: pane.setup is not None, timeout=TIMEOUT)
+    pane.tabs.setCurrentIndex(2)  # Member counts
+    row = next(r for r in range(window.navigation.count()) if window.navigation.item(r).text() == "Revenue")
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        window.navigation.setCurrentRow(row)
+    labels = [s.label for s in pane.member_chart.series]
+    for name, key in (("New installers, under 3 sessions", "HP - Onboarding nudge"),
+                      ("High-value Gmail shoppers (US)", "High-value Gmail shoppers (US)")):
+        i = labels.index(key)
+        assert pane.member_chart.series[i].source == R.FROM_MEMBERSHIP
+        assert f"{pane.member_chart.drawn_values(i)[-1]:,.0f}" == list_size(window, name)
+    # A draft's line is not the server's invented count: it is not calculated, and the legend says so.
+    assert "Campers near Denver · not calculated" in labels
+    assert "not calculated" in pane.member_chart.legend.text()
+
+
+def test_member_counts_the_server_reported_are_labelled_as_such(open_pane, calculated_home, qtbot, tmp_path):
+    pane = open_pane(calculated_home)
+    pane.tabs.setCurrentIndex(2)
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pane.segments.set_selected({OTHER_HOME_SEGMENT, "HP - Onboarding nudge"})
+    by_label = {s.label: s for s in pane.member_chart.series}
+    server = by_label[f"{OTHER_HOME_SEGMENT} · reported by the server"]
+    assert server.source == R.FROM_SERVER and server.values[-1] == 4_321
+    assert by_label["HP - Onboarding nudge"].source == R.FROM_MEMBERSHIP
+    assert "reported by the server" in pane.member_chart.legend.text()
+    pane.member_chart.hover_at(epoch(server.buckets[-1]))  # the server's last report (the home's run to today)
+    assert f"{OTHER_HOME_SEGMENT} · reported by the server ·" in pane.member_chart.hover_text
+    assert "membership engine" in pane.members_note.text() and "reported by the server" in pane.members_note.text()
+    with qtbot.waitSignal(pane.exported, timeout=TIMEOUT):
+        pane.export_csv(tmp_path / "members.csv")
+    with open(tmp_path / "members.csv", newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file))
+    assert f"{OTHER_HOME_SEGMENT} · reported by the server" in header
+
+
+# -- charts that do not mislead (issue 23) -----------------------------------------------------------------
+
+
+def test_a_partial_first_week_is_marked_not_drawn_as_a_fall(pane, qtbot):
+    """The range "All" starts on a Sunday in the demo (a year back from its last day): its first week holds one
+    day of seven, and the solid line fell to it. Now the solid line holds whole weeks only, the partial week
+    hangs off a dashed line, and the hover and legend say partial."""
+    assert pane.range.currentData() is None  # "All", the default
+    f = pane.charts.request.filter
+    series = pane.time_chart.series[0]
+    partial = [i for i in range(len(series.buckets)) if series.partial(i)]
+    assert partial and partial[0] == 0 and f.start.weekday() != 0  # the first week is partial
+    solid = list(pane.time_chart.curves[0].getData()[1])
+    assert all(math.isnan(solid[i]) for i in partial)
+    assert all(not math.isnan(solid[i]) for i in range(len(solid)) if i not in partial)
+    assert pane.time_chart.partial_curves[0] is not None
+    covered = (R.next_bucket(series.buckets[0], "week") - f.start).days
+    assert pane.time_chart.hover_at(pane.time_chart._x[0]).startswith(
+        f"Revenue · {series.buckets[0].isoformat()} (partial week: {covered} of 7 days):")
+    assert "partial weeks" in pane.time_chart.legend.text()
+    # A range of whole weeks has nothing partial, and nothing dashed.
+    monday = f.end - dt.timedelta(days=f.end.weekday() + 7 * 8)
+    sunday = monday + dt.timedelta(days=7 * 4 - 1)
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pane.range.setCurrentIndex(pane.range.findData(0))
+        pane.start.setDate(QDate(monday.year, monday.month, monday.day))
+        pane.end.setDate(QDate(sunday.year, sunday.month, sunday.day))
+    assert pane.time_chart.partial_curves == [None]
+    assert "partial" not in pane.time_chart.legend.text()
+
+
+def data_area(chart) -> QRect:
+    """The plot's data area (its view box) in the chart widget's coordinates."""
+    box = chart.plot.getViewBox()
+    rect = chart.plot.mapFromScene(box.sceneBoundingRect()).boundingRect()
+    return QRect(chart.plot.mapTo(chart, rect.topLeft()), rect.size())
+
+
+def legend_area(chart) -> QRect:
+    legend = chart.legend
+    if isinstance(legend, QWidget):
+        return QRect(legend.mapTo(chart, QPoint(0, 0)), legend.size())
+    rect = chart.plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()  # a legend drawn in the plot
+    return QRect(chart.plot.mapTo(chart, rect.topLeft()), rect.size())
+
+
+def test_a_legend_never_covers_the_lines(pane, qtbot):
+    pane.tabs.setCurrentIndex(3)
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pane.compare_mode.setCurrentIndex(pane.compare_mode.findData("period"))
+    chart = pane.compare_chart
+    qtbot.waitUntil(lambda: chart.isVisible() and chart.legend.isVisible(), timeout=TIMEOUT)
+    legend, data = legend_area(chart), data_area(chart)
+    assert not legend.isEmpty() and not data.isEmpty()
+    assert not legend.intersects(data)
+    for s in chart.series:
+        assert html.escape(s.label) in chart.legend.text()
+
+
+def test_revenue_by_channel_names_the_apps_own_channels_and_labels_other_sources(pane, qtbot):
+    pane.tabs.setCurrentIndex(1)
+    pane.dimension.setCurrentIndex(pane.dimension.findData("channel"))
+    qtbot.waitUntil(lambda: pane.bar_chart.breakdown is not None
+                    and pane.bar_chart.breakdown.dimension == "channel", timeout=TIMEOUT)
+    app_names = {c.name for c in CHANNELS}
+    parts = pane.bar_chart.breakdown.parts
+    own = [p for p in parts if p.label in app_names]
+    others = [p for p in parts if not p.unknown and p.label not in app_names]
+    assert own and sum(p.revenue for p in own) > 0  # the app's channels earn
+    assert others and all(p.label == f"{p.key} (other source)" for p in others)
+    assert {p.label for p in others} == {"LiveRamp (other source)", "Meta (other source)", "Google Ads (other source)"}
+    sources = {pane.parts_table.item(r, 0).text(): pane.parts_table.item(r, 4).text()
+               for r in range(pane.parts_table.rowCount())}
+    assert sources["Meta (other source)"] == "Other source"
+    assert sources["Harbor Data Marketplace"] == "This app's channel (not set up)"
+    assert sources["Unknown"] == "Not reported"
+    assert "another source" in pane.bar_chart.tooltip_of(next(p for p in parts if p.key == "Meta"))
+    # The channel filter offers the app's channels first, then other sources, then Unknown.
+    labels = [pane.channels.list.item(i).text() for i in range(pane.channels.list.count())]
+    assert labels[-1] == "Unknown" and labels.index("Meta (other source)") > labels.index("Segment Directory")
+
+
+def test_a_channel_switched_on_in_the_app_is_said_to_be_set_up(open_pane, demo_home, tmp_path, qtbot):
+    root = tmp_path / "home"
+    shutil.copytree(demo_home, root)
+    with OpenHome.open(resolve_home(root)) as opened:
+        opened.channels.enable("harbor")
+    pane = open_pane(root)
+    pane.tabs.setCurrentIndex(1)
+    pane.dimension.setCurrentIndex(pane.dimension.findData("channel"))
+    qtbot.waitUntil(lambda: pane.parts_table.columnCount() == 5, timeout=TIMEOUT)
+    sources = {pane.parts_table.item(r, 0).text(): pane.parts_table.item(r, 4).text()
+               for r in range(pane.parts_table.rowCount())}
+    assert sources["Harbor Data Marketplace"] == "This app's channel (set up)"
+    assert sources["OpenAudience Exchange"] == "This app's channel (not set up)"

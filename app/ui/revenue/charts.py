@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
+import math
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
-from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from app.engines import revenue as R
 
@@ -73,10 +75,35 @@ def _style(plot, palette: QPalette) -> None:
     plot.showGrid(x=False, y=True, alpha=0.15)
 
 
+def legend_html(entries: Sequence[tuple[str, str, bool]], text: QColor) -> str:
+    """The legend's rich text: per line a colour swatch (dashed: ┄) and its label."""
+    items = []
+    for colour, label, dashed in entries:
+        swatch = "┄┄" if dashed else "━━"
+        items.append(f'<span style="color:{colour}">{swatch}</span>&nbsp;{html.escape(label)}')
+    return f'<span style="color:{text.name()}">' + "&nbsp;&nbsp;&nbsp; ".join(items) + "</span>"
+
+
+def partial_note(series: R.Series, i: int) -> str:
+    """" (partial week: 3 of 7 days)" for a bucket the range covers only in part, else ""."""
+    partial = series.partial(i)
+    if partial is None:
+        return ""
+    return f" (partial {_BUCKET_NOUN[series.granularity]}: {partial[0]} of {partial[1]} days)"
+
+
+_BUCKET_NOUN = {"day": "day", "week": "week", "month": "month"}
+
+
 class TimeChart(QWidget):
     """Lines over time: `show_series` draws one line per series; hovering shows every line's value
     at the nearest bucket. `x_buckets` lets a period compare draw its second line at the first's
-    days (aligned bucket by bucket) while the hover still names each line's own bucket."""
+    days (aligned bucket by bucket) while the hover still names each line's own bucket.
+
+    A week or month the range covers only in part (its first or last) sums fewer days than the others:
+    the solid line leaves it out and a dashed one with a hollow marker joins it, the hover and the note
+    under the chart say "partial", so a short first week never reads as a fall. The legend sits under
+    the plot, never over the lines."""
 
     def __init__(self, title: str, unit: Callable[[float], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,11 +118,15 @@ class TimeChart(QWidget):
         self.plot.setTitle(title)
         self.plot.hideButtons()
         _style(self.plot, self.palette())
-        base = self.palette().color(QPalette.ColorRole.Base)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=self.palette().color(QPalette.ColorRole.Text),
-                                          brush=pg.mkBrush(QColor(base.red(), base.green(), base.blue(), 215)))
+        # Under the plot rather than in it: a legend inside the plot hid the lines behind it.
+        self.legend = QLabel(accessibleName=f"{title} legend", wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.legend.setContentsMargins(8, 2, 8, 2)
+        #: per series, its solid line (whole buckets) and its dashed line to the partial buckets (or None)
         self.curves: list = []
+        self.partial_curves: list = []
         self._x: list[float] = []
+        self._buckets: list[dt.date] = []
+        self._aligned = False
         self.line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128, 150), style=Qt.PenStyle.DashLine))
         self.label = pg.TextItem(anchor=(0, 0), color=self.palette().color(QPalette.ColorRole.Text),
                                  fill=pg.mkBrush(self.palette().color(QPalette.ColorRole.ToolTipBase)))
@@ -108,17 +139,23 @@ class TimeChart(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
 
     def show_series(self, series: Sequence[R.Series], *, x_buckets: Sequence[dt.date] | None = None,
                     first_colour: int = 0) -> None:
         import pyqtgraph as pg
 
-        # The legend first: emptied at once, rather than re-laid out after each curve taken off.
-        self.legend.clear()
         for curve in self.curves:
             self.plot.removeItem(curve)
-        self.curves, self.series = [], list(series)
+        for curve in self.partial_curves:
+            if curve is not None:
+                self.plot.removeItem(curve)
+                self.plot.removeItem(curve.markers)
+        self.curves, self.partial_curves, self.series = [], [], list(series)
+        entries: list[tuple[str, str, bool]] = []
+        any_partial = False
         longest = max(series, key=lambda s: len(s.buckets)).buckets if series else []
         if x_buckets:
             # A period starting later in its week or month may have one bucket more than the first:
@@ -126,19 +163,65 @@ class TimeChart(QWidget):
             x_buckets = list(x_buckets)
             while len(x_buckets) < len(longest):
                 x_buckets.append(R.next_bucket(x_buckets[-1], series[0].granularity))
-        self._x = [epoch(b) for b in (x_buckets or longest)]
-        seconds = dict(zip(x_buckets or longest, self._x))  # the lines mostly share their buckets
+        # Lines of one chart may start and end on different buckets (a segment first counted later): the
+        # hover runs over every bucket of any line, and finds each line's own value by its bucket.
+        self._aligned = bool(x_buckets)
+        self._buckets = x_buckets or sorted({b for s in series for b in s.buckets})
+        self._x = [epoch(b) for b in self._buckets]
+        seconds = dict(zip(self._buckets, self._x))
         for i, s in enumerate(self.series):
             colour = UNKNOWN_COLOUR if s.label == R.UNKNOWN else COLOURS[(first_colour + i) % len(COLOURS)]
             x = ([seconds.get(b) or epoch(b) for b in s.buckets] if x_buckets is None
                  else self._x[:len(s.values)])
-            curve = self.plot.plot(x, s.values, name=s.label, pen=pg.mkPen(colour, width=2),
+            partial = [s.partial(k) is not None for k in range(len(x))]
+            solid = [math.nan if p else v for v, p in zip(s.values, partial)]
+            curve = self.plot.plot(x, solid, name=s.label, pen=pg.mkPen(colour, width=2), connect="finite",
                                    symbol="o" if len(x) <= 60 else None, symbolSize=5,
                                    symbolBrush=colour, symbolPen=pg.mkPen(colour))
             self.curves.append(curve)
+            self.partial_curves.append(self._plot_partial(x, s.values, partial, colour) if any(partial) else None)
+            any_partial = any_partial or any(partial)
+            entries.append((colour, s.label, False))
+        if any_partial:
+            noun = _BUCKET_NOUN[self.series[0].granularity]
+            entries.append(("#808080", f"partial {noun}s (the range covers only some of their days)", True))
+        self.legend.setText(legend_html(entries, self.palette().color(QPalette.ColorRole.Text)) if entries else "")
+        self.legend.setVisible(bool(entries))
         self.line.hide()
         self.label.hide()
         self.plot.enableAutoRange()
+
+    def _plot_partial(self, x: list[float], values: Sequence[float], partial: list[bool], colour: str):
+        """A dashed line from each partial bucket to its whole neighbours, with hollow markers."""
+        import pyqtgraph as pg
+
+        xs, ys, marks = [], [], []
+        for k, is_partial in enumerate(partial):
+            if not is_partial:
+                continue
+            marks.append(k)
+            for j in (k - 1, k + 1):
+                if 0 <= j < len(x):
+                    xs += [x[j], x[k], math.nan]
+                    ys += [values[j], values[k], math.nan]
+        curve = self.plot.plot(xs, ys, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="finite")
+        markers = pg.ScatterPlotItem([x[k] for k in marks], [values[k] for k in marks], symbol="o", size=8,
+                                     pen=pg.mkPen(colour, width=2), brush=pg.mkBrush(self.palette().color(
+                                         QPalette.ColorRole.Base)))
+        self.plot.addItem(markers)
+        curve.markers = markers
+        return curve
+
+    def drawn_values(self, index: int) -> list[float]:
+        """Series `index`'s values as drawn, bucket by bucket: on its solid line, or at its partial
+        markers (what a test compares with the data)."""
+        solid = list(self.curves[index].getData()[1])
+        dashed = self.partial_curves[index]
+        if dashed is not None:
+            xs = list(self.curves[index].getData()[0])
+            at = dict(zip(*(list(v) for v in dashed.markers.getData())))
+            solid = [at.get(x, y) if math.isnan(y) else y for x, y in zip(xs, solid)]
+        return solid
 
     def hover_at(self, x: float) -> str:
         """The values at the bucket nearest to `x` (seconds); shows the line and label there."""
@@ -147,8 +230,9 @@ class TimeChart(QWidget):
         i = min(range(len(self._x)), key=lambda k: abs(self._x[k] - x))
         lines = []
         for s in self.series:
-            if i < len(s.values):
-                lines.append(f"{s.label} · {s.buckets[i].isoformat()}: {self.unit(s.values[i])}")
+            k = i if self._aligned else (s.buckets.index(self._buckets[i]) if self._buckets[i] in s.buckets else None)
+            if k is not None and k < len(s.values):
+                lines.append(f"{s.label} · {s.buckets[k].isoformat()}{partial_note(s, k)}: {self.unit(s.values[k])}")
         self.hover_text = "\n".join(lines)
         self.line.setPos(self._x[i])
         self.line.show()
@@ -192,6 +276,7 @@ class BarChart(QWidget):
         import pyqtgraph as pg
 
         self.breakdown: R.Breakdown | None = None
+        self.notes: dict[str | None, str] = {}
         #: the parts drawn, top to bottom (the biggest MAX_BARS of the breakdown's)
         self.parts: list[R.Part] = []
         self.currency = ""
@@ -209,10 +294,13 @@ class BarChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
-    def show_breakdown(self, breakdown: R.Breakdown, currency: str) -> None:
+    def show_breakdown(self, breakdown: R.Breakdown, currency: str,
+                       notes: dict[str | None, str] | None = None) -> None:
+        """Draw the breakdown; `notes` adds a line to a part's tooltip (by key: where a channel's
+        revenue came from)."""
         import pyqtgraph as pg
 
-        self.breakdown, self.currency = breakdown, currency
+        self.breakdown, self.currency, self.notes = breakdown, currency, dict(notes or {})
         if self.bars is not None:
             self.plot.removeItem(self.bars)
             self.bars = None
@@ -253,6 +341,8 @@ class BarChart(QWidget):
                  "Impressions: not reported" if part.impressions is None else f"Impressions: {part.impressions:,}"]
         if part.unknown:
             lines.append(f"The channels did not report the {self.breakdown.dimension} of this revenue")
+        elif part.key in self.notes:
+            lines.append(html.escape(self.notes[part.key]))
         if part.details is not None:
             d = part.details
             lines += [f"{k}: {v}" for k, v in (("Kind", d.kind), ("Country", d.country), ("Contact", d.contact)) if v]

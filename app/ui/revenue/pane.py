@@ -45,6 +45,7 @@ from app.ui.kit.pane import Pane, PaneBus
 from app.ui.pane_actions import pane_action
 from app.ui.revenue.controls import RANGES, FilterButton, range_of
 from app.ui.revenue.export import write_csv, write_png
+from app.engines.revenue_channels import NOT_SET_UP, OTHER, SET_UP
 from app.engines.revenue_report import (
     PARTS,
     Charts,
@@ -64,6 +65,12 @@ REST_DELAY_MS = 150
 TABS = ("Over time", "Breakdown", "Member counts", "Compare")
 COMPARE_LABELS = {"segment": "Two segments", "agency": "Two agencies", "channel": "Two channels",
                   "period": "Two periods"}
+MEMBERS_NOTE = ("Segments that are audiences of this home: their size from the membership engine, day by day "
+                "(as in the Audiences list; the line starts when the audience was first calculated). "
+                "Other segments: the counts the server reported with their revenue (“reported by the server”).")
+#: The breakdown table's Source column, by revenue_channels kind (None: the Unknown part).
+CHANNEL_SOURCE_TEXT = {SET_UP: "This app's channel (set up)", NOT_SET_UP: "This app's channel (not set up)",
+                       OTHER: "Other source", None: "Not reported"}
 NO_REVENUE = ("No revenue yet",
               ("Revenue records arrive with sync from your team's server; the demo workspace has a year of them "
                "(<code>audience-studio demo</code>, or Help › Welcome…)."))
@@ -190,7 +197,9 @@ class RevenuePane(Pane):
                                       toolTip="Two charts with the same revenue scale instead of two lines in one")
         self.side_by_side.toggled.connect(lambda _on: self._show_comparison())
         self.other_label = QLabel("other period from")
-        headers = (None, [self.dimension], None,
+        self.members_note = QLabel(MEMBERS_NOTE, accessibleName="Where member counts come from", wordWrap=True)
+        self.members_note.setStyleSheet("color: palette(placeholder-text);")
+        headers = (None, [self.dimension], [self.members_note],
                    [self.compare_mode, self.compare_a, self.vs, self.compare_b, self.other_label, self.other_start,
                     self.side_by_side])
         slots = (self.time_slot, self.breakdown_slot, self.member_slot, self.compare_slot)
@@ -327,9 +336,13 @@ class RevenuePane(Pane):
         members = [s for s in self.setup.segments if (chosen is None and s in self.setup.public_segments)
                    or (chosen is not None and s in chosen)]
         mode = self.compare_mode.currentData()
+        # A range up to the last day with revenue means "until now": home audiences' member counts then
+        # run to their latest history day, so the last point is the size the Audiences list shows.
+        history_end = self.setup.history_last if end >= self.setup.days[1] else None
         return Request(f, self.granularity.currentData(), tuple(members[:8]), mode,
                        self.compare_a.currentData(), self.compare_b.currentData(),
-                       _day(self.other_start.date()))
+                       _day(self.other_start.date()), history_end, self.setup.home_segments,
+                       self.setup.channel_sources)
 
     def redraw(self) -> None:
         home, request = self.home, self.request()
@@ -398,7 +411,10 @@ class RevenuePane(Pane):
             self.time_chart.plot.setLabel("left", f"Revenue ({currency})")
             self.time_chart.show_series([self.charts.series])
         elif index == 1:
-            self.bar_chart.show_breakdown(self.shown_breakdown(), currency)
+            breakdown = self.shown_breakdown()
+            sources = self.charts.request.channel_sources
+            notes = {p.key: sources.describe(p.key) for p in breakdown.parts} if breakdown.dimension == "channel" else {}
+            self.bar_chart.show_breakdown(breakdown, currency, notes)
             self._fill_parts_table()
         elif index == 2:
             self.member_chart.plot.setLabel("left", "Members")
@@ -461,9 +477,13 @@ class RevenuePane(Pane):
     def _fill_parts_table(self) -> None:
         breakdown, currency = self.shown_breakdown(), self.currency.currentText()
         agency = breakdown.dimension == "agency"
+        channel = breakdown.dimension == "channel"
+        sources = self.charts.request.channel_sources
         headers = [breakdown.dimension.capitalize(), f"Revenue ({currency})", "Share", "Impressions"]
         if agency:
             headers += ["Kind", "Country", "Contact"]
+        if channel:
+            headers += ["Source"]
         self.parts_table.clear()
         self.parts_table.setColumnCount(len(headers))
         self.parts_table.setHorizontalHeaderLabels(headers)
@@ -475,12 +495,16 @@ class RevenuePane(Pane):
                      "not reported" if part.impressions is None else f"{part.impressions:,}"]
             if agency:
                 cells += [(getattr(d, name) or "") if d else "" for name in ("kind", "country", "contact")]
+            if channel:
+                cells += [CHANNEL_SOURCE_TEXT[sources.kind(part.key)]]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if 1 <= column <= 3:
                     item.setTextAlignment(right)
                 if part.unknown:
                     item.setToolTip(f"Revenue whose {breakdown.dimension} the channel did not report")
+                elif channel:
+                    item.setToolTip(sources.describe(part.key))
                 self.parts_table.setItem(row, column, item)
         self.parts_table.resizeColumnsToContents()
 
