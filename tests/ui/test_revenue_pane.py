@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import math
 import shutil
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from PySide6.QtCore import QDate, QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QTextDocument
 from PySide6.QtWidgets import QWidget
 
 from app.cli import main as cli
@@ -74,8 +73,24 @@ def close(a, b) -> bool:
 
 
 def plotted(chart) -> list[list[float]]:
-    """Each line's values as drawn: on its solid line, or at its partial buckets' markers."""
-    return [chart.drawn_values(i) for i in range(len(chart.curves))]
+    """Each line's values as drawn: on its solid line, or at its partial buckets' markers, which are drawn
+    at the whole bucket's rate (covered days of length): taken back to the bucket's sum here."""
+    result = []
+    for i, s in enumerate(chart.series):
+        drawn = chart.drawn_values(i)
+        result.append([v * p[0] / p[1] if (p := s.partial(k)) else v for k, v in enumerate(drawn)])
+    return result
+
+
+def shown_text(label) -> str:
+    """A rich-text label's text as the user reads it."""
+    document = QTextDocument()
+    document.setHtml(label.text())
+    return document.toPlainText().replace("\xa0", " ")
+
+
+def all_close(lines, expected) -> bool:
+    return len(lines) == len(expected) and all(close(a, b) for a, b in zip(lines, expected))
 
 
 def test_the_pane_loads_and_shows_the_total_series_of_the_public_segments(pane):
@@ -122,7 +137,7 @@ def test_compare_two_segments_and_two_periods_overlays_two_curves(pane, qtbot):
     assert a != b
     expected = R.compare(pane.home.cache.cursor(), pane.charts.request.filter, "week", "segment", a, b)
     assert [c.name() for c in pane.compare_chart.curves] == [a, b]
-    assert plotted(pane.compare_chart) == [expected.a.values, expected.b.values]
+    assert all_close(plotted(pane.compare_chart), [expected.a.values, expected.b.values])
     assert sum(expected.a.values) > 0 and sum(expected.b.values) > 0
 
     with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
@@ -130,7 +145,7 @@ def test_compare_two_segments_and_two_periods_overlays_two_curves(pane, qtbot):
     f = pane.charts.request.filter
     periods = R.compare_periods(pane.home.cache.cursor(), f, "week", pane.charts.request.compare_other_start)
     assert len(pane.compare_chart.curves) == 2
-    assert plotted(pane.compare_chart) == [periods.a.values, periods.b.values]
+    assert all_close(plotted(pane.compare_chart), [periods.a.values, periods.b.values])
     # The second period is drawn at the first's days, aligned bucket by bucket.
     assert list(pane.compare_chart.curves[1].getData()[0]) == list(pane.compare_chart.curves[0].getData()[0])[
         :len(periods.b.values)]
@@ -225,8 +240,8 @@ def test_compare_side_by_side_shows_each_line_in_its_own_chart_and_exports_both(
     pane.side_by_side.setChecked(True)
     comparison = pane.charts.comparison
     assert pane.compare_chart_b.isVisible()
-    assert plotted(pane.compare_chart) == [comparison.a.values]
-    assert plotted(pane.compare_chart_b) == [comparison.b.values]
+    assert all_close(plotted(pane.compare_chart), [comparison.a.values])
+    assert all_close(plotted(pane.compare_chart_b), [comparison.b.values])
     with qtbot.waitSignal(pane.exported, timeout=TIMEOUT):
         pane.export_csv(tmp_path / "compare.csv")
     with open(tmp_path / "compare.csv", newline="", encoding="utf-8") as file:
@@ -266,7 +281,7 @@ def test_a_compared_period_with_one_bucket_more_is_drawn_past_the_first(pane, qt
     comparison, currency = pane.charts.comparison, pane.charts.request.filter.currency
     assert (len(comparison.a.values), len(comparison.b.values)) == (4, 5)
     assert comparison == R.compare_periods(pane.home.cache.cursor(), pane.charts.request.filter, "week", sunday)
-    assert plotted(pane.compare_chart) == [comparison.a.values, comparison.b.values]
+    assert all_close(plotted(pane.compare_chart), [comparison.a.values, comparison.b.values])
     first, second = (list(curve.getData()[0]) for curve in pane.compare_chart.curves)
     assert second[:4] == first and second[4] - first[3] == 7 * 86400  # aligned; the extra week one week on
     assert pane.compare_chart.hover_at(second[4]).endswith(f"{comparison.b.values[4]:,.2f} {currency}")
@@ -279,7 +294,7 @@ def test_a_redraw_draws_the_tab_in_view_first_and_the_other_tabs_when_chosen(pan
         pane.channels.set_selected({"Meta", None})
     assert pane.charts.request.filter.channels == frozenset({"Meta", None})
     assert pane.charts.series is not None and pane.charts.view is None
-    assert plotted(pane.time_chart) == [pane.charts.series.values]
+    assert all_close(plotted(pane.time_chart), [pane.charts.series.values])
     with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
         pass
     assert pane.charts.view is not None and pane.charts.members is not None and pane.charts.comparison is not None
@@ -450,7 +465,7 @@ def test_member_counts_of_the_homes_audiences_end_at_the_size_the_audiences_list
         assert f"{pane.member_chart.drawn_values(i)[-1]:,.0f}" == list_size(window, name)
     # A draft's line is not the server's invented count: it is not calculated, and the legend says so.
     assert "Campers near Denver · not calculated" in labels
-    assert "not calculated" in pane.member_chart.legend.text()
+    assert "Campers near Denver · not calculated" in shown_text(pane.member_chart.legend)
 
 
 def test_member_counts_the_server_reported_are_labelled_as_such(open_pane, calculated_home, qtbot, tmp_path):
@@ -462,7 +477,7 @@ def test_member_counts_the_server_reported_are_labelled_as_such(open_pane, calcu
     server = by_label[f"{OTHER_HOME_SEGMENT} · reported by the server"]
     assert server.source == R.FROM_SERVER and server.values[-1] == 4_321
     assert by_label["HP - Onboarding nudge"].source == R.FROM_MEMBERSHIP
-    assert "reported by the server" in pane.member_chart.legend.text()
+    assert f"{OTHER_HOME_SEGMENT} · reported by the server" in shown_text(pane.member_chart.legend)
     pane.member_chart.hover_at(epoch(server.buckets[-1]))  # the server's last report (the home's run to today)
     assert f"{OTHER_HOME_SEGMENT} · reported by the server ·" in pane.member_chart.hover_text
     assert "membership engine" in pane.members_note.text() and "reported by the server" in pane.members_note.text()
@@ -490,9 +505,13 @@ def test_a_partial_first_week_is_marked_not_drawn_as_a_fall(pane, qtbot):
     assert all(not math.isnan(solid[i]) for i in range(len(solid)) if i not in partial)
     assert pane.time_chart.partial_curves[0] is not None
     covered = (R.next_bucket(series.buckets[0], "week") - f.start).days
-    assert pane.time_chart.hover_at(pane.time_chart._x[0]).startswith(
-        f"Revenue · {series.buckets[0].isoformat()} (partial week: {covered} of 7 days):")
-    assert "partial weeks" in pane.time_chart.legend.text()
+    # Drawn at its rate for a whole week, level with its neighbours; the hover gives the real sum too.
+    rate = series.values[0] * 7 / covered
+    assert math.isclose(pane.time_chart.drawn_values(0)[0], rate)
+    assert pane.time_chart.hover_at(pane.time_chart._x[0]) == (
+        f"Revenue · {series.buckets[0].isoformat()} (partial week: {covered} of 7 days; drawn at {rate:,.2f} "
+        f"{f.currency}, its rate for a whole week): {series.values[0]:,.2f} {f.currency}")
+    assert "partial week" in shown_text(pane.time_chart.legend)
     # A range of whole weeks has nothing partial, and nothing dashed.
     monday = f.end - dt.timedelta(days=f.end.weekday() + 7 * 8)
     sunday = monday + dt.timedelta(days=7 * 4 - 1)
@@ -501,7 +520,7 @@ def test_a_partial_first_week_is_marked_not_drawn_as_a_fall(pane, qtbot):
         pane.start.setDate(QDate(monday.year, monday.month, monday.day))
         pane.end.setDate(QDate(sunday.year, sunday.month, sunday.day))
     assert pane.time_chart.partial_curves == [None]
-    assert "partial" not in pane.time_chart.legend.text()
+    assert "partial" not in shown_text(pane.time_chart.legend)
 
 
 def data_area(chart) -> QRect:
@@ -529,7 +548,7 @@ def test_a_legend_never_covers_the_lines(pane, qtbot):
     assert not legend.isEmpty() and not data.isEmpty()
     assert not legend.intersects(data)
     for s in chart.series:
-        assert html.escape(s.label) in chart.legend.text()
+        assert s.label in shown_text(chart.legend)
 
 
 def test_revenue_by_channel_names_the_apps_own_channels_and_labels_other_sources(pane, qtbot):
@@ -568,3 +587,15 @@ def test_a_channel_switched_on_in_the_app_is_said_to_be_set_up(open_pane, demo_h
                for r in range(pane.parts_table.rowCount())}
     assert sources["Harbor Data Marketplace"] == "This app's channel (set up)"
     assert sources["OpenAudience Exchange"] == "This app's channel (not set up)"
+
+
+def test_every_tab_fits_a_laptop_window_without_scrolling(pane, qtbot):
+    """The pane in a 1280×800 window (the navigation beside it): the legends under the charts wrap within
+    the pane's height, rather than push the bottom edge out of view."""
+    pane.resize(1000, 680)
+    scroll = pane.stack.widget(1)
+    for index in range(pane.tabs.count()):
+        pane.tabs.setCurrentIndex(index)
+        qtbot.waitUntil(lambda: index not in pane._stale, timeout=TIMEOUT)
+        qtbot.wait(50)  # the layout settles
+        assert scroll.verticalScrollBar().maximum() == 0, pane.tabs.tabText(index)

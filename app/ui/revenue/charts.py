@@ -80,19 +80,59 @@ def legend_html(entries: Sequence[tuple[str, str, bool]], text: QColor) -> str:
     items = []
     for colour, label, dashed in entries:
         swatch = "┄┄" if dashed else "━━"
-        items.append(f'<span style="color:{colour}">{swatch}</span>&nbsp;{html.escape(label)}')
+        # One entry never breaks inside; the legend wraps between entries.
+        items.append(f'<span style="color:{colour}">{swatch}</span>&nbsp;{html.escape(label).replace(" ", "&nbsp;")}')
     return f'<span style="color:{text.name()}">' + "&nbsp;&nbsp;&nbsp; ".join(items) + "</span>"
 
 
-def partial_note(series: R.Series, i: int) -> str:
-    """" (partial week: 3 of 7 days)" for a bucket the range covers only in part, else ""."""
+def drawn_value(series: R.Series, i: int) -> float:
+    """Where bucket i is drawn: its value, or for a bucket the range covers only in part, its value at
+    the same daily rate over the whole bucket (one day of seven earning 20 is drawn at 140), so a short
+    first or last week stands level with its neighbours instead of falling; the hover gives both."""
+    partial = series.partial(i)
+    if partial is None:
+        return series.values[i]
+    covered, length = partial
+    return series.values[i] * length / covered
+
+
+def partial_note(series: R.Series, i: int, unit: Callable[[float], str] | None = None) -> str:
+    """" (partial week: 3 of 7 days)" for a bucket the range covers only in part, else ""; with `unit`,
+    also the whole-bucket rate it is drawn at."""
     partial = series.partial(i)
     if partial is None:
         return ""
-    return f" (partial {_BUCKET_NOUN[series.granularity]}: {partial[0]} of {partial[1]} days)"
+    noun = _BUCKET_NOUN[series.granularity]
+    rate = f"; drawn at {unit(drawn_value(series, i))}, its rate for a whole {noun}" if unit else ""
+    return f" (partial {noun}: {partial[0]} of {partial[1]} days{rate})"
 
 
 _BUCKET_NOUN = {"day": "day", "week": "week", "month": "month"}
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label that takes the height its text needs at its width, without making its layout
+    height-for-width: a scroll area sizes such a layout by its preferred height (every chart's size hint),
+    which put the Revenue pane's bottom edge out of view at 1280×800."""
+
+    def __init__(self, text: str = "", **kwargs) -> None:
+        super().__init__(text, wordWrap=True, **kwargs)
+
+    def hasHeightForWidth(self) -> bool:  # Qt's name
+        return False
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(max(1, self.width()))
+        if needed > 0 and needed != self.height():
+            self.setFixedHeight(needed)
+
+    def setText(self, text: str) -> None:  # Qt's name
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
 
 class TimeChart(QWidget):
@@ -101,9 +141,9 @@ class TimeChart(QWidget):
     days (aligned bucket by bucket) while the hover still names each line's own bucket.
 
     A week or month the range covers only in part (its first or last) sums fewer days than the others:
-    the solid line leaves it out and a dashed one with a hollow marker joins it, the hover and the note
-    under the chart say "partial", so a short first week never reads as a fall. The legend sits under
-    the plot, never over the lines."""
+    the solid line leaves it out; a dashed line joins a hollow marker at its whole-bucket rate
+    (`drawn_value`), and the hover and the legend say "partial" with the real sum, so a short first week
+    never reads as a fall. The legend sits under the plot, never over the lines."""
 
     def __init__(self, title: str, unit: Callable[[float], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,7 +159,7 @@ class TimeChart(QWidget):
         self.plot.hideButtons()
         _style(self.plot, self.palette())
         # Under the plot rather than in it: a legend inside the plot hid the lines behind it.
-        self.legend = QLabel(accessibleName=f"{title} legend", wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.legend = WrappedLabel(accessibleName=f"{title} legend", textFormat=Qt.TextFormat.RichText)
         self.legend.setContentsMargins(8, 2, 8, 2)
         #: per series, its solid line (whole buckets) and its dashed line to the partial buckets (or None)
         self.curves: list = []
@@ -144,7 +184,9 @@ class TimeChart(QWidget):
         layout.addWidget(self.legend)
 
     def show_series(self, series: Sequence[R.Series], *, x_buckets: Sequence[dt.date] | None = None,
-                    first_colour: int = 0) -> None:
+                    first_colour: int = 0, days: tuple[dt.date, dt.date] | None = None) -> None:
+        """Draw one line per series. `days` (first, last) spans the time axis over those days however
+        short the lines are (a size history begun today is one point, not a zoom into one second)."""
         import pyqtgraph as pg
 
         for curve in self.curves:
@@ -179,17 +221,21 @@ class TimeChart(QWidget):
                                    symbol="o" if len(x) <= 60 else None, symbolSize=5,
                                    symbolBrush=colour, symbolPen=pg.mkPen(colour))
             self.curves.append(curve)
-            self.partial_curves.append(self._plot_partial(x, s.values, partial, colour) if any(partial) else None)
+            self.partial_curves.append(self._plot_partial(x, [drawn_value(s, k) for k in range(len(x))], partial,
+                                                          colour) if any(partial) else None)
             any_partial = any_partial or any(partial)
             entries.append((colour, s.label, False))
         if any_partial:
             noun = _BUCKET_NOUN[self.series[0].granularity]
-            entries.append(("#808080", f"partial {noun}s (the range covers only some of their days)", True))
+            entries.append(("#808080", f"partial {noun}: the range has only some of its days, drawn at their "
+                                       f"rate for a whole {noun} (hover for its sum)", True))
         self.legend.setText(legend_html(entries, self.palette().color(QPalette.ColorRole.Text)) if entries else "")
         self.legend.setVisible(bool(entries))
         self.line.hide()
         self.label.hide()
         self.plot.enableAutoRange()
+        if days is not None:
+            self.plot.setXRange(epoch(days[0]), epoch(days[1]), padding=0.02)
 
     def _plot_partial(self, x: list[float], values: Sequence[float], partial: list[bool], colour: str):
         """A dashed line from each partial bucket to its whole neighbours, with hollow markers."""
@@ -214,7 +260,7 @@ class TimeChart(QWidget):
 
     def drawn_values(self, index: int) -> list[float]:
         """Series `index`'s values as drawn, bucket by bucket: on its solid line, or at its partial
-        markers (what a test compares with the data)."""
+        markers (`drawn_value`: what a test compares with the data)."""
         solid = list(self.curves[index].getData()[1])
         dashed = self.partial_curves[index]
         if dashed is not None:
@@ -232,7 +278,7 @@ class TimeChart(QWidget):
         for s in self.series:
             k = i if self._aligned else (s.buckets.index(self._buckets[i]) if self._buckets[i] in s.buckets else None)
             if k is not None and k < len(s.values):
-                lines.append(f"{s.label} · {s.buckets[k].isoformat()}{partial_note(s, k)}: {self.unit(s.values[k])}")
+                lines.append(f"{s.label} · {s.buckets[k].isoformat()}{partial_note(s, k, self.unit)}: {self.unit(s.values[k])}")
         self.hover_text = "\n".join(lines)
         self.line.setPos(self._x[i])
         self.line.show()

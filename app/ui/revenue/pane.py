@@ -65,9 +65,12 @@ REST_DELAY_MS = 150
 TABS = ("Over time", "Breakdown", "Member counts", "Compare")
 COMPARE_LABELS = {"segment": "Two segments", "agency": "Two agencies", "channel": "Two channels",
                   "period": "Two periods"}
-MEMBERS_NOTE = ("Segments that are audiences of this home: their size from the membership engine, day by day "
-                "(as in the Audiences list; the line starts when the audience was first calculated). "
-                "Other segments: the counts the server reported with their revenue (“reported by the server”).")
+MEMBERS_NOTE = "This home's audiences: daily sizes from the membership engine, as in the Audiences list · " \
+               "other segments: reported by the server"
+MEMBERS_TOOLTIP = ("A segment that is one of this home's audiences shows its size day by day as the membership "
+                   "engine calculated it (the Audiences list's Size is its last point); its line starts when the "
+                   "audience was first calculated, and a draft has none. Any other segment shows the member "
+                   "counts the server reported with its revenue, marked “reported by the server”.")
 #: The breakdown table's Source column, by revenue_channels kind (None: the Unknown part).
 CHANNEL_SOURCE_TEXT = {SET_UP: "This app's channel (set up)", NOT_SET_UP: "This app's channel (not set up)",
                        OTHER: "Other source", None: "Not reported"}
@@ -197,7 +200,8 @@ class RevenuePane(Pane):
                                       toolTip="Two charts with the same revenue scale instead of two lines in one")
         self.side_by_side.toggled.connect(lambda _on: self._show_comparison())
         self.other_label = QLabel("other period from")
-        self.members_note = QLabel(MEMBERS_NOTE, accessibleName="Where member counts come from", wordWrap=True)
+        self.members_note = QLabel(MEMBERS_NOTE, accessibleName="Where member counts come from",
+                                   toolTip=MEMBERS_TOOLTIP)
         self.members_note.setStyleSheet("color: palette(placeholder-text);")
         headers = (None, [self.dimension], [self.members_note],
                    [self.compare_mode, self.compare_a, self.vs, self.compare_b, self.other_label, self.other_start,
@@ -418,7 +422,9 @@ class RevenuePane(Pane):
             self._fill_parts_table()
         elif index == 2:
             self.member_chart.plot.setLabel("left", "Members")
-            self.member_chart.show_series(self.charts.members)
+            request = self.charts.request
+            self.member_chart.show_series(self.charts.members, days=(
+                request.filter.start, max(request.filter.end, request.members_history_end or request.filter.end)))
         else:
             for chart in (self.compare_chart, self.compare_chart_b):
                 chart.plot.setLabel("left", f"Revenue ({currency})")
