@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPalette
-from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
 from app.engines import revenue as R
+from app.ui.revenue.legend import Legend
 
 #: Distinct line and bar colours (colour-blind friendly, after Okabe and Ito).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -75,16 +76,6 @@ def _style(plot, palette: QPalette) -> None:
     plot.showGrid(x=False, y=True, alpha=0.15)
 
 
-def legend_html(entries: Sequence[tuple[str, str, bool]], text: QColor) -> str:
-    """The legend's rich text: per line a colour swatch (dashed: ┄) and its label."""
-    items = []
-    for colour, label, dashed in entries:
-        swatch = "┄┄" if dashed else "━━"
-        # One entry never breaks inside; the legend wraps between entries.
-        items.append(f'<span style="color:{colour}">{swatch}</span>&nbsp;{html.escape(label).replace(" ", "&nbsp;")}')
-    return f'<span style="color:{text.name()}">' + "&nbsp;&nbsp;&nbsp; ".join(items) + "</span>"
-
-
 def drawn_value(series: R.Series, i: int) -> float:
     """Where bucket i is drawn: its value, or for a bucket the range covers only in part, its value at
     the same daily rate over the whole bucket (one day of seven earning 20 is drawn at 140), so a short
@@ -96,43 +87,18 @@ def drawn_value(series: R.Series, i: int) -> float:
     return series.values[i] * length / covered
 
 
-def partial_note(series: R.Series, i: int, unit: Callable[[float], str] | None = None) -> str:
-    """" (partial week: 3 of 7 days)" for a bucket the range covers only in part, else ""; with `unit`,
-    also the whole-bucket rate it is drawn at."""
+def partial_note(series: R.Series, i: int, unit: Callable[[float], str]) -> str:
+    """For a bucket the range covers only in part, a hover's second line: how much of it, and the
+    whole-bucket rate it is drawn at ("" for a whole bucket)."""
     partial = series.partial(i)
     if partial is None:
         return ""
     noun = _BUCKET_NOUN[series.granularity]
-    rate = f"; drawn at {unit(drawn_value(series, i))}, its rate for a whole {noun}" if unit else ""
-    return f" (partial {noun}: {partial[0]} of {partial[1]} days{rate})"
+    return (f"\n    partial {noun}, {partial[0]} of {partial[1]} days: drawn at {unit(drawn_value(series, i))}, "
+            f"its rate for a whole {noun}")
 
 
 _BUCKET_NOUN = {"day": "day", "week": "week", "month": "month"}
-
-
-class WrappedLabel(QLabel):
-    """A word-wrapped label that takes the height its text needs at its width, without making its layout
-    height-for-width: a scroll area sizes such a layout by its preferred height (every chart's size hint),
-    which put the Revenue pane's bottom edge out of view at 1280×800."""
-
-    def __init__(self, text: str = "", **kwargs) -> None:
-        super().__init__(text, wordWrap=True, **kwargs)
-
-    def hasHeightForWidth(self) -> bool:  # Qt's name
-        return False
-
-    def _fit(self) -> None:
-        needed = self.heightForWidth(max(1, self.width()))
-        if needed > 0 and needed != self.height():
-            self.setFixedHeight(needed)
-
-    def setText(self, text: str) -> None:  # Qt's name
-        super().setText(text)
-        self._fit()
-
-    def resizeEvent(self, event) -> None:  # Qt's name
-        super().resizeEvent(event)
-        self._fit()
 
 
 class TimeChart(QWidget):
@@ -159,8 +125,7 @@ class TimeChart(QWidget):
         self.plot.hideButtons()
         _style(self.plot, self.palette())
         # Under the plot rather than in it: a legend inside the plot hid the lines behind it.
-        self.legend = WrappedLabel(accessibleName=f"{title} legend", textFormat=Qt.TextFormat.RichText)
-        self.legend.setContentsMargins(8, 2, 8, 2)
+        self.legend = Legend(accessible_name=f"{title} legend")
         #: per series, its solid line (whole buckets) and its dashed line to the partial buckets (or None)
         self.curves: list = []
         self.partial_curves: list = []
@@ -168,7 +133,8 @@ class TimeChart(QWidget):
         self._buckets: list[dt.date] = []
         self._aligned = False
         self.line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128, 150), style=Qt.PenStyle.DashLine))
-        self.label = pg.TextItem(anchor=(0, 0), color=self.palette().color(QPalette.ColorRole.Text),
+        # The tooltip's own pair of colours: Text on ToolTipBase was white on pale yellow in a dark theme.
+        self.label = pg.TextItem(anchor=(0, 0), color=self.palette().color(QPalette.ColorRole.ToolTipText),
                                  fill=pg.mkBrush(self.palette().color(QPalette.ColorRole.ToolTipBase)))
         self.line.setZValue(10)
         self.label.setZValue(11)
@@ -229,8 +195,7 @@ class TimeChart(QWidget):
             noun = _BUCKET_NOUN[self.series[0].granularity]
             entries.append(("#808080", f"partial {noun}: the range has only some of its days, drawn at their "
                                        f"rate for a whole {noun} (hover for its sum)", True))
-        self.legend.setText(legend_html(entries, self.palette().color(QPalette.ColorRole.Text)) if entries else "")
-        self.legend.setVisible(bool(entries))
+        self.legend.set_entries(entries)
         self.line.hide()
         self.label.hide()
         self.plot.enableAutoRange()
@@ -278,11 +243,13 @@ class TimeChart(QWidget):
         for s in self.series:
             k = i if self._aligned else (s.buckets.index(self._buckets[i]) if self._buckets[i] in s.buckets else None)
             if k is not None and k < len(s.values):
-                lines.append(f"{s.label} · {s.buckets[k].isoformat()}{partial_note(s, k, self.unit)}: {self.unit(s.values[k])}")
+                lines.append(f"{s.label} · {s.buckets[k].isoformat()}: {self.unit(s.values[k])}{partial_note(s, k, self.unit)}")
         self.hover_text = "\n".join(lines)
         self.line.setPos(self._x[i])
         self.line.show()
-        top = self.plot.getViewBox().viewRange()[1][1]
+        (left, right), (_bottom, top) = self.plot.getViewBox().viewRange()
+        # Right of the line in the left half, left of it in the right half: never cut by the plot's edge.
+        self.label.setAnchor((1, 0) if self._x[i] > (left + right) / 2 else (0, 0))
         self.label.setText(self.hover_text)
         self.label.setPos(self._x[i], top)
         self.label.show()
@@ -379,7 +346,7 @@ class BarChart(QWidget):
                 label.setText(f" {parts[i].share:.1%}")
                 label.setPos(parts[i].revenue, ys[i])
         top = max((p.revenue for p in parts), default=1.0)
-        self.plot.setXRange(0, top * 1.15, padding=0)
+        self.plot.setXRange(0, top * 1.2, padding=0)  # room for the biggest bar's share label
         self.plot.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
 
     def tooltip_of(self, part: R.Part) -> str:
