@@ -606,3 +606,21 @@ def test_every_tab_fits_a_laptop_window_without_scrolling(pane, qtbot):
         qtbot.waitUntil(lambda: index not in pane._stale, timeout=TIMEOUT)
         qtbot.wait(50)  # the layout settles
         assert scroll.verticalScrollBar().maximum() == 0, pane.tabs.tabText(index)
+
+
+def test_member_counts_follow_the_membership_clock_without_a_click(open_pane, demo_home, tmp_path, qtbot):
+    """The clock calculates the Active audiences while the pane is open, then says the cache changed: the
+    member counts read again (before, the pane kept "not calculated" until it was reopened)."""
+    root = tmp_path / "home"
+    shutil.copytree(demo_home, root)
+    pane = open_pane(root)
+    pane.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: 2 not in pane._stale, timeout=TIMEOUT)
+    assert "HP - Onboarding nudge · not calculated" in [s.label for s in pane.member_chart.series]
+    membership.refresh(pane.home)  # what the clock's worker runs
+    with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+        pane.bus.cache_changed.emit()  # what the clock then emits
+    labels = [s.label for s in pane.member_chart.series]
+    i = labels.index("HP - Onboarding nudge")
+    audience = pane.home.audiences.get("New installers, under 3 sessions")
+    assert pane.member_chart.drawn_values(i)[-1] == membership.status(pane.home, audience.id).size

@@ -96,6 +96,8 @@ class RevenuePane(Pane):
     tooltip = "Where the money comes from: revenue over time, by segment, agency and channel; compare; export"
     icon = QStyle.StandardPixmap.SP_FileDialogInfoView
     reload_on = frozenset(RELOAD_ON)
+    #: a sync brings revenue, and the membership clock new sizes for the member counts: read again
+    reload_on_cache_change = True
     loading_label = "Reading revenue"
 
     #: the controls' choices were (re)loaded from the home
