@@ -573,9 +573,14 @@ def test_revenue_by_channel_names_the_apps_own_channels_and_labels_other_sources
     sources = {pane.parts_table.item(r, 0).text(): pane.parts_table.item(r, 4).text()
                for r in range(pane.parts_table.rowCount())}
     assert sources["Meta (other source)"] == "Other source"
-    assert sources["Harbor Data Marketplace"] == "This app's channel (not set up)"
+    assert sources["Harbor Data Marketplace"] == "App channel, not set up"
     assert sources["Unknown"] == "Not reported"
     assert "another source" in pane.bar_chart.tooltip_of(next(p for p in parts if p.key == "Meta"))
+    # Other sources' bars are paler than the app's channels'.
+    drawn = pane.bar_chart.parts
+    brushes = pane.bar_chart.bars.opts["brushes"]
+    colour = {p.label: brushes[i].color().name() for i, p in enumerate(drawn)}
+    assert colour["Meta (other source)"] == colour["LiveRamp (other source)"] != colour["Harbor Data Marketplace"]
     # The channel filter offers the app's channels first, then other sources, then Unknown.
     labels = [pane.channels.list.item(i).text() for i in range(pane.channels.list.count())]
     assert labels[-1] == "Unknown" and labels.index("Meta (other source)") > labels.index("Segment Directory")
@@ -592,8 +597,8 @@ def test_a_channel_switched_on_in_the_app_is_said_to_be_set_up(open_pane, demo_h
     qtbot.waitUntil(lambda: pane.parts_table.columnCount() == 5, timeout=TIMEOUT)
     sources = {pane.parts_table.item(r, 0).text(): pane.parts_table.item(r, 4).text()
                for r in range(pane.parts_table.rowCount())}
-    assert sources["Harbor Data Marketplace"] == "This app's channel (set up)"
-    assert sources["OpenAudience Exchange"] == "This app's channel (not set up)"
+    assert sources["Harbor Data Marketplace"] == "App channel, set up"
+    assert sources["OpenAudience Exchange"] == "App channel, not set up"
 
 
 def test_every_tab_fits_a_laptop_window_without_scrolling(pane, qtbot):

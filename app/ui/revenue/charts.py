@@ -21,6 +21,8 @@ from app.ui.revenue.legend import Legend
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: Unknown parts are grey, so they read as "not reported" rather than as one more buyer or channel.
 UNKNOWN_COLOUR = "#9a9a9a"
+#: Revenue through a channel that is not one of the app's: the same hue, paler.
+OTHER_COLOUR = COLOURS[4]
 #: The most bars a breakdown draws (the biggest parts, and Unknown): 400 segments' bars would be a pixel
 #: high each, and their labels cost most of a redraw. The table beside the chart lists every part.
 MAX_BARS = 25
@@ -308,9 +310,9 @@ class BarChart(QWidget):
         layout.addWidget(self.plot)
 
     def show_breakdown(self, breakdown: R.Breakdown, currency: str,
-                       notes: dict[str | None, str] | None = None) -> None:
+                       notes: dict[str | None, str] | None = None, others: frozenset[str] = frozenset()) -> None:
         """Draw the breakdown; `notes` adds a line to a part's tooltip (by key: where a channel's
-        revenue came from)."""
+        revenue came from); the parts of `others` (channels that are not the app's) get a paler bar."""
         import pyqtgraph as pg
 
         self.breakdown, self.currency, self.notes = breakdown, currency, dict(notes or {})
@@ -321,7 +323,8 @@ class BarChart(QWidget):
         n = len(parts)
         ys = [n - 1 - i for i in range(n)]  # the biggest on top
         if n:  # pyqtgraph cannot draw zero bars (the filters may leave no revenue)
-            brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
+            brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else OTHER_COLOUR if p.key in others else COLOURS[0])
+                       for p in parts]
             self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts],
                                         brushes=brushes, pens=[pg.mkPen(None)] * n)
             self.plot.addItem(self.bars)

@@ -72,7 +72,7 @@ MEMBERS_TOOLTIP = ("A segment that is one of this home's audiences shows its siz
                    "audience was first calculated, and a draft has none. Any other segment shows the member "
                    "counts the server reported with its revenue, marked “reported by the server”.")
 #: The breakdown table's Source column, by revenue_channels kind (None: the Unknown part).
-CHANNEL_SOURCE_TEXT = {SET_UP: "This app's channel (set up)", NOT_SET_UP: "This app's channel (not set up)",
+CHANNEL_SOURCE_TEXT = {SET_UP: "App channel, set up", NOT_SET_UP: "App channel, not set up",
                        OTHER: "Other source", None: "Not reported"}
 NO_REVENUE = ("No revenue yet",
               ("Revenue records arrive with sync from your team's server; the demo workspace has a year of them "
@@ -419,8 +419,10 @@ class RevenuePane(Pane):
         elif index == 1:
             breakdown = self.shown_breakdown()
             sources = self.charts.request.channel_sources
-            notes = {p.key: sources.describe(p.key) for p in breakdown.parts} if breakdown.dimension == "channel" else {}
-            self.bar_chart.show_breakdown(breakdown, currency, notes)
+            channels = breakdown.dimension == "channel"
+            notes = {p.key: sources.describe(p.key) for p in breakdown.parts} if channels else {}
+            others = frozenset(p.key for p in breakdown.parts if channels and sources.kind(p.key) == OTHER)
+            self.bar_chart.show_breakdown(breakdown, currency, notes, others)
             self._fill_parts_table()
         elif index == 2:
             self.member_chart.plot.setLabel("left", "Members")
