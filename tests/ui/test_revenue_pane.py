@@ -570,6 +570,7 @@ def test_revenue_by_channel_names_the_apps_own_channels_and_labels_other_sources
     assert own and sum(p.revenue for p in own) > 0  # the app's channels earn
     assert others and all(p.label == f"{p.key} (other source)" for p in others)
     assert {p.label for p in others} == {"LiveRamp (other source)", "Meta (other source)", "Google Ads (other source)"}
+    assert pane.parts_table.horizontalHeaderItem(4).text() == "Source"
     sources = {pane.parts_table.item(r, 0).text(): pane.parts_table.item(r, 4).text()
                for r in range(pane.parts_table.rowCount())}
     assert sources["Meta (other source)"] == "Other source"
@@ -629,3 +630,18 @@ def test_member_counts_follow_the_membership_clock_without_a_click(open_pane, de
     i = labels.index("HP - Onboarding nudge")
     audience = pane.home.audiences.get("New installers, under 3 sessions")
     assert pane.member_chart.drawn_values(i)[-1] == membership.status(pane.home, audience.id).size
+
+
+def test_the_biggest_bars_share_label_stays_inside_a_narrow_chart(pane, qtbot):
+    pane.tabs.setCurrentIndex(1)
+    pane.dimension.setCurrentIndex(pane.dimension.findData("channel"))
+    qtbot.waitUntil(lambda: pane.bar_chart.breakdown is not None, timeout=TIMEOUT)
+
+    def labels_inside() -> bool:
+        box = pane.bar_chart.plot.getViewBox().sceneBoundingRect()
+        shown = [label for label in pane.bar_chart.labels if label.isVisible()]
+        return bool(shown) and all(label.sceneBoundingRect().right() <= box.right() + 1 for label in shown)
+
+    for width in (1200, 760):
+        pane.resize(width, 720)
+        qtbot.waitUntil(labels_inside, timeout=5_000)

@@ -348,9 +348,21 @@ class BarChart(QWidget):
             if i < n:
                 label.setText(f" {parts[i].share:.1%}")
                 label.setPos(parts[i].revenue, ys[i])
-        top = max((p.revenue for p in parts), default=1.0)
-        self.plot.setXRange(0, top * 1.2, padding=0)  # room for the biggest bar's share label
+        self._fit_x()
         self.plot.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
+
+    def _fit_x(self) -> None:
+        """The revenue axis up to the biggest bar, with room after it for its share label in pixels
+        (a fixed 15 % cut the label off when the chart was narrow)."""
+        top = max((p.revenue for p in self.parts), default=1.0)
+        label = QFontMetrics(self.font()).horizontalAdvance(" 100.0%") + 16  # and the text item's margins
+        width = max(float(self.plot.getViewBox().width()), 1.0)
+        self.plot.setXRange(0, top * width / max(width - label, width * 0.5), padding=0)
+
+    def resizeEvent(self, event) -> None:  # Qt's name
+        super().resizeEvent(event)
+        if self.parts:
+            self._fit_x()
 
     def tooltip_of(self, part: R.Part) -> str:
         lines = [f"<b>{part.label}</b>", f"{money(part.revenue, self.currency)} ({part.share:.1%} of the total)",

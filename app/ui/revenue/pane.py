@@ -489,7 +489,9 @@ class RevenuePane(Pane):
         agency = breakdown.dimension == "agency"
         channel = breakdown.dimension == "channel"
         sources = self.charts.request.channel_sources
-        headers = [breakdown.dimension.capitalize(), f"Revenue ({currency})", "Share", "Impressions"]
+        numbers = [f"Revenue ({currency})", "Share", "Impressions"]
+        # The numbers first (the labels already say "(other source)"); Source after them, its detail in tooltips.
+        headers = [breakdown.dimension.capitalize(), *numbers]
         if agency:
             headers += ["Kind", "Country", "Contact"]
         if channel:
@@ -509,7 +511,7 @@ class RevenuePane(Pane):
                 cells += [CHANNEL_SOURCE_TEXT[sources.kind(part.key)]]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if 1 <= column <= 3:
+                if headers[column] in numbers:
                     item.setTextAlignment(right)
                 if part.unknown:
                     item.setToolTip(f"Revenue whose {breakdown.dimension} the channel did not report")
