@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import shutil
 import threading
+import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -645,3 +646,19 @@ def test_the_biggest_bars_share_label_stays_inside_a_narrow_chart(pane, qtbot):
     for width in (1200, 760):
         pane.resize(width, 720)
         qtbot.waitUntil(labels_inside, timeout=5_000)
+
+
+def test_a_range_inside_one_week_is_one_partial_marker_without_warnings(pane, qtbot):
+    last = pane.setup.days[1]
+    tuesday = last - dt.timedelta(days=last.weekday() + 6)  # a Tuesday before the last day
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
+            pane.range.setCurrentIndex(pane.range.findData(0))
+            pane.start.setDate(QDate(tuesday.year, tuesday.month, tuesday.day))
+            thursday = tuesday + dt.timedelta(days=2)
+            pane.end.setDate(QDate(thursday.year, thursday.month, thursday.day))
+    series = pane.time_chart.series[0]
+    assert series.partial(0) == (3, 7) and len(series.values) == 1
+    assert all_close(plotted(pane.time_chart), [series.values])
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # numpy's "All-NaN slice"

@@ -185,11 +185,14 @@ class TimeChart(QWidget):
                  else self._x[:len(s.values)])
             partial = [s.partial(k) is not None for k in range(len(x))]
             solid = [math.nan if p else v for v, p in zip(s.values, partial)]
+            at = x
+            if all(partial):  # no whole bucket (a range inside one week): nothing solid to draw
+                x, solid = [], []
             curve = self.plot.plot(x, solid, name=s.label, pen=pg.mkPen(colour, width=2), connect="finite",
                                    symbol="o" if len(x) <= 60 else None, symbolSize=5,
                                    symbolBrush=colour, symbolPen=pg.mkPen(colour))
             self.curves.append(curve)
-            self.partial_curves.append(self._plot_partial(x, [drawn_value(s, k) for k in range(len(x))], partial,
+            self.partial_curves.append(self._plot_partial(at, [drawn_value(s, k) for k in range(len(at))], partial,
                                                           colour) if any(partial) else None)
             any_partial = any_partial or any(partial)
             entries.append((colour, s.label, False))
@@ -228,13 +231,14 @@ class TimeChart(QWidget):
     def drawn_values(self, index: int) -> list[float]:
         """Series `index`'s values as drawn, bucket by bucket: on its solid line, or at its partial
         markers (`drawn_value`: what a test compares with the data)."""
-        solid = list(self.curves[index].getData()[1])
+        xs, ys = (list(v) if v is not None else [] for v in self.curves[index].getData())
         dashed = self.partial_curves[index]
-        if dashed is not None:
-            xs = list(self.curves[index].getData()[0])
-            at = dict(zip(*(list(v) for v in dashed.markers.getData())))
-            solid = [at.get(x, y) if math.isnan(y) else y for x, y in zip(xs, solid)]
-        return solid
+        if dashed is None:
+            return ys
+        marked = dict(zip(*(list(v) for v in dashed.markers.getData())))
+        if not xs:  # every bucket partial: only markers
+            return [marked[x] for x in sorted(marked)]
+        return [marked.get(x, y) if math.isnan(y) else y for x, y in zip(xs, ys)]
 
     def hover_at(self, x: float) -> str:
         """The values at the bucket nearest to `x` (seconds); shows the line and label there."""
