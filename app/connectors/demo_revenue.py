@@ -41,13 +41,16 @@ AGENCIES = (
     ("vantage", "Vantage Point Ads", "trading desk", "NL", "desk@vantagepoint.example", 1.5),
 )
 
-#: (channel, share of a segment's buying, CPM factor, reports the agency)
+#: (channel, share of a segment's buying, CPM factor, reports the agency). The first five are the app's own
+#: channels, by the names of its directory (app/models/services/channels.py: the segments are pushed there, so
+#: that is where they earn); the last three are other sources a server gets reports from (an identity
+#: network, two walled gardens), which the Revenue pane labels as such (docs/revenue.md).
 CHANNELS = (
-    ("The Trade Desk", 1.00, 1.00, True),
-    ("DV360", 0.90, 0.95, True),
-    ("Xandr", 0.55, 0.90, True),
-    ("Amazon DSP", 0.50, 1.10, True),
-    ("Yahoo DSP", 0.30, 0.85, True),
+    ("Harbor Data Marketplace", 1.00, 1.00, True),
+    ("DSP Taxonomy API", 0.90, 0.95, True),
+    ("OpenAudience Exchange", 0.55, 0.90, True),
+    ("Ad Server Segments", 0.50, 1.10, True),
+    ("Segment Directory", 0.30, 0.85, True),
     ("LiveRamp", 0.45, 1.05, True),
     ("Meta", 0.80, 0.80, False),
     ("Google Ads", 0.70, 0.75, False),

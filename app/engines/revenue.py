@@ -67,6 +67,13 @@ def next_bucket(bucket: dt.date, granularity: str) -> dt.date:
     raise InvalidInput(f"Unknown granularity {granularity!r}: choose one of {', '.join(GRANULARITIES)}.")
 
 
+def bucket_coverage(bucket: dt.date, granularity: str, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """(how many of the bucket's days lie in start..end, how many days the bucket has)."""
+    after = next_bucket(bucket, granularity)
+    first, last = max(bucket, start), min(after - dt.timedelta(days=1), end)
+    return max(0, (last - first).days + 1), (after - bucket).days
+
+
 def buckets(start: dt.date, end: dt.date, granularity: str) -> list[dt.date]:
     """The buckets that overlap the days start..end (both included), by their first day."""
     result = []
@@ -189,17 +196,35 @@ def _pieces(f: RevenueFilter, granularity: str = "month") -> tuple[str, list]:
 # -- results ----------------------------------------------------------------------------------------
 
 
+#: Where a member-count series comes from (Series.source): this home's membership engine, or the server.
+FROM_MEMBERSHIP, FROM_SERVER = "membership", "server"
+
+
 @dataclass(frozen=True)
 class Series:
-    """One line or bar series: `values[i]` is the bucket starting on `buckets[i]`."""
+    """One line or bar series: `values[i]` is the bucket starting on `buckets[i]`.
+
+    `days`, for sums over a range (revenue), is the range (first and last day, included): a week or
+    month the range only partly covers sums fewer days than a whole one, so a chart marks it
+    (`partial`) rather than draw it as a fall. `source` says where member counts come from."""
 
     label: str
     granularity: str
     buckets: list[dt.date]
     values: list[float]
+    days: tuple[dt.date, dt.date] | None = None
+    source: str | None = None
 
     def rows(self) -> list[tuple[dt.date, float]]:
         return list(zip(self.buckets, self.values))
+
+    def partial(self, i: int) -> tuple[int, int] | None:
+        """(days of bucket i in the range, days in the bucket) when the range covers only part of
+        it; None for a whole bucket (and for series that are not sums over a range)."""
+        if self.days is None:
+            return None
+        covered, length = bucket_coverage(self.buckets[i], self.granularity, *self.days)
+        return (covered, length) if covered < length else None
 
 
 @dataclass(frozen=True)
@@ -280,7 +305,7 @@ class Comparison:
 
 def _dense(f: RevenueFilter, granularity: str, sums: dict[dt.date, float], label: str) -> Series:
     keys = buckets(f.start, f.end, granularity)
-    return Series(label, granularity, keys, [float(sums.get(k, 0.0)) for k in keys])
+    return Series(label, granularity, keys, [float(sums.get(k, 0.0)) for k in keys], days=(f.start, f.end))
 
 
 def _day_sums(cursor: duckdb.DuckDBPyConnection, f: RevenueFilter, granularity: str) -> dict[dt.date, float]:
@@ -420,7 +445,8 @@ def member_counts(cursor: duckdb.DuckDBPyConnection, segments: Sequence[str], st
         for segment, bucket, members in rows:
             found[segment][bucket] = float(members)
     return [Series(segment, granularity, [k for k in keys if k in found[segment]],
-                   [found[segment][k] for k in keys if k in found[segment]]) for segment in segments]
+                   [found[segment][k] for k in keys if k in found[segment]], source=FROM_SERVER)
+            for segment in segments]
 
 
 def currencies(cursor: duckdb.DuckDBPyConnection, workspace_ids: Sequence[int] = ()) -> list[str]:

@@ -10,7 +10,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from app.engines import revenue as R
+from app.engines import segment_members
 from app.engines.home import OpenHome
+from app.engines.revenue_channels import ChannelSources, channel_sources, label_channels, label_series
 
 #: The compare modes: a dimension of app.engines.revenue, or two periods.
 COMPARE_MODES = ("segment", "agency", "channel", "period")
@@ -28,7 +30,13 @@ class Setup:
     private_with_revenue: list[str]  # segments with records that are not public: not sold
     segments: list[str]  # every segment key with records or member counts, sellable first
     agencies: list[tuple[str | None, str]]  # (key, label); None: Unknown
-    channels: list[tuple[str | None, str]]
+    channels: list[tuple[str | None, str]]  # labelled: the app's own channels, other sources marked
+    #: segment keys that are this home's audiences: their member counts come from the membership history
+    home_segments: Mapping[str, segment_members.HomeSegment] = dataclasses.field(default_factory=dict)
+    #: the latest day of the membership history (None: no audience calculated yet)
+    history_last: dt.date | None = None
+    #: what each revenue channel is to this app (revenue_channels)
+    channel_sources: ChannelSources = dataclasses.field(default_factory=ChannelSources)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,12 @@ class Request:
     compare_a: str | None
     compare_b: str | None
     compare_other_start: dt.date
+    #: home audiences' member counts run to this day when it is later than the range's end (the range
+    #: reaches the last day with revenue: the last point is then the audience's size today)
+    members_history_end: dt.date | None = None
+    home_segments: Mapping[str, segment_members.HomeSegment] = dataclasses.field(default_factory=dict, hash=False,
+                                                                                  compare=False)
+    channel_sources: ChannelSources = dataclasses.field(default_factory=ChannelSources, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,19 +109,24 @@ def load_setup(home: OpenHome) -> Setup:
     public, _private = public_segment_keys(home)
     if days is None:
         return Setup([], None, public, [], [], [], [])
+    ours = segment_members.home_segments(home)
+    sources = channel_sources(home)
     with_revenue = [row[0] for row in cursor.execute(
         "SELECT segment_key FROM revenue_daily_segments GROUP BY segment_key ORDER BY segment_key").fetchall()]
     counted = [row[0] for row in cursor.execute(
         "SELECT DISTINCT segment_key FROM segment_counts ORDER BY segment_key").fetchall()]
-    segments = sorted(set(with_revenue) | set(counted), key=lambda s: (s not in public, s.casefold()))
+    # The public home audiences too: their member counts are the membership engine's, revenue or not.
+    sellable_here = {key for key in ours if key in public}
+    segments = sorted(set(with_revenue) | set(counted) | sellable_here, key=lambda s: (s not in public, s.casefold()))
     names = dict(cursor.execute(
         "SELECT agency, any_value(name) FROM agencies GROUP BY agency").fetchall())
     agencies = [(key, R.UNKNOWN if key is None else names.get(key) or key) for (key,) in cursor.execute(
         "SELECT DISTINCT agency FROM revenue_records ORDER BY agency NULLS LAST").fetchall()]
-    channels = [(key, R.UNKNOWN if key is None else key) for (key,) in cursor.execute(
+    channels = [(key, sources.label(key)) for (key,) in cursor.execute(
         "SELECT DISTINCT channel FROM revenue_records ORDER BY channel NULLS LAST").fetchall()]
+    channels.sort(key=lambda choice: sources.order(choice[0]))  # the app's own channels first, Unknown last
     return Setup(R.currencies(cursor), days, public, [s for s in with_revenue if s not in public],
-                 segments, agencies, channels)
+                 segments, agencies, channels, ours, segment_members.last_history_day(home), sources)
 
 
 def load_charts(home: OpenHome, request: Request, parts: Collection[str] = PARTS, *,
@@ -127,17 +146,23 @@ def load_charts(home: OpenHome, request: Request, parts: Collection[str] = PARTS
         total = R.revenue_total(cursor, f)
     if dimension is not None and dimension not in breakdowns:
         breakdowns[dimension] = R.breakdown(cursor, f, dimension)
+    if "channel" in breakdowns:
+        breakdowns["channel"] = label_channels(breakdowns["channel"], request.channel_sources)
     if "series" in parts and series is None:
         series = R.revenue_series(cursor, f, granularity)
     if "members" in parts:
-        members = R.member_counts(cursor, list(request.member_segments), f.start, f.end, granularity,
-                                  f.workspace_ids)
+        members = segment_members.member_series(
+            cursor, list(request.member_segments), request.home_segments, f.start, f.end, granularity,
+            history_end=request.members_history_end, workspace_ids=f.workspace_ids)
     if "comparison" in parts:
         if request.compare_mode == "period":
             comparison = R.compare_periods(cursor, f, granularity, request.compare_other_start)
         else:
             comparison = R.compare(cursor, f, granularity, request.compare_mode, request.compare_a,
                                    request.compare_b)
+            if request.compare_mode == "channel":  # the app's names, other sources marked
+                comparison = R.Comparison(label_series(comparison.a, request.compare_a, request.channel_sources),
+                                          label_series(comparison.b, request.compare_b, request.channel_sources))
     return Charts(request, total, series, breakdowns, members, comparison)
 
 

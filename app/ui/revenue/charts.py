@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
+import math
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, Qt
@@ -13,11 +15,14 @@ from PySide6.QtGui import QColor, QFontMetrics, QPalette
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
 from app.engines import revenue as R
+from app.ui.revenue.legend import Legend
 
 #: Distinct line and bar colours (colour-blind friendly, after Okabe and Ito).
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 #: Unknown parts are grey, so they read as "not reported" rather than as one more buyer or channel.
 UNKNOWN_COLOUR = "#9a9a9a"
+#: Revenue through a channel that is not one of the app's: the same hue, paler.
+OTHER_COLOUR = COLOURS[4]
 #: The most bars a breakdown draws (the biggest parts, and Unknown): 400 segments' bars would be a pixel
 #: high each, and their labels cost most of a redraw. The table beside the chart lists every part.
 MAX_BARS = 25
@@ -73,10 +78,40 @@ def _style(plot, palette: QPalette) -> None:
     plot.showGrid(x=False, y=True, alpha=0.15)
 
 
+def drawn_value(series: R.Series, i: int) -> float:
+    """Where bucket i is drawn: its value, or for a bucket the range covers only in part, its value at
+    the same daily rate over the whole bucket (one day of seven earning 20 is drawn at 140), so a short
+    first or last week stands level with its neighbours instead of falling; the hover gives both."""
+    partial = series.partial(i)
+    if partial is None:
+        return series.values[i]
+    covered, length = partial
+    return series.values[i] * length / covered
+
+
+def partial_note(series: R.Series, i: int, unit: Callable[[float], str]) -> str:
+    """For a bucket the range covers only in part, a hover's second line: how much of it, and the
+    whole-bucket rate it is drawn at ("" for a whole bucket)."""
+    partial = series.partial(i)
+    if partial is None:
+        return ""
+    noun = _BUCKET_NOUN[series.granularity]
+    return (f"\n    partial {noun}, {partial[0]} of {partial[1]} days: drawn at {unit(drawn_value(series, i))}, "
+            f"its rate for a whole {noun}")
+
+
+_BUCKET_NOUN = {"day": "day", "week": "week", "month": "month"}
+
+
 class TimeChart(QWidget):
     """Lines over time: `show_series` draws one line per series; hovering shows every line's value
     at the nearest bucket. `x_buckets` lets a period compare draw its second line at the first's
-    days (aligned bucket by bucket) while the hover still names each line's own bucket."""
+    days (aligned bucket by bucket) while the hover still names each line's own bucket.
+
+    A week or month the range covers only in part (its first or last) sums fewer days than the others:
+    the solid line leaves it out; a dashed line joins a hollow marker at its whole-bucket rate
+    (`drawn_value`), and the hover and the legend say "partial" with the real sum, so a short first week
+    never reads as a fall. The legend sits under the plot, never over the lines."""
 
     def __init__(self, title: str, unit: Callable[[float], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,13 +126,17 @@ class TimeChart(QWidget):
         self.plot.setTitle(title)
         self.plot.hideButtons()
         _style(self.plot, self.palette())
-        base = self.palette().color(QPalette.ColorRole.Base)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=self.palette().color(QPalette.ColorRole.Text),
-                                          brush=pg.mkBrush(QColor(base.red(), base.green(), base.blue(), 215)))
+        # Under the plot rather than in it: a legend inside the plot hid the lines behind it.
+        self.legend = Legend(accessible_name=f"{title} legend")
+        #: per series, its solid line (whole buckets) and its dashed line to the partial buckets (or None)
         self.curves: list = []
+        self.partial_curves: list = []
         self._x: list[float] = []
+        self._buckets: list[dt.date] = []
+        self._aligned = False
         self.line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128, 150), style=Qt.PenStyle.DashLine))
-        self.label = pg.TextItem(anchor=(0, 0), color=self.palette().color(QPalette.ColorRole.Text),
+        # The tooltip's own pair of colours: Text on ToolTipBase was white on pale yellow in a dark theme.
+        self.label = pg.TextItem(anchor=(0, 0), color=self.palette().color(QPalette.ColorRole.ToolTipText),
                                  fill=pg.mkBrush(self.palette().color(QPalette.ColorRole.ToolTipBase)))
         self.line.setZValue(10)
         self.label.setZValue(11)
@@ -108,17 +147,25 @@ class TimeChart(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
 
     def show_series(self, series: Sequence[R.Series], *, x_buckets: Sequence[dt.date] | None = None,
-                    first_colour: int = 0) -> None:
+                    first_colour: int = 0, days: tuple[dt.date, dt.date] | None = None) -> None:
+        """Draw one line per series. `days` (first, last) spans the time axis over those days however
+        short the lines are (a size history begun today is one point, not a zoom into one second)."""
         import pyqtgraph as pg
 
-        # The legend first: emptied at once, rather than re-laid out after each curve taken off.
-        self.legend.clear()
         for curve in self.curves:
             self.plot.removeItem(curve)
-        self.curves, self.series = [], list(series)
+        for curve in self.partial_curves:
+            if curve is not None:
+                self.plot.removeItem(curve)
+                self.plot.removeItem(curve.markers)
+        self.curves, self.partial_curves, self.series = [], [], list(series)
+        entries: list[tuple[str, str, bool]] = []
+        any_partial = False
         longest = max(series, key=lambda s: len(s.buckets)).buckets if series else []
         if x_buckets:
             # A period starting later in its week or month may have one bucket more than the first:
@@ -126,19 +173,72 @@ class TimeChart(QWidget):
             x_buckets = list(x_buckets)
             while len(x_buckets) < len(longest):
                 x_buckets.append(R.next_bucket(x_buckets[-1], series[0].granularity))
-        self._x = [epoch(b) for b in (x_buckets or longest)]
-        seconds = dict(zip(x_buckets or longest, self._x))  # the lines mostly share their buckets
+        # Lines of one chart may start and end on different buckets (a segment first counted later): the
+        # hover runs over every bucket of any line, and finds each line's own value by its bucket.
+        self._aligned = bool(x_buckets)
+        self._buckets = x_buckets or sorted({b for s in series for b in s.buckets})
+        self._x = [epoch(b) for b in self._buckets]
+        seconds = dict(zip(self._buckets, self._x))
         for i, s in enumerate(self.series):
             colour = UNKNOWN_COLOUR if s.label == R.UNKNOWN else COLOURS[(first_colour + i) % len(COLOURS)]
             x = ([seconds.get(b) or epoch(b) for b in s.buckets] if x_buckets is None
                  else self._x[:len(s.values)])
-            curve = self.plot.plot(x, s.values, name=s.label, pen=pg.mkPen(colour, width=2),
+            partial = [s.partial(k) is not None for k in range(len(x))]
+            solid = [math.nan if p else v for v, p in zip(s.values, partial)]
+            at = x
+            if all(partial):  # no whole bucket (a range inside one week): nothing solid to draw
+                x, solid = [], []
+            curve = self.plot.plot(x, solid, name=s.label, pen=pg.mkPen(colour, width=2), connect="finite",
                                    symbol="o" if len(x) <= 60 else None, symbolSize=5,
                                    symbolBrush=colour, symbolPen=pg.mkPen(colour))
             self.curves.append(curve)
+            self.partial_curves.append(self._plot_partial(at, [drawn_value(s, k) for k in range(len(at))], partial,
+                                                          colour) if any(partial) else None)
+            any_partial = any_partial or any(partial)
+            entries.append((colour, s.label, False))
+        if any_partial:
+            noun = _BUCKET_NOUN[self.series[0].granularity]
+            entries.append(("#808080", f"partial {noun}: the range has only some of its days, drawn at their "
+                                       f"rate for a whole {noun} (hover for its sum)", True))
+        self.legend.set_entries(entries)
         self.line.hide()
         self.label.hide()
         self.plot.enableAutoRange()
+        if days is not None:
+            self.plot.setXRange(epoch(days[0]), epoch(days[1]), padding=0.02)
+
+    def _plot_partial(self, x: list[float], values: Sequence[float], partial: list[bool], colour: str):
+        """A dashed line from each partial bucket to its whole neighbours, with hollow markers."""
+        import pyqtgraph as pg
+
+        xs, ys, marks = [], [], []
+        for k, is_partial in enumerate(partial):
+            if not is_partial:
+                continue
+            marks.append(k)
+            for j in (k - 1, k + 1):
+                if 0 <= j < len(x):
+                    xs += [x[j], x[k], math.nan]
+                    ys += [values[j], values[k], math.nan]
+        curve = self.plot.plot(xs, ys, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine), connect="finite")
+        markers = pg.ScatterPlotItem([x[k] for k in marks], [values[k] for k in marks], symbol="o", size=8,
+                                     pen=pg.mkPen(colour, width=2), brush=pg.mkBrush(self.palette().color(
+                                         QPalette.ColorRole.Base)))
+        self.plot.addItem(markers)
+        curve.markers = markers
+        return curve
+
+    def drawn_values(self, index: int) -> list[float]:
+        """Series `index`'s values as drawn, bucket by bucket: on its solid line, or at its partial
+        markers (`drawn_value`: what a test compares with the data)."""
+        xs, ys = (list(v) if v is not None else [] for v in self.curves[index].getData())
+        dashed = self.partial_curves[index]
+        if dashed is None:
+            return ys
+        marked = dict(zip(*(list(v) for v in dashed.markers.getData())))
+        if not xs:  # every bucket partial: only markers
+            return [marked[x] for x in sorted(marked)]
+        return [marked.get(x, y) if math.isnan(y) else y for x, y in zip(xs, ys)]
 
     def hover_at(self, x: float) -> str:
         """The values at the bucket nearest to `x` (seconds); shows the line and label there."""
@@ -147,12 +247,15 @@ class TimeChart(QWidget):
         i = min(range(len(self._x)), key=lambda k: abs(self._x[k] - x))
         lines = []
         for s in self.series:
-            if i < len(s.values):
-                lines.append(f"{s.label} · {s.buckets[i].isoformat()}: {self.unit(s.values[i])}")
+            k = i if self._aligned else (s.buckets.index(self._buckets[i]) if self._buckets[i] in s.buckets else None)
+            if k is not None and k < len(s.values):
+                lines.append(f"{s.label} · {s.buckets[k].isoformat()}: {self.unit(s.values[k])}{partial_note(s, k, self.unit)}")
         self.hover_text = "\n".join(lines)
         self.line.setPos(self._x[i])
         self.line.show()
-        top = self.plot.getViewBox().viewRange()[1][1]
+        (left, right), (_bottom, top) = self.plot.getViewBox().viewRange()
+        # Right of the line in the left half, left of it in the right half: never cut by the plot's edge.
+        self.label.setAnchor((1, 0) if self._x[i] > (left + right) / 2 else (0, 0))
         self.label.setText(self.hover_text)
         self.label.setPos(self._x[i], top)
         self.label.show()
@@ -192,6 +295,7 @@ class BarChart(QWidget):
         import pyqtgraph as pg
 
         self.breakdown: R.Breakdown | None = None
+        self.notes: dict[str | None, str] = {}
         #: the parts drawn, top to bottom (the biggest MAX_BARS of the breakdown's)
         self.parts: list[R.Part] = []
         self.currency = ""
@@ -209,10 +313,13 @@ class BarChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
-    def show_breakdown(self, breakdown: R.Breakdown, currency: str) -> None:
+    def show_breakdown(self, breakdown: R.Breakdown, currency: str,
+                       notes: dict[str | None, str] | None = None, others: frozenset[str] = frozenset()) -> None:
+        """Draw the breakdown; `notes` adds a line to a part's tooltip (by key: where a channel's
+        revenue came from); the parts of `others` (channels that are not the app's) get a paler bar."""
         import pyqtgraph as pg
 
-        self.breakdown, self.currency = breakdown, currency
+        self.breakdown, self.currency, self.notes = breakdown, currency, dict(notes or {})
         if self.bars is not None:
             self.plot.removeItem(self.bars)
             self.bars = None
@@ -220,7 +327,8 @@ class BarChart(QWidget):
         n = len(parts)
         ys = [n - 1 - i for i in range(n)]  # the biggest on top
         if n:  # pyqtgraph cannot draw zero bars (the filters may leave no revenue)
-            brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else COLOURS[0]) for p in parts]
+            brushes = [pg.mkBrush(UNKNOWN_COLOUR if p.unknown else OTHER_COLOUR if p.key in others else COLOURS[0])
+                       for p in parts]
             self.bars = pg.BarGraphItem(x0=[0] * n, y=ys, height=0.7, width=[p.revenue for p in parts],
                                         brushes=brushes, pens=[pg.mkPen(None)] * n)
             self.plot.addItem(self.bars)
@@ -244,15 +352,29 @@ class BarChart(QWidget):
             if i < n:
                 label.setText(f" {parts[i].share:.1%}")
                 label.setPos(parts[i].revenue, ys[i])
-        top = max((p.revenue for p in parts), default=1.0)
-        self.plot.setXRange(0, top * 1.15, padding=0)
+        self._fit_x()
         self.plot.setYRange(-0.6, max(n - 0.4, 0.4), padding=0)
+
+    def _fit_x(self) -> None:
+        """The revenue axis up to the biggest bar, with room after it for its share label in pixels
+        (a fixed 15 % cut the label off when the chart was narrow)."""
+        top = max((p.revenue for p in self.parts), default=1.0)
+        label = QFontMetrics(self.font()).horizontalAdvance(" 100.0%") + 16  # and the text item's margins
+        width = max(float(self.plot.getViewBox().width()), 1.0)
+        self.plot.setXRange(0, top * width / max(width - label, width * 0.5), padding=0)
+
+    def resizeEvent(self, event) -> None:  # Qt's name
+        super().resizeEvent(event)
+        if self.parts:
+            self._fit_x()
 
     def tooltip_of(self, part: R.Part) -> str:
         lines = [f"<b>{part.label}</b>", f"{money(part.revenue, self.currency)} ({part.share:.1%} of the total)",
                  "Impressions: not reported" if part.impressions is None else f"Impressions: {part.impressions:,}"]
         if part.unknown:
             lines.append(f"The channels did not report the {self.breakdown.dimension} of this revenue")
+        elif part.key in self.notes:
+            lines.append(html.escape(self.notes[part.key]))
         if part.details is not None:
             d = part.details
             lines += [f"{k}: {v}" for k, v in (("Kind", d.kind), ("Country", d.country), ("Contact", d.contact)) if v]

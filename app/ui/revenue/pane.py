@@ -45,6 +45,7 @@ from app.ui.kit.pane import Pane, PaneBus
 from app.ui.pane_actions import pane_action
 from app.ui.revenue.controls import RANGES, FilterButton, range_of
 from app.ui.revenue.export import write_csv, write_png
+from app.engines.revenue_channels import NOT_SET_UP, OTHER, SET_UP
 from app.engines.revenue_report import (
     PARTS,
     Charts,
@@ -64,6 +65,15 @@ REST_DELAY_MS = 150
 TABS = ("Over time", "Breakdown", "Member counts", "Compare")
 COMPARE_LABELS = {"segment": "Two segments", "agency": "Two agencies", "channel": "Two channels",
                   "period": "Two periods"}
+MEMBERS_NOTE = "This home's audiences: daily sizes from the membership engine, as in the Audiences list · " \
+               "other segments: reported by the server"
+MEMBERS_TOOLTIP = ("A segment that is one of this home's audiences shows its size day by day as the membership "
+                   "engine calculated it (the Audiences list's Size is its last point); its line starts when the "
+                   "audience was first calculated, and a draft has none. Any other segment shows the member "
+                   "counts the server reported with its revenue, marked “reported by the server”.")
+#: The breakdown table's Source column, by revenue_channels kind (None: the Unknown part).
+CHANNEL_SOURCE_TEXT = {SET_UP: "App channel, set up", NOT_SET_UP: "App channel, not set up",
+                       OTHER: "Other source", None: "Not reported"}
 NO_REVENUE = ("No revenue yet",
               ("Revenue records arrive with sync from your team's server; the demo workspace has a year of them "
                "(<code>audience-studio demo</code>, or Help › Welcome…)."))
@@ -86,6 +96,8 @@ class RevenuePane(Pane):
     tooltip = "Where the money comes from: revenue over time, by segment, agency and channel; compare; export"
     icon = QStyle.StandardPixmap.SP_FileDialogInfoView
     reload_on = frozenset(RELOAD_ON)
+    #: a sync brings revenue, and the membership clock new sizes for the member counts: read again
+    reload_on_cache_change = True
     loading_label = "Reading revenue"
 
     #: the controls' choices were (re)loaded from the home
@@ -190,7 +202,10 @@ class RevenuePane(Pane):
                                       toolTip="Two charts with the same revenue scale instead of two lines in one")
         self.side_by_side.toggled.connect(lambda _on: self._show_comparison())
         self.other_label = QLabel("other period from")
-        headers = (None, [self.dimension], None,
+        self.members_note = QLabel(MEMBERS_NOTE, accessibleName="Where member counts come from",
+                                   toolTip=MEMBERS_TOOLTIP)
+        self.members_note.setStyleSheet("color: palette(placeholder-text);")
+        headers = (None, [self.dimension], [self.members_note],
                    [self.compare_mode, self.compare_a, self.vs, self.compare_b, self.other_label, self.other_start,
                     self.side_by_side])
         slots = (self.time_slot, self.breakdown_slot, self.member_slot, self.compare_slot)
@@ -327,9 +342,13 @@ class RevenuePane(Pane):
         members = [s for s in self.setup.segments if (chosen is None and s in self.setup.public_segments)
                    or (chosen is not None and s in chosen)]
         mode = self.compare_mode.currentData()
+        # A range up to the last day with revenue means "until now": home audiences' member counts then
+        # run to their latest history day, so the last point is the size the Audiences list shows.
+        history_end = self.setup.history_last if end >= self.setup.days[1] else None
         return Request(f, self.granularity.currentData(), tuple(members[:8]), mode,
                        self.compare_a.currentData(), self.compare_b.currentData(),
-                       _day(self.other_start.date()))
+                       _day(self.other_start.date()), history_end, self.setup.home_segments,
+                       self.setup.channel_sources)
 
     def redraw(self) -> None:
         home, request = self.home, self.request()
@@ -398,11 +417,18 @@ class RevenuePane(Pane):
             self.time_chart.plot.setLabel("left", f"Revenue ({currency})")
             self.time_chart.show_series([self.charts.series])
         elif index == 1:
-            self.bar_chart.show_breakdown(self.shown_breakdown(), currency)
+            breakdown = self.shown_breakdown()
+            sources = self.charts.request.channel_sources
+            channels = breakdown.dimension == "channel"
+            notes = {p.key: sources.describe(p.key) for p in breakdown.parts} if channels else {}
+            others = frozenset(p.key for p in breakdown.parts if channels and sources.kind(p.key) == OTHER)
+            self.bar_chart.show_breakdown(breakdown, currency, notes, others)
             self._fill_parts_table()
         elif index == 2:
             self.member_chart.plot.setLabel("left", "Members")
-            self.member_chart.show_series(self.charts.members)
+            request = self.charts.request
+            self.member_chart.show_series(self.charts.members, days=(
+                request.filter.start, max(request.filter.end, request.members_history_end or request.filter.end)))
         else:
             for chart in (self.compare_chart, self.compare_chart_b):
                 chart.plot.setLabel("left", f"Revenue ({currency})")
@@ -461,9 +487,15 @@ class RevenuePane(Pane):
     def _fill_parts_table(self) -> None:
         breakdown, currency = self.shown_breakdown(), self.currency.currentText()
         agency = breakdown.dimension == "agency"
-        headers = [breakdown.dimension.capitalize(), f"Revenue ({currency})", "Share", "Impressions"]
+        channel = breakdown.dimension == "channel"
+        sources = self.charts.request.channel_sources
+        numbers = [f"Revenue ({currency})", "Share", "Impressions"]
+        # The numbers first (the labels already say "(other source)"); Source after them, its detail in tooltips.
+        headers = [breakdown.dimension.capitalize(), *numbers]
         if agency:
             headers += ["Kind", "Country", "Contact"]
+        if channel:
+            headers += ["Source"]
         self.parts_table.clear()
         self.parts_table.setColumnCount(len(headers))
         self.parts_table.setHorizontalHeaderLabels(headers)
@@ -475,12 +507,16 @@ class RevenuePane(Pane):
                      "not reported" if part.impressions is None else f"{part.impressions:,}"]
             if agency:
                 cells += [(getattr(d, name) or "") if d else "" for name in ("kind", "country", "contact")]
+            if channel:
+                cells += [CHANNEL_SOURCE_TEXT[sources.kind(part.key)]]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if 1 <= column <= 3:
+                if headers[column] in numbers:
                     item.setTextAlignment(right)
                 if part.unknown:
                     item.setToolTip(f"Revenue whose {breakdown.dimension} the channel did not report")
+                elif channel:
+                    item.setToolTip(sources.describe(part.key))
                 self.parts_table.setItem(row, column, item)
         self.parts_table.resizeColumnsToContents()
 
