@@ -95,7 +95,10 @@ class NodeFrame(QFrame):
         if event.button() == Qt.MouseButton.LeftButton and not self.is_root:
             self._press = event.position().toPoint()
         self.setFocus(Qt.FocusReason.MouseFocusReason)
-        super().mousePressEvent(event)
+        self.canvas.set_current(self.node_id)  # also when the window is not active and no focus event comes
+        # Taken here: a press left unaccepted travels on to the groups around the card, and the
+        # outermost one took the focus (a click on a card's title or body selected the root).
+        event.accept()
 
     def mouseMoveEvent(self, event) -> None:
         if self._press is not None and (event.position().toPoint() - self._press).manhattanLength() >= \
