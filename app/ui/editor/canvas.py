@@ -698,12 +698,15 @@ class CriteriaCanvas(QScrollArea):
         return frame
 
     def show_counts(self, nodes: dict[str, int] | None, *, root_count: int | None = None, universe: int | None = None,
-                    pending: bool = False) -> None:
-        """Each card's and group's own count (from an exact estimate); "…" while one is on its way."""
+                    pending: bool = False, left_out: set[str] = frozenset()) -> None:
+        """Each card's and group's own count (from an exact estimate); "…" while one is on its way; "left out"
+        on unfinished cards (and groups of nothing but those), which the estimate counts without."""
         for node_id, frame in self.frames.items():
             count = root_count if frame.is_root and root_count is not None else (nodes or {}).get(node_id)
             if pending:
                 frame.set_count("…", "Counting…")
+            elif count is None and nodes is not None and (node_id in left_out or not frame.is_root):
+                frame.set_count("left out", "Not counted until it is finished: see the message on the card")
             elif count is None:
                 frame.set_count("", "")
             else:

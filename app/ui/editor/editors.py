@@ -17,6 +17,7 @@ from app.builder import criteria_types
 from app.builder.catalog import ATTRIBUTE_TYPES
 from app.builder.editing import EVENT_TYPES, PRODUCT_ACTIONS
 from app.ui.editor.fields import (
+    COUNT_DEFAULTS,
     OPERATORS,
     UNITS,
     ChoiceField,
@@ -185,7 +186,8 @@ class EventEditor(CriterionEditor):
         self._condition_rows: list[_ConditionRow] = []
 
         self.frequency = ComparisonField(none_label="at least once", accessible_name="How often",
-                                         tooltip="How many matching events; fewer than N includes users with none")
+                                         tooltip="How many matching events; fewer than N includes users with none",
+                                         defaults=COUNT_DEFAULTS)
         self.bind(self.frequency, "frequency")
         self.frequency_row = self.row("How often", self.frequency)
 

@@ -16,7 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
+from app.builder.document import Problem
 from app.builder.estimator import Estimate, wilson_interval
+from app.builder.unfinished import parts_count
 from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
@@ -57,6 +59,12 @@ class EstimatePanel(QWidget):
         for label in (self.detail, self.state):
             label.setMinimumHeight(2 * label.fontMetrics().lineSpacing())
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Parts of the criteria the count left out (unfinished cards), said under the number.
+        self.left_out = QLabel()
+        self.left_out.setWordWrap(True)
+        self.left_out.setMinimumWidth(1)
+        self.left_out.setAccessibleName("Left out of the count")
+        self.left_out.setVisible(False)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -83,6 +91,7 @@ class EstimatePanel(QWidget):
         layout.addWidget(self.count)
         layout.addWidget(self.detail)
         layout.addWidget(self.state)
+        layout.addWidget(self.left_out)
         layout.addSpacing(4)
         layout.addWidget(self.busy)
         layout.addSpacing(6)
@@ -255,6 +264,18 @@ class EstimatePanel(QWidget):
             self.state.setText(f"Exact count unavailable offline: the cache holds a {_percent(self.cache_sample)} sample · {window}{tail}")
         else:
             self.state.setText(f"Exact · {window}{tail}")
+
+    def show_left_out(self, problems: list[Problem]) -> None:
+        """Say how many unfinished parts the count leaves out (none: say nothing)."""
+        parts = parts_count(problems)
+        self.left_out.setVisible(bool(parts))
+        if not parts:
+            self.left_out.setText("")
+            self.left_out.setToolTip("")
+            return
+        self.left_out.setText(f"⚠ {parts} incomplete condition{'s' if parts != 1 else ''} left out "
+                              f"of the count: see {'their cards' if parts != 1 else 'its card'}")
+        self.left_out.setToolTip("\n".join(problem.message[:1].upper() + problem.message[1:] for problem in problems))
 
     def show_problem(self, message: str) -> None:
         self.busy.setVisible(False)

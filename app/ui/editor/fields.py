@@ -403,15 +403,26 @@ class WindowField(QWidget):
 COMPARISONS = [("eq", "="), ("ne", "≠"), ("lt", "<"), ("le", "≤"), ("gt", ">"), ("ge", "≥"), ("between", "between")]
 
 
+#: What a count compared starts at when an operator is first chosen ("fewer than 3 times", "at least 2
+#: times"): never "fewer than 0", which no user matches.
+COUNT_DEFAULTS: dict[str, Any] = {"eq": 1, "ne": 1, "lt": 3, "le": 2, "gt": 1, "ge": 2, "between": [1, 3]}
+
+
 class ComparisonField(QWidget):
-    """A number compared: "≥ 2", "between 2 and 10"; optionally "any" (no comparison)."""
+    """A number compared: "at least 2", "between 2 and 10"; optionally "any" (no comparison).
+
+    With `defaults` (operator → value), choosing an operator after "any" starts at its default, and
+    "fewer than" never starts at 0.
+    """
 
     edited = Signal(object)
     merges = True
 
     def __init__(self, *, none_label: str | None = None, whole: bool = True, accessible_name: str = "",
-                 tooltip: str = "", parent: QWidget | None = None) -> None:
+                 tooltip: str = "", defaults: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._defaults = defaults or {}
+        self._shown_operator: str | None = None
         choices = ([(None, none_label)] if none_label else []) + COMPARISONS
         self.operator = ChoiceField(choices, accessible_name=accessible_name or "Comparison", tooltip=tooltip)
         self.low = NumberField(whole=whole, minimum=0 if whole else -1e12, accessible_name="Value")
@@ -438,6 +449,7 @@ class ComparisonField(QWidget):
         elif value is not None:
             self.low.set_value(value)
         self._show(operator)
+        self._shown_operator = operator
 
     def value(self) -> dict[str, Any] | None:
         operator = self.operator.value()
@@ -453,9 +465,16 @@ class ComparisonField(QWidget):
         self.high.setVisible(operator == "between")
 
     def _on_operator(self, operator: str | None) -> None:
+        default = self._defaults.get(operator or "")
+        if default is not None and (self._shown_operator is None or (operator == "lt" and self.low.number() <= 0)):
+            low, high = default if isinstance(default, list) else (default, None)
+            self.low.set_value(low)
+            if high is not None:
+                self.high.set_value(high)
         if operator == "between" and self.high.number() < self.low.number():
             self.high.set_value(self.low.number() + 1)
         self._show(operator)
+        self._shown_operator = operator
         self.edited.emit(self.value())
 
     def _on_part(self, _value: Any) -> None:
