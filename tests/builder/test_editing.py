@@ -171,7 +171,7 @@ def test_duplicating_renumbers_every_id():
 def test_describe_reads_like_the_marketers_words():
     node = {"id": "p", "type": "event", "event_type": "commerce_event", "product_action": "purchase",
             "frequency": {"operator": "ge", "value": 2}, "window": {"type": "within", "amount": 30, "unit": "days"}}
-    assert editing.describe(node) == "Purchase, count ≥ 2, in the last 30 days"
+    assert editing.describe(node) == "Purchase, at least 2 times, in the last 30 days"
     assert editing.describe({"id": "g", "type": "group", "match": "any", "exclude": True, "children": [node]}) == \
         "not any of 1 criterion"
 

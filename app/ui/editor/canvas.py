@@ -311,7 +311,7 @@ class CriterionCard(NodeFrame):
         names = self.canvas.services.audience_names
         summary = editing.describe({**node, "exclude": False}, names)
         title = self.title.text()
-        if summary.startswith(title):  # "Session, count ≥ 3, …" under the title "Session": say it once
+        if summary.startswith(title):  # "Session, at least 3 times, …" under the title "Session": say it once
             summary = summary[len(title):].lstrip(", ")
         self.summary.setText(summary)
         self.summary.setToolTip(editing.describe(node, names))

@@ -107,7 +107,7 @@ class _ConditionRow(QWidget):
         self.editor = editor
         self.attribute = ChoiceField(editable=True, accessible_name="Event attribute",
                                      tooltip="An attribute of the events; the detected type is shown beside it")
-        self.condition = ConditionField("string")
+        self.condition = ConditionField("string", suggest=self._suggest)
         self.remove = QToolButton(text="✕", autoRaise=True)
         self.remove.setAccessibleName("Remove condition")
         self.remove.setToolTip("Remove this condition")
@@ -130,6 +130,12 @@ class _ConditionRow(QWidget):
         self.attribute.set_value(condition.get("attribute"))
         self.condition.set_kind(self._kind(condition.get("attribute")))
         self.condition.set_value(condition.get("operator"), condition.get("value"))
+
+    def _suggest(self, prefix: str, show) -> None:
+        """The most common values of this attribute in the card's events (read off the GUI thread)."""
+        node = self.editor.node
+        name = f"{node.get('event_type', 'custom_event')}/{node.get('event_name') or ''}/{self._value.get('attribute', '')}"
+        self.editor.services.suggester("event_attribute", name)(prefix, show)
 
     def _kind(self, attribute: str | None) -> str:
         if attribute == "revenue":
@@ -187,7 +193,7 @@ class EventEditor(CriterionEditor):
 
         self.frequency = ComparisonField(none_label="at least once", accessible_name="How often",
                                          tooltip="How many matching events; fewer than N includes users with none",
-                                         defaults=COUNT_DEFAULTS)
+                                         defaults=COUNT_DEFAULTS, count=True)
         self.bind(self.frequency, "frequency")
         self.frequency_row = self.row("How often", self.frequency)
 
