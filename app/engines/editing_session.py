@@ -20,7 +20,7 @@ from app.builder.catalog import Catalog, load_catalog
 from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
-from app.builder import unfinished
+from app.builder import cities, unfinished
 from app.builder.suggestions import top_values
 from app.models.services.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
 from app.models.services.draft import Draft
@@ -35,7 +35,7 @@ from app.engines.estimates import (
 from app.engines.home import OpenHome
 from app.models.services.workspaces import WorkspaceInfo
 
-__all__ = ["Draft", "EditorCatalog", "EditorContext", "EstimateSession", "load_editor_context", "save_draft",
+__all__ = ["Draft", "EditorCatalog", "EditorContext", "EstimateSession", "find_cities", "load_editor_context", "save_draft",
            "MAX_TAG_LENGTH", "set_attribute_type", "suggest_values"]
 
 
@@ -139,6 +139,11 @@ def suggest_values(home: OpenHome, workspace_ids: Sequence[int], kind: str, name
         return [s.value for s in top_values(cursor, tuple(workspace_ids), kind, name, prefix, limit)]
     finally:
         cursor.close()
+
+
+def find_cities(text: str, limit: int = cities.LIMIT) -> list[cities.City]:
+    """Cities whose name starts with `text`, the most populous first (reads the bundled list: off the GUI thread)."""
+    return cities.search(text, limit)
 
 
 def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:

@@ -18,6 +18,7 @@ from app.builder.catalog import ATTRIBUTE_TYPES
 from app.builder.editing import EVENT_TYPES, PRODUCT_ACTIONS
 from app.ui.editor.fields import (
     COUNT_DEFAULTS,
+    CityField,
     OPERATORS,
     UNITS,
     ChoiceField,
@@ -460,6 +461,10 @@ class LocationEditor(_OperatorEditor):
                                   tooltip="Great-circle distance from the centre")
         self.unit = ChoiceField([("km", "km"), ("mi", "miles")], accessible_name="Distance unit")
         self.near_row = self.row("Within", self.radius, self.unit, QLabel("of"), self.latitude, self.longitude)
+        # Or a city found by name: its coordinates fill the two fields above (the document keeps only them).
+        self.city = CityField(self.services.find_cities)
+        self.city.chosen.connect(self._on_city)
+        self.city_row = self.row("City", self.city)
         self.bind(self.latitude, "latitude")
         self.bind(self.longitude, "longitude")
         self.bind(self.radius, "radius")
@@ -477,7 +482,12 @@ class LocationEditor(_OperatorEditor):
         self.field.setVisible(not near)
         self.form.setRowVisible(self.condition, not near)
         self.set_row_visible(self.near_row, near)
+        self.set_row_visible(self.city_row, near)
         if near:
+            chosen = self.city.chosen_city
+            if chosen is not None and (round(chosen.latitude, 4), round(chosen.longitude, 4)) != \
+                    (node.get("latitude"), node.get("longitude")):
+                self.city.forget()  # the coordinates were changed (typed, or undone): no longer that city
             self.latitude.set_value(node.get("latitude"))
             self.longitude.set_value(node.get("longitude"))
             self.radius.set_value(node.get("radius"))
@@ -485,6 +495,9 @@ class LocationEditor(_OperatorEditor):
         else:
             self.field.set_value(node.get("field"))
             self.condition.set_value(node.get("operator"), node.get("value"))
+
+    def _on_city(self, city) -> None:
+        self.edited.emit({"latitude": round(city.latitude, 4), "longitude": round(city.longitude, 4)}, "")
 
     def _on_mode(self, mode: str) -> None:
         if mode == "within":

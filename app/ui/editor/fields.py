@@ -202,6 +202,63 @@ class ListField(TextField):
         self.edited.emit(values)
 
 
+class CityField(QLineEdit):
+    """Find a city by typing its name: "Den" suggests "Denver, CO, US (pop 729,019)"; choosing one fires
+    `chosen(city)` (an `app.builder.cities.City`, whose coordinates the card takes)."""
+
+    chosen = Signal(object)
+
+    def __init__(self, find: Callable[[str, Callable[[list], None]], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._find = find
+        self._found: dict[str, Any] = {}
+        #: the city last chosen (None: none, or its coordinates were changed since)
+        self.chosen_city: Any = None
+        self.setPlaceholderText("Find a city…")
+        self.setAccessibleName("City")
+        self.setToolTip("Type a city's name and choose it: its latitude and longitude are filled in "
+                        "(cities of 15,000 people or more, from GeoNames)")
+        self.setAcceptDrops(False)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 14))
+        self._labels = QStringListModel(self)
+        completer = QCompleter(self._labels, self)
+        # The search already chose what fits (ignoring accents, word starts): show all of it.
+        completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        completer.activated.connect(self._on_chosen)
+        completer.setWidget(self)
+        self._completer = completer
+        self._timer = QTimer(self, singleShot=True, interval=SUGGEST_DELAY_MS)
+        self._timer.timeout.connect(lambda: self._find(self.text(), self._show))
+        self.textEdited.connect(lambda _text: self._timer.start())
+
+    def completer(self) -> QCompleter:  # type: ignore[override]
+        return self._completer
+
+    def suggestions(self) -> list[str]:
+        return self._labels.stringList()
+
+    def _show(self, cities: list) -> None:
+        self._found = {city.label: city for city in cities}
+        self._labels.setStringList(list(self._found))
+        if self.hasFocus() and cities:
+            self._completer.complete()
+
+    def _on_chosen(self, label: str) -> None:
+        city = self._found.get(label)
+        if city is None:
+            return
+        with _blocked(self):
+            self.setText(city.label)
+        self.chosen_city = city
+        self.chosen.emit(city)
+
+    def forget(self) -> None:
+        """Show no city (the coordinates are no longer the chosen city's)."""
+        self.chosen_city = None
+        with _blocked(self):
+            self.clear()
+
+
 def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
