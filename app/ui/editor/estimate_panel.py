@@ -26,6 +26,16 @@ from app.ui.turns import on_next_turn
 CHART_HEIGHT = 120
 
 
+def whole_step(span: float, ticks: int = 5) -> int:
+    """A whole tick spacing (1, 2, 5, 10, 20, 50…) giving about `ticks` ticks over `span` users."""
+    wanted = max(span / ticks, 1)
+    power = 10 ** math.floor(math.log10(wanted))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= wanted:
+            return int(factor * power)
+    return int(10 * power)
+
+
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:g} %"
 
@@ -157,6 +167,8 @@ class EstimatePanel(QWidget):
         for axis in self.axes.values():
             axis.linkToView(self.view)
             axis.enableAutoSIPrefix(False)
+        # At least two users tall: a session of one size shows whole-number ticks around it, not 15.5 – 16.5.
+        self.view.setLimits(minYRange=2)
         self.curve = pg.PlotDataItem([], [], symbol="o", symbolSize=5)
         self.view.addItem(self.curve)
         self._apply_palette()
@@ -228,6 +240,9 @@ class EstimatePanel(QWidget):
         # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.
         step = max(1, math.ceil(len(xs) / 6))
         self.axes["bottom"].setTickSpacing(major=step, minor=step)
+        # Users are counted whole: ticks at whole numbers only (never "15.6"), about five of them.
+        users = whole_step(max(ys) - min(ys))
+        self.axes["left"].setTickSpacing(major=users, minor=users)
 
     def show_nodes_counted(self, estimate: Estimate) -> None:
         """Each criterion's count is in (the total is the one already shown, counted again with the nodes)."""
