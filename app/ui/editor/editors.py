@@ -460,11 +460,11 @@ class LocationEditor(_OperatorEditor):
         self.radius = NumberField(minimum=0.1, maximum=20_000, decimals=1, accessible_name="Radius",
                                   tooltip="Great-circle distance from the centre")
         self.unit = ChoiceField([("km", "km"), ("mi", "miles")], accessible_name="Distance unit")
-        self.near_row = self.row("Within", self.radius, self.unit, QLabel("of"), self.latitude, self.longitude)
-        # Or a city found by name: its coordinates fill the two fields above (the document keeps only them).
+        # A city found by name fills the latitude and longitude below (the document keeps only them).
         self.city = CityField(self.services.find_cities)
         self.city.chosen.connect(self._on_city)
-        self.city_row = self.row("City", self.city)
+        self.near_row = self.row("Within", self.radius, self.unit, QLabel("of"), self.city)
+        self.city_row = self.row("or at", self.latitude, self.longitude)
         self.bind(self.latitude, "latitude")
         self.bind(self.longitude, "longitude")
         self.bind(self.radius, "radius")

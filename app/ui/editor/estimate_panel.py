@@ -26,7 +26,7 @@ from app.ui.turns import on_next_turn
 CHART_HEIGHT = 120
 
 
-def whole_step(span: float, ticks: int = 5) -> int:
+def whole_step(span: float, ticks: int = 3) -> int:
     """A whole tick spacing (1, 2, 5, 10, 20, 50…) giving about `ticks` ticks over `span` users."""
     wanted = max(span / ticks, 1)
     power = 10 ** math.floor(math.log10(wanted))
@@ -240,7 +240,7 @@ class EstimatePanel(QWidget):
         # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.
         step = max(1, math.ceil(len(xs) / 6))
         self.axes["bottom"].setTickSpacing(major=step, minor=step)
-        # Users are counted whole: ticks at whole numbers only (never "15.6"), about five of them.
+        # Users are counted whole: ticks at whole numbers only (never "15.6"), about three of them (the chart is small).
         users = whole_step(max(ys) - min(ys))
         self.axes["left"].setTickSpacing(major=users, minor=users)
 

@@ -35,4 +35,4 @@ def test_the_size_axis_shows_whole_users_only(qtbot, open_editor):
 def test_tick_spacings_are_whole_and_round():
     from app.ui.editor.estimate_panel import whole_step
 
-    assert [whole_step(span) for span in (0, 3, 12, 40, 1234, 2_000_000)] == [1, 1, 5, 10, 500, 500_000]
+    assert [whole_step(span) for span in (0, 3, 12, 40, 1234, 2_000_000)] == [1, 1, 5, 20, 500, 1_000_000]
