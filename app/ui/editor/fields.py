@@ -241,7 +241,12 @@ class CityField(QLineEdit):
         self._found = {city.label: city for city in cities}
         self._labels.setStringList(list(self._found))
         if self.hasFocus() and cities:
-            self._completer.complete()
+            # As wide as the longest suggestion: "Denver, CO, US (pop 729,019)" read whole, not cut at the field's width.
+            popup = self._completer.popup()
+            widest = max(popup.fontMetrics().horizontalAdvance(label) for label in self._found)
+            rect = self.rect()
+            rect.setWidth(max(self.width(), widest + popup.verticalScrollBar().sizeHint().width() + 24))
+            self._completer.complete(rect)
 
     def _on_chosen(self, label: str) -> None:
         city = self._found.get(label)
@@ -249,6 +254,7 @@ class CityField(QLineEdit):
             return
         with _blocked(self):
             self.setText(city.label)
+            self.setCursorPosition(0)  # the name shows, not the end of the label
         self.chosen_city = city
         self.chosen.emit(city)
 
