@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app.builder.catalog import Catalog
-from app.builder.criteria_types import PALETTE, PALETTE_GROUPS, PaletteEntry, check_parts, entry_for
+from app.builder.criteria_types import PALETTE, PaletteEntry, check_parts, entry_for
 from app.builder.document import empty_document, walk
 from app.builder.wording import FUNCTION_WORDS, operator_words, times_words, value_words
 from app.errors import InvalidInput

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.builder.calculated import CalculatedAttribute
+from app.engines.home import OpenHome
 from app.engines.insights.subjects import Subject
 from app.engines.insights.why import explain
+from app.paths import Home
 from tests.builder.test_compiler_examples import NOW, doc
-from tests.engines.test_insights import SESSIONS_48H, opened  # noqa: F401 - the fixture
+from tests.builder.workspaces import load
+from tests.engines.test_insights import HOUR, SESSIONS_48H, person
 
 
-def test_the_evidence_names_comparisons_in_words(opened):  # noqa: F811
-    from app.builder.calculated import CalculatedAttribute
+@pytest.fixture
+def opened(home_dir: Home):
+    with OpenHome.open(home_dir, user="maria") as home:
+        us = home.workspaces.create("US", [("platform", "iOS")])
+        load(home.cache, [(us.id, person(1, "ada@example.com", "gold", "iOS", [NOW - 2 * HOUR, NOW - 5 * HOUR]))])
+        yield home, us
 
-    home, us, _, _ = opened
+
+def test_the_evidence_names_comparisons_in_words(opened):
+    home, us = opened
     home.calculated_attributes.create(us.id, CalculatedAttribute("Sessions", "count", "session_start", None, None, 30))
     often = {**SESSIONS_48H, "frequency": {"operator": "ge", "value": 2}}
     fewer = {"id": "few", "type": "user_attribute", "attribute": "Sessions", "calculated": True, "operator": "lt", "value": 2}
