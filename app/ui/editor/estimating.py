@@ -3,7 +3,10 @@
 After each edit the draft is estimated again (debounced; `LiveEstimate` runs it on its own thread,
 newest request wins). The sampled count, the exact total and the per-node counts are shown as they
 arrive; criteria the engine cannot count are marked invalid on their cards with the engine's
-message. The criteria are counted with the editor's one catalog: when it changes (a type changed on
+message. Unfinished parts (a value still to be typed, a card the engine cannot count yet) are left
+out of the count (`EstimateSession` → `app.builder.unfinished`): the rest is counted, the cards left
+out say why, the panel says how many, and the criteria are not valid (Activate stays off) until
+they are finished. The criteria are counted with the editor's one catalog: when it changes (a type changed on
 a card here or in another editor, or a sync changed the data) they are estimated again.
 """
 
@@ -98,7 +101,9 @@ class EstimateOrchestrator(QObject):
 
     def _on_sample(self, estimate: Estimate) -> None:
         self.panel.show_sample(estimate)
-        self._show_left_out(estimate)
+        # What is left out shows at once; whether the criteria are valid waits for the exact count.
+        self.canvas.show_problems(problem_map(list(estimate.left_out)))
+        self.panel.show_left_out(list(estimate.left_out))
 
     def _on_total(self, estimate: Estimate) -> None:
         # The criteria compiled and were counted: they are valid even before each node's count is in,
