@@ -23,6 +23,7 @@ from app.builder import criteria_types
 from app.builder.calculated import ZERO_WHEN_NO_EVENTS, CalculatedAttribute
 from app.builder.catalog import Catalog
 from app.builder.document import CriteriaError, Problem, check, quoted, walk
+from app.builder.wording import operator_words
 
 #: Event types of the document whose rows in the cache have another type.
 _EVENT_TYPE_ALIASES = {"attribution": ("custom_event", "attribution")}
@@ -844,11 +845,11 @@ class _Compiler:
         if kind == "string":
             if operator in {"in", "not_in"}:
                 if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-                    return bad(f"{operator} needs a list of strings")
+                    return bad(_needs_values(operator))
                 negation = "" if operator == "in" else "NOT "
                 return _fill(negation + "list_contains(?, lower({c}))", column, [v.lower() for v in value])
             if not isinstance(value, str):
-                return bad(f"{operator} needs a text value")
+                return bad(_needs_text(operator))
             template = {
                 "contains": "contains(lower({c}), ?)", "not_contains": "NOT contains(lower({c}), ?)",
                 "equals": "lower({c}) = ?", "not_equals": "lower({c}) <> ?", "matches": "lower({c}) LIKE ? ESCAPE '\\'",
@@ -858,10 +859,10 @@ class _Compiler:
         if kind == "number":
             if operator == "between":
                 if not _is_pair(value, (int, float)):
-                    return bad("between needs two numbers [low, high]")
+                    return bad("“between” needs two numbers: the lowest and the highest")
                 return _fill("{c} BETWEEN ? AND ?", column, min(value), max(value))
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return bad(f"{operator} needs a number, not {quoted(value)}")
+                return bad(f"“{operator_words(operator)}” needs a number to compare with, not {quoted(value)}")
             return _fill(f"{{c}} {_COMPARISON_SQL[operator]} ?", column, value)
         if kind == "date":
             try:
@@ -882,17 +883,17 @@ class _Compiler:
             lowered = "list_transform({c}, lambda item: lower(item))"
             if operator in {"list_contains", "list_not_contains"}:
                 if not isinstance(value, str):
-                    return bad(f"{operator} needs a text value")
+                    return bad(_needs_text(operator))
                 negation = "" if operator == "list_contains" else "NOT "
                 return _fill(f"{negation}list_contains({lowered}, ?)", column, value.lower())
             if operator in {"list_contains_any", "list_contains_all"}:
                 if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-                    return bad(f"{operator} needs a list of strings")
+                    return bad(_needs_values(operator))
                 function = "list_has_any" if operator == "list_contains_any" else "list_has_all"
                 return _fill(f"{function}({lowered}, ?)", column, [v.lower() for v in value])
             if operator == "list_size":
                 if not _is_comparison(value):
-                    return bad("list_size needs a comparison such as {\"operator\": \"ge\", \"value\": 3}")
+                    return bad("“has a size of” needs a number of items to compare with, such as at least 3")
                 sql, _ = _comparison("len({c})", value, count=True, column=column)
                 return sql
         return bad(_operator_misfit("the value", kind, operator))
@@ -1022,6 +1023,14 @@ def _is_comparison(value: Any) -> bool:
 
 def _is_version(text: str) -> bool:
     return bool(text) and all(part.isdigit() for part in text.split("."))
+
+
+def _needs_values(operator: str) -> str:
+    return f"“{operator_words(operator)}” needs at least one value to compare with; type the values, separated by commas"
+
+
+def _needs_text(operator: str) -> str:
+    return f"“{operator_words(operator)}” needs a text to compare with"
 
 
 def _operator_misfit(what: str, kind: str, operator: str) -> str:

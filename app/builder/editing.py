@@ -13,8 +13,9 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from app.builder.catalog import Catalog
-from app.builder.criteria_types import PALETTE, PALETTE_GROUPS, PaletteEntry, check_parts, entry_for
+from app.builder.criteria_types import PALETTE, PaletteEntry, check_parts, entry_for
 from app.builder.document import empty_document, walk
+from app.builder.wording import FUNCTION_WORDS, operator_words, times_words, value_words
 from app.errors import InvalidInput
 
 ROOT_ID = "root"
@@ -353,36 +354,6 @@ def new_document() -> dict[str, Any]:
 
 # -- words -----------------------------------------------------------------------------------------
 
-OPERATOR_WORDS = {
-    "contains": "contains", "not_contains": "does not contain", "equals": "is", "not_equals": "is not",
-    "matches": "matches pattern", "in": "is one of", "not_in": "is none of",
-    "eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "between": "between",
-    "before": "before", "after": "after", "on": "on", "between_dates": "between", "within": "in the last",
-    "between_ago": "between … ago", "is_true": "is true", "is_false": "is false",
-    "list_contains": "contains", "list_not_contains": "does not contain", "list_contains_any": "contains any of",
-    "list_contains_all": "contains all of", "list_size": "has a size of", "exists": "exists",
-    "not_exists": "does not exist",
-}
-
-
-def _value_words(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " and ".join(map(str, value)) if len(value) == 2 and all(isinstance(v, (int, float)) for v in value) \
-            else ", ".join(map(str, value))
-    if isinstance(value, dict):
-        if "amount" in value:
-            return f"{value['amount']} {value.get('unit', 'days')}"
-        if "from" in value:
-            return f"{value['from']} and {value['to']} {value.get('unit', 'days')}"
-        if "operator" in value:
-            return f"{OPERATOR_WORDS.get(value['operator'], value['operator'])} {_value_words(value.get('value'))}"
-    if isinstance(value, str):
-        return f"“{value}”"
-    return str(value)
-
-
 def window_words(window: Mapping[str, Any] | None) -> str:
     if not window:
         return "at any time"
@@ -412,7 +383,8 @@ def describe(node: Mapping[str, Any], audience_names: Mapping[int, str] | None =
 
 
 def _operator_words(node: Mapping[str, Any]) -> str:
-    return f"{OPERATOR_WORDS.get(node.get('operator', ''), '')} {_value_words(node.get('value'))}"
+    operator = node.get("operator", "")
+    return f"{operator_words(operator) if operator else ''} {value_words(node.get('value'))}"
 
 
 def _event_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]) -> str:
@@ -421,11 +393,11 @@ def _event_summary(node: Mapping[str, Any], not_: str, _names: Mapping[int, str]
         parts[0] += f" “{node['event_name']}”"
     frequency = node.get("frequency")
     if frequency:
-        parts.append(f"count {OPERATOR_WORDS.get(frequency['operator'], '')} {_value_words(frequency.get('value'))}")
+        parts.append(times_words(frequency))
     aggregate = node.get("aggregate")
     if aggregate:
-        parts.append(f"{aggregate['function']} of {aggregate['attribute']} "
-                     f"{OPERATOR_WORDS.get(aggregate['operator'], '')} {_value_words(aggregate.get('value'))}")
+        parts.append(f"{FUNCTION_WORDS.get(aggregate['function'], aggregate['function'])} {aggregate['attribute']} "
+                     f"{operator_words(aggregate['operator'])} {value_words(aggregate.get('value'))}")
     parts.append(window_words(node.get("window")))
     return not_ + ", ".join(parts)
 

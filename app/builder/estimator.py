@@ -21,7 +21,7 @@ import duckdb
 
 from app.builder.catalog import Catalog
 from app.builder.compiler import FULL, SAMPLE, Compiled, Membership, Scope, Tables, compile_count, compile_document
-from app.builder.document import canonical, check
+from app.builder.document import Problem, canonical, check
 from app.connectors.cache import first_row, sample_fraction
 from app.errors import UserError
 
@@ -47,6 +47,9 @@ class Estimate:
     realtime_days: int | None
     sql: str = field(default="", repr=False)
     params: list[Any] = field(default_factory=list, repr=False)
+    #: Unfinished or uncountable parts of the document that were left out of this count, each naming
+    #: its node (the editor's live estimates only: `app.engines.editing_session`).
+    left_out: tuple[Problem, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -10,15 +10,17 @@ changed in this editor, another one, or by anything else that writes the store).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from app.builder.catalog import Catalog, load_catalog
 from app.builder.compiler import FULL, compile_document
 from app.builder.document import CriteriaError, Problem, walk
 from app.builder.estimator import Estimate, Estimator
+from app.builder import cities, unfinished
 from app.builder.suggestions import top_values
 from app.models.services.audiences import KEEP, MAX_TAG_LENGTH, AudienceInfo, clean_tag
 from app.models.services.draft import Draft
@@ -33,7 +35,7 @@ from app.engines.estimates import (
 from app.engines.home import OpenHome
 from app.models.services.workspaces import WorkspaceInfo
 
-__all__ = ["Draft", "EditorCatalog", "EditorContext", "EstimateSession", "load_editor_context", "save_draft",
+__all__ = ["Draft", "EditorCatalog", "EditorContext", "EstimateSession", "find_cities", "load_editor_context", "save_draft",
            "MAX_TAG_LENGTH", "set_attribute_type", "suggest_values"]
 
 
@@ -139,6 +141,11 @@ def suggest_values(home: OpenHome, workspace_ids: Sequence[int], kind: str, name
         cursor.close()
 
 
+def find_cities(text: str, limit: int = cities.LIMIT) -> list[cities.City]:
+    """Cities whose name starts with `text`, the most populous first (reads the bundled list: off the GUI thread)."""
+    return cities.search(text, limit)
+
+
 def load_editor_context(home: OpenHome, audience_id: int) -> EditorContext:
     """Runs in a worker: the audience, its workspaces, the cache's catalog, the choosable audiences."""
     audience = home.audiences.get(audience_id)
@@ -189,8 +196,10 @@ class EstimateSession:
         if self.standard_audience_id is not None:
             scope = history_scope(scope, standard_range(self.home, self.standard_audience_id))
         moment = counting_moment(scope, now or dt.datetime.now(dt.timezone.utc))
-        return estimator.estimate(document, scope=scope, catalog=catalog, now=moment,
-                                  exact=exact, nodes=nodes, memberships=membership_resolver(self.home))
+        return count_what_can_be(
+            document, lambda countable: estimator.estimate(countable, scope=scope, catalog=catalog, now=moment,
+                                                           exact=exact, nodes=nodes,
+                                                           memberships=membership_resolver(self.home)))
 
     def _ensure_estimator(self) -> Estimator:
         with self._lock:
@@ -201,8 +210,40 @@ class EstimateSession:
             return self._estimator
 
 
+def count_what_can_be(document: dict[str, Any], count: Callable[[dict[str, Any]], Estimate]) -> Estimate:
+    """`count` the document without its unfinished parts and the nodes the engine cannot count.
+
+    A live estimate counts what is finished, and says what it left out (`Estimate.left_out`), rather
+    than matching nobody for a half-typed condition or refusing the whole document for one card.
+    CriteriaError when nothing is left to count, or a problem names no node that can be left out
+    (the document's own shape, the root).
+    """
+    countable, left_out = unfinished.countable(document)
+    while True:
+        if not countable["root"]["children"] and left_out:
+            raise CriteriaError(left_out)
+        try:
+            estimate = count(countable)
+        except CriteriaError as exc:
+            present = set(node_ids(countable)) - {countable["root"]["id"]}
+            named = {p.node_id for p in exc.problems}
+            if not named or not named <= present:
+                raise CriteriaError(left_out + list(exc.problems)) from None
+            left_out += exc.problems
+            countable = unfinished.without(countable, named)
+            continue
+        return dataclasses.replace(estimate, left_out=tuple(left_out)) if left_out else estimate
+
+
+def node_ids(document: dict[str, Any]) -> list[str]:
+    return [node["id"] for _, node in walk(document["root"])]
+
+
 def criteria_problems(home: OpenHome, draft: Draft, workspace_ids: Sequence[int]) -> list[Problem]:
-    """What stops the draft's criteria from being counted in the cache (empty when it can be)."""
+    """What stops the draft's criteria from being counted in the cache, or activated (empty when nothing does)."""
+    left_out = unfinished.unfinished(draft.criteria)
+    if left_out:
+        return left_out
     cursor = home.cache.cursor()
     try:
         compile_document(draft.criteria, scope=scope_for(home, workspace_ids, draft.input_ids),

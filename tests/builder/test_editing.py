@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.builder import editing
+from app.builder import criteria_types, editing
 from app.builder.catalog import Catalog
 from app.builder.document import problems, walk
 from app.builder.editing import EditError
@@ -60,7 +60,7 @@ def test_the_palette_covers_every_criteria_type_and_event_type():
                      "location", "identity", "attribution", "cart_abandonment"}
     event_types = {node["event_type"] for node in made if node["type"] == "event"}
     assert event_types == set(editing.EVENT_TYPES)
-    assert {entry.group for entry in editing.PALETTE.values()} == set(editing.PALETTE_GROUPS)
+    assert {entry.group for entry in editing.PALETTE.values()} == set(criteria_types.PALETTE_GROUPS)
     assert all(entry.tooltip and entry.label for entry in editing.PALETTE.values())
 
 
@@ -171,7 +171,7 @@ def test_duplicating_renumbers_every_id():
 def test_describe_reads_like_the_marketers_words():
     node = {"id": "p", "type": "event", "event_type": "commerce_event", "product_action": "purchase",
             "frequency": {"operator": "ge", "value": 2}, "window": {"type": "within", "amount": 30, "unit": "days"}}
-    assert editing.describe(node) == "Purchase, count ≥ 2, in the last 30 days"
+    assert editing.describe(node) == "Purchase, at least 2 times, in the last 30 days"
     assert editing.describe({"id": "g", "type": "group", "match": "any", "exclude": True, "children": [node]}) == \
         "not any of 1 criterion"
 

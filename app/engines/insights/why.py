@@ -18,6 +18,7 @@ from typing import Any
 from app.builder.calculated import ZERO_WHEN_NO_EVENTS
 from app.builder.compiler import compile_verdicts
 from app.builder.document import CriteriaError
+from app.builder.wording import operator_words, times_words
 from app.engines.estimates import catalog_for, membership_resolver
 from app.engines.home import OpenHome
 from app.engines.insights.subjects import Subject, check_workspaces, in_list, moment, scope_of, subject_members_sql
@@ -180,7 +181,7 @@ class _Evidence:
             text += f", first {_when(first)}, last {_when(last)} UTC"
         frequency = node.get("frequency")
         if frequency:
-            text += f"; needs count {frequency['operator']} {frequency['value']}"
+            text += f"; needs {times_words(frequency)}"
         return text, {"events": count, "first": first, "last": last, "latest_times": times}
 
     def _cart_abandonment(self, node: dict) -> tuple[str, dict[str, Any]]:
@@ -205,27 +206,27 @@ class _Evidence:
             if value is None and found_definition is not None and found_definition[1].calculation in ZERO_WHEN_NO_EVENTS:
                 value = 0  # counts and sums are 0 without events, as the compiler reads them
             shown = "no value (no matching events)" if value is None else repr(value)
-            return f"calculated {name} = {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"value": value}
+            return f"calculated {name} = {shown}; compared: {_compared(node)}".rstrip(), {"value": value}
         rows = self._rows("attributes", node, "coalesce(CAST(value_list AS VARCHAR), value)", "AND name = ?", [name])
         values = [r[0] for r in rows]
         shown = ", ".join(repr(v) for v in values) if values else "no value"
-        return f"{name} = {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"values": values}
+        return f"{name} = {shown}; compared: {_compared(node)}".rstrip(), {"values": values}
 
     def _identity(self, node: dict) -> tuple[str, dict[str, Any]]:
         values = [r[0] for r in self._rows("identities", node, "value", "AND identity_type = ? ORDER BY value", [node["identity_type"]])]
         shown = ", ".join(values) if values else "none"
-        return f"{node['identity_type']}: {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"values": values}
+        return f"{node['identity_type']}: {shown}; compared: {_compared(node)}".rstrip(), {"values": values}
 
     def _device(self, node: dict) -> tuple[str, dict[str, Any]]:
         column = node["field"] if node["field"] in _DEVICE_FIELDS else "platform"
         values = [r[0] for r in self._rows("devices", node, column, f"AND {column} IS NOT NULL ORDER BY 1")]
         shown = ", ".join(values) if values else "none"
-        return f"device {column}: {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"values": values}
+        return f"device {column}: {shown}; compared: {_compared(node)}".rstrip(), {"values": values}
 
     def _first_seen(self, node: dict) -> tuple[str, dict[str, Any]]:
         values = [r[0] for r in self._rows("profiles", node, "first_seen", "ORDER BY 1")]
         shown = ", ".join(_when(v) for v in values) if values else "never"
-        return f"first seen {shown} UTC; compared: {node['operator']} {node.get('value', '')!r}", {"values": values}
+        return f"first seen {shown} UTC; compared: {_compared(node)}", {"values": values}
 
     def _location(self, node: dict) -> tuple[str, dict[str, Any]]:
         if node["operator"] == "within":
@@ -243,13 +244,13 @@ class _Evidence:
         column = node.get("field") if node.get("field") in _LOCATION_FIELDS else "country"
         values = [r[0] for r in self._rows("locations", node, column, f"AND {column} IS NOT NULL ORDER BY 1")]
         shown = ", ".join(values) if values else "none"
-        return f"{column}: {shown}; compared: {node['operator']} {node.get('value', '')!r}", {"values": values}
+        return f"{column}: {shown}; compared: {_compared(node)}", {"values": values}
 
     def _attribution(self, node: dict) -> tuple[str, dict[str, Any]]:
         column = node["field"] if node["field"] in _ATTRIBUTION_FIELDS else "publisher"
         values = [r[0] for r in self._rows("attribution", node, column, f"AND kind = ? AND {column} IS NOT NULL ORDER BY 1", [node["kind"]])]
         shown = ", ".join(values) if values else "none"
-        return f"{node['kind']} {column}: {shown}; compared: {node['operator']} {node.get('value', '')!r}".rstrip(), {"values": values}
+        return f"{node['kind']} {column}: {shown}; compared: {_compared(node)}".rstrip(), {"values": values}
 
     def _consent(self, node: dict) -> tuple[str, dict[str, Any]]:
         if node["regulation"] == "gdpr":
@@ -271,3 +272,13 @@ def _distance(lat1: float, lon1: float, lat2: float, lon2: float, unit: str) -> 
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = math.sin(math.radians(lat2 - lat1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * _EARTH_RADIUS[unit] * math.asin(math.sqrt(a))
+
+
+def _compared(node: dict) -> str:
+    """The card's comparison in words, as the card shows it ("at least 300", "is 'gold'")."""
+    if "value" not in node:  # exists, is true…
+        return operator_words(node["operator"])
+    value = node["value"]
+    if isinstance(value, dict) and "operator" in value:  # a list's size: "has a size of at least 3"
+        return f"{operator_words(node['operator'])} {operator_words(value['operator'], count=True)} {value.get('value')!r}"
+    return f"{operator_words(node['operator'])} {value!r}"

@@ -95,7 +95,10 @@ class NodeFrame(QFrame):
         if event.button() == Qt.MouseButton.LeftButton and not self.is_root:
             self._press = event.position().toPoint()
         self.setFocus(Qt.FocusReason.MouseFocusReason)
-        super().mousePressEvent(event)
+        self.canvas.set_current(self.node_id)  # also when the window is not active and no focus event comes
+        # Taken here: a press left unaccepted travels on to the groups around the card, and the
+        # outermost one took the focus (a click on a card's title or body selected the root).
+        event.accept()
 
     def mouseMoveEvent(self, event) -> None:
         if self._press is not None and (event.position().toPoint() - self._press).manhattanLength() >= \
@@ -308,7 +311,7 @@ class CriterionCard(NodeFrame):
         names = self.canvas.services.audience_names
         summary = editing.describe({**node, "exclude": False}, names)
         title = self.title.text()
-        if summary.startswith(title):  # "Session, count ≥ 3, …" under the title "Session": say it once
+        if summary.startswith(title):  # "Session, at least 3 times, …" under the title "Session": say it once
             summary = summary[len(title):].lstrip(", ")
         self.summary.setText(summary)
         self.summary.setToolTip(editing.describe(node, names))
@@ -695,12 +698,15 @@ class CriteriaCanvas(QScrollArea):
         return frame
 
     def show_counts(self, nodes: dict[str, int] | None, *, root_count: int | None = None, universe: int | None = None,
-                    pending: bool = False) -> None:
-        """Each card's and group's own count (from an exact estimate); "…" while one is on its way."""
+                    pending: bool = False, left_out: set[str] = frozenset()) -> None:
+        """Each card's and group's own count (from an exact estimate); "…" while one is on its way; "left out"
+        on unfinished cards (and groups of nothing but those), which the estimate counts without."""
         for node_id, frame in self.frames.items():
             count = root_count if frame.is_root and root_count is not None else (nodes or {}).get(node_id)
             if pending:
                 frame.set_count("…", "Counting…")
+            elif count is None and nodes is not None and (node_id in left_out or not frame.is_root):
+                frame.set_count("left out", "Not counted until it is finished: see the message on the card")
             elif count is None:
                 frame.set_count("", "")
             else:

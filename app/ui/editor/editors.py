@@ -17,6 +17,8 @@ from app.builder import criteria_types
 from app.builder.catalog import ATTRIBUTE_TYPES
 from app.builder.editing import EVENT_TYPES, PRODUCT_ACTIONS
 from app.ui.editor.fields import (
+    COUNT_DEFAULTS,
+    CityField,
     OPERATORS,
     UNITS,
     ChoiceField,
@@ -106,7 +108,7 @@ class _ConditionRow(QWidget):
         self.editor = editor
         self.attribute = ChoiceField(editable=True, accessible_name="Event attribute",
                                      tooltip="An attribute of the events; the detected type is shown beside it")
-        self.condition = ConditionField("string")
+        self.condition = ConditionField("string", suggest=self._suggest)
         self.remove = QToolButton(text="✕", autoRaise=True)
         self.remove.setAccessibleName("Remove condition")
         self.remove.setToolTip("Remove this condition")
@@ -129,6 +131,12 @@ class _ConditionRow(QWidget):
         self.attribute.set_value(condition.get("attribute"))
         self.condition.set_kind(self._kind(condition.get("attribute")))
         self.condition.set_value(condition.get("operator"), condition.get("value"))
+
+    def _suggest(self, prefix: str, show) -> None:
+        """The most common values of this attribute in the card's events (read off the GUI thread)."""
+        node = self.editor.node
+        name = f"{node.get('event_type', 'custom_event')}/{node.get('event_name') or ''}/{self._value.get('attribute', '')}"
+        self.editor.services.suggester("event_attribute", name)(prefix, show)
 
     def _kind(self, attribute: str | None) -> str:
         if attribute == "revenue":
@@ -185,7 +193,8 @@ class EventEditor(CriterionEditor):
         self._condition_rows: list[_ConditionRow] = []
 
         self.frequency = ComparisonField(none_label="at least once", accessible_name="How often",
-                                         tooltip="How many matching events; fewer than N includes users with none")
+                                         tooltip="How many matching events; fewer than N includes users with none",
+                                         defaults=COUNT_DEFAULTS, count=True)
         self.bind(self.frequency, "frequency")
         self.frequency_row = self.row("How often", self.frequency)
 
@@ -451,7 +460,11 @@ class LocationEditor(_OperatorEditor):
         self.radius = NumberField(minimum=0.1, maximum=20_000, decimals=1, accessible_name="Radius",
                                   tooltip="Great-circle distance from the centre")
         self.unit = ChoiceField([("km", "km"), ("mi", "miles")], accessible_name="Distance unit")
-        self.near_row = self.row("Within", self.radius, self.unit, QLabel("of"), self.latitude, self.longitude)
+        # A city found by name fills the latitude and longitude below (the document keeps only them).
+        self.city = CityField(self.services.find_cities)
+        self.city.chosen.connect(self._on_city)
+        self.near_row = self.row("Within", self.radius, self.unit, QLabel("of"), self.city)
+        self.city_row = self.row("or at", self.latitude, self.longitude)
         self.bind(self.latitude, "latitude")
         self.bind(self.longitude, "longitude")
         self.bind(self.radius, "radius")
@@ -469,7 +482,12 @@ class LocationEditor(_OperatorEditor):
         self.field.setVisible(not near)
         self.form.setRowVisible(self.condition, not near)
         self.set_row_visible(self.near_row, near)
+        self.set_row_visible(self.city_row, near)
         if near:
+            chosen = self.city.chosen_city
+            if chosen is not None and (round(chosen.latitude, 4), round(chosen.longitude, 4)) != \
+                    (node.get("latitude"), node.get("longitude")):
+                self.city.forget()  # the coordinates were changed (typed, or undone): no longer that city
             self.latitude.set_value(node.get("latitude"))
             self.longitude.set_value(node.get("longitude"))
             self.radius.set_value(node.get("radius"))
@@ -477,6 +495,9 @@ class LocationEditor(_OperatorEditor):
         else:
             self.field.set_value(node.get("field"))
             self.condition.set_value(node.get("operator"), node.get("value"))
+
+    def _on_city(self, city) -> None:
+        self.edited.emit({"latitude": round(city.latitude, 4), "longitude": round(city.longitude, 4)}, "")
 
     def _on_mode(self, mode: str) -> None:
         if mode == "within":

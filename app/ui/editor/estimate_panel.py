@@ -16,12 +16,24 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
 
+from app.builder.document import Problem
 from app.builder.estimator import Estimate, wilson_interval
+from app.builder.unfinished import parts_count
 from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
 #: One height, whatever the column's: a chart that changes size is laid out and repainted whole.
 CHART_HEIGHT = 120
+
+
+def whole_step(span: float, ticks: int = 3) -> int:
+    """A whole tick spacing (1, 2, 5, 10, 20, 50…) giving about `ticks` ticks over `span` users."""
+    wanted = max(span / ticks, 1)
+    power = 10 ** math.floor(math.log10(wanted))
+    for factor in (1, 2, 5, 10):
+        if factor * power >= wanted:
+            return int(factor * power)
+    return int(10 * power)
 
 
 def _percent(fraction: float) -> str:
@@ -57,6 +69,12 @@ class EstimatePanel(QWidget):
         for label in (self.detail, self.state):
             label.setMinimumHeight(2 * label.fontMetrics().lineSpacing())
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Parts of the criteria the count left out (unfinished cards), said under the number.
+        self.left_out = QLabel()
+        self.left_out.setWordWrap(True)
+        self.left_out.setMinimumWidth(1)
+        self.left_out.setAccessibleName("Left out of the count")
+        self.left_out.setVisible(False)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -83,6 +101,7 @@ class EstimatePanel(QWidget):
         layout.addWidget(self.count)
         layout.addWidget(self.detail)
         layout.addWidget(self.state)
+        layout.addWidget(self.left_out)
         layout.addSpacing(4)
         layout.addWidget(self.busy)
         layout.addSpacing(6)
@@ -148,6 +167,8 @@ class EstimatePanel(QWidget):
         for axis in self.axes.values():
             axis.linkToView(self.view)
             axis.enableAutoSIPrefix(False)
+        # At least two users tall: a session of one size shows whole-number ticks around it, not 15.5 – 16.5.
+        self.view.setLimits(minYRange=2)
         self.curve = pg.PlotDataItem([], [], symbol="o", symbolSize=5)
         self.view.addItem(self.curve)
         self._apply_palette()
@@ -219,6 +240,9 @@ class EstimatePanel(QWidget):
         # Edits are counted in whole steps: never a tick at "1.5"; about six ticks however long the session.
         step = max(1, math.ceil(len(xs) / 6))
         self.axes["bottom"].setTickSpacing(major=step, minor=step)
+        # Users are counted whole: ticks at whole numbers only (never "15.6"), about three of them (the chart is small).
+        users = whole_step(max(ys) - min(ys))
+        self.axes["left"].setTickSpacing(major=users, minor=users)
 
     def show_nodes_counted(self, estimate: Estimate) -> None:
         """Each criterion's count is in (the total is the one already shown, counted again with the nodes)."""
@@ -255,6 +279,18 @@ class EstimatePanel(QWidget):
             self.state.setText(f"Exact count unavailable offline: the cache holds a {_percent(self.cache_sample)} sample · {window}{tail}")
         else:
             self.state.setText(f"Exact · {window}{tail}")
+
+    def show_left_out(self, problems: list[Problem]) -> None:
+        """Say how many unfinished parts the count leaves out (none: say nothing)."""
+        parts = parts_count(problems)
+        self.left_out.setVisible(bool(parts))
+        if not parts:
+            self.left_out.setText("")
+            self.left_out.setToolTip("")
+            return
+        self.left_out.setText(f"⚠ {parts} incomplete condition{'s' if parts != 1 else ''} left out "
+                              f"of the count: see {'their cards' if parts != 1 else 'its card'}")
+        self.left_out.setToolTip("\n".join(problem.message[:1].upper() + problem.message[1:] for problem in problems))
 
     def show_problem(self, message: str) -> None:
         self.busy.setVisible(False)

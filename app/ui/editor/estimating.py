@@ -3,7 +3,10 @@
 After each edit the draft is estimated again (debounced; `LiveEstimate` runs it on its own thread,
 newest request wins). The sampled count, the exact total and the per-node counts are shown as they
 arrive; criteria the engine cannot count are marked invalid on their cards with the engine's
-message. The criteria are counted with the editor's one catalog: when it changes (a type changed on
+message. Unfinished parts (a value still to be typed, a card the engine cannot count yet) are left
+out of the count (`EstimateSession` → `app.builder.unfinished`): the rest is counted, the cards left
+out say why, the panel says how many, and the criteria are not valid (Activate stays off) until
+they are finished. The criteria are counted with the editor's one catalog: when it changes (a type changed on
 a card here or in another editor, or a sync changed the data) they are estimated again.
 """
 
@@ -51,7 +54,7 @@ class EstimateOrchestrator(QObject):
                                        catalog=context.catalogs)
         self.live = LiveEstimate(self.session, self, debounce_ms=debounce_ms)
         self.live.requested.connect(self._on_requested)
-        self.live.sample_shown.connect(self.panel.show_sample)
+        self.live.sample_shown.connect(self._on_sample)
         self.live.total_shown.connect(self._on_total)
         self.live.exact_shown.connect(self._on_exact)
         self.live.problems_shown.connect(self._on_problems)
@@ -69,6 +72,7 @@ class EstimateOrchestrator(QObject):
             self.canvas.show_counts(None)
             self.canvas.show_problems(problem_map([]))
             self.panel.show_empty()
+            self.panel.show_left_out([])
             return
         self.live.request(draft.criteria, draft.input_ids, now=now)
 
@@ -95,29 +99,42 @@ class EstimateOrchestrator(QObject):
         self.panel.show_counting()
         self.changed.emit()
 
+    def _on_sample(self, estimate: Estimate) -> None:
+        self.panel.show_sample(estimate)
+        # What is left out shows at once; whether the criteria are valid waits for the exact count.
+        self.canvas.show_problems(problem_map(list(estimate.left_out)))
+        self.panel.show_left_out(list(estimate.left_out))
+
     def _on_total(self, estimate: Estimate) -> None:
-        # The criteria compiled and were counted: they are valid even before each node's count is in.
+        # The criteria compiled and were counted: they are valid even before each node's count is in,
+        # unless parts were left out of the count (they are marked on their cards).
         self.services.notice_catalog()  # the estimate may have read it again (a sync changed the data)
-        self.valid = True
-        self.problems = []
         self.panel.show_exact(estimate, nodes_pending=True)
-        self.canvas.show_problems({})
+        self._show_left_out(estimate)
         self.counted.emit()
         self.changed.emit()
 
     def _on_exact(self, estimate: Estimate) -> None:
-        self.valid = True
-        self.problems = []
         self.panel.show_nodes_counted(estimate)
-        self.canvas.show_counts(estimate.nodes, root_count=estimate.count, universe=estimate.universe)
-        self.canvas.show_problems({})
+        self.canvas.show_counts(estimate.nodes, root_count=estimate.count, universe=estimate.universe,
+                                left_out={p.node_id for p in estimate.left_out if p.node_id})
+        self._show_left_out(estimate)
         self.changed.emit()
+
+    def _show_left_out(self, estimate: Estimate) -> None:
+        """Counted without its unfinished parts: they are marked on their cards, the total says so, and the
+        audience cannot be activated until they are finished."""
+        self.valid = not estimate.left_out
+        self.problems = list(estimate.left_out)
+        self.canvas.show_problems(problem_map(self.problems))
+        self.panel.show_left_out(self.problems)
 
     def _on_problems(self, problems: list[Problem]) -> None:
         self.services.notice_catalog()
         self.valid = False
         self.problems = problems
         self.canvas.show_counts(None)
+        self.panel.show_left_out([])
         self.canvas.show_problems(problem_map(problems))
         unplaced = [str(p) for p in problems if p.node_id is None or p.node_id not in self.canvas.frames]
         self.panel.show_problem("The criteria cannot be counted yet: see the messages on the cards." if not unplaced
@@ -127,6 +144,7 @@ class EstimateOrchestrator(QObject):
     def _on_failed(self, message: str) -> None:
         self.valid = False
         self.canvas.show_counts(None)
+        self.panel.show_left_out([])
         self.panel.show_problem(message)
         self.changed.emit()
 

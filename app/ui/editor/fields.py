@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.builder.editing import OPERATOR_WORDS
+from app.builder.wording import COUNT_WORDS, OPERATOR_WORDS
 
 #: How long typing pauses before the cache is asked for completions.
 SUGGEST_DELAY_MS = 150
@@ -112,9 +112,17 @@ class TextField(QLineEdit):
             completer = QCompleter(self._completions, self)
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             completer.activated.connect(self._on_completed)
-            self.setCompleter(completer)
+            self._attach(completer)
             self._timer = QTimer(self, singleShot=True, interval=SUGGEST_DELAY_MS)
             self._timer.timeout.connect(self._ask)
+
+    def _attach(self, completer: QCompleter) -> None:
+        """The completer completes the whole text."""
+        self.setCompleter(completer)
+
+    def suggestions(self) -> list[str]:
+        """The values suggested last (none asked yet: empty)."""
+        return self._completions.stringList() if self._suggest is not None else []
 
     def value(self) -> str:
         return self.text()
@@ -149,7 +157,28 @@ class TextField(QLineEdit):
 
 
 class ListField(TextField):
-    """Several texts, separated by commas."""
+    """Several texts, separated by commas; with `suggest`, completes the one being typed (after the last comma)."""
+
+    def _attach(self, completer: QCompleter) -> None:
+        # Not the line edit's own completer: that one would replace every value typed before.
+        completer.setWidget(self)
+        self._completer = completer
+
+    def completer(self) -> QCompleter | None:  # type: ignore[override]
+        return getattr(self, "_completer", None)
+
+    def _typed(self) -> str:
+        return self.text().rsplit(",", 1)[-1].strip()
+
+    def _ask(self) -> None:
+        self._suggest(self._typed(), self._show)
+
+    def _show(self, values: list[str]) -> None:
+        self._completions.setStringList(values)
+        typed = self._typed()
+        if self.hasFocus() and values and typed and values != [typed]:
+            self._completer.setCompletionPrefix(typed)
+            self._completer.complete()
 
     def value(self) -> list[str]:  # type: ignore[override]
         return split_list(self.text())
@@ -162,9 +191,78 @@ class ListField(TextField):
 
     def _on_text_edited(self, text: str) -> None:
         self.edited.emit(split_list(text))
+        if self._suggest is not None:
+            self._timer.start()
 
     def _on_completed(self, text: str) -> None:
-        self.edited.emit(split_list(text))
+        before = split_list(self.text().rsplit(",", 1)[0]) if "," in self.text() else []
+        values = [*before, text]
+        with _blocked(self):
+            self.setText(", ".join(values) + ", ")  # ready for the next value
+        self.edited.emit(values)
+
+
+class CityField(QLineEdit):
+    """Find a city by typing its name: "Den" suggests "Denver, CO, US (pop 729,019)"; choosing one fires
+    `chosen(city)` (an `app.builder.cities.City`, whose coordinates the card takes)."""
+
+    chosen = Signal(object)
+
+    def __init__(self, find: Callable[[str, Callable[[list], None]], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._find = find
+        self._found: dict[str, Any] = {}
+        #: the city last chosen (None: none, or its coordinates were changed since)
+        self.chosen_city: Any = None
+        self.setPlaceholderText("Find a city…")
+        self.setAccessibleName("City")
+        self.setToolTip("Type a city's name and choose it: its latitude and longitude are filled in "
+                        "(cities of 15,000 people or more, from GeoNames)")
+        self.setAcceptDrops(False)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 14))
+        self._labels = QStringListModel(self)
+        completer = QCompleter(self._labels, self)
+        # The search already chose what fits (ignoring accents, word starts): show all of it.
+        completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        completer.activated.connect(self._on_chosen)
+        completer.setWidget(self)
+        self._completer = completer
+        self._timer = QTimer(self, singleShot=True, interval=SUGGEST_DELAY_MS)
+        self._timer.timeout.connect(lambda: self._find(self.text(), self._show))
+        self.textEdited.connect(lambda _text: self._timer.start())
+
+    def completer(self) -> QCompleter:  # type: ignore[override]
+        return self._completer
+
+    def suggestions(self) -> list[str]:
+        return self._labels.stringList()
+
+    def _show(self, cities: list) -> None:
+        self._found = {city.label: city for city in cities}
+        self._labels.setStringList(list(self._found))
+        if self.hasFocus() and cities:
+            # As wide as the longest suggestion: "Denver, CO, US (pop 729,019)" read whole, not cut at the field's width.
+            popup = self._completer.popup()
+            widest = max(popup.fontMetrics().horizontalAdvance(label) for label in self._found)
+            rect = self.rect()
+            rect.setWidth(max(self.width(), widest + popup.verticalScrollBar().sizeHint().width() + 24))
+            self._completer.complete(rect)
+
+    def _on_chosen(self, label: str) -> None:
+        city = self._found.get(label)
+        if city is None:
+            return
+        with _blocked(self):
+            self.setText(city.label)
+            self.setCursorPosition(0)  # the name shows, not the end of the label
+        self.chosen_city = city
+        self.chosen.emit(city)
+
+    def forget(self) -> None:
+        """Show no city (the coordinates are no longer the chosen city's)."""
+        self.chosen_city = None
+        with _blocked(self):
+            self.clear()
 
 
 def split_list(text: str) -> list[str]:
@@ -400,19 +498,34 @@ class WindowField(QWidget):
         self.edited.emit(self.value())
 
 
-COMPARISONS = [("eq", "="), ("ne", "≠"), ("lt", "<"), ("le", "≤"), ("gt", ">"), ("ge", "≥"), ("between", "between")]
+#: The comparisons of a number, in the order offered (shown in words: "at least", "fewer than"…).
+COMPARISON_OPERATORS = ["eq", "ne", "lt", "le", "gt", "ge", "between"]
+
+
+#: What a count compared starts at when an operator is first chosen ("fewer than 3 times", "at least 2
+#: times"): never "fewer than 0", which no user matches.
+COUNT_DEFAULTS: dict[str, Any] = {"eq": 1, "ne": 1, "lt": 3, "le": 2, "gt": 1, "ge": 2, "between": [1, 3]}
 
 
 class ComparisonField(QWidget):
-    """A number compared: "≥ 2", "between 2 and 10"; optionally "any" (no comparison)."""
+    """A number compared: "at least 2", "between 2 and 10"; optionally "any" (no comparison); with `count`,
+    a number of things ("fewer than 3").
+
+    With `defaults` (operator → value), choosing an operator after "any" starts at its default, and
+    "fewer than" never starts at 0.
+    """
 
     edited = Signal(object)
     merges = True
 
     def __init__(self, *, none_label: str | None = None, whole: bool = True, accessible_name: str = "",
-                 tooltip: str = "", parent: QWidget | None = None) -> None:
+                 tooltip: str = "", defaults: dict[str, Any] | None = None, count: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        choices = ([(None, none_label)] if none_label else []) + COMPARISONS
+        self._defaults = defaults or {}
+        self._shown_operator: str | None = None
+        words = COUNT_WORDS if count else OPERATOR_WORDS  # "fewer than 3 times", "less than 100.00"
+        choices = ([(None, none_label)] if none_label else []) + [(op, words[op]) for op in COMPARISON_OPERATORS]
         self.operator = ChoiceField(choices, accessible_name=accessible_name or "Comparison", tooltip=tooltip)
         self.low = NumberField(whole=whole, minimum=0 if whole else -1e12, accessible_name="Value")
         self.high = NumberField(whole=whole, minimum=0 if whole else -1e12, accessible_name="Upper value")
@@ -438,6 +551,7 @@ class ComparisonField(QWidget):
         elif value is not None:
             self.low.set_value(value)
         self._show(operator)
+        self._shown_operator = operator
 
     def value(self) -> dict[str, Any] | None:
         operator = self.operator.value()
@@ -453,9 +567,16 @@ class ComparisonField(QWidget):
         self.high.setVisible(operator == "between")
 
     def _on_operator(self, operator: str | None) -> None:
+        default = self._defaults.get(operator or "")
+        if default is not None and (self._shown_operator is None or (operator == "lt" and self.low.number() <= 0)):
+            low, high = default if isinstance(default, list) else (default, None)
+            self.low.set_value(low)
+            if high is not None:
+                self.high.set_value(high)
         if operator == "between" and self.high.number() < self.low.number():
             self.high.set_value(self.low.number() + 1)
         self._show(operator)
+        self._shown_operator = operator
         self.edited.emit(self.value())
 
     def _on_part(self, _value: Any) -> None:
@@ -584,7 +705,7 @@ class ConditionField(QWidget):
             return TextField(placeholder=hint, accessible_name="Value", suggest=self._suggest,
                              tooltip="Matching ignores case" if self.kind != "number" else "")
         if operator in _LISTS:
-            return ListField(placeholder="values, separated by commas", accessible_name="Values", suggest=None,
+            return ListField(placeholder="values, separated by commas", accessible_name="Values", suggest=self._suggest,
                              tooltip="Several values, separated by commas; matching ignores case")
         if operator == "between" and self.kind == "version":
             return _VersionRange()
@@ -713,4 +834,4 @@ class _Recency(QWidget):
 
 class _ListSize(ComparisonField):
     def __init__(self) -> None:
-        super().__init__(accessible_name="List size")
+        super().__init__(accessible_name="List size", count=True)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from shiboken6 import isValid
 
 from app.builder.catalog import ATTRIBUTE_TYPES, Catalog
-from app.engines.editing_session import EditorCatalog, EditorContext, set_attribute_type, suggest_values
+from app.engines.editing_session import EditorCatalog, EditorContext, find_cities, set_attribute_type, suggest_values
 from app.engines.home import OpenHome
 from app.ui.workers import Tasks
 
@@ -136,3 +136,14 @@ class EditorServices(QObject):
             self.tasks.run(work, label="Reading values", on_success=deliver, on_failure=lambda _exc: None)
 
         return suggest
+
+    def find_cities(self, text: str, show: Callable[[list], None]) -> None:
+        """Ask (in a worker: the bundled list takes a moment to read) for the cities whose name starts with `text`;
+        `show` gets them, most populous first."""
+        def deliver(found: list) -> None:
+            owner = getattr(show, "__self__", None)
+            if owner is None or isValid(owner):  # the field may have gone with its card
+                show(found)
+
+        self.tasks.run(lambda: find_cities(text), label="Finding cities", on_success=deliver,
+                       on_failure=lambda _exc: None)

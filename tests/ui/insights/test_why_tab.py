@@ -29,11 +29,11 @@ def test_a_member_and_a_non_member_with_each_cards_verdict_and_evidence(qtbot, c
     shown = verdicts(tab)
     assert [(v[1], v[2]) for v in shown] == [("✓ matches", n.evidence) for n in result.nodes]
     assert (shown[0][0], shown[1][0]) == ("All of 1 criterion", "Tier is “gold”")
-    assert shown[1][2] == "tier = 'gold'; compared: equals 'gold'"
+    assert shown[1][2] == "tier = 'gold'; compared: is 'gold'"
     answer(qtbot, tab, "email", "user1@gmail.com")
     assert tab.headline.text() == "✗ Profile 1 (email user1@gmail.com) is not in “Gold”."
     assert [v[1] for v in verdicts(tab)] == ["✗ fails", "✗ fails"]
-    assert verdicts(tab)[1][2] == "tier = 'silver'; compared: equals 'gold'"
+    assert verdicts(tab)[1][2] == "tier = 'silver'; compared: is 'gold'"
 
 
 def test_an_unknown_identity_gets_a_clear_message(qtbot, open_insights):
