@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "audience_workspaces",
     "audience_inputs",
     "audience_tags",
+    "audience_versions",
     "attribute_type_overrides",
     "output_configurations",
     "connections",
