@@ -24,6 +24,7 @@ from app.cli import outputs as outputs_cli
 from app.cli import insights as insights_cli
 from app.cli import segments as segments_cli
 from app.cli import standard as standard_cli
+from app.cli import versions as versions_cli
 from app.cli import server as server_commands
 
 log = logging.getLogger("app.cli")
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
     est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
-    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history; members, why, overlap, breakdown", description="Audiences, through the same services the app uses.")
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history; members, why, overlap, breakdown; saved versions, diff, restore", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
     a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
     a_list.add_argument("--json", action="store_true", help="print JSON")
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     segments_cli.add_parser(aud_commands)
     membership_cli.add_parsers(aud_commands, _utc_time)
     insights_cli.add_parsers(aud_commands, _utc_time)
+    versions_cli.add_parsers(aud_commands)
 
     calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
                                description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
@@ -440,6 +442,8 @@ def cmd_audiences(home, args) -> int:
             return membership_cli.run(opened, args)
         if action in insights_cli.ACTIONS:
             return insights_cli.run(opened, args)
+        if action in versions_cli.ACTIONS:
+            return versions_cli.run(opened, args)
         target = service.get(args.audience)
         if action == "activate":
             result = service.activate(target.id)
