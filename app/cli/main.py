@@ -281,6 +281,9 @@ def cmd_sync(home, args) -> int:
             print(f"{done.name}{created}: {_pages_words(done.report)}, {_count(done.report.batches, 'batch')}, "
                   f"{_count(done.report.events, 'event')}{revenue}")
         print(f"Audiences: {result.audiences.sent} sent, {result.audiences.received} received.")
+        if result.audiences.versions_sent or result.audiences.versions_received:
+            print(f"Saved versions (edit history): {result.audiences.versions_sent} sent, "
+                  f"{result.audiences.versions_received} received.")
         for note in result.audiences.notes:
             print(f"  {note}", file=sys.stderr)
         from app.engines import audience_sync

@@ -584,3 +584,12 @@ class AudienceVersion(Base):
     note: Mapped[str | None] = mapped_column(String, nullable=True)
     #: Whether the team's server has it (sent by a sync, or received from one).
     on_server: Mapped[bool] = mapped_column(default=False, server_default=text("0"))
+
+
+class AudienceVersionCursor(Base):
+    """Where the pull of a server's saved versions (the audiences' edit history) stands (its opaque cursor)."""
+
+    __tablename__ = "audience_version_cursors"
+
+    server: Mapped[str] = mapped_column(String, primary_key=True)
+    cursor: Mapped[str] = mapped_column(String)

@@ -33,6 +33,7 @@ EXPECTED_TABLES = {
     "audience_inputs",
     "audience_tags",
     "audience_versions",
+    "audience_version_cursors",
     "attribute_type_overrides",
     "output_configurations",
     "connections",

@@ -1,5 +1,6 @@
 """Edit history: every saved version of an audience (`audience_versions`), with who saved it, when, and what
-it said (docs/insights.md, "Edit history"). Each existing audience gets its first version here, as it stands,
+it said (docs/insights.md, "Edit history"), and where the pull of each server's versions stands
+(`audience_version_cursors`). Each existing audience gets its first version here, as it stands,
 saved by its creator at its last change, so the history starts from what users have now.
 
 The version document is built here from frozen rules (format 1 of app/builder/history.py as of this
@@ -43,6 +44,12 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_audience_versions_audience_id"), "audience_versions", ["audience_id"])
+    op.create_table(
+        "audience_version_cursors",
+        sa.Column("server", sa.String(), nullable=False),
+        sa.Column("cursor", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("server", name=op.f("pk_audience_version_cursors")),
+    )
     _first_versions(op.get_bind())
 
 
@@ -80,5 +87,6 @@ def _first_versions(connection: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("audience_version_cursors")
     op.drop_index(op.f("ix_audience_versions_audience_id"), table_name="audience_versions")
     op.drop_table("audience_versions")
