@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.test_offline_editing import INSTALLED, OPTED_IN, Laptop, team  # noqa: F401 (the fixture)
+from tests.server.test_offline_editing import INSTALLED, OPTED_IN, Laptop
 
 pytestmark = pytest.mark.usefixtures("secret_service")
+
+
+@pytest.fixture
+def team(deployment, tmp_path):
+    """Ann's and Bob's laptops, editors of the US workspace (as in the offline-editing tests)."""
+    deployment.workspace("US")
+    tokens = {name: deployment.user_token(name, ["US"])["Authorization"].removeprefix("Bearer ") for name in ("ann", "bob")}
+    laptops = {name: Laptop(tmp_path, name, deployment, token) for name, token in tokens.items()}
+    yield laptops["ann"], laptops["bob"], deployment
+    for laptop in laptops.values():
+        laptop.close()
 
 
 def _history(laptop: Laptop, name: str):
