@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.builder.document import problems as criteria_problems
 from app.builder.history import Change, check_readable, diff, version_document
 from app.errors import InvalidInput, NotFound
+from app.models.services.draft import Draft
 from app.models.store.db import Store, emit_after_commit, utc_now
 from app.models.store.schema import (
     Audience,
@@ -159,6 +160,40 @@ class VersionService:
             emit_after_commit(session, "audience_changed", audience.id)
             return _infos(ordered(session, audience.id))[-1] if row is not None else None
 
+    def as_draft(self, name_or_id: str | int, number: int) -> tuple[Draft, list[str]]:
+        """Version `number` as the editor's draft (name, external name, inputs, tags, criteria), and the settings
+        of that version the draft cannot hold that differ from the audience's now ("status", "segment settings")."""
+        audience_id = self.find(name_or_id)
+        with self.store.transaction() as session:
+            audience = session.get(Audience, audience_id)
+            if audience is None:
+                raise NotFound(f"There is no audience with id {audience_id}; it may have been deleted.")
+            document = History(audience.id, audience.name, _infos(ordered(session, audience.id))).version(number).document
+            where = f'Version {number} of "{audience.name}"'
+            check_readable(document, where)
+            draft = Draft(str(document["name"]), document["external_name"] or "",
+                          tuple(sorted(_input_ids(session, audience, document, where))), tuple(document["tags"]),
+                          copy.deepcopy(document["criteria"]))
+            now = current_document(session, audience)
+            left_out = [words for key, words in (("status", "status"), ("segment", "segment settings"))
+                        if now[key] != document[key]]
+            return draft, left_out
+
+
+def _input_ids(session: Session, audience: Audience, document: dict[str, Any], where: str) -> list[int]:
+    """The ids of the version's inputs (by kind and name) among the audience's workspaces' inputs."""
+    workspace_ids = [link.workspace_id for link in audience.workspace_links]
+    inputs = {(row.kind, row.name): row.id for row in
+              session.scalars(select(Input).where(Input.workspace_id.in_(workspace_ids)))}
+    found = []
+    for item in document["inputs"]:
+        key = (item["kind"], item["name"])
+        if key not in inputs:
+            raise InvalidInput(f"{where} uses the input \"{item['name']}\" ({item['kind']}), which this audience's "
+                               "workspaces no longer have.")
+        found.append(inputs[key])
+    return found
+
 
 def _apply(session: Session, audience: Audience, document: dict[str, Any], where: str, who: str) -> None:
     """Make the audience's rows say what `document` says, with the checks a save makes (in words naming `where`)."""
@@ -173,16 +208,7 @@ def _apply(session: Session, audience: Audience, document: dict[str, Any], where
     found = criteria_problems(document["criteria"])
     if found:
         raise InvalidInput(f"{where} holds criteria this app cannot use: {found[0]}.")
-    workspace_ids = [link.workspace_id for link in audience.workspace_links]
-    inputs = {(row.kind, row.name): row.id for row in
-              session.scalars(select(Input).where(Input.workspace_id.in_(workspace_ids)))}
-    input_ids = []
-    for item in document["inputs"]:
-        key = (item["kind"], item["name"])
-        if key not in inputs:
-            raise InvalidInput(f"{where} uses the input \"{item['name']}\" ({item['kind']}), which this audience's "
-                               "workspaces no longer have.")
-        input_ids.append(inputs[key])
+    input_ids = _input_ids(session, audience, document, where)
     audience.name = name
     audience.external_name = document["external_name"]
     audience.status = document["status"]

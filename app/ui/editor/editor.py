@@ -143,6 +143,7 @@ class AudienceEditor(QWidget):
         self.canvas.current_changed.connect(lambda _id: self.update_actions())
         self.details.edited.connect(edits.edit_detail)
         edits.refused.connect(self.show_message)
+        content.history_button.clicked.connect(self.open_history)
         content.save_button.clicked.connect(lambda: self.save())
         content.activate_button.clicked.connect(lambda: self.save(activate=True))
         self.model.changed.connect(self._on_draft_changed)
@@ -176,6 +177,14 @@ class AudienceEditor(QWidget):
         self.update_actions()
         self._ready = True
         self.loaded.emit()
+
+    def open_history(self) -> None:
+        """The audience's edit history (Insights › History); a version chosen there loads into this draft, undoably."""
+        from app.ui.insights.window import open_insights  # on first use: the window brings the engine's queries
+
+        open_insights(self.connection, self.tasks, self.audience_id, self.window(), tab="history",
+                      keep=lambda window: setattr(self, "history_window", window), on_failure=self.show_message,
+                      editor_restore=lambda draft, text: self.edits.push(draft, text))
 
     def _on_load_failed(self, exc: BaseException) -> None:
         self.loading.setText(failure_message(exc, "Opening the audience"))
