@@ -69,6 +69,7 @@ class HistoryTab(QWidget):
         super().__init__(parent)
         self.connection, self.subject, self.editor_restore = connection, subject, editor_restore
         self.history: History | None = None
+        self._show_newest = False
         self.undo_stack = QUndoStack(self)
         self.busy_bar = BusyBar()
         self.requests = Requests(tasks, self.busy_bar, "Reading the history", self)
@@ -108,6 +109,7 @@ class HistoryTab(QWidget):
         self.new.setAccessibleName("Compare to version")
         for combo in (self.old, self.new):
             combo.setToolTip("The two versions compared")
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(self._compare)
         compare = QHBoxLayout()
         compare.addWidget(QLabel("What changed from"))
@@ -204,7 +206,11 @@ class HistoryTab(QWidget):
         self.requests.ask(lambda _ticket: home.versions.history(audience_id), self._show)
 
     def _show(self, history: History) -> None:
-        chosen = self._chosen_number()
+        # After a restore the new version is shown, with what it changed; otherwise the choice stays.
+        chosen = None if self._show_newest else self._chosen_number()
+        # Read again after a change elsewhere: the two versions the user compares stay compared.
+        compared = None if self._show_newest or chosen is None else (self.old.currentData(), self.new.currentData())
+        self._show_newest = False
         self.history = history
         count = len(history.versions)
         self.headline.setText(f"“{history.audience_name}”: {count} saved version{'s' if count != 1 else ''}. "
@@ -223,6 +229,12 @@ class HistoryTab(QWidget):
                 combo.addItem(f"{version.number} · {local_time(version.saved_at)} · {version.saved_by}", version.number)
             combo.blockSignals(False)
         self._choose(chosen if chosen is not None and chosen <= count else count)
+        if compared is not None and all(isinstance(n, int) and 1 <= n <= count for n in compared):
+            for combo, number in zip((self.old, self.new), compared):
+                combo.blockSignals(True)
+                combo.setCurrentIndex(combo.findData(number))
+                combo.blockSignals(False)
+            self._compare()
         self._update_buttons()
 
     def _choose(self, number: int | None) -> None:
@@ -315,6 +327,7 @@ class HistoryTab(QWidget):
             else:
                 self._say(f"Restored version {number}" + (f", saved as version {restored.number}." if restored
                                                           else ": the audience said that already."), error=False)
+            self._show_newest = True
             self.read()
 
         def failed(message: str) -> None:

@@ -43,6 +43,10 @@ def test_versions_and_what_changed(qtbot, connection, open_insights):
     tab.new.setCurrentIndex(tab.new.findData(3))
     qtbot.waitUntil(lambda: changes(tab) == ["Name: “Gold” → “Gold members”", "Tag added: vip", "Tag removed: test"],
                     timeout=TIMEOUT_MS)
+    tab.read()  # read again (the audience changed elsewhere): the versions compared stay compared
+    qtbot.waitUntil(lambda: not tab.requests.is_busy() and not tab.comparisons.is_busy(), timeout=TIMEOUT_MS)
+    assert (tab.old.currentData(), tab.new.currentData()) == (1, 3)
+    assert changes(tab) == ["Name: “Gold” → “Gold members”", "Tag added: vip", "Tag removed: test"]
 
 
 def test_restore_is_a_new_version_and_can_be_undone_and_redone(qtbot, connection, open_insights):
