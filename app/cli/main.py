@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="sync with the team's server: send audiences changed here, receive the team's, "
                                "pull the workspaces into the cache (or: sync login|logout|conflicts|resolve)",
                                description="Send the audiences created, changed or deleted here (even offline) to the team's "
-                               "server, receive your teammates', and pull every workspace your token may read into the cache, "
+                               "server, receive your teammates' (with every saved version of them: their edit history), and pull every workspace your token may read into the cache, "
                                "resuming where the last sync stopped. An audience changed on both sides is a conflict: "
                                "`sync conflicts` lists them with both versions, `sync resolve AUDIENCE --keep mine|theirs` settles one. "
                                "`sync login --server URL` checks an API token and keeps it in the OS keyring (read from standard "

@@ -486,7 +486,12 @@ class AudienceSync:
             except (KeyError, TypeError) as exc:
                 raise UserError(f"The server's page of saved audience versions lacks {exc}.") from None
             for version in received:
-                if not self._keep_version(version):
+                try:
+                    kept = self._keep_version(version)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise UserError(f"The server sent a saved audience version this app cannot take ({exc!r} in "
+                                    f"{str(version)[:120]}); nothing of it was kept.") from None
+                if not kept:
                     return  # a version this app cannot read: the cursor stays before it, to be read once updated
             with self.home.store.transaction() as session:
                 stored = session.get(AudienceVersionCursor, self.server)
