@@ -425,9 +425,12 @@ class SyncClient:
         """Keep these saved versions on the server (200 with added and known); 404 from a server without history."""
         return self._send("POST", "/v1/audience-versions", accept=(403, 404, 409), json={"versions": versions})
 
-    def version_changes(self, cursor: str | None, limit: int = 200) -> Answer:
-        """Saved versions received after the cursor (200: versions, next_cursor, more); 404 from a server without history."""
-        return self._send("GET", "/v1/audience-versions", params={"limit": limit} | ({"cursor": cursor} if cursor else {}))
+    def version_changes(self, cursor: str | None, limit: int = 200, audience_id: int | None = None) -> Answer:
+        """Saved versions (of every audience, or of one) received after the cursor (200: versions, next_cursor, more);
+        404 from a server without history."""
+        params = {"limit": limit} | ({"cursor": cursor} if cursor else {}) | (
+            {"audience_id": audience_id} if audience_id is not None else {})
+        return self._send("GET", "/v1/audience-versions", params=params)
 
     def _send(self, method: str, path: str, accept: tuple[int, ...] = (404, 409), **kwargs) -> Answer:
         """A change: 2xx and `accept` (404, 409) are answers for the caller to act on; anything else stops the sync."""

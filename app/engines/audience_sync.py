@@ -27,7 +27,8 @@ once), and the versions received since the versions cursor are kept here under t
 server's id is linked to (one already here is kept once). A version from a newer app (a format this app
 cannot read) stops the pull of versions before it, with a note saying so: nothing of it is kept until
 the app is updated. Versions of an audience not linked here (not in this laptop's workspaces, or waiting
-in a conflict) are passed over.
+in a conflict) are passed over; once an audience is linked (received, or its conflict resolved), its
+whole history is fetched once (`history_pulled`).
 """
 
 from __future__ import annotations
@@ -470,17 +471,46 @@ class AudienceSync:
                 self.report.versions_sent += int(answer.body.get("added") or 0)
 
     def pull_versions(self) -> None:
-        """Keep the versions received since the versions cursor under their local audiences."""
+        """Keep the versions received since the versions cursor under their local audiences; then, once per
+        linked audience, its whole history (what was passed over while it was not linked here)."""
         if self._no_history:
             return
         with self.home.store.transaction() as session:
             stored = session.get(AudienceVersionCursor, self.server)
             cursor = stored.cursor if stored else None
+        if self._page_through(cursor, None, self._save_version_cursor):
+            self._pull_histories()
+
+    def _save_version_cursor(self, cursor: str) -> None:
+        with self.home.store.transaction() as session:
+            stored = session.get(AudienceVersionCursor, self.server)
+            if stored is None:
+                session.add(AudienceVersionCursor(server=self.server, cursor=cursor))
+            else:
+                stored.cursor = cursor
+
+    def _pull_histories(self) -> None:
+        with self.home.store.transaction() as session:
+            waiting = [(row.id, row.server_id) for row in _rows(session, self.server)
+                       if row.server_id is not None and row.audience_id is not None and row.conflict is None
+                       and not row.history_pulled]
+        for row_id, server_id in waiting:
+            if self.cancelled() or self._no_history:
+                return
+            if self._page_through(None, server_id, lambda _cursor: None):
+                with self.home.store.transaction() as session:
+                    row = session.get(AudienceSyncState, row_id)
+                    if row is not None:
+                        row.history_pulled = True
+
+    def _page_through(self, cursor: str | None, audience_id: int | None, reached: Callable[[str], None]) -> bool:
+        """Keep the versions of the pages after `cursor` (of one audience, or all), telling `reached` each page's
+        end; False if stopped before the last page (cancelled, a version this app cannot read, no history)."""
         while not self.cancelled():
-            answer = self.client.version_changes(cursor)
+            answer = self.client.version_changes(cursor, audience_id=audience_id)
             if answer.status == 404 and _code(answer.body) is None:
                 self._without_history()
-                return
+                return False
             try:
                 received, next_cursor, more = list(answer.body["versions"]), str(answer.body["next_cursor"]), bool(answer.body["more"])
             except (KeyError, TypeError) as exc:
@@ -492,26 +522,22 @@ class AudienceSync:
                     raise UserError(f"The server sent a saved audience version this app cannot take ({exc!r} in "
                                     f"{str(version)[:120]}); nothing of it was kept.") from None
                 if not kept:
-                    return  # a version this app cannot read: the cursor stays before it, to be read once updated
-            with self.home.store.transaction() as session:
-                stored = session.get(AudienceVersionCursor, self.server)
-                if stored is None:
-                    session.add(AudienceVersionCursor(server=self.server, cursor=next_cursor))
-                else:
-                    stored.cursor = next_cursor
+                    return False  # a version this app cannot read: the cursor stays before it, to be read once updated
+            reached(next_cursor)
             cursor = next_cursor
             if not more:
-                break
+                return True
+        return False
 
     def _keep_version(self, version: Mapping[str, Any]) -> bool:
         """Keep one received version (once); False if this app cannot read it, which stops the pull of versions."""
         with self.home.store.transaction() as session:
             row = session.scalars(select(AudienceSyncState).where(
                 AudienceSyncState.server == self.server, AudienceSyncState.server_id == int(version["audience_id"]),
-                AudienceSyncState.audience_id.is_not(None))).first()
+                AudienceSyncState.audience_id.is_not(None), AudienceSyncState.conflict.is_(None))).first()
             audience = session.get(Audience, row.audience_id) if row is not None else None
             if audience is None:
-                return True  # not an audience of this laptop: passed over
+                return True  # not linked here (another workspace, a conflict waiting): fetched once it is
             known = session.scalars(select(AudienceVersion).where(AudienceVersion.ref == str(version["ref"]))).first()
             if known is not None:
                 known.on_server = True

@@ -56,12 +56,15 @@ class AudienceVersions:
                 added += 1
         return added, known
 
-    def changes(self, caller: Caller, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str, bool]:
-        """Versions of the caller's audiences received after the cursor, the next cursor, and whether more wait."""
+    def changes(self, caller: Caller, cursor: str | None, limit: int,
+                audience_id: int | None = None) -> tuple[list[dict[str, Any]], str, bool]:
+        """Versions of the caller's audiences (or of one of them) received after the cursor, the next cursor, and
+        whether more wait."""
         after = cursors.decode("v", cursor, field="cursor", names=("s",))["s"] if cursor else 0
         with self.db.read() as connection:
             query = (select(audience_versions).join(audiences, audiences.c.id == audience_versions.c.audience_id)
-                     .where(audience_versions.c.seq > after, _visible_to(caller))
+                     .where(audience_versions.c.seq > after, _visible_to(caller),
+                            *([audience_versions.c.audience_id == audience_id] if audience_id is not None else []))
                      .order_by(audience_versions.c.seq).limit(limit))
             rows = list(connection.execute(query))
             found = [{"ref": r.ref, "audience_id": r.audience_id, "saved_by": r.saved_by, "saved_at": r.saved_at,

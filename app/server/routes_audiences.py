@@ -91,7 +91,8 @@ def store_versions(body: AudienceVersionsIn, caller: Caller = Depends(api_caller
 def version_changes(
     cursor: str | None = Query(None, max_length=1000, description="The previous answer's next_cursor; none for all"),
     limit: int | None = Query(None, ge=1, le=1000, description="At most this many (default: the server's page size)"),
+    audience_id: int | None = Query(None, ge=1, le=2**31 - 1, description="Only this audience's versions"),
     caller: Caller = Depends(api_caller), state: ServerState = Depends(server_state),
 ) -> AudienceVersionChanges:
-    found, next_cursor, more = state.versions.changes(caller, cursor, limit or state.settings.audience_page)
+    found, next_cursor, more = state.versions.changes(caller, cursor, limit or state.settings.audience_page, audience_id)
     return AudienceVersionChanges(versions=[AudienceVersion(**v) for v in found], next_cursor=next_cursor, more=more)

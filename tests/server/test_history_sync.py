@@ -128,3 +128,29 @@ def test_versions_of_audiences_outside_the_callers_workspaces_are_refused(team):
     assert reply.status_code == 404 and reply.json()["errors"][0]["field"] == "versions[1].audience_id"
     refs = [v["ref"] for v in deployment.http.get("/v1/audience-versions", headers=_auth(ann.token)).json()["versions"]]
     assert "x-1" not in refs
+
+
+def test_a_namesakes_history_waits_for_the_conflict_and_comes_once_it_is_resolved(team):
+    from app.engines import audience_sync
+
+    ann, bob, deployment = team
+    ann.sync()
+    bob.sync()
+    bob.home.audiences.create("Buyers", workspace_ids=[bob.home.workspaces.get("US").id], criteria=OPTED_IN)
+    annes = ann.home.audiences.create("Buyers", workspace_ids=[ann.home.workspaces.get("US").id], criteria=INSTALLED)
+    ann.home.audiences.update(annes.id, tags=["q1"])
+    ann.sync()
+
+    result = bob.sync()  # Bob's own "Buyers" meets Ann's: a conflict, and Ann's history is not his audience's
+    assert result.audiences.conflicts == ["Buyers"] and result.audiences.versions_received == 0
+    [only] = _history(bob, "Buyers")
+    assert only.document["criteria"] == OPTED_IN and only.saved_by == "bob"
+
+    [conflict] = bob.conflicts()
+    assert conflict.kind == "same_name"
+    audience_sync.resolve(bob.home, conflict.id, "theirs")
+    result = bob.sync()
+    assert result.audiences.versions_received == 2  # Ann's two versions, fetched once the audience is linked
+    refs = [v.ref for v in _history(bob, "Buyers")]
+    assert {v.ref for v in _history(ann, "Buyers")} <= set(refs)
+    assert bob.sync().audiences.versions_received == 0  # fetched once

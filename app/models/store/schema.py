@@ -449,6 +449,9 @@ class AudienceSyncState(Base):
     conflict: Mapped[str | None] = mapped_column(String, nullable=True)
     theirs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     conflict_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Whether the server's saved versions of this audience were all fetched once since it was linked (migration
+    #: 0009): versions passed over while it was not linked here (a conflict, a name in the way) come then.
+    history_pulled: Mapped[bool] = mapped_column(default=False, server_default=text("0"))
 
 
 class AudienceSyncCursor(Base):

@@ -1,6 +1,7 @@
 """Edit history: every saved version of an audience (`audience_versions`), with who saved it, when, and what
 it said (docs/insights.md, "Edit history"), and where the pull of each server's versions stands
-(`audience_version_cursors`). Each existing audience gets its first version here, as it stands,
+(`audience_version_cursors`), and whether each synced audience's whole history was fetched once
+(`audience_sync.history_pulled`). Each existing audience gets its first version here, as it stands,
 saved by its creator at its last change, so the history starts from what users have now.
 
 The version document is built here from frozen rules (format 1 of app/builder/history.py as of this
@@ -50,6 +51,8 @@ def upgrade() -> None:
         sa.Column("cursor", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("server", name=op.f("pk_audience_version_cursors")),
     )
+    with op.batch_alter_table("audience_sync") as batch:
+        batch.add_column(sa.Column("history_pulled", sa.Boolean(), server_default=sa.text("0"), nullable=False))
     _first_versions(op.get_bind())
 
 
@@ -87,6 +90,8 @@ def _first_versions(connection: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audience_sync") as batch:
+        batch.drop_column("history_pulled")
     op.drop_table("audience_version_cursors")
     op.drop_index(op.f("ix_audience_versions_audience_id"), table_name="audience_versions")
     op.drop_table("audience_versions")
