@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QPalette, QUndoStack
 from PySide6.QtWidgets import QLabel, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.builder import editing
 from app.engines.editing_session import Draft, EditorContext, load_editor_context
@@ -303,6 +304,9 @@ class AudienceEditor(QWidget):
 
     def stop_parts(self) -> None:
         """Stop the estimate thread and the tabs' background work (the editor closes)."""
+        history = getattr(self, "history_window", None)
+        if history is not None and isValid(history):
+            history.close()  # it loads versions into this editor's draft: it goes with the editor
         if self.model is not None:
             self.estimating.shutdown()
             self.ab_test.shutdown()

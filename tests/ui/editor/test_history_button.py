@@ -3,6 +3,8 @@ editor's draft as one step of the editor's undo stack (Undo takes it back); savi
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from tests.ui.editor.support import NAME, TIMEOUT_MS
 
 
@@ -35,3 +37,14 @@ def test_a_version_loads_into_the_draft_undoably_and_saving_keeps_it(qtbot, open
         assert len(versions) == 3 and versions[2].document == versions[0].document
     finally:
         window.close()
+
+
+def test_the_history_window_closes_with_its_editor(qtbot, open_editor):
+    editor = open_editor()
+    editor.content.history_button.click()
+    qtbot.waitUntil(lambda: getattr(editor, "history_window", None) is not None, timeout=TIMEOUT_MS)
+    window = editor.history_window
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # kept, to look at it after
+    assert window.isVisible()
+    assert editor.close_editor()
+    assert not window.isVisible()  # nothing can load a version into a closed editor
