@@ -194,3 +194,20 @@ def test_restoring_any_version_gives_back_its_document(store, audiences, version
     assert after.versions[:len(history.versions)] == history.versions
     with store.transaction() as session:
         assert current_document(session, session.get(Audience, audience.id)) == chosen
+
+
+def test_a_version_naming_an_input_this_laptop_lacks_is_refused_by_name(store, audiences, versions, retail) -> None:
+    # A teammate's version (received by a sync) may choose an input their workspace has and this one lacks.
+    from app.models.store.db import utc_now
+
+    audience = audiences.create("Buyers", workspace_ids=[retail.id])
+    with store.transaction() as session:
+        document = current_document(session, session.get(Audience, audience.id))
+        document = document | {"inputs": [{"kind": "feed", "name": "Loyalty"}], "status": "active"}
+        session.add(AudienceVersion(audience_id=audience.id, ref="from-a-teammate", saved_by="ann", saved_at=utc_now(),
+                                    document=document, on_server=True))
+    with pytest.raises(InvalidInput, match='Version 2 of "Buyers" uses the input "Loyalty" \\(feed\\), which this '
+                                           "audience's workspaces no longer have"):
+        versions.restore("Buyers", 2)
+    assert audiences.get(audience.id).status == "draft"
+    assert len(versions.history("Buyers").versions) == 2
