@@ -190,7 +190,7 @@ def _input_ids(session: Session, audience: Audience, document: dict[str, Any], w
         key = (item["kind"], item["name"])
         if key not in inputs:
             raise InvalidInput(f"{where} uses the input \"{item['name']}\" ({item['kind']}), which this audience's "
-                               "workspaces no longer have.")
+                               "workspaces here do not have.")
         found.append(inputs[key])
     return found
 

@@ -207,7 +207,7 @@ def test_a_version_naming_an_input_this_laptop_lacks_is_refused_by_name(store, a
         session.add(AudienceVersion(audience_id=audience.id, ref="from-a-teammate", saved_by="ann", saved_at=utc_now(),
                                     document=document, on_server=True))
     with pytest.raises(InvalidInput, match='Version 2 of "Buyers" uses the input "Loyalty" \\(feed\\), which this '
-                                           "audience's workspaces no longer have"):
+                                           "audience's workspaces here do not have"):
         versions.restore("Buyers", 2)
     assert audiences.get(audience.id).status == "draft"
     assert len(versions.history("Buyers").versions) == 2
