@@ -25,6 +25,7 @@ from app.cli import outputs as outputs_cli
 from app.cli import insights as insights_cli
 from app.cli import segments as segments_cli
 from app.cli import standard as standard_cli
+from app.cli import versions as versions_cli
 from app.cli import server as server_commands
 
 log = logging.getLogger("app.cli")
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="sync with the team's server: send audiences changed here, receive the team's, "
                                "pull the workspaces into the cache (or: sync login|logout|conflicts|resolve)",
                                description="Send the audiences created, changed or deleted here (even offline) to the team's "
-                               "server, receive your teammates', and pull every workspace your token may read into the cache, "
+                               "server, receive your teammates' (with every saved version of them: their edit history), and pull every workspace your token may read into the cache, "
                                "resuming where the last sync stopped. An audience changed on both sides is a conflict: "
                                "`sync conflicts` lists them with both versions, `sync resolve AUDIENCE --keep mine|theirs` settles one. "
                                "`sync login --server URL` checks an API token and keeps it in the OS keyring (read from standard "
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--explain", action="store_true", help="print the SQL and its bound parameters")
     est.add_argument("--workspace", action="append", default=[], metavar="NAME|ID", help="the workspace (repeat for several; default: the first)")
 
-    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history; members, why, overlap, breakdown", description="Audiences, through the same services the app uses.")
+    aud = commands.add_parser("audiences", help="list, show, create, activate and clone audiences; their segment settings, live membership and history; members, why, overlap, breakdown; saved versions, diff, restore", description="Audiences, through the same services the app uses.")
     aud_commands = aud.add_subparsers(dest="audiences_command", metavar="ACTION", required=True)
     a_list = aud_commands.add_parser("list", help="all audiences", description="All audiences, optionally filtered.")
     a_list.add_argument("--json", action="store_true", help="print JSON")
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     segments_cli.add_parser(aud_commands)
     membership_cli.add_parsers(aud_commands, _utc_time)
     insights_cli.add_parsers(aud_commands, _utc_time)
+    versions_cli.add_parsers(aud_commands)
 
     calc = commands.add_parser("calculated-attributes", help="define, list and delete calculated attributes",
                                description="Calculated attributes: per-user values worked out from a workspace's events when an audience is calculated (criteria use them as user attributes with \"calculated\": true).")
@@ -281,6 +283,9 @@ def cmd_sync(home, args) -> int:
             print(f"{done.name}{created}: {_pages_words(done.report)}, {_count(done.report.batches, 'batch')}, "
                   f"{_count(done.report.events, 'event')}{revenue}")
         print(f"Audiences: {result.audiences.sent} sent, {result.audiences.received} received.")
+        if result.audiences.versions_sent or result.audiences.versions_received:
+            print(f"Saved versions (edit history): {result.audiences.versions_sent} sent, "
+                  f"{result.audiences.versions_received} received.")
         for note in result.audiences.notes:
             print(f"  {note}", file=sys.stderr)
         from app.engines import audience_sync
@@ -442,6 +447,8 @@ def cmd_audiences(home, args) -> int:
             return membership_cli.run(opened, args)
         if action in insights_cli.ACTIONS:
             return insights_cli.run(opened, args)
+        if action in versions_cli.ACTIONS:
+            return versions_cli.run(opened, args)
         target = service.get(args.audience)
         if action == "activate":
             result = service.activate(target.id)

@@ -419,9 +419,22 @@ class SyncClient:
     def delete_audience(self, server_id: int, version: int) -> Answer:
         return self._send("DELETE", f"/v1/audiences/{server_id}", params={"version": version})
 
-    def _send(self, method: str, path: str, **kwargs) -> Answer:
-        """A change: 2xx, 404 and 409 are answers for the caller to act on; anything else stops the sync."""
-        reply = self._request(method, path, accept=(404, 409), **kwargs)
+    # -- audiences' saved versions (their edit history) ------------------------------------------
+
+    def send_versions(self, versions: list[dict]) -> Answer:
+        """Keep these saved versions on the server (200 with added and known); 404 from a server without history."""
+        return self._send("POST", "/v1/audience-versions", accept=(403, 404, 409), json={"versions": versions})
+
+    def version_changes(self, cursor: str | None, limit: int = 200, audience_id: int | None = None) -> Answer:
+        """Saved versions (of every audience, or of one) received after the cursor (200: versions, next_cursor, more);
+        404 from a server without history."""
+        params = {"limit": limit} | ({"cursor": cursor} if cursor else {}) | (
+            {"audience_id": audience_id} if audience_id is not None else {})
+        return self._send("GET", "/v1/audience-versions", params=params)
+
+    def _send(self, method: str, path: str, accept: tuple[int, ...] = (404, 409), **kwargs) -> Answer:
+        """A change: 2xx and `accept` (404, 409) are answers for the caller to act on; anything else stops the sync."""
+        reply = self._request(method, path, accept=accept, **kwargs)
         try:
             body = reply.json()
         except ValueError:

@@ -20,6 +20,15 @@ definitions changed since the audiences cursor: new ones are created here, chang
 of audiences not edited here are applied, and those of audiences edited here become conflicts.
 The user resolves a conflict: keep mine (sent on the next sync, based on the server's version),
 take theirs (the server's copy replaces the local one), having compared both side by side.
+
+Each audience's saved versions (its edit history, app.models.services.versions) travel too: after the
+definitions, the versions the server does not have yet are sent (by their `ref`, so a resend is kept
+once), and the versions received since the versions cursor are kept here under the local audience the
+server's id is linked to (one already here is kept once). A version from a newer app (a format this app
+cannot read) stops the pull of versions before it, with a note saying so: nothing of it is kept until
+the app is updated. Versions of an audience not linked here (not in this laptop's workspaces, or waiting
+in a conflict) are passed over; once an audience is linked (received, or its conflict resolved), its
+whole history is fetched once (`history_pulled`).
 """
 
 from __future__ import annotations
@@ -30,13 +39,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.builder.editing import describe
+from app.builder.history import check_readable
 from app.errors import InvalidInput, NotFound, UserError
 from app.models.store.db import emit_after_commit, utc_now
 from app.engines.home import OpenHome
@@ -46,6 +56,8 @@ from app.models.store.schema import (
     AudienceSyncCursor,
     AudienceSyncState,
     AudienceTag,
+    AudienceVersion,
+    AudienceVersionCursor,
     AudienceWorkspace,
     Input,
     StandardAudience,
@@ -85,6 +97,9 @@ class AudienceSyncReport:
     conflicts: list[str] = field(default_factory=list)
     #: Audiences that could not be sent or applied, and why (e.g. a name taken on the server).
     notes: list[str] = field(default_factory=list)
+    #: Saved versions (edit history) sent to the server and received from it.
+    versions_sent: int = 0
+    versions_received: int = 0
 
 
 @dataclass(frozen=True)
@@ -399,14 +414,150 @@ class AudienceSync:
         self._unsettled: dict[int, str] = {}
         #: whether the pull recognised a create of ours by its client_ref (its edit or deletion to send)
         self._settled_in_pull = False
+        #: the server answered that it keeps no saved versions (a server from before the edit history)
+        self._no_history = False
 
     def run(self) -> AudienceSyncReport:
         self.push()
+        self.push_versions()
         self.pull()
+        self.pull_versions()
         if self._settled_in_pull and not self.cancelled():
             self.push()  # edits and deletions of creates the pull recognised as ours go out now
+            self.push_versions()
         self._explain_unsettled()
         return self.report
+
+    # -- saved versions (edit history) ------------------------------------------------------------
+
+    #: Versions sent in one request at most (the server takes up to 200).
+    VERSIONS_PER_REQUEST = 100
+
+    def push_versions(self) -> None:
+        """Send the saved versions of linked audiences that the server does not have yet, audience by audience."""
+        if self._no_history:
+            return
+        with self.home.store.transaction() as session:
+            linked = {row.audience_id: row.server_id for row in _rows(session, self.server)
+                      if row.server_id is not None and row.audience_id is not None and row.conflict is None}
+            waiting: dict[int, list[dict[str, Any]]] = {}
+            names = {}
+            query = (select(AudienceVersion).where(AudienceVersion.on_server.is_(False),
+                                                   AudienceVersion.audience_id.in_(list(linked)))
+                     .order_by(AudienceVersion.saved_at, AudienceVersion.ref))
+            for version in session.scalars(query):
+                waiting.setdefault(version.audience_id, []).append(
+                    {"ref": version.ref, "audience_id": linked[version.audience_id], "saved_by": version.saved_by,
+                     "saved_at": version.saved_at.isoformat(), "note": version.note, "document": copy.deepcopy(version.document)})
+            for audience_id in waiting:
+                audience = session.get(Audience, audience_id)
+                names[audience_id] = audience.name if audience is not None else str(audience_id)
+        for audience_id, versions in waiting.items():
+            for start in range(0, len(versions), self.VERSIONS_PER_REQUEST):
+                if self.cancelled():
+                    return
+                chunk = versions[start:start + self.VERSIONS_PER_REQUEST]
+                answer = self.client.send_versions(chunk)
+                if answer.status == 404 and _code(answer.body) is None:
+                    self._without_history()
+                    return
+                if answer.status != 200:
+                    self.report.notes.append(f"The history of {names[audience_id]!r} was not sent: {_message(answer.body)}")
+                    break
+                with self.home.store.transaction() as session:
+                    for row in session.scalars(select(AudienceVersion).where(
+                            AudienceVersion.ref.in_([v["ref"] for v in chunk]))):
+                        row.on_server = True
+                self.report.versions_sent += int(answer.body.get("added") or 0)
+
+    def pull_versions(self) -> None:
+        """Keep the versions received since the versions cursor under their local audiences; then, once per
+        linked audience, its whole history (what was passed over while it was not linked here)."""
+        if self._no_history:
+            return
+        with self.home.store.transaction() as session:
+            stored = session.get(AudienceVersionCursor, self.server)
+            cursor = stored.cursor if stored else None
+        if self._page_through(cursor, None, self._save_version_cursor):
+            self._pull_histories()
+
+    def _save_version_cursor(self, cursor: str) -> None:
+        with self.home.store.transaction() as session:
+            stored = session.get(AudienceVersionCursor, self.server)
+            if stored is None:
+                session.add(AudienceVersionCursor(server=self.server, cursor=cursor))
+            else:
+                stored.cursor = cursor
+
+    def _pull_histories(self) -> None:
+        with self.home.store.transaction() as session:
+            waiting = [(row.id, row.server_id) for row in _rows(session, self.server)
+                       if row.server_id is not None and row.audience_id is not None and row.conflict is None
+                       and not row.history_pulled]
+        for row_id, server_id in waiting:
+            if self.cancelled() or self._no_history:
+                return
+            if self._page_through(None, server_id, lambda _cursor: None):
+                with self.home.store.transaction() as session:
+                    row = session.get(AudienceSyncState, row_id)
+                    if row is not None:
+                        row.history_pulled = True
+
+    def _page_through(self, cursor: str | None, audience_id: int | None, reached: Callable[[str], None]) -> bool:
+        """Keep the versions of the pages after `cursor` (of one audience, or all), telling `reached` each page's
+        end; False if stopped before the last page (cancelled, a version this app cannot read, no history)."""
+        while not self.cancelled():
+            answer = self.client.version_changes(cursor, audience_id=audience_id)
+            if answer.status == 404 and _code(answer.body) is None:
+                self._without_history()
+                return False
+            try:
+                received, next_cursor, more = list(answer.body["versions"]), str(answer.body["next_cursor"]), bool(answer.body["more"])
+            except (KeyError, TypeError) as exc:
+                raise UserError(f"The server's page of saved audience versions lacks {exc}.") from None
+            for version in received:
+                try:
+                    kept = self._keep_version(version)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise UserError(f"The server sent a saved audience version this app cannot take ({exc!r} in "
+                                    f"{str(version)[:120]}); nothing of it was kept.") from None
+                if not kept:
+                    return False  # a version this app cannot read: the cursor stays before it, to be read once updated
+            reached(next_cursor)
+            cursor = next_cursor
+            if not more:
+                return True
+        return False
+
+    def _keep_version(self, version: Mapping[str, Any]) -> bool:
+        """Keep one received version (once); False if this app cannot read it, which stops the pull of versions."""
+        with self.home.store.transaction() as session:
+            row = session.scalars(select(AudienceSyncState).where(
+                AudienceSyncState.server == self.server, AudienceSyncState.server_id == int(version["audience_id"]),
+                AudienceSyncState.audience_id.is_not(None), AudienceSyncState.conflict.is_(None))).first()
+            audience = session.get(Audience, row.audience_id) if row is not None else None
+            if audience is None:
+                return True  # not linked here (another workspace, a conflict waiting): fetched once it is
+            known = session.scalars(select(AudienceVersion).where(AudienceVersion.ref == str(version["ref"]))).first()
+            if known is not None:
+                known.on_server = True
+                return True
+            try:
+                check_readable(version.get("document"), f"A version of {audience.name!r} saved by "
+                                                        f"{version.get('saved_by')} at {version.get('saved_at')}")
+            except InvalidInput as exc:
+                self.report.notes.append(f"{exc} The history after it waits on the server.")
+                return False
+            session.add(AudienceVersion(audience_id=audience.id, ref=str(version["ref"]), saved_by=str(version["saved_by"]),
+                                        saved_at=_aware(version["saved_at"]), note=version.get("note"),
+                                        document=copy.deepcopy(version["document"]), on_server=True))
+            self.report.versions_received += 1
+            return True
+
+    def _without_history(self) -> None:
+        self._no_history = True
+        self.report.notes.append("The server keeps no edit history (it is older than this app): the audiences' "
+                                 "saved versions stay on this laptop.")
 
     def _explain_unsettled(self) -> None:
         """A create or deletion the pull did not settle (as a conflict, or recognised) stays unsent: say why."""
@@ -715,6 +866,12 @@ class AudienceSync:
         row.conflict, row.theirs, row.conflict_at = kind, copy.deepcopy(theirs), utc_now()
         if row.name not in self.report.conflicts:
             self.report.conflicts.append(row.name)
+
+
+def _aware(value: Any) -> datetime:
+    """A time from the server's JSON as an aware datetime (UTC when it says no zone)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _code(body: Mapping[str, Any]) -> str | None:

@@ -29,8 +29,12 @@ if TYPE_CHECKING:
     from app.models.services.faults import FaultService
     from app.models.services.segments import SegmentSettingsService
     from app.models.services.outputs import OutputService
+    from app.models.services.versions import VersionService
 
 log = logging.getLogger(__name__)
+
+#: cache_meta key of the user name the team's server gave at the last sign-in (engines.sync keeps it).
+SYNC_USER_KEY = "sync_user"
 
 
 def current_user() -> str:
@@ -66,9 +70,25 @@ class OpenHome:
     def workspaces(self) -> WorkspaceService:
         return WorkspaceService(self.store)
 
+    def author(self) -> str:
+        """Who a saved version is kept under in an audience's history: the account name this home last signed
+        in to the team's server as, else the OS user."""
+        try:
+            return self.cache.meta(SYNC_USER_KEY) or self.user
+        except Exception:  # a cache that cannot be read must not stop a save: the OS user then
+            log.warning("could not read the signed-in account name; saving as %s", self.user, exc_info=True)
+            return self.user
+
     @cached_property
     def audiences(self) -> AudienceService:
-        return AudienceService(self.store, self.user)
+        return AudienceService(self.store, self.user, author=self.author)
+
+    @cached_property
+    def versions(self) -> VersionService:
+        """Each audience's saved versions: history, differences, restore (docs/insights.md, Edit history)."""
+        from app.models.services.versions import VersionService
+
+        return VersionService(self.store, self.author, lambda name_or_id: self.audiences.get(name_or_id).id)
 
     @cached_property
     def calculated_attributes(self) -> CalculatedAttributeService:
@@ -107,7 +127,7 @@ class OpenHome:
         """How each audience is offered as a segment on the data marketplace."""
         from app.models.services.segments import SegmentSettingsService
 
-        return SegmentSettingsService(self.store, self.user)
+        return SegmentSettingsService(self.store, self.user, author=self.author)
 
     @cached_property
     def channels(self) -> ChannelService:

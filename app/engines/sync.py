@@ -36,14 +36,14 @@ from app.engines.audience_sync import (
 )
 from app.models.store.db import utc_now
 from app.engines import membership
-from app.engines.home import OpenHome
+from app.engines.home import SYNC_USER_KEY, OpenHome
 from app.models.store.schema import SyncRun
 
 #: What the keyring entries holding server tokens are called: "Audience Studio server <url>".
 TOKEN_SERVICE_PREFIX = "Audience Studio server "
 SERVER_KEY = "sync_server"
 #: cache_meta key of the user name the server gave at the last sign-in (the Sync pane's "account").
-USER_KEY = "sync_user"
+USER_KEY = SYNC_USER_KEY
 
 
 @dataclass(frozen=True)

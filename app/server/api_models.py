@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.connectors.batches import EVENT_TYPES, PLATFORM_NAMES
 
@@ -142,6 +142,40 @@ class Audience(BaseModel):
 
 class AudienceChanges(BaseModel):
     audiences: list[Audience] = Field(description="Changed audiences in change order; deleted ones as tombstones")
+    next_cursor: str
+    more: bool
+
+
+class AudienceVersionIn(BaseModel):
+    """One saved version of an audience, as a laptop keeps it (docs/insights.md, Edit history)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: Text = Field(min_length=1, max_length=100, description="The version's name on every laptop: a resend is kept once")
+    audience_id: int = Field(ge=1, le=2**31 - 1, description="The server's audience id")
+    saved_by: Text = Field(min_length=1, max_length=200, description="Who saved it: an account name, or the OS user offline")
+    saved_at: AwareDatetime = Field(description="When it was saved (with its time zone)")
+    note: Text | None = Field(None, max_length=200, description='Why, when not an edit: "restored version 3"')
+    document: dict[str, Any] = Field(description="What the audience said: name, settings, tags, inputs, segment "
+                                                 "settings and criteria; kept as sent, whatever its format")
+
+
+class AudienceVersionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    versions: list[AudienceVersionIn] = Field(min_length=1, max_length=200)
+
+
+class AudienceVersionsStored(BaseModel):
+    added: int = Field(description="Versions new to the server")
+    known: int = Field(description="Versions it had already (sent before): kept once")
+
+
+class AudienceVersion(AudienceVersionIn):
+    model_config = ConfigDict(extra="ignore")
+    sent_by: str = Field(description="The account that sent it to the server")
+
+
+class AudienceVersionChanges(BaseModel):
+    versions: list[AudienceVersion] = Field(description="Versions the server received after the cursor, in arrival order")
     next_cursor: str
     more: bool
 

@@ -182,6 +182,10 @@ class Definitions:
                                field="client_ref")
             return _as_json(connection, row)
 
+    def authorised(self, connection: Connection, caller: Caller, audience_id: int, role: str = VIEWER):
+        """The audience's row if the caller holds `role` on all its workspaces (tombstones too); 404 or 403 else."""
+        return self._load(connection, caller, audience_id, role)
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _created_before(self, connection: Connection, earlier, cleaned: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Shared audience definitions: changes since a cursor, and create/update/delete with an expected version."""
+"""Shared audience definitions: changes since a cursor, and create/update/delete with an expected version; and the
+audiences' saved versions (their edit history): sent by the laptops, received after a cursor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from app.server.api_models import (
     AudienceChanges,
     AudienceCreate,
     AudienceUpdate,
+    AudienceVersion,
+    AudienceVersionChanges,
+    AudienceVersionsIn,
+    AudienceVersionsStored,
 )
 from app.server.auth import api_caller
 from app.server.definitions import Caller
@@ -70,3 +75,24 @@ def delete_audience(audience_id: int = _ID, version: int = Query(ge=1, le=2**31 
                     caller: Caller = Depends(api_caller), state: ServerState = Depends(server_state)) -> Audience:
     """Returns the tombstone. 409 with the server's copy if it changed (or was deleted) meanwhile."""
     return Audience(**state.definitions.delete(caller, audience_id, version))
+
+
+@router.post("/v1/audience-versions", response_model=AudienceVersionsStored, responses=errors(400, 401, 403, 404, 409),
+             summary="Keep saved versions of audiences (their edit history); a version sent again is kept once")
+def store_versions(body: AudienceVersionsIn, caller: Caller = Depends(api_caller),
+                   state: ServerState = Depends(server_state)) -> AudienceVersionsStored:
+    """All or none. Needs the editor role on each audience's workspaces. 409 REF_TAKEN if a ref names another audience's version."""
+    added, known = state.versions.store(caller, [v.model_dump() for v in body.versions])
+    return AudienceVersionsStored(added=added, known=known)
+
+
+@router.get("/v1/audience-versions", response_model=AudienceVersionChanges, responses=errors(400, 401),
+            summary="Saved versions of your audiences received after a cursor")
+def version_changes(
+    cursor: str | None = Query(None, max_length=1000, description="The previous answer's next_cursor; none for all"),
+    limit: int | None = Query(None, ge=1, le=1000, description="At most this many (default: the server's page size)"),
+    audience_id: int | None = Query(None, ge=1, le=2**31 - 1, description="Only this audience's versions"),
+    caller: Caller = Depends(api_caller), state: ServerState = Depends(server_state),
+) -> AudienceVersionChanges:
+    found, next_cursor, more = state.versions.changes(caller, cursor, limit or state.settings.audience_page, audience_id)
+    return AudienceVersionChanges(versions=[AudienceVersion(**v) for v in found], next_cursor=next_cursor, more=more)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from app.server.accounts import Accounts
+from app.server.audience_versions import AudienceVersions
 from app.server.database import Database
 from app.server.definitions import Definitions
 from app.server.pages import PageCache
@@ -23,6 +24,7 @@ class ServerState:
     limiter: RateLimiter = field(init=False)
     pages: PageCache = field(init=False)
     definitions: Definitions = field(init=False)
+    versions: AudienceVersions = field(init=False)
     snapshots: Snapshots = field(init=False)
     accounts: Accounts = field(init=False)
 
@@ -30,6 +32,7 @@ class ServerState:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.rate_burst)
         self.pages = PageCache(self.database, self.settings.cached_pages)
         self.definitions = Definitions(self.database)
+        self.versions = AudienceVersions(self.database, self.definitions)
         self.snapshots = Snapshots(self.database, self.settings)
         self.accounts = Accounts(self.database, self.settings.smtp, self.settings.public_url, self.settings.invitation_hours)
 

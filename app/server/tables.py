@@ -214,6 +214,24 @@ audience_workspaces = Table(
     PrimaryKeyConstraint("audience_id", "workspace_id"),
 )
 
+#: Every saved version of an audience, as the laptops sent them (docs/insights.md, Edit history). `ref` names a
+#: version on every laptop, so a resend is kept once; `seq` numbers arrivals from the "audience_versions"
+#: counter (as audience changes are numbered), so "versions after N" never passes over a late commit.
+#: `document` is kept as sent, whatever its format: a newer app's versions wait here for the apps that read them.
+audience_versions = Table(
+    "audience_versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("ref", String(100), nullable=False, unique=True),
+    Column("seq", BigInteger, nullable=False, index=True),
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("note", String(200)),
+    Column("document", JSON, nullable=False),
+    Column("sent_by", String(200), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
 # -- revenue (docs/revenue.md): the cache's REVENUE_TABLES, latest wins by key ----------------------
 # `record_key` is the row's key (without the workspace) as canonical JSON: an unreported agency or
 # channel (NULL) is part of a key, and NULLs are never equal in a UNIQUE constraint, so the key is

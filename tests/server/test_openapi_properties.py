@@ -72,7 +72,7 @@ OPERATIONS = [
     ("GET", "/v1/company"), ("POST", "/v1/invitations"), ("GET", "/v1/invitations"), ("POST", "/v1/invitations/{invitation_id}/resend"),
     ("POST", "/v1/activate"), ("POST", "/v1/sign-in"), ("GET", "/v1/workspaces/{workspace_id}/members"),
     ("PUT", "/v1/workspaces/{workspace_id}/members/{user}/role"), ("DELETE", "/v1/workspaces/{workspace_id}/members/{user}"),
-    ("GET", "/v1/audit"),
+    ("GET", "/v1/audit"), ("POST", "/v1/audience-versions"), ("GET", "/v1/audience-versions"),
 ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.builder.document import CriteriaError
 from app.builder.document import problems as criteria_problems
 from app.errors import InvalidInput, NotFound
+from app.models.services import versions
 from app.models.store.db import Store, emit_after_commit, utc_now
 from app.models.store.schema import (
     AUDIENCE_KINDS,
@@ -29,6 +30,7 @@ from app.models.store.schema import (
     Audience,
     AudienceInput,
     AudienceTag,
+    AudienceVersion,
     AudienceWorkspace,
     Connection,
     Fault,
@@ -92,7 +94,7 @@ class AudienceSnapshot:
 
 #: What hangs off an audience (deleted with it by the store's cascades), parents before children.
 _DEPENDENTS = (StandardAudience, SegmentSettings, ABTest, ABVariant, Connection, ForwardingState, ForwardedIdentity,
-               PendingBatch, Fault)
+               PendingBatch, Fault, AudienceVersion)
 
 
 def _dependents(session: Session, audience_id: int) -> tuple[tuple[str, tuple[dict[str, Any], ...]], ...]:
@@ -100,7 +102,8 @@ def _dependents(session: Session, audience_id: int) -> tuple[tuple[str, tuple[di
     connections = select(Connection.id).where(Connection.audience_id == audience_id)
     where = {StandardAudience: StandardAudience.audience_id == audience_id, ABTest: ABTest.audience_id == audience_id,
              ABVariant: ABVariant.test_id.in_(tests), Connection: Connection.audience_id == audience_id,
-             SegmentSettings: SegmentSettings.audience_id == audience_id}
+             SegmentSettings: SegmentSettings.audience_id == audience_id,
+             AudienceVersion: AudienceVersion.audience_id == audience_id}
     out = []
     for model in _DEPENDENTS:
         condition = where[model] if model in where else model.connection_id.in_(connections)
@@ -279,11 +282,15 @@ def _flush_or_explain(session: Session, name: str) -> None:
 
 
 class AudienceService:
-    """Reads and changes audiences as `user`; each method is one transaction and returns frozen values."""
+    """Reads and changes audiences as `user`; each method is one transaction and returns frozen values.
 
-    def __init__(self, store: Store, user: str) -> None:
+    Each change that alters what an audience says is kept as a version of it (app.models.services.versions),
+    saved by `author()`: the account name signed in to the team's server, else `user`."""
+
+    def __init__(self, store: Store, user: str, author: Callable[[], str] | None = None) -> None:
         self.store = store
         self.user = user
+        self.author = author or (lambda: user)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -388,6 +395,7 @@ class AudienceService:
             if kind == "standard":
                 session.add(StandardAudience(audience_id=audience.id, range_start=date_range[0],
                                              range_end=date_range[1]))
+            versions.record(session, audience, self.author())
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 
@@ -425,6 +433,7 @@ class AudienceService:
                 session.add(SegmentSettings(audience_id=audience.id, expiration_days=segment.expiration_days,
                                             visibility=segment.visibility, cpm_cents=segment.cpm_cents,
                                             category=segment.category, updated_by=self.user, updated_at=now))
+            versions.record(session, audience, self.author(), note=f'copied from "{original.name}"')
             emit_after_commit(session, "audience_added", audience.id)
             return _info(audience)
 
@@ -637,6 +646,7 @@ class AudienceService:
                 # Strictly later than before even on a coarse clock, so "changed since" checks always see it.
                 audience.updated_at = max(utc_now(), audience.updated_at + timedelta(microseconds=1))
                 _flush_or_explain(session, audience.name)
+                versions.record(session, audience, self.author())
                 emit_after_commit(session, "audience_changed", audience.id)
             return _info(audience)
 

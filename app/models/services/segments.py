@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from app.errors import InvalidInput, NotFound
+from app.models.services import versions
 from app.models.services.audiences import KEEP, Keep
 from app.models.store.db import Store, emit_after_commit, utc_now
 from app.models.store.schema import (
@@ -189,9 +191,11 @@ def _info(audience_id: int, row: SegmentSettings | None) -> SegmentInfo:
 class SegmentSettingsService:
     """Reads and changes audiences' segment settings, one store transaction per change."""
 
-    def __init__(self, store: Store, user: str) -> None:
+    def __init__(self, store: Store, user: str, author: Callable[[], str] | None = None) -> None:
         self.store = store
         self.user = user
+        #: who a change is kept under in the audience's history (app.models.services.versions)
+        self.author = author or (lambda: user)
 
     def get(self, audience_id: int) -> SegmentInfo:
         """The audience's settings, or the defaults if none were saved."""
@@ -249,5 +253,6 @@ class SegmentSettingsService:
             row.updated_by = self.user
             row.updated_at = utc_now()
             session.flush()
+            versions.record(session, audience, self.author())
             emit_after_commit(session, "audience_changed", audience_id)
             return _info(audience_id, row)

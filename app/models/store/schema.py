@@ -496,6 +496,9 @@ class AudienceSyncState(Base):
     conflict: Mapped[str | None] = mapped_column(String, nullable=True)
     theirs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     conflict_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Whether the server's saved versions of this audience were all fetched once since it was linked (migration
+    #: 0010): versions passed over while it was not linked here (a conflict, a name in the way) come then.
+    history_pulled: Mapped[bool] = mapped_column(default=False, server_default=text("0"))
 
 
 class AudienceSyncCursor(Base):
@@ -603,3 +606,40 @@ class SegmentChannelPush(Base):
     #: The channel's refusal, in the users' words: of the push (state 'failed', or 'pushed' when pushing again
     #: failed) or of the pending removal.
     error: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+# -- edit history: every saved version of an audience (migration 0010) --
+
+
+class AudienceVersion(Base):
+    """One saved version of an audience: who saved it and when, and what it said then (`document`, see
+    app/builder/history.py: the name and settings, tags, inputs, segment settings and the criteria).
+
+    `ref` names the version everywhere (on every laptop and the team's server), so a sync sends each
+    version once and a version received twice is kept once. The versions of an audience are numbered
+    1, 2, ... in the order they were saved (`saved_at`, then `ref`), the same on every laptop that
+    holds the same versions."""
+
+    __tablename__ = "audience_versions"
+    # Never reuse a version's id: undoing an audience's deletion puts its versions back under their ids.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String, unique=True)
+    saved_by: Mapped[str] = mapped_column(String)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Why it was saved, when not an edit: "restored version 3", "first version (from before the history)".
+    note: Mapped[str | None] = mapped_column(String, nullable=True)
+    #: Whether the team's server has it (sent by a sync, or received from one).
+    on_server: Mapped[bool] = mapped_column(default=False, server_default=text("0"))
+
+
+class AudienceVersionCursor(Base):
+    """Where the pull of a server's saved versions (the audiences' edit history) stands (its opaque cursor)."""
+
+    __tablename__ = "audience_version_cursors"
+
+    server: Mapped[str] = mapped_column(String, primary_key=True)
+    cursor: Mapped[str] = mapped_column(String)

@@ -115,7 +115,9 @@ class AudienceActions(QObject):
 
         self.open = action("&Open", "Ctrl+O", "Open the audience in a tab to edit its criteria", self._on_open)
         self.insights = action("&Insights…", "Ctrl+I", "Who is in the audience and why, its overlaps and what it is "
-                               "made of", self.open_insights)
+                               "made of", lambda: self.open_insights())
+        self.history = action("Edit &History…", "Ctrl+Shift+H", "Every saved version of the audience: who saved it "
+                              "and when, what changed, restore one", lambda: self.open_insights(tab="history"))
         self.clone = action("&Clone", "Ctrl+D", "Make a draft copy of the audience, with its tags", self._on_clone)
         self.rename = action("&Rename…", "F2", "Give the audience another name", self._on_rename)
         self.add_tag = action("Add &Tag…", "Ctrl+T", "Tag the audience (tags are at most 18 characters)",
@@ -142,6 +144,7 @@ class AudienceActions(QObject):
             made.setEnabled(bool(chosen))
         self.rename.setEnabled(one)
         self.insights.setEnabled(one)
+        self.history.setEnabled(one)
         self.activate.setEnabled(any(a.status != "active" for a in chosen))
         self.deactivate.setEnabled(any(a.status == "active" for a in chosen))
         self.remove_tag_menu.setEnabled(any(a.tags for a in chosen))
@@ -150,6 +153,7 @@ class AudienceActions(QObject):
         """The actions in the order menus show them."""
         menu.addAction(self.open)
         menu.addAction(self.insights)
+        menu.addAction(self.history)
         menu.addSeparator()
         menu.addAction(self.clone)
         menu.addAction(self.rename)
@@ -276,13 +280,14 @@ class AudienceActions(QObject):
         return open_download_dialog(self.connection, self.tasks, audience_ids, self.owner.window(),
                                     lambda dialog: setattr(self, "download_dialog", dialog))
 
-    def open_insights(self) -> None:
+    def open_insights(self, tab: str | None = None) -> None:
         from app.ui.insights.window import open_insights  # on first use: the window brings the engine's queries
 
         chosen = self.choice.chosen_audiences()
         if len(chosen) == 1:
             open_insights(self.connection, self.tasks, chosen[0].id, self.owner.window(),
-                          keep=lambda window: setattr(self, "insights_window", window), on_failure=self.failed.emit)
+                          keep=lambda window: setattr(self, "insights_window", window), on_failure=self.failed.emit,
+                          tab=tab)
 
     # -- deleting, undoably --------------------------------------------------------------------------
 

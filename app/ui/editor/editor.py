@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QPalette, QUndoStack
 from PySide6.QtWidgets import QLabel, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.builder import editing
 from app.engines.editing_session import Draft, EditorContext, load_editor_context
@@ -143,6 +144,7 @@ class AudienceEditor(QWidget):
         self.canvas.current_changed.connect(lambda _id: self.update_actions())
         self.details.edited.connect(edits.edit_detail)
         edits.refused.connect(self.show_message)
+        content.history_button.clicked.connect(self.open_history)
         content.save_button.clicked.connect(lambda: self.save())
         content.activate_button.clicked.connect(lambda: self.save(activate=True))
         self.model.changed.connect(self._on_draft_changed)
@@ -176,6 +178,14 @@ class AudienceEditor(QWidget):
         self.update_actions()
         self._ready = True
         self.loaded.emit()
+
+    def open_history(self) -> None:
+        """The audience's edit history (Insights › History); a version chosen there loads into this draft, undoably."""
+        from app.ui.insights.window import open_insights  # on first use: the window brings the engine's queries
+
+        open_insights(self.connection, self.tasks, self.audience_id, self.window(), tab="history",
+                      keep=lambda window: setattr(self, "history_window", window), on_failure=self.show_message,
+                      editor_restore=lambda draft, text: self.edits.push(draft, text))
 
     def _on_load_failed(self, exc: BaseException) -> None:
         self.loading.setText(failure_message(exc, "Opening the audience"))
@@ -294,6 +304,9 @@ class AudienceEditor(QWidget):
 
     def stop_parts(self) -> None:
         """Stop the estimate thread and the tabs' background work (the editor closes)."""
+        history = getattr(self, "history_window", None)
+        if history is not None and isValid(history):
+            history.close()  # it loads versions into this editor's draft: it goes with the editor
         if self.model is not None:
             self.estimating.shutdown()
             self.ab_test.shutdown()

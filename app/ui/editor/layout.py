@@ -1,6 +1,6 @@
 """The editor's layout: its widgets and where they sit, with no behaviour of the audience in them.
 
-A top row (name, status, Undo, Redo, Save, Activate), a message line, then four tabs: Criteria
+A top row (name, status, Undo, Redo, History, Save, Activate), a message line, then four tabs: Criteria
 (palette | canvas | estimate and size over time above the details), A/B Test, Segment and Connect. The widths of the palette,
 canvas and side column are remembered for the next editor and the next start.
 """
@@ -160,6 +160,9 @@ class EditorLayout(QWidget):
         self.redo_button.clicked.connect(self.undo_stack.redo)
         self.undo_stack.indexChanged.connect(self._on_undo_index)
         self._on_undo_index(0)
+        self.history_button = QToolButton(text="History…", autoRaise=True)
+        self.history_button.setAccessibleName("Edit history")
+        self.history_button.setToolTip("Every saved version of this audience: what changed, and load one into the editor")
         self.save_button = QPushButton("Save as Draft")
         self.save_button.setAccessibleName("Save")
         self.activate_button = QPushButton("Activate")
@@ -174,6 +177,7 @@ class EditorLayout(QWidget):
         top.addStretch(1)
         top.addWidget(self.undo_button)
         top.addWidget(self.redo_button)
+        top.addWidget(self.history_button)
         top.addSpacing(8)
         top.addWidget(self.save_button)
         top.addWidget(self.activate_button)

@@ -1,6 +1,7 @@
 """The Insights window for one audience (saved, or a draft handed over by its editor): a tab for its
-members, one for why a profile is in it or not, one for its overlap with other audiences and one for
-what it is made of. Each tab asks the engine in workers; closing the window stops them all."""
+members, one for why a profile is in it or not, one for its overlap with other audiences, one for
+what it is made of and one for its edit history. Each tab asks the engine in workers; closing the
+window stops them all."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from app.engines.insights.subjects import Subject, subject
 from app.ui.home import HomeConnection
 from app.ui.insights.breakdown_tab import BreakdownTab
+from app.ui.insights.history_tab import EditorRestore, HistoryTab
 from app.ui.insights.members_tab import MembersTab
 from app.ui.insights.overlap_tab import OverlapTab
 from app.ui.insights.why_tab import WhyTab
@@ -24,7 +26,8 @@ class InsightsWindow(QWidget):
 
     closed = Signal()
 
-    def __init__(self, connection: HomeConnection, tasks: Tasks, subject: Subject, parent: QWidget | None = None) -> None:
+    def __init__(self, connection: HomeConnection, tasks: Tasks, subject: Subject, parent: QWidget | None = None, *,
+                 editor_restore: EditorRestore | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.subject = subject
@@ -44,6 +47,9 @@ class InsightsWindow(QWidget):
         self.breakdown = BreakdownTab(connection, tasks, subject)
         self.tabs.addTab(self.breakdown, "&Breakdown")
         self.tabs.setTabToolTip(3, "What the audience is made of, against the whole workspace")
+        self.history = HistoryTab(connection, tasks, subject, editor_restore=editor_restore)
+        self.tabs.addTab(self.history, "&History")
+        self.tabs.setTabToolTip(4, "Every saved version: who saved it and when, what changed, restore one")
         for tab in (self.members, self.overlap):
             tab.why_requested.connect(self.explain_mpid)
         layout = QVBoxLayout(self)
@@ -72,14 +78,19 @@ class InsightsWindow(QWidget):
 
 def open_insights(connection: HomeConnection, tasks: Tasks, audience_id: int, parent: QWidget,
                   keep: Callable[[InsightsWindow], None] = lambda _w: None,
-                  on_failure: Callable[[str], None] | None = None) -> None:
-    """Read the audience in a worker, then show its Insights window (`keep` is given the window)."""
+                  on_failure: Callable[[str], None] | None = None, *, tab: str | None = None,
+                  editor_restore: EditorRestore | None = None) -> None:
+    """Read the audience in a worker, then show its Insights window (`keep` is given the window), on `tab`
+    ("members", "why", "overlap", "breakdown", "history") if given. `editor_restore`: the History tab loads
+    versions into that editor rather than saving them."""
     home = connection.open_home
     if home is None:
         return
 
     def show(chosen: Subject) -> None:
-        window = InsightsWindow(connection, tasks, chosen, parent)
+        window = InsightsWindow(connection, tasks, chosen, parent, editor_restore=editor_restore)
+        if tab is not None:
+            window.tabs.setCurrentWidget(getattr(window, tab))
         keep(window)
         window.show()
         window.raise_()

@@ -32,6 +32,8 @@ EXPECTED_TABLES = {
     "audience_workspaces",
     "audience_inputs",
     "audience_tags",
+    "audience_versions",
+    "audience_version_cursors",
     "attribute_type_overrides",
     "output_configurations",
     "connections",
