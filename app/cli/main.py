@@ -220,10 +220,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- commands -----------------------------------------------------------------------------------
 
 
-def _open(home):
+#: Commands that only read the cache: they work beside the running desktop app (DuckDB lets one process
+#: open the cache while it writes, so they read a snapshot of it then; README.md, "Beside the running app").
+READ_ONLY_AUDIENCE_ACTIONS = ("list", "show")
+
+
+def _open(home, *, reading: bool = False):
     from app.engines.home import OpenHome
 
-    return OpenHome.open(home)
+    opened = OpenHome.open(home, reading=reading)
+    if opened.cache.snapshot_dir is not None:
+        print("audience-studio: the app has the cache open; reading a snapshot of it taken now.", file=sys.stderr)
+    return opened
 
 
 def cmd_demo(home, args) -> int:
@@ -345,7 +353,7 @@ def _count(n: int, noun: str) -> str:
 def cmd_info(home, args) -> int:
     from app.engines.info import format_info, home_info
 
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         info = home_info(opened)
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
@@ -355,7 +363,7 @@ def cmd_estimate(home, args) -> int:
     from app.engines.estimates import estimate_document
 
     document = _read_json(args.file)
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
         result = estimate_document(opened, document, workspace_ids=[w.id for w in workspaces], now=args.now, exact=args.exact)
     if args.json:
@@ -381,7 +389,7 @@ def cmd_estimate(home, args) -> int:
 def cmd_export(home, args) -> int:
     from app.engines import downloads
 
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         audiences = [opened.audiences.get(name) for name in args.audiences]
         parts = downloads.parts_for(opened, audiences, args.variants)
         if args.identities:
@@ -406,7 +414,7 @@ def _read_json(path: Path):
 
 
 def cmd_audiences(home, args) -> int:
-    with _open(home) as opened:
+    with _open(home, reading=args.audiences_command in READ_ONLY_AUDIENCE_ACTIONS) as opened:
         service = opened.audiences
         action = args.audiences_command
         if action == "list":
