@@ -57,12 +57,10 @@ def read_audiences(home: OpenHome) -> AudienceList:
     # Imported by the worker: the engine brings DuckDB work the window's start does not need.
     from app.engines import membership
 
-    connected = home.connections.counts_by_audience()
-    faulted = home.faults.open_counts_by_audience()
     return AudienceList(
         audiences=home.audiences.list(kind="realtime"),  # standard audiences have their own pane
         has_workspace=bool(home.workspaces.list()),
-        outputs={audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in connected.items()},
+        outputs=home.connections.outputs_by_audience(),
         ab_tests=frozenset(home.ab_tests.audience_ids()),
         statuses={audience_id: status for (audience_id, variant_id), status in membership.statuses(home).items()
                   if variant_id == membership.WHOLE},
