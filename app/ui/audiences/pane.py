@@ -331,7 +331,8 @@ class AudiencesPane(Pane):
             self.select_when_listed(audience_id)
             self.open_requested.emit(audience_id)
 
-        open_new_audience_dialog(home, self.tasks, self, created)
+        # The dialog starts on the scope of the tab it was opened from.
+        open_new_audience_dialog(home, self.tasks, self, created, scope=self.proxy.scope or "single")
 
     def _on_home_open_failed(self, message: str) -> None:
         self._open_error = message
