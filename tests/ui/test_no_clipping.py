@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QWidget
 
+from app.cli.main import main
 from app.engines.demo import build_demo
 from app.engines.home import OpenHome
 from app.paths import resolve_home
@@ -27,8 +28,23 @@ SIZE = (1280, 800)
 def demo_home(tmp_path_factory):
     import datetime as dt
 
-    home = resolve_home(tmp_path_factory.mktemp("clipping") / "home")
+    folder = tmp_path_factory.mktemp("clipping")
+    home = resolve_home(folder / "home")
     build_demo(home, profiles=300, days=14, seed=7, end=dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
+    # A Ready standard audience connected to an output (the Send dialog), made as a user would.
+    criteria = folder / "everyone.json"
+    criteria.write_text('{"version": 1, "root": {"id": "root", "type": "group", "match": "all", "exclude": false, '
+                        '"children": [{"id": "email", "type": "identity", "identity_type": "email", "operator": "exists"}]}}')
+    for command in (["standard", "create", "Everyone with an email address, all of the history", "--criteria",
+                     str(criteria)],
+                    ["standard", "create", "Visitors of the summer sale, all of the history", "--criteria", str(criteria)],
+                    ["credits", "add", "1", "5", "--note", "Order 7"],
+                    ["standard", "calculate", "Everyone with an email address, all of the history", "--yes"],
+                    ["outputs", "create", "Weekly export for the CRM team", "--partner", "file_export", "--setting",
+                     f"folder={folder}"],
+                    ["outputs", "connect", "Everyone with an email address, all of the history",
+                     "Weekly export for the CRM team"]):
+        assert main(["--home", str(home.root), *command]) == 0, command
     return home
 
 
@@ -79,3 +95,76 @@ def test_the_audiences_table_fits_the_first_window_without_scrolling_sideways(qt
     widest = max(table.sizeHintForIndex(table.model().index(row, 0)).width() for row in range(len(names)))
     assert table.columnWidth(0) >= widest  # every name whole
     assert problems_of(window) == []
+
+
+def shown(qtbot, dialog: QWidget) -> list[str]:
+    """The dialog's problems, shown at its own size (as it opens) and inside a 1280×800 screen."""
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    settle(qtbot, dialog)
+    found = problems_of(dialog)
+    if dialog.width() > SIZE[0] or dialog.height() > SIZE[1]:
+        found.append(f"{dialog.windowTitle()} is {dialog.width()}×{dialog.height()}, larger than {SIZE}")
+    return [f"{dialog.windowTitle()}: {p}" for p in found]
+
+
+def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
+    from app.engines.standard_calculation import StandardAudiences
+    from app.ui.about import AboutDialog
+    from app.ui.audiences import download_dialog, new_audience
+    from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
+    from app.ui.channels.settings_dialog import ChannelSettingsDialog
+    from app.ui.connections.connect_dialog import ConnectDialog
+    from app.ui.connections.output_dialog import OutputDialog
+    from app.ui.preferences import PreferencesDialog
+    from app.ui.standard.calculate_dialog import CalculateDialog
+    from app.ui.standard.credits_dialog import AddCreditsDialog
+    from app.ui.standard import new_standard
+    from app.ui.standard.send_dialog import SendDialog
+    from app.ui.workers import Tasks
+
+    tasks = Tasks()
+    problems: list[str] = []
+    with OpenHome.open(demo_home, user="maria") as home:
+        audiences = home.audiences.list()
+        names = [a.name for a in audiences]
+        multi = next(a for a in audiences if a.scope == "multi")
+        service = StandardAudiences(home)
+        ready = next(a for a in service.list() if a.status == "Ready")
+        draft = next(a for a in service.list() if a.status == "Draft")
+        output = home.outputs.list()[0]
+        workspaces = home.workspaces.list()
+
+        new = new_audience.NewAudienceDialog(home, tasks, new_audience.read_choices(home), scope="multi")
+        new.name.setText(names[0])  # taken: its problem shows
+        problems += shown(qtbot, new)
+        tag = AddTagDialog([multi.name], home.audiences.all_tags())
+        tag.field.setText("a-tag-much-too-long-for-the-limit")
+        problems += shown(qtbot, tag)
+        problems += shown(qtbot, AddTagDialog(names[:3], home.audiences.all_tags()))
+        problems += shown(qtbot, RenameDialog(multi.name, names))
+        problems += shown(qtbot, download_dialog.DownloadDialog(home, tasks, download_dialog.read_choices(
+            home, [multi.id])))
+        send = SendDialog(service, tasks, ready)
+        with qtbot.waitSignal(send.loaded, timeout=TIMEOUT_MS):
+            send.load()
+        problems += shown(qtbot, send)
+        problems += shown(qtbot, CalculateDialog(service, tasks, [draft.id]))
+        problems += shown(qtbot, AddCreditsDialog(home.credits, tasks, workspaces, {w.id: 5 for w in workspaces}))
+        problems += shown(qtbot, new_standard.NewStandardAudienceDialog(service, tasks, new_standard.read_choices(service)))
+        problems += shown(qtbot, OutputDialog(home, tasks, partner_key="webhook"))
+        problems += shown(qtbot, ChannelSettingsDialog(home.channels, tasks))
+        problems += shown(qtbot, PreferencesDialog(home, tasks, workspaces))
+        problems += shown(qtbot, AboutDialog(demo_home))
+
+        # Bulk connect: its results, one refused with its reason.
+        bulk = ConnectDialog(home, tasks, output, [(a.id, a.name) for a in audiences])
+        qtbot.addWidget(bulk)
+        bulk.show()
+        bulk.choose([a.id for a in audiences[:3]] + [ready.id])
+        with qtbot.waitSignal(bulk.connected, timeout=TIMEOUT_MS):
+            bulk.connect_chosen()
+        problems += shown(qtbot, bulk)
+        tasks.wait()
+    assert not problems, "\n".join(problems)

@@ -32,6 +32,7 @@ from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class NewAudienceDialog(QDialog):
         layout.addWidget(self.inputs_group)
         layout.addWidget(_room(self.create_problem, lines=2))
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(460)
+        keep_whole(self, 460)
 
         self.name.textChanged.connect(self._on_changed)
         self.external_name.textChanged.connect(self._on_changed)
