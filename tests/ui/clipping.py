@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QStyleOptionHeader,
     QTableView,
     QTabBar,
+    QToolButton,
+    QListView,
     QWidget,
 )
 
@@ -62,6 +64,8 @@ def problems_of(window: QWidget) -> list[str]:
             found += _header(widget)
         elif isinstance(widget, QTableView):
             found += _cells(widget)
+        elif isinstance(widget, QListView):
+            found += _list_items(widget)
     return found
 
 
@@ -143,6 +147,11 @@ def _button(button: QAbstractButton) -> list[str]:
     if not button.text():
         return []
     needed = button.sizeHint().width()
+    if isinstance(button, QToolButton) and button.menu() is not None and (
+            button.popupMode() == QToolButton.ToolButtonPopupMode.InstantPopup):
+        # The menu's arrow is drawn inside the button, beside the text: both must fit.
+        arrow = button.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, button)
+        needed = max(needed, button.fontMetrics().horizontalAdvance(button.text()) + 2 * arrow + 8)
     if needed > button.width() + SLACK:
         return [f"{describe(button)} needs {needed} px, has {button.width()}"]
     return []
@@ -214,6 +223,28 @@ def _cells(view: QTableView) -> list[str]:
                               f"{room} px" for c, room in others.items())
             found.append(f"cell “{text}” (column {title}) of {describe(view)} is elided ({view.columnWidth(column)} px "
                          f"for {width}) while other columns have room to spare ({where})")
+    return found
+
+
+def _list_items(view: QListView) -> list[str]:
+    """Items of a list that does not scroll (everything in view) cut at its edges or by their neighbours."""
+    model = view.model()
+    if model is None or view.verticalScrollBar().maximum() > 0:
+        return []
+    found = []
+    room = view.viewport().rect()
+    previous = None
+    for row in range(min(model.rowCount(), ROWS)):
+        rect = view.visualRect(model.index(row, 0))
+        text = model.index(row, 0).data(Qt.ItemDataRole.DisplayRole)
+        needed = view.sizeHintForIndex(model.index(row, 0))
+        if not room.contains(rect) or rect.height() < needed.height() or (
+                view.horizontalScrollBar().maximum() == 0 and needed.width() > room.width() + SLACK):
+            found.append(f"item “{text}” of {describe(view)} is cut ({_rect(rect)} in {_rect(room)}, needs "
+                         f"{needed.width()}×{needed.height()})")
+        elif previous is not None and rect.intersects(previous):
+            found.append(f"item “{text}” of {describe(view)} overlaps the one above it")
+        previous = rect
     return found
 
 

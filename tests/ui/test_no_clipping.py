@@ -168,3 +168,24 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
         problems += shown(qtbot, bulk)
         tasks.wait()
     assert not problems, "\n".join(problems)
+
+
+def test_the_tag_filter_and_its_menu_show_every_tag_whole(qtbot, open_window, demo_home, scale):
+    # Issue 23: the menu's arrow covered the button's text ("Tags: any"), and the menu's list cut its first
+    # tag and squeezed the check boxes together.
+    from app.ui.audiences.tag_filter import TagFilter
+
+    window = open_window(demo_home)
+    window.resize(*SIZE)
+    settle(qtbot, window)
+    button = window.findChild(TagFilter)
+    assert problems_of(window) == []
+    menu = button.menu()
+    menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+    qtbot.waitExposed(menu)
+    settle(qtbot, menu)
+    try:
+        assert button.list.count() == 10
+        assert problems_of(menu) + menu_problems(menu) == []
+    finally:
+        menu.close()
