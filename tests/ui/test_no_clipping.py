@@ -2,7 +2,7 @@
 the normal font size and at 150 % (the font scaled as a 150 % display setting scales it), shows each label,
 button, tab, column header and table cell whole, and nothing outside its window (tests/ui/clipping.py says
 what counts). The audiences table shows every column without scrolling sideways at the window's first size
-(1152 px wide on a 1280 px screen), and the Actions menu stays on screen at the screen's edge.
+(1152 px wide on a 1280 px screen), and the tag filter's menu shows every tag whole.
 """
 
 from __future__ import annotations
@@ -189,3 +189,4 @@ def test_the_tag_filter_and_its_menu_show_every_tag_whole(qtbot, open_window, de
         assert problems_of(menu) + menu_problems(menu) == []
     finally:
         menu.close()
+
