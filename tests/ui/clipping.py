@@ -238,8 +238,10 @@ def _list_items(view: QListView) -> list[str]:
         rect = view.visualRect(model.index(row, 0))
         text = model.index(row, 0).data(Qt.ItemDataRole.DisplayRole)
         needed = view.sizeHintForIndex(model.index(row, 0))
-        if not room.contains(rect) or rect.height() < needed.height() or (
-                view.horizontalScrollBar().maximum() == 0 and needed.width() > room.width() + SLACK):
+        # A wrapping list lays a long text out on several lines: its hint is the unwrapped width.
+        too_wide = not view.wordWrap() and view.horizontalScrollBar().maximum() == 0 and (
+            needed.width() > room.width() + SLACK)
+        if not room.contains(rect) or rect.height() < needed.height() or too_wide:
             found.append(f"item “{text}” of {describe(view)} is cut ({_rect(rect)} in {_rect(room)}, needs "
                          f"{needed.width()}×{needed.height()})")
         elif previous is not None and rect.intersects(previous):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QDialog, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.cli.main import main
 from app.engines.demo import build_demo
@@ -154,7 +154,10 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
         problems += shown(qtbot, AddCreditsDialog(home.credits, tasks, workspaces, {w.id: 5 for w in workspaces}))
         problems += shown(qtbot, new_standard.NewStandardAudienceDialog(service, tasks, new_standard.read_choices(service)))
         problems += shown(qtbot, OutputDialog(home, tasks, partner_key="webhook"))
-        problems += shown(qtbot, ChannelSettingsDialog(home.channels, tasks))
+        channel_settings = ChannelSettingsDialog(home.channels, tasks)
+        channel_settings.load()
+        qtbot.waitUntil(lambda: bool(channel_settings.states), timeout=TIMEOUT_MS)
+        problems += shown(qtbot, channel_settings)
         problems += shown(qtbot, PreferencesDialog(home, tasks, workspaces))
         problems += shown(qtbot, AboutDialog(demo_home))
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -157,6 +158,12 @@ class ConnectDialog(QDialog):
 
         self.report = QListWidget()
         self.report.setAccessibleName("Connection report")
+        # A refusal's reason is a sentence: wrapped within the dialog, never cut at its edge or behind a
+        # sideways scroll.
+        self.report.setWordWrap(True)
+        self.report.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.report.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.report.setResizeMode(QListView.ResizeMode.Adjust)
         self.report.setVisible(False)
         self.message = QLabel(wordWrap=True)
         self.message.setVisible(False)
