@@ -193,3 +193,25 @@ def test_the_tag_filter_and_its_menu_show_every_tag_whole(qtbot, open_window, de
     finally:
         menu.close()
 
+
+
+def test_the_actions_menu_at_the_screens_edge_opens_under_its_button(qtbot, open_window, demo_home):
+    # Issue 23: the Actions button is in the table's last column; near the screen's right edge its menu was
+    # pushed against the edge, away from the button (and its Remove Tag submenu had no room).
+    from PySide6.QtCore import QPoint
+
+    window = open_window(demo_home)
+    settle(qtbot, window)
+    pane = window.pane("audiences").list
+    table = pane.table
+    screen = window.screen().availableGeometry()
+    button = table.actions_delegate.button_width(table)
+    bottom_left = QPoint(screen.right() - button - 12, screen.top() + 100)  # a button 12 px from the edge
+    pane._on_actions_clicked(table.model().index(0, 0), bottom_left)
+    qtbot.waitExposed(pane.menu)
+    try:
+        assert menu_problems(pane.menu) == []
+        assert pane.menu.geometry().right() == bottom_left.x() + button - 1  # right-aligned under the button
+        assert pane.menu.geometry().top() == bottom_left.y()
+    finally:
+        pane.menu.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
 
 from app.engines.home import OpenHome
 from app.models.services.audiences import AudienceInfo
@@ -358,11 +358,19 @@ class AudiencesPane(Pane):
     def _on_actions_clicked(self, index, where: QPoint) -> None:
         if not self.table.selectionModel().isRowSelected(index.row(), index.parent()):
             self.table.selectRow(index.row())
-        self._popup(where)
+        self._popup(where, button_width=self.table.actions_delegate.button_width(self.table))
 
-    def _popup(self, where: QPoint) -> None:
+    def _popup(self, where: QPoint, *, button_width: int = 0) -> None:
+        """The row's menu at `where` (below a button `button_width` wide, whose bottom-left `where` is).
+        Where the menu would run off the screen's right edge (the Actions column is the table's last), it
+        opens right-aligned under its button, as a drop-down at a window's edge does, rather than pushed
+        against the screen's edge."""
         self.actions.update_enabled()
         self.menu = popup_menu(self.actions, self)
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        width = self.menu.sizeHint().width()
+        if button_width and where.x() + width > screen.right():
+            where = QPoint(max(screen.left(), where.x() + button_width - width), where.y())
         self.menu.popup(where)
 
     def _on_notice_undo(self) -> None:
