@@ -1,8 +1,11 @@
-"""No clipped text anywhere: every pane and dialog of the app, opened on the demo home in a 1280×800 window, at
-the normal font size and at 150 % (the font scaled as a 150 % display setting scales it), shows each label,
-button, tab, column header and table cell whole, and nothing outside its window (tests/ui/clipping.py says
-what counts). The audiences table shows every column without scrolling sideways at the window's first size
-(1152 px wide on a 1280 px screen), and the tag filter's menu shows every tag whole.
+"""No clipped text: every pane and the dialogs of the audience list, standard audiences, connections, channels
+and preferences (the welcome, sync-compare, set-up wizard and editor dialogs are not opened yet), on the demo
+home in a 1280×800 window, at the normal font size and with the application font at 150 % (text 1.5 times as
+large in the same window: harsher than QT_SCALE_FACTOR=1.5, which scales the window with it), show each label,
+button, tab, column header and list item whole, no table cell cut while another column has room to spare, and
+nothing outside its window (tests/ui/clipping.py says what counts). The audiences table shows every column
+without scrolling sideways at the window's first size (1152 px wide on a 1280 px screen), the tag filter's
+menu shows every tag whole, and a row's Actions menu at the screen's edge opens under its button.
 """
 
 from __future__ import annotations
