@@ -1,5 +1,5 @@
 """No clipped text: every pane and the dialogs of the audience list, standard audiences, connections, channels
-and preferences (the welcome, sync-compare, set-up wizard and editor dialogs are not opened yet), on the demo
+and preferences and the welcome (the sync-compare, set-up wizard and editor dialogs are not opened yet), on the demo
 home in a 1280×800 window, at the normal font size and with the application font at 150 % (text 1.5 times as
 large in the same window: harsher than QT_SCALE_FACTOR=1.5, which scales the window with it), show each label,
 button, tab, column header and list item whole, no table cell cut while another column has room to spare, and
@@ -118,13 +118,15 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
     from app.ui.audiences import download_dialog, new_audience
     from app.ui.audiences.dialogs import AddTagDialog, RenameDialog
     from app.ui.channels.settings_dialog import ChannelSettingsDialog
-    from app.ui.connections.connect_dialog import ConnectDialog
+    from app.ui.connections.connect_dialog import ConnectDialog, SharedAttributesDialog
     from app.ui.connections.output_dialog import OutputDialog
     from app.ui.preferences import PreferencesDialog
     from app.ui.standard.calculate_dialog import CalculateDialog
     from app.ui.standard.credits_dialog import AddCreditsDialog
     from app.ui.standard import new_standard
     from app.ui.standard.send_dialog import SendDialog
+    from app.ui.home import HomeConnection
+    from app.ui.welcome import WelcomeDialog
     from app.ui.workers import Tasks
 
     tasks = Tasks()
@@ -164,6 +166,8 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
         problems += shown(qtbot, PreferencesDialog(home, tasks, workspaces))
         problems += shown(qtbot, AboutDialog(demo_home))
 
+        problems += shown(qtbot, SharedAttributesDialog(home, tasks, home.connections.list()[0]))
+
         # Bulk connect: its results, one refused with its reason.
         bulk = ConnectDialog(home, tasks, output, [(a.id, a.name) for a in audiences])
         qtbot.addWidget(bulk)
@@ -173,6 +177,15 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
             bulk.connect_chosen()
         problems += shown(qtbot, bulk)
         tasks.wait()
+
+    connection = HomeConnection(demo_home, tasks)
+    with qtbot.waitSignal(connection.opened, timeout=TIMEOUT_MS):
+        connection.start()
+    try:
+        problems += shown(qtbot, WelcomeDialog(connection, tasks, home_empty=False))
+    finally:
+        tasks.wait()
+        connection.close()
     assert not problems, "\n".join(problems)
 
 
