@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -203,8 +204,19 @@ def _utc_time(text: str) -> dt.datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help, --version or a usage error: written out here, so a closed pipe is noticed in main
+        sys.stdout.flush()
+        raise
     configure_logging(args.verbose)
     home = resolve_home(args.home)
     try:
@@ -212,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.ui.application import run_app  # Qt is loaded only for the desktop app
 
             return run_app(home, sys.argv[:1], self_test=args.self_test)
-        return COMMANDS[args.command](home, args)
+        code = COMMANDS[args.command](home, args)
+        sys.stdout.flush()  # here, so a reader that went away is noticed below, not at the interpreter's exit
+        return code
     except UserError as exc:
         print(f"audience-studio: {exc}", file=sys.stderr)
         return 1
@@ -221,13 +235,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _reader_gone() -> int:
+    """The command piped into stopped reading (`... | head`): end quietly, as a shell tool ended by SIGPIPE
+    does (status 141), rather than with a traceback. The rest of the output goes nowhere: standard output
+    is pointed at the null device so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout (an embedding, a test's capture)
+        pass
+    return 141
+
+
 # -- commands -----------------------------------------------------------------------------------
 
 
-def _open(home):
+#: Commands that only read the cache: they work beside the running desktop app (DuckDB lets one process
+#: open the cache while it writes, so they read a snapshot of it then; README.md, "Beside the running app").
+READ_ONLY_AUDIENCE_ACTIONS = ("list", "show")
+
+
+def _open(home, *, reading: bool = False):
     from app.engines.home import OpenHome
 
-    return OpenHome.open(home)
+    opened = OpenHome.open(home, reading=reading)
+    if opened.cache.snapshot_dir is not None:
+        print("audience-studio: the app has the cache open; reading a snapshot of it taken now.", file=sys.stderr)
+    return opened
 
 
 def cmd_demo(home, args) -> int:
@@ -352,7 +386,7 @@ def _count(n: int, noun: str) -> str:
 def cmd_info(home, args) -> int:
     from app.engines.info import format_info, home_info
 
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         info = home_info(opened)
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
@@ -362,7 +396,7 @@ def cmd_estimate(home, args) -> int:
     from app.engines.estimates import estimate_document
 
     document = _read_json(args.file)
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         workspaces = [opened.workspaces.get(w) for w in args.workspace] or [opened.workspaces.default()]
         result = estimate_document(opened, document, workspace_ids=[w.id for w in workspaces], now=args.now, exact=args.exact)
     if args.json:
@@ -388,7 +422,7 @@ def cmd_estimate(home, args) -> int:
 def cmd_export(home, args) -> int:
     from app.engines import downloads
 
-    with _open(home) as opened:
+    with _open(home, reading=True) as opened:
         audiences = [opened.audiences.get(name) for name in args.audiences]
         parts = downloads.parts_for(opened, audiences, args.variants)
         if args.identities:
@@ -413,7 +447,7 @@ def _read_json(path: Path):
 
 
 def cmd_audiences(home, args) -> int:
-    with _open(home) as opened:
+    with _open(home, reading=args.audiences_command in READ_ONLY_AUDIENCE_ACTIONS) as opened:
         service = opened.audiences
         action = args.audiences_command
         if action == "list":
@@ -423,19 +457,22 @@ def cmd_audiences(home, args) -> int:
                 from app.engines.audience_sizes import SizeCalculator
 
                 sizes = SizeCalculator(opened).sizes(audiences, now=args.now)
+            statuses = _statuses(opened, audiences)
             if args.json:
-                print_json([{**_audience_json(a, brief=True), **_size_json(sizes.get(a.id))} for a in audiences])
+                print_json([{**_audience_json(a, brief=True, status=statuses[a.id]), **_size_json(sizes.get(a.id))}
+                            for a in audiences])
             elif not audiences:
                 print("No audiences" + (" match." if args.tag or args.search else " yet: `audience-studio audiences create NAME` makes one."))
             else:
-                _print_table(audiences, sizes)
+                _print_table(audiences, statuses, sizes)
             return 0
         if action == "show":
             audience = service.get(args.audience)
+            status = _statuses(opened, [audience])[audience.id]
             if args.json:
-                print_json(_audience_json(audience))
+                print_json(_audience_json(audience, status=status))
             else:
-                _print_audience(audience)
+                _print_audience(audience, status)
             return 0
         if action == "create":
             audience = _create_audience(opened, args)
@@ -518,11 +555,22 @@ def _create_audience(opened, args):
     )
 
 
-def _audience_json(audience, *, brief: bool = False) -> dict[str, Any]:
+def _statuses(opened, audiences) -> dict[int, str]:
+    """audience id → its status as the app shows it. A standard audience's is where its calculation stands
+    (draft, calculating, ready, expired): its audience row stays "draft" (docs/standard_audiences.md)."""
+    found = {a.id: a.status for a in audiences}
+    if any(a.kind == "standard" for a in audiences):
+        from app.engines.standard_calculation import StandardAudiences
+
+        found.update({info.id: info.status.lower() for info in StandardAudiences(opened).list() if info.id in found})
+    return found
+
+
+def _audience_json(audience, *, brief: bool = False, status: str | None = None) -> dict[str, Any]:
     data = {
         "id": audience.id, "name": audience.name, "external_name": audience.effective_external_name,
         "external_name_set": audience.external_name is not None, "scope": audience.scope, "kind": audience.kind,
-        "status": audience.status, "workspace_ids": list(audience.workspace_ids), "input_ids": list(audience.input_ids),
+        "status": status or audience.status, "workspace_ids": list(audience.workspace_ids), "input_ids": list(audience.input_ids),
         "tags": list(audience.tags), "created_by": audience.created_by,
         "created_at": audience.created_at.isoformat(), "updated_at": audience.updated_at.isoformat(),
     }
@@ -538,13 +586,13 @@ def _size_json(size) -> dict[str, Any]:
             "volatility": None if size.volatility is None else round(size.volatility, 4), "size_problem": size.problem}
 
 
-def _print_table(audiences, sizes=None) -> None:
+def _print_table(audiences, statuses, sizes=None) -> None:
     sizes = sizes or {}
     rows, header = [], ("ID", "NAME", "STATUS", "SCOPE", "TAGS", "UPDATED (UTC)")
     if sizes:
         header += ("SIZE", "ADDS 24H", "DROPS 24H", "VOLATILITY")
     for a in audiences:
-        row = (str(a.id), a.name, a.status, a.scope, ", ".join(a.tags), a.updated_at.strftime("%Y-%m-%d %H:%M"))
+        row = (str(a.id), a.name, statuses[a.id], a.scope, ", ".join(a.tags), a.updated_at.strftime("%Y-%m-%d %H:%M"))
         if sizes:
             size = sizes[a.id]
             if size.size is None:
@@ -558,10 +606,10 @@ def _print_table(audiences, sizes=None) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
-def _print_audience(a) -> None:
+def _print_audience(a, status: str) -> None:
     external = a.effective_external_name + ("" if a.external_name else "  (same as the name)")
     print(f"Audience {a.id}: {a.name}")
-    for label, value in (("External name", external), ("Status", a.status), ("Scope", a.scope), ("Kind", a.kind),
+    for label, value in (("External name", external), ("Status", status), ("Scope", a.scope), ("Kind", a.kind),
                          ("Workspaces", ", ".join(map(str, a.workspace_ids))), ("Inputs", ", ".join(map(str, a.input_ids)) or "all"),
                          ("Tags", ", ".join(a.tags) or "none"), ("Created by", a.created_by),
                          ("Created", a.created_at.isoformat()), ("Updated", a.updated_at.isoformat())):

@@ -16,7 +16,10 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +209,37 @@ def first_row(cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None =
     return rows[0] if rows else None
 
 
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _copy_unchanged(source: Path, target: Path) -> bool:
+    """Copy the cache file and its write-ahead log (when there is one) to `target`; False if either changed
+    meanwhile (DuckDB writes them in place, so a copy made while it wrote could mix two states)."""
+    files = [(source, target), (source.with_name(source.name + ".wal"), target.with_name(target.name + ".wal"))]
+
+    def state() -> list[tuple[int, int] | None]:
+        found = []
+        for path, _ in files:
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                found.append(None)
+            else:
+                found.append((info.st_size, info.st_mtime_ns))
+        return found
+
+    before = state()
+    for (path, copy), seen in zip(files, before):
+        if seen is not None:
+            try:
+                shutil.copyfile(path, copy)
+            except FileNotFoundError:  # the log was checkpointed into the file and removed meanwhile
+                return False
+    return state() == before
+
+
 def sample_bucket(mpid: int) -> int:
     """The profile's bucket, the same as the cache computes (md5 of the decimal mpid, low 64 bits LE)."""
     digest = hashlib.md5(str(mpid).encode()).digest()
@@ -219,11 +253,21 @@ class CacheCounts:
     events: int
 
 
+class CacheInUse(UserError):
+    """Another process (the desktop app, usually) holds the cache open for writing."""
+
+
+#: How often a snapshot is tried again when the cache changed while it was being copied.
+SNAPSHOT_ATTEMPTS = 5
+
+
 class Cache:
     """One DuckDB connection per process; each thread works on its own `cursor()`."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False):
         self.path = Path(path) if path != ":memory:" else None
+        #: The folder of the snapshot this cache reads (see `for_reading`), removed on close; None: the file itself.
+        self.snapshot_dir: Path | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -231,19 +275,58 @@ class Cache:
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 # DuckDB lets one process write a database file: say so instead of a raw IO error.
-                raise UserError(
+                raise CacheInUse(
                     f"The cache {path} is in use by another Audience Studio (or another program). "
                     "Close it, or choose another --home."
                 ) from None
             raise UserError(f"The cache {path} cannot be opened: {exc}") from None
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
-        if not read_only:
-            try:
+        try:
+            if not read_only:
                 self._ensure_schema()
+            else:
+                self._refuse_unreadable(self.meta("schema_version"))
+        except BaseException:
+            self._con.close()
+            raise
+
+    @classmethod
+    def for_reading(cls, path: Path | str) -> Cache:
+        """The cache for a command that only reads it. DuckDB lets one process at a time open a file for
+        writing, and no other process may then open it at all, even read-only; so while the desktop app
+        has the cache open, this reads a snapshot: a copy of the cache file and its write-ahead log (the
+        commits not yet in the file) taken beside it, opened read-only and removed on `close()`.
+
+        The copy is kept only if neither file changed while it was made (size and modification time
+        before and after), so it holds exactly what was committed at one moment; a cache that keeps
+        changing (an import running) is tried SNAPSHOT_ATTEMPTS times, then refused with a message."""
+        try:
+            return cls(path)
+        except CacheInUse:
+            pass
+        source = Path(path)
+        for attempt in range(SNAPSHOT_ATTEMPTS):
+            folder: Path | None = None
+            try:
+                folder = Path(tempfile.mkdtemp(prefix=".cache-snapshot-", dir=source.parent))
+                if _copy_unchanged(source, folder / source.name):
+                    opened = cls(folder / source.name, read_only=True)
+                    opened.snapshot_dir = folder
+                    log.info("reading a snapshot of the cache %s (it is open for writing elsewhere)", source)
+                    return opened
+            except OSError as exc:  # no room for the copy, or the file cannot be read while it is open
+                _remove(folder)
+                raise CacheInUse(f"The cache {source} is in use by another Audience Studio, and a snapshot of it "
+                                 f"could not be made to read ({exc.strerror or exc}). Close the app, or free "
+                                 f"space in {source.parent}.") from None
             except BaseException:
-                self._con.close()
+                _remove(folder)
                 raise
+            _remove(folder)
+            time.sleep(0.2 * (attempt + 1))
+        raise CacheInUse(f"The cache {source} is being written by another Audience Studio (an import or sync?) and "
+                         "kept changing while it was copied to be read; try again when it has finished.")
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -255,6 +338,8 @@ class Cache:
 
     def close(self) -> None:
         self._con.close()
+        if self.snapshot_dir is not None:
+            shutil.rmtree(self.snapshot_dir, ignore_errors=True)
 
     def _ensure_schema(self) -> None:
         con = self._con

@@ -55,14 +55,20 @@ class OpenHome:
     user: str
 
     @classmethod
-    def open(cls, home: Home, *, user: str | None = None) -> OpenHome:
+    def open(cls, home: Home, *, user: str | None = None, reading: bool = False) -> OpenHome:
+        """`reading`: the caller only reads the cache, so it may read a snapshot of it while another process
+        (the desktop app) has it open for writing (`Cache.for_reading`; `cache.snapshot_dir` is then set)."""
         # The cache's module brings DuckDB, pyarrow and numpy (~0.5 s): imported here, by whoever opens a
         # home (a worker thread in the desktop app), rather than before the main window can show.
         from app.connectors.cache import Cache
 
         home.root.mkdir(parents=True, exist_ok=True)
         store = open_store(home.store_path)
-        cache = Cache(home.cache_path)
+        try:
+            cache = Cache.for_reading(home.cache_path) if reading else Cache(home.cache_path)
+        except BaseException:
+            store.close()
+            raise
         log.info("opened home %s", home.root)
         return cls(home, store, cache, user or current_user())
 

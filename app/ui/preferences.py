@@ -32,6 +32,7 @@ from app.paths import log_dir
 from app.ui import settings
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 WINDOW_HELP = ("Real-time audiences look at this many days of events, counted back from the moment they are "
                "calculated. A longer window finds more users but counts more slowly.")
@@ -74,11 +75,16 @@ class PreferencesDialog(QDialog):
         self._saving = False
 
         windows = QGroupBox("Real-time window")
-        windows_layout = QFormLayout(windows)
+        # The help above the form, not a row spanning it: QFormLayout gave a wrapped row too little height
+        # (its lines were cut at a larger font).
+        windows_layout = QFormLayout()
         help_label = QLabel(WINDOW_HELP)
         help_label.setWordWrap(True)
         help_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        windows_layout.addRow(help_label)
+        windows_outer = QVBoxLayout(windows)
+        windows_outer.addWidget(help_label)
+        windows_outer.addLayout(windows_layout)
+        self.windows_form = windows_layout
         self.windows: dict[int, QSpinBox] = {}
         for workspace in workspaces:
             box = QSpinBox()
@@ -93,11 +99,13 @@ class PreferencesDialog(QDialog):
             windows_layout.addRow(QLabel("There is no workspace yet."))
 
         refresh = QGroupBox("Live audiences")
-        refresh_layout = QFormLayout(refresh)
+        refresh_layout = QFormLayout()
         refresh_help = QLabel(REFRESH_HELP)
         refresh_help.setWordWrap(True)
         refresh_help.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        refresh_layout.addRow(refresh_help)
+        refresh_outer = QVBoxLayout(refresh)
+        refresh_outer.addWidget(refresh_help)
+        refresh_outer.addLayout(refresh_layout)
         self.refresh: dict[int, QSpinBox] = {}
         for workspace in workspaces:
             box = QSpinBox()
@@ -152,7 +160,7 @@ class PreferencesDialog(QDialog):
         layout.addWidget(places)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(440)
+        keep_whole(self, 440)
 
     def changed_windows(self) -> dict[int, int]:
         return {ws.id: self.windows[ws.id].value() for ws in self._workspaces

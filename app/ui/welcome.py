@@ -30,6 +30,7 @@ from app.errors import UserError
 from app.engines.home import OpenHome
 from app.ui.home import HomeConnection
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 #: The welcome's demo: big enough to feel real, small enough to be ready in about half a minute.
 WELCOME_DEMO_PROFILES = 20_000
@@ -50,7 +51,6 @@ class WelcomeDialog(QDialog):
                  *, demo_profiles: int = WELCOME_DEMO_PROFILES, home_empty: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Audience Studio")
-        self.setMinimumWidth(560)
         self._connection = connection
         self._tasks = tasks
         self._demo_profiles = demo_profiles
@@ -124,6 +124,7 @@ class WelcomeDialog(QDialog):
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
+        keep_whole(self, 560)
         layout.setSpacing(10)
         layout.addWidget(title)
         layout.addWidget(intro)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,18 @@ def test_user_errors_are_one_line_without_traceback(run, tmp_path):
 def test_the_installed_entry_point_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "app", "--home", str(tmp_path), "info", "--json"], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout)["workspaces"] == []
+
+
+@pytest.mark.parametrize("command", [["outputs", "partners"], ["--help"], ["info"]])
+def test_output_into_a_pipe_closed_early_ends_quietly(tmp_path, command):
+    # Issue 23: `audience-studio outputs partners | head` ended in a BrokenPipeError traceback. The reading
+    # end is closed before the command writes, so every write meets the closed pipe.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "app", "--home", str(tmp_path), *command], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode in (0, 141)

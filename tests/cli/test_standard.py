@@ -51,3 +51,20 @@ def test_a_bad_date_is_refused_by_the_parser(run, capsys):
     with pytest.raises(SystemExit):
         run("standard", "create", "X", "--from", "2019-13-01", "--to", "2019-12-31")
     assert "is not a date" in capsys.readouterr().err
+
+
+def test_audiences_list_and_show_give_a_standard_audience_its_state(run):
+    # Issue 23: `audiences list` showed a Ready standard audience as "draft" (the audience row's status, which a
+    # standard audience never leaves; its state lives with its calculation).
+    run("standard", "create", "2019 visitors", "--from", "2019-01-01", "--to", "2019-12-31", "--criteria", "CRITERIA")
+    run("standard", "create", "2020 visitors", "--from", "2020-01-01", "--to", "2020-12-31", "--criteria", "CRITERIA")
+    run("credits", "add", "Retail", "2", "--note", "Order 7")
+    assert run("standard", "calculate", "2019 visitors", "--yes")[0] == 0
+
+    listed = json.loads(run("audiences", "list", "--json")[1])
+    assert [(a["name"], a["kind"], a["status"]) for a in listed] == [
+        ("2019 visitors", "standard", "ready"), ("2020 visitors", "standard", "draft")]
+    table = run("audiences", "list")[1].splitlines()
+    assert [line.split("  ")[2] for line in table[1:]] == ["ready", "draft"]
+    assert "  Status:        ready" in run("audiences", "show", "2019 visitors")[1]
+    assert json.loads(run("audiences", "show", "2019 visitors", "--json")[1])["status"] == "ready"

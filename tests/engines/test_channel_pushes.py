@@ -328,3 +328,15 @@ def test_removing_by_hand_says_who(channels, pushing, buyers):
         pushing.remove(buyers.id, "harbor")
 
 
+
+
+def test_a_push_names_the_segment_by_its_external_name(channels, pushing, audiences, retail, segments, channel_api):
+    # Issue 23: the taxonomy carried the internal working name ("Q3 lapsed - test 2") instead of the name
+    # partners see.
+    audience = audiences.create("Q3 lapsed - test 2", external_name="Lapsed Outdoor Buyers", workspace_ids=[retail.id])
+    segments.update(audience.id, visibility="public", category="Retail > Outdoor")
+    channels.enable("harbor")
+    pushed = pushing.push(audience.id, "harbor")
+    assert pushed.taxonomy == "Lapsed Outdoor Buyers | Retail > Outdoor"
+    sent = channel_api.segments["harbor"][segment_ref(audience.id)]
+    assert (sent["name"], sent["taxonomy"]) == ("Lapsed Outdoor Buyers", "Lapsed Outdoor Buyers | Retail > Outdoor")

@@ -19,7 +19,7 @@ from app.ui.audiences.model import (
     UNANSWERED,
     Column,
 )
-from app.ui.audiences.table import HEADER_KEY
+from app.ui.audiences.table import HEADER_KEY, AudienceTable
 from app.ui.main_window import MainWindow
 from app.ui.kit.times import age, local_time
 from tests.ui.editor_homes import GOLD, IOS, SESSIONS, TIERS, document, fill_home, group, shopper
@@ -412,3 +412,31 @@ def test_connected_outputs_and_faults_show_in_the_list(qtbot, open_window, tagge
     qtbot.waitUntil(lambda: cell(window, "Gold members", Column.CONNECTED_OUTPUTS) == "2 (1 faulted)", timeout=TIMEOUT_MS)
     assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.DecorationRole) is not None
     assert "1 of its 2" in cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_outputs_column_counts_outputs_not_connections_and_aligns_like_the_numbers(qtbot, open_window,
+                                                                                        tagged_home, tmp_path):
+    # Issue 23: an audience whose A/B variations went to one output read "3" (its connections), and the
+    # column was left-aligned unlike every other number in the table.
+    from app.connectors.outputs.errors import Failure
+    from app.models.services.ab_tests import DraftVariation
+
+    with OpenHome.open(tagged_home, user="maria") as opened:
+        gold = opened.audiences.get("Gold members")
+        test = opened.ab_tests.save(gold.id, [DraftVariation(30, "Push"), DraftVariation(30, "Email")], seed="s")
+        export = opened.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
+        other = opened.outputs.create("Other export", "file_export", {"folder": str(tmp_path)})
+        per_variation = [opened.connections.connect(gold.id, export.id, variant_id=v.id) for v in test.variations]
+        opened.connections.connect(gold.id, other.id)
+        # Two variations' connections to one output stopped: still one faulted output.
+        for connection in per_variation[:2]:
+            opened.faults.record(connection.id, Failure("Authentication", "The token expired", 401, 3))
+    window = open_window(tagged_home)
+    assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS) == "2 (1 faulted)"
+    assert "1 of its 2" in cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.ToolTipRole)
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    for column in (Column.CONNECTED_OUTPUTS, Column.SIZE):
+        assert cell(window, "Gold members", column, Qt.ItemDataRole.TextAlignmentRole) == int(right)
+        header = window.findChild(AudienceTable).model().headerData(column, Qt.Orientation.Horizontal,
+                                                                    Qt.ItemDataRole.TextAlignmentRole)
+        assert header == int(right)

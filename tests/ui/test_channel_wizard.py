@@ -176,7 +176,8 @@ def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_exp
     harbor = section.status_labels["harbor"].text()
     assert harbor.startswith("Removed on ") and harbor.endswith("(expired after 30 days)")
     assert section.status_labels["openaudience"].text().startswith("Pushed on ")
-    assert "“Lapsed buyers | Retail > Lapsed”" in section.status_labels["openaudience"].text()
+    # The segment goes by the external name partners see (the audience "Lapsed buyers" is sent as lapsed_90d).
+    assert "“lapsed_90d | Retail > Lapsed”" in section.status_labels["openaudience"].text()
     assert section.action_buttons["openaudience"].text() == "Remove"
     assert section.action_buttons["harbor"].text() == "Push" and section.action_buttons["harbor"].isEnabled()
     assert section.message.text() == "Taken off: Harbor Data Marketplace (expired after 30 days)."
@@ -187,7 +188,7 @@ def test_the_segment_tab_shows_a_pushed_channel_and_one_taken_off_because_it_exp
     section.action_buttons["directory"].click()
     qtbot.waitUntil(lambda: section.status_labels["directory"].text().startswith("Pushed on "), timeout=TIMEOUT_MS)
     assert channels(connection).pushes(audience_id)["directory"].state == PUSHED
-    assert channel_api.segments["directory"][segment_ref(audience_id)]["taxonomy"] == "Lapsed buyers | Retail > Lapsed"
+    assert channel_api.segments["directory"][segment_ref(audience_id)]["taxonomy"] == "lapsed_90d | Retail > Lapsed"
 
 
 def test_a_private_segment_cannot_be_pushed_and_says_why(world, open_tab):

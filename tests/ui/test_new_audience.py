@@ -130,3 +130,73 @@ def test_names_with_an_ampersand_are_shown_as_typed_not_as_a_shortcut(qtbot, hom
         # "&&" is how Qt shows one "&"; a single "&" would underline " " or "P" and make Alt+P a shortcut.
         assert sorted(check.text() for check in shown)[0] == "Harbor && Pine EU"
         assert all(QKeySequence.mnemonic(check.text()).isEmpty() for check in shown)
+
+
+def test_the_dialog_starts_on_the_scope_of_the_tab_it_was_opened_from(qtbot, open_window, two_workspaces):
+    # Issue 23: opened from the Multi Workspace tab, it offered Single.
+    window = open_window(two_workspaces)
+    pane = window.pane("audiences").list
+    pane.tabs.setCurrentIndex(1)
+    dialog = open_dialog(qtbot, window)
+    assert dialog.multi.isChecked() and dialog.scope() == "multi"
+    assert dialog.workspace_box.isVisibleTo(dialog) and not dialog.workspace.isVisibleTo(dialog)
+    dialog.reject()
+    qtbot.waitUntil(lambda: pane.new_audience_dialog is None, timeout=TIMEOUT_MS)
+    pane.tabs.setCurrentIndex(0)
+    assert open_dialog(qtbot, window).scope() == "single"
+
+
+def _input_named(dialog: NewAudienceDialog, text: str):
+    return next(check for check in dialog.input_checks.values() if check.text() == text)
+
+
+def test_ticked_inputs_survive_switching_the_scope_back_and_forth(qtbot, two_workspaces):
+    # Issue 23: ticking Web, then switching to Multi (and back) dropped the tick.
+    with OpenHome.open(two_workspaces) as opened:
+        dialog = NewAudienceDialog(opened, None, read_choices(opened))
+        qtbot.addWidget(dialog)
+        dialog.name.setText("Web campers")
+        _input_named(dialog, "Web (platform)").setChecked(True)
+
+        dialog.multi.setChecked(True)  # Retail, chosen in single, is one of the several
+        retail, travel = list(dialog.workspace_checks.values())
+        assert retail.isChecked() and _input_named(dialog, "Web (platform)").isChecked()
+        travel.setChecked(True)
+        assert _input_named(dialog, "Web (platform) · Retail").isChecked()
+        retail.setChecked(False)  # Retail's inputs go away with it ...
+        retail.setChecked(True)  # ... and come back ticked
+        assert _input_named(dialog, "Web (platform) · Retail").isChecked()
+        _input_named(dialog, "Android (platform) · Travel").setChecked(True)
+        assert len(dialog.request().input_ids) == 2
+
+        dialog.single.setChecked(True)
+        assert [c.text() for c in dialog.input_checks.values() if c.isChecked()] == ["Web (platform)"]
+        assert dialog.request().input_ids == (_input_id(dialog, "Web (platform)"),)
+
+
+def _input_id(dialog: NewAudienceDialog, text: str) -> int:
+    return next(i for i, check in dialog.input_checks.items() if check.text() == text)
+
+
+def test_the_form_keeps_its_place_as_problems_and_hints_come_and_go(qtbot, two_workspaces):
+    # Issue 23: the fields below a problem line jumped down as it appeared (and up as it went).
+    with OpenHome.open(two_workspaces) as opened:
+        dialog = NewAudienceDialog(opened, None, read_choices(opened))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+
+        def places() -> tuple[int, ...]:
+            dialog.layout().activate()
+            return (dialog.external_name.mapTo(dialog, dialog.external_name.rect().topLeft()).y(),
+                    dialog.inputs_group.mapTo(dialog, dialog.inputs_group.rect().topLeft()).y(),
+                    dialog.inputs_group.height(), dialog.buttons.mapTo(dialog, dialog.buttons.rect().topLeft()).y())
+
+        before = places()
+        dialog.name.setText("Lapsed buyers")  # taken: the name's problem appears
+        assert dialog.name_problem.isVisibleTo(dialog)
+        assert places() == before
+        dialog.name.setText("Web campers")
+        _input_named(dialog, "Web (platform)").setChecked(True)  # the "none ticked" hint goes
+        assert not dialog.inputs_hint.isVisibleTo(dialog)
+        assert places() == before

@@ -110,7 +110,7 @@ def test_a_workspace_named_with_an_ampersand_is_labelled_as_typed(qtbot, open_wi
         opened.workspaces.create("Harbor & Pine US")
     dialog = open_preferences(qtbot, open_window(home_dir))
     [days] = dialog.windows.values()
-    form = days.parentWidget().layout()
-    assert isinstance(form, QFormLayout)
+    form = dialog.windows_form
+    assert isinstance(form, QFormLayout) and form.indexOf(days) >= 0
     label = form.labelForField(days)
     assert label.text() == "Harbor && Pine US" and QKeySequence.mnemonic(label.text()).isEmpty()

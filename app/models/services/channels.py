@@ -486,9 +486,12 @@ class ChannelService:
                                "and push again.")
             elif config is None or not config.enabled:
                 raise UserError(f"{c.name} is switched off: switch it on in Channel Settings to push to it.")
+            # Channels show the segment to buyers: it goes by the name partners see (the external name),
+            # never the internal working name.
+            shown = audience.effective_external_name
             segment = {
-                "ref": segment_ref(audience_id), "name": audience.name, "category": settings.category,
-                "taxonomy": taxonomy(audience.name, settings.category),
+                "ref": segment_ref(audience_id), "name": shown, "category": settings.category,
+                "taxonomy": taxonomy(shown, settings.category),
                 "cpm": None if settings.cpm_cents is None else f"{settings.cpm_cents / 100:.2f}",
                 "cpm_currency": CURRENCY,
                 **{k: setup[k] for k in c.body_settings if k in setup},

@@ -23,6 +23,7 @@ from app.models.store.schema import (
     ABVariant,
     Audience,
     Connection,
+    Fault,
     ForwardedIdentity,
     ForwardingState,
     OutputConfiguration,
@@ -362,6 +363,20 @@ class ConnectionService:
         """audience id → connections: the audiences list's Connected Outputs column."""
         with self.store.transaction() as session:
             return dict(session.execute(select(Connection.audience_id, func.count()).group_by(Connection.audience_id)).all())
+
+    def outputs_by_audience(self) -> dict[int, tuple[int, int]]:
+        """audience id → (outputs it is connected to, those of them with an open fault): the audiences list's
+        Outputs column. Outputs, not connections: an audience whose A/B variations go to one output has a
+        connection per variation, but one output."""
+        with self.store.transaction() as session:
+            outputs = dict(session.execute(
+                select(Connection.audience_id, func.count(Connection.configuration_id.distinct()))
+                .group_by(Connection.audience_id)).all())
+            faulted = dict(session.execute(
+                select(Connection.audience_id, func.count(Connection.configuration_id.distinct()))
+                .join(Fault, Fault.connection_id == Connection.id).where(Fault.resolved_at.is_(None))
+                .group_by(Connection.audience_id)).all())
+        return {audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in outputs.items()}
 
     @staticmethod
     def _configuration(session: Session, configuration_id: int) -> OutputConfiguration:

@@ -5,8 +5,16 @@ Painted by a delegate rather than a widget per row, so a list of thousands of au
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, Qt, Signal
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionButton, QStyleOptionViewItem
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionButton,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 ACTIONS_TEXT = "Actions ▾"
 
@@ -17,8 +25,20 @@ class ActionsDelegate(QStyledItemDelegate):
     #: fires when the button of a row is clicked: (the index, where to show the menu, in global coordinates)
     menu_requested = Signal(QModelIndex, QPoint)
 
+    @staticmethod
+    def button_width(widget: QWidget | None, metrics: QFontMetrics | None = None) -> int:
+        """The button's width as the style draws a push button of its text (a guess of a fixed padding cut
+        the text in some styles and at larger fonts)."""
+        style = widget.style() if widget is not None else QApplication.style()
+        metrics = metrics or (widget.fontMetrics() if widget is not None else QApplication.fontMetrics())
+        button = QStyleOptionButton()
+        button.text = ACTIONS_TEXT
+        button.fontMetrics = metrics
+        text = QSize(metrics.horizontalAdvance(ACTIONS_TEXT), metrics.height())
+        return style.sizeFromContents(QStyle.ContentsType.CT_PushButton, button, text, widget).width()
+
     def _button_rect(self, option: QStyleOptionViewItem) -> QRect:
-        width = option.fontMetrics.horizontalAdvance(ACTIONS_TEXT) + 20
+        width = min(self.button_width(option.widget, option.fontMetrics), option.rect.width() - 8)
         height = min(option.rect.height() - 4, option.fontMetrics.height() + 8)
         return QRect(option.rect.left() + 4, option.rect.center().y() - height // 2 + 1, width, height)
 
@@ -48,5 +68,5 @@ class ActionsDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex):
         hint = super().sizeHint(option, index)
-        hint.setWidth(option.fontMetrics.horizontalAdvance(ACTIONS_TEXT) + 32)
+        hint.setWidth(self.button_width(option.widget, option.fontMetrics) + 8)
         return hint

@@ -33,7 +33,7 @@ def name_problem(name: str, taken: Iterable[str], *, current: str | None = None)
         return None
     for other in taken:
         if other.casefold() == cleaned.casefold():
-            return f"An audience named “{other}” already exists; names must be unique, ignoring case."
+            return f"“{other}” already exists (names are unique, ignoring case)."
     return None
 
 

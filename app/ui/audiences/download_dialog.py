@@ -45,6 +45,7 @@ from app.engines.home import OpenHome
 from app.ui.home import HomeConnection
 from app.ui.mnemonics import literal
 from app.ui.workers import Task, Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 #: The folder the last download went to, offered next time.
 FOLDER_KEY = "downloads/folder"
@@ -222,7 +223,7 @@ class DownloadDialog(QDialog):
         layout.addWidget(self.status)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(560)
+        keep_whole(self, 560)
         self._update()
 
     # -- what the user chose -----------------------------------------------------------------------

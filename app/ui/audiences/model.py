@@ -70,6 +70,8 @@ HEADER_TOOLTIPS = {
 
 #: The columns read from the membership engine's statuses (app/engines/membership.py).
 SIZE_COLUMNS = (Column.SIZE, Column.ADDS, Column.DROPS, Column.VOLATILITY, Column.AS_OF)
+#: The columns of numbers: right-aligned, their headers too.
+NUMBER_COLUMNS = (Column.SIZE, Column.ADDS, Column.DROPS, Column.VOLATILITY, Column.CONNECTED_OUTPUTS)
 
 #: Shown in a size cell while the audience is calculated for the first time.
 COMPUTING = "…"
@@ -154,6 +156,9 @@ class AudienceTableModel(QAbstractTableModel):
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
             return HEADER_TOOLTIPS.get(Column(section))
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # a column of numbers is headed on the numbers' side
+            right = section in NUMBER_COLUMNS
+            return int((Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -231,6 +236,8 @@ class AudienceTableModel(QAbstractTableModel):
             return f"{connected} ({faulted} faulted)" if faulted else str(connected)
         if role == SORT_ROLE:
             return float(connected)
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # a number, aligned like the sizes
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and faulted:
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         if role == Qt.ItemDataRole.ToolTipRole:

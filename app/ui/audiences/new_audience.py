@@ -32,6 +32,7 @@ from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,29 @@ def _hint_label() -> QLabel:
     return label
 
 
+def _room(label: QLabel, lines: int = 1) -> QWidget:
+    """The room of a hint or problem of up to `lines` lines, kept while it is hidden, so the form below it does
+    not jump as the user types and the line comes and goes. (Its texts are written to fit; the clipping test,
+    tests/ui/test_no_clipping.py, checks them.)"""
+    room = QWidget()
+    layout = QVBoxLayout(room)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+    # Fixed: a wrapped label's height-for-width would still let the row grow and shrink.
+    room.setFixedHeight(lines * label.fontMetrics().lineSpacing())
+    return room
+
+
 class NewAudienceDialog(QDialog):
     """Asks for a new audience's name, external name, workspaces and inputs; creates it in the background."""
 
     #: fires after the audience was created (its id); the dialog then closes
     created = Signal(int)
 
-    def __init__(self, home: OpenHome, tasks: Tasks, choices: NewAudienceChoices, parent: QWidget | None = None) -> None:
+    def __init__(self, home: OpenHome, tasks: Tasks, choices: NewAudienceChoices, parent: QWidget | None = None,
+                 *, scope: str = "single") -> None:
+        """`scope`: the scope to start with, the tab of the list the dialog was opened from ("single" or "multi";
+        a home with fewer than two workspaces starts single anyway)."""
         super().__init__(parent)
         self.setWindowTitle("New Audience")
         self.setAccessibleName("New audience")
@@ -83,6 +100,9 @@ class NewAudienceDialog(QDialog):
         self._choices = choices
         self._creating = False
         self._inputs_shown_for: tuple[int, ...] | None = None
+        #: every input the user ticked, kept while its workspace is not chosen (a scope or workspace switch
+        #: hides its box) so that it is ticked again when it comes back
+        self._ticked_inputs: set[int] = set()
 
         self.name = QLineEdit()
         self.name.setAccessibleName("Name")
@@ -104,8 +124,8 @@ class NewAudienceDialog(QDialog):
         self.scope_buttons = QButtonGroup(self)
         self.scope_buttons.addButton(self.single)
         self.scope_buttons.addButton(self.multi)
-        self.single.setChecked(True)
         self.multi.setEnabled(len(choices.workspaces) >= 2)
+        (self.multi if scope == "multi" and self.multi.isEnabled() else self.single).setChecked(True)
         if len(choices.workspaces) < 2:
             self.multi.setToolTip("Needs two or more workspaces; this home has "
                                   f"{len(choices.workspaces)}")
@@ -137,17 +157,19 @@ class NewAudienceDialog(QDialog):
         self.inputs_layout = QVBoxLayout(self.inputs_group)
         self.input_checks: dict[int, QCheckBox] = {}
         self.inputs_hint = _hint_label()
+        self._inputs_hint_room = _room(self.inputs_hint)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("&Name", self.name)
-        form.addRow("", self.name_problem)
+        form.addRow("", _room(self.name_problem, lines=2))  # it quotes the name taken: two lines at most
         form.addRow("&External name", self.external_name)
-        form.addRow("", self.external_hint)
+        form.addRow("", _room(self.external_hint, lines=2))  # it quotes the name: two lines at most
         form.addRow("Scope", scope_row)
         form.addRow("&Workspace", self.workspace)
         form.addRow("Workspaces", self.workspace_box)
-        form.addRow("", self.workspace_problem)
+        self._workspace_problem_room = _room(self.workspace_problem)
+        form.addRow("", self._workspace_problem_room)
         self._form = form
 
         self.create_problem = QLabel()
@@ -164,13 +186,14 @@ class NewAudienceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.inputs_group)
-        layout.addWidget(self.create_problem)
+        layout.addWidget(_room(self.create_problem, lines=2))
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(460)
+        keep_whole(self, 460)
 
         self.name.textChanged.connect(self._on_changed)
         self.external_name.textChanged.connect(self._on_changed)
         self.single.toggled.connect(self._on_scope_changed)
+        self.multi.toggled.connect(self._on_multi_toggled)
         self.workspace.currentIndexChanged.connect(self._on_scope_changed)
         self._on_scope_changed()
 
@@ -233,19 +256,30 @@ class NewAudienceDialog(QDialog):
 
     # -- showing -------------------------------------------------------------------------------------
 
+    def _on_multi_toggled(self, multi: bool) -> None:
+        if multi and not any(check.isChecked() for check in self.workspace_checks.values()):
+            # Switched from single: the workspace chosen there is one of the several, with its ticked inputs.
+            check = self.workspace_checks.get(self.workspace.currentData())
+            if check is not None:
+                check.blockSignals(True)
+                check.setChecked(True)
+                check.blockSignals(False)
+            self._on_scope_changed()
+
     def _on_scope_changed(self, *_args) -> None:
         single = self.scope() == "single"
         self._form.setRowVisible(self.workspace, single)
         self._form.setRowVisible(self.workspace_box, not single)
+        # Its problem (too few workspaces) is a multi-workspace one, unless there are none at all.
+        self._form.setRowVisible(self._workspace_problem_room, not single or not self._choices.workspaces)
         self._show_inputs(self.chosen_workspace_ids())
         self._on_changed()
 
     def _show_inputs(self, workspace_ids: tuple[int, ...]) -> None:
         self._inputs_shown_for = workspace_ids
-        ticked = set(self.chosen_input_ids())
         while self.inputs_layout.count():
             widget = self.inputs_layout.takeAt(0).widget()
-            if widget is not None and widget is not self.inputs_hint:
+            if widget is not None and widget is not self._inputs_hint_room:
                 widget.deleteLater()
         self.input_checks = {}
         chosen = [ws for ws in self._choices.workspaces if ws.id in set(workspace_ids)]
@@ -254,15 +288,19 @@ class NewAudienceDialog(QDialog):
                 where = f" · {workspace.name}" if len(chosen) > 1 else ""
                 check = QCheckBox(literal(f"{item.name} ({item.kind}){where}"))
                 check.setAccessibleName(f"Input {item.name} of {workspace.name}")
-                check.setChecked(item.id in ticked)
-                check.toggled.connect(self._on_changed)
+                check.setChecked(item.id in self._ticked_inputs)
+                check.toggled.connect(lambda on, input_id=item.id: self._on_input_ticked(input_id, on))
                 self.inputs_layout.addWidget(check)
                 self.input_checks[item.id] = check
-        self.inputs_layout.addWidget(self.inputs_hint)
+        self.inputs_layout.addWidget(self._inputs_hint_room)
         if not chosen:
             self.inputs_hint.setText("Choose the workspaces first.")
         elif not self.input_checks:
             self.inputs_hint.setText("The workspace has no platforms or feeds yet: all its data counts.")
+
+    def _on_input_ticked(self, input_id: int, ticked: bool) -> None:
+        (self._ticked_inputs.add if ticked else self._ticked_inputs.discard)(input_id)
+        self._on_changed()
 
     def _on_changed(self, *_args) -> None:
         if self.chosen_workspace_ids() != self._inputs_shown_for:
@@ -292,11 +330,12 @@ class NewAudienceDialog(QDialog):
         self.create_button.setText("Creating…" if self._creating else "Create")
 
 
-def open_new_audience_dialog(home: OpenHome, tasks: Tasks, parent: QWidget, on_created) -> None:
-    """Read the workspaces and taken names in a worker, then show the dialog (modal to `parent`)."""
+def open_new_audience_dialog(home: OpenHome, tasks: Tasks, parent: QWidget, on_created, *, scope: str = "single") -> None:
+    """Read the workspaces and taken names in a worker, then show the dialog (modal to `parent`), starting on
+    `scope` (the list's tab)."""
 
     def show(choices: NewAudienceChoices) -> None:
-        dialog = NewAudienceDialog(home, tasks, choices, parent)
+        dialog = NewAudienceDialog(home, tasks, choices, parent, scope=scope)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.created.connect(on_created)
         parent.new_audience_dialog = dialog  # for tests and for the window to find it

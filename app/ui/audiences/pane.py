@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
 
 from app.engines.home import OpenHome
 from app.models.services.audiences import AudienceInfo
@@ -57,12 +57,10 @@ def read_audiences(home: OpenHome) -> AudienceList:
     # Imported by the worker: the engine brings DuckDB work the window's start does not need.
     from app.engines import membership
 
-    connected = home.connections.counts_by_audience()
-    faulted = home.faults.open_counts_by_audience()
     return AudienceList(
         audiences=home.audiences.list(kind="realtime"),  # standard audiences have their own pane
         has_workspace=bool(home.workspaces.list()),
-        outputs={audience_id: (count, faulted.get(audience_id, 0)) for audience_id, count in connected.items()},
+        outputs=home.connections.outputs_by_audience(),
         ab_tests=frozenset(home.ab_tests.audience_ids()),
         statuses={audience_id: status for (audience_id, variant_id), status in membership.statuses(home).items()
                   if variant_id == membership.WHOLE},
@@ -333,7 +331,8 @@ class AudiencesPane(Pane):
             self.select_when_listed(audience_id)
             self.open_requested.emit(audience_id)
 
-        open_new_audience_dialog(home, self.tasks, self, created)
+        # The dialog starts on the scope of the tab it was opened from.
+        open_new_audience_dialog(home, self.tasks, self, created, scope=self.proxy.scope or "single")
 
     def _on_home_open_failed(self, message: str) -> None:
         self._open_error = message
@@ -359,11 +358,19 @@ class AudiencesPane(Pane):
     def _on_actions_clicked(self, index, where: QPoint) -> None:
         if not self.table.selectionModel().isRowSelected(index.row(), index.parent()):
             self.table.selectRow(index.row())
-        self._popup(where)
+        self._popup(where, button_width=self.table.actions_delegate.button_width(self.table))
 
-    def _popup(self, where: QPoint) -> None:
+    def _popup(self, where: QPoint, *, button_width: int = 0) -> None:
+        """The row's menu at `where` (below a button `button_width` wide, whose bottom-left `where` is).
+        Where the menu would run off the screen's right edge (the Actions column is the table's last), it
+        opens right-aligned under its button, as a drop-down at a window's edge does, rather than pushed
+        against the screen's edge."""
         self.actions.update_enabled()
         self.menu = popup_menu(self.actions, self)
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        width = self.menu.sizeHint().width()
+        if button_width and where.x() + width > screen.right():
+            where = QPoint(max(screen.left(), where.x() + button_width - width), where.y())
         self.menu.popup(where)
 
     def _on_notice_undo(self) -> None:

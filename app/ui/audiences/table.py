@@ -7,20 +7,23 @@ whether they were sized by hand are remembered between starts.
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QObject, QSettings, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QObject, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from app.models.services.audiences import AudienceInfo
 from app.ui.audiences.actions_column import ActionsDelegate
 from app.ui.audiences.filters import AudienceFilter
 from app.ui.audiences.model import AUDIENCE_ROLE, AudienceTableModel, Column
-from app.ui.kit.times import local_time
 
 #: Below this the name column stops shrinking and the other columns shrink (to their headers' width),
 #: then the table scrolls sideways.
 MIN_NAME_WIDTH = 200
+#: The name column asks for its longest name up to this width; beyond it, long names are cut first.
+MAX_NAME_WIDTH = 420
+#: Columns that never give way: a cut button, time or state reads as broken.
+KEPT_WHOLE = (Column.ACTIONS, Column.LAST_UPDATED, Column.AS_OF)
 HEADER_KEY = "audiences/header_v4"  # v4: with the As of column; an older state would misplace columns
 #: Whether the user has sized a column by hand: then the widths are theirs, and only the name column follows the window.
 SIZED_KEY = "audiences/columns_sized_by_hand"
@@ -58,11 +61,15 @@ class AudienceTable(QTableView):
         header.setStretchLastSection(False)
         #: widths that show typical values whole, and the least each column may shrink to (its header)
         self.preferred_widths = self._column_widths()
-        self._narrowest = self._header_widths(self.preferred_widths)
         self._sized_by_hand = False
         self._fitting = False
+        self._refit_pending = False
         for column, width in self.preferred_widths.items():
             self.setColumnWidth(column, width)
+        # The widths follow the values shown (an empty column gives its room to the names).
+        for signal in (self.proxy.modelReset, self.proxy.layoutChanged, self.proxy.rowsInserted,
+                       self.proxy.rowsRemoved, self.proxy.dataChanged):
+            signal.connect(self._refit_soon)
         # Not QHeaderView.Stretch: that squeezes the name to nothing in a narrow window.
         header.installEventFilter(self)
         header.sectionResized.connect(self._on_column_resized)
@@ -97,59 +104,63 @@ class AudienceTable(QTableView):
     # -- column widths -----------------------------------------------------------------------------
 
     def _column_widths(self) -> dict[Column, int]:
-        # Wide enough for the header and typical values; the name column takes the rest.
-        metrics = self.fontMetrics()
+        """What each column but the name wants: its header's text and the values it shows now, whole (an
+        empty column asks for its header only, so the names get the room)."""
+        least = self._header_widths()
+        widths = {column: max(least[column], self.sizeHintForColumn(column)) for column in least}
+        widths[Column.ACTIONS] = max(widths[Column.ACTIONS], self.actions_delegate.button_width(self) + 8)
+        return widths
 
-        def fit(*texts: str) -> int:
-            return max(metrics.horizontalAdvance(text) for text in texts) + 28
+    def _header_widths(self) -> dict[Column, int]:
+        """The least each column but the name may have: its header's text (and the sort arrow, if sorted by it)."""
+        header = self.horizontalHeader()
+        metrics = header.fontMetrics()
+        margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
+        arrow = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, None, header)
+        return {column: metrics.horizontalAdvance(str(self.list_model.headerData(column, Qt.Orientation.Horizontal)))
+                        + 2 * margin + (arrow + margin if header.sortIndicatorSection() == column else 0)
+                for column in Column if column != Column.NAME}
 
-        return {
-            Column.SIZE: fit("Size", "1,234,567"),
-            Column.ADDS: fit("Adds", "12,345"),
-            Column.DROPS: fit("Drops", "12,345"),
-            Column.VOLATILITY: fit("Volatility"),
-            Column.AS_OF: fit("Calculating…", "Not calculated", "59 min ago"),
-            Column.CONNECTED_OUTPUTS: fit("Outputs", "12 (3 faulted)") + 20,
-            Column.CREATED_BY: fit("Created By"),
-            Column.LAST_UPDATED: fit("Last Updated", local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))),
-            Column.STATUS: fit("Inactive", "Status"),
-            Column.TAGS: fit("retention, high-value"),
-            Column.ACTIONS: metrics.horizontalAdvance("Actions ▾") + 36,
-        }
+    def _refit_soon(self, *_args) -> None:
+        """The values shown changed: fit the columns to them once the changes of this turn are in."""
+        if not self._refit_pending:
+            self._refit_pending = True
+            QTimer.singleShot(0, self._refit)
 
-    def _header_widths(self, preferred: dict[Column, int]) -> dict[Column, int]:
-        metrics = self.horizontalHeader().fontMetrics()
-        headers = self.list_model.headerData
-        narrowest = {column: min(width, max(metrics.horizontalAdvance(str(headers(column, Qt.Orientation.Horizontal)))
-                                            + 16, 44))
-                     for column, width in preferred.items()}
-        # The Actions button, a whole date and the As of state never give way: a cut button or time reads as
-        # broken. (The padding of a date and a state may go: their texts are known.)
-        narrowest[Column.ACTIONS] = preferred[Column.ACTIONS]
-        metrics = self.fontMetrics()
-        narrowest[Column.LAST_UPDATED] = metrics.horizontalAdvance(
-            local_time(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC))) + 14
-        narrowest[Column.AS_OF] = max(metrics.horizontalAdvance(t) for t in ("Calculating…", "Not calculated")) + 14
-        return narrowest
+    def _refit(self) -> None:
+        self._refit_pending = False
+        self.preferred_widths = self._column_widths()
+        self.fit_name_column()
 
     def fit_name_column(self) -> None:
-        """The name takes the width the other columns leave, but never less than MIN_NAME_WIDTH.
-
-        Until the user sizes a column by hand, the other columns also give way in a narrow window
-        (down to their headers' width, all in the same proportion), so that at the window's first
-        size every column, Status and Actions included, is on screen rather than behind a scroll bar.
+        """Until the user sizes a column by hand, each column but the name gets what its header and values
+        need (an empty column just its header) and the name the rest. When the window is too narrow for
+        all that, the tags give way first (their tooltip lists them), then the name (down to
+        MIN_NAME_WIDTH), then the others (down to their headers), and only then does the table scroll
+        sideways. Once the user sized a column, the widths are theirs and the name takes the rest.
         """
         header = self.horizontalHeader()
         self._fitting = True
         try:
             if not self._sized_by_hand:
-                room = header.width() - MIN_NAME_WIDTH
-                wanted, least = sum(self.preferred_widths.values()), sum(self._narrowest.values())
-                give = 1.0 if room >= wanted else max(0.0, (room - least) / max(1, wanted - least))
-                for column, preferred in self.preferred_widths.items():
-                    narrowest = self._narrowest[column]
-                    # Down, never up: eleven columns rounded up overrun the width by a few pixels.
-                    self.setColumnWidth(column, int(narrowest + give * (preferred - narrowest)))
+                least = self._header_widths()
+                widths = dict(self.preferred_widths)
+                names = max(MIN_NAME_WIDTH, min(MAX_NAME_WIDTH, self.sizeHintForColumn(Column.NAME)))
+                short = sum(widths.values()) + names - header.width()
+                if short > 0:  # the tags give way
+                    cut = max(0, min(short, widths[Column.TAGS] - least[Column.TAGS]))
+                    widths[Column.TAGS] -= cut
+                    short -= cut
+                if short > 0:  # then the name
+                    short -= names - max(MIN_NAME_WIDTH, names - short)
+                if short > 0:  # then the others, in the same proportion
+                    spare = {c: w - least[c] for c, w in widths.items() if c not in KEPT_WHOLE}
+                    share = min(1.0, short / max(1, sum(spare.values())))
+                    for column, room in spare.items():
+                        # Rounded up, so the columns never overrun the width by a pixel or two.
+                        widths[column] -= min(room, math.ceil(room * share))
+                for column, width in widths.items():
+                    self.setColumnWidth(column, width)
             others = sum(header.sectionSize(column) for column in Column if column != Column.NAME)
             self.setColumnWidth(Column.NAME, max(MIN_NAME_WIDTH, header.width() - others))
         finally:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QToolButton, QWidget, QWidgetAction
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QStyle, QToolButton, QWidget, QWidgetAction
 
 
 class TagFilter(QToolButton):
@@ -86,8 +86,22 @@ class TagFilter(QToolButton):
             self.setText("Tags: " + (" + ".join(shown) if len(shown) <= 2 else f"{shown[0]} + {len(shown) - 1} more"))
         self.clear_action.setEnabled(bool(self._chosen))
 
+    def sizeHint(self) -> QSize:
+        # Room for the menu's arrow beside the text: a text-only tool button's hint leaves none, so the
+        # arrow was drawn over the text's last letter ("Tags: any").
+        hint = super().sizeHint()
+        arrow = self.style().pixelMetric(QStyle.PixelMetric.PM_MenuButtonIndicator, None, self)
+        return QSize(hint.width() + 2 * arrow, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
     def _fit_list(self) -> None:
+        """Up to 12 tags shown whole (more scroll): each row as tall as its check box and text need."""
         rows = min(self.list.count(), 12)
-        height = self.list.sizeHintForRow(0) * rows + 4 if rows else 24
-        self.list.setFixedHeight(height)
-        self.list.setMinimumWidth(max(180, self.list.sizeHintForColumn(0) + 40))
+        self.list.setSpacing(1)
+        row = max((self.list.sizeHintForRow(r) for r in range(rows)), default=0) + 2 * self.list.spacing()
+        frame = 2 * self.list.frameWidth()
+        self.list.setFixedHeight(row * rows + frame + 2 if rows else 24)
+        scroll = self.list.verticalScrollBar().sizeHint().width() if self.list.count() > rows else 0
+        self.list.setMinimumWidth(max(180, self.list.sizeHintForColumn(0) + frame + scroll + 8))

@@ -24,6 +24,7 @@ from app.models.services.channels import ChannelService, ChannelState
 from app.ui.audiences.model import local_time
 from app.ui.channels.wizard import ERROR_STYLE, ChannelSetupWizard
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 def _muted(label: QLabel) -> QLabel:
@@ -83,7 +84,7 @@ class ChannelSettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(640, 420)
+        keep_whole(self, 640)
 
     def load(self) -> None:
         service = self.service

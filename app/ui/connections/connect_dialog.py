@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -35,6 +36,7 @@ from app.engines.home import OpenHome
 from app.models.services.outputs import OutputInfo
 from app.ui.connections.form import FieldsForm
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 STATUSES = (("sending", "Sending"), ("inactive", "Inactive"))
 
@@ -113,7 +115,6 @@ class ConnectDialog(QDialog):
         super().__init__(parent)
         self._home, self._tasks, self.output = home, tasks, output
         self.setWindowTitle(f"Connect Audiences to “{output.name}”")
-        self.setMinimumWidth(480)
 
         self.search = QLineEdit(placeholderText="Filter audiences")
         self.search.setClearButtonEnabled(True)
@@ -157,6 +158,12 @@ class ConnectDialog(QDialog):
 
         self.report = QListWidget()
         self.report.setAccessibleName("Connection report")
+        # A refusal's reason is a sentence: wrapped within the dialog, never cut at its edge or behind a
+        # sideways scroll.
+        self.report.setWordWrap(True)
+        self.report.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.report.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.report.setResizeMode(QListView.ResizeMode.Adjust)
         self.report.setVisible(False)
         self.message = QLabel(wordWrap=True)
         self.message.setVisible(False)
@@ -166,6 +173,7 @@ class ConnectDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        keep_whole(self, 480)
         layout.addWidget(hint)
         layout.addWidget(self.search)
         layout.addWidget(self.audiences, 1)
@@ -342,7 +350,6 @@ class SharedAttributesDialog(QDialog):
         super().__init__(parent)
         self._home, self._tasks, self.connection = home, tasks, connection
         self.setWindowTitle(f"Attributes Shared with “{connection.output_name}”")
-        self.setMinimumWidth(420)
         intro = QLabel(f"Audience “{connection.audience_name}”. The next forwarding run sends every identity again "
                        "with the values of the attributes ticked here.", wordWrap=True)
         self.sharing = AttributeChecklist()
@@ -355,6 +362,7 @@ class SharedAttributesDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        keep_whole(self, 420)
         layout.addWidget(intro)
         layout.addWidget(self.sharing, 1)
         layout.addWidget(self.message)

@@ -50,6 +50,8 @@ class PartnerDirectory(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Never narrower than the "Partner" header: a narrower pane scrolls sideways instead of cutting it.
+        header.setMinimumSectionSize(header.sectionSizeHint(0))
 
         combos = QHBoxLayout()
         combos.addWidget(self.category)

@@ -25,6 +25,7 @@ from app.models.services.outputs import OutputInfo
 from app.ui.connections.form import FieldsForm
 from app.ui.connections.sign_in import SignIn
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 class OutputDialog(QDialog):
@@ -43,7 +44,6 @@ class OutputDialog(QDialog):
         self.output = output
         self._secrets_present = secrets_present or {}
         self.sign_in_run: SignIn | None = None
-        self.setMinimumWidth(560)
 
         self.name = QLineEdit(output.name if output else "")
         self.name.setPlaceholderText("e.g. Newsletter list")
@@ -92,6 +92,7 @@ class OutputDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        keep_whole(self, 560)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.message)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence, QStandardItem, QStandardItemMod
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -201,9 +202,13 @@ class ConnectionsPane(Pane):
         view.setRootIsDecorated(False)
         view.setAlternatingRowColors(True)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setColumnWidth(0, 160)
-        view.setColumnWidth(1, 130)
-        view.setColumnWidth(2, 110)
+        # The other columns fit their header and values, the first (a name) takes the rest: no header or
+        # value cut while a column has room to spare, and no sideways scrolling while the names fit.
+        header = view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(header.sectionSizeHint(0))
         return view
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.models.services.standard_audiences import Quote
 from app.engines.standard_calculation import CalculationJob, StandardAudiences
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 def _plural(count: int, word: str) -> str:
@@ -101,7 +102,7 @@ class CalculateDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(480)
+        keep_whole(self, 480)
 
     # -- the quote ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.models.services.credits import MAX_GRANT, MAX_NOTE_LENGTH, CreditService
 from app.models.services.workspaces import WorkspaceInfo
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 class AddCreditsDialog(QDialog):
@@ -66,7 +67,7 @@ class AddCreditsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(400)
+        keep_whole(self, 400)
         self.workspace.currentIndexChanged.connect(self._update)
         self.note.textChanged.connect(self._update)
         self._update()

@@ -36,6 +36,7 @@ from app.models.services.workspaces import WorkspaceInfo
 from app.ui.audiences.dialogs import name_problem
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class NewStandardAudienceDialog(QDialog):
         layout.addWidget(self.inputs_group)
         layout.addWidget(self.create_problem)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(520)
+        keep_whole(self, 520)
 
         self.name.textChanged.connect(self._on_changed)
         self.all_data.toggled.connect(self._on_changed)

@@ -25,6 +25,7 @@ from app.engines.standard_calculation import StandardAudiences
 from app.ui.connections import forward
 from app.ui.mnemonics import literal
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.dialogs import keep_whole
 
 
 def _partner_name(key: str) -> str:
@@ -81,7 +82,7 @@ class SendDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(460)
+        keep_whole(self, 460)
 
     def load(self) -> None:
         home, audience_id = self._service.home, self.audience.id
