@@ -20,7 +20,8 @@ from typing import Any, Mapping
 
 from app.builder.criteria_types import entry_for
 from app.builder.document import VERSION as CRITERIA_VERSION
-from app.builder.editing import OPERATOR_WORDS, _value_words, describe, window_words
+from app.builder.editing import describe, window_words
+from app.builder.wording import operator_words, value_words
 from app.errors import InvalidInput
 
 #: The shape of version documents this app writes and reads.
@@ -294,13 +295,8 @@ def _node_changes(old: Mapping[str, Any], new: Mapping[str, Any], nodes: Mapping
     return [Change(kind, "changed", f"{subject}: {'; '.join(parts)}")]
 
 
-#: How a count compares, in words ("at least 2 times").
-_COUNT_WORDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "fewer than", "eq": "exactly",
-                "ne": "other than", "between": "between"}
-
-
 def _comparison(node: Mapping[str, Any]) -> str:
-    words = f"{OPERATOR_WORDS.get(node.get('operator', ''), node.get('operator') or '')} {_value_words(node.get('value'))}".strip()
+    words = f"{operator_words(node.get('operator')) if node.get('operator') else ''} {value_words(node.get('value'))}".strip()
     return words or "(none)"
 
 
@@ -311,7 +307,7 @@ def _field_words(key: str, value: Any) -> str:
         return window_words(value) or _plain(value)
     if key == "frequency" and isinstance(value, Mapping):
         times = value.get("value")
-        return (f"{_COUNT_WORDS.get(value.get('operator'), value.get('operator'))} {_value_words(times)} "
+        return (f"{operator_words(value.get('operator'), count=True)} {value_words(times)} "
                 f"time{'' if times == 1 else 's'}")
     if key == "exclude":
         return "yes" if value else "no"

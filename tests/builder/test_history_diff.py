@@ -45,7 +45,7 @@ def test_cards_and_groups_added_and_removed_are_named_once_per_branch() -> None:
     old, new = _document([_purchase(2)]), _document([group])
     changes = diff(old, new)
     assert [(c.part, c.how) for c in changes] == [("card", "removed"), ("group", "added")]
-    assert changes[0].text == "Card removed: Purchase, count ≥ 2, in the last 30 days"
+    assert changes[0].text == "Card removed: Purchase, at least 2 times, in the last 30 days"
     assert changes[1].text == "Group added: the group “any of 1” (g)"
 
 
