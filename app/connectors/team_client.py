@@ -9,10 +9,9 @@ off the GUI thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -53,3 +52,42 @@ def password_sign_in(server_url: str, email: str, password: str, label: str | No
         return str(answer["user"]), str(answer["token"])
     except (ValueError, KeyError, TypeError):
         raise SyncError(f"The server's answer to POST /v1/sign-in is not a sign-in; is {url} an Audience Studio server?") from None
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One Server-Sent Event: its kind ("batch", "refused"), its item, and the position after it (its id)."""
+
+    kind: str
+    item: dict
+    position: str
+
+
+def read_events(lines: Iterator[str]) -> Iterator[StreamEvent | str]:
+    """Server-Sent Events from the stream's lines (WHATWG's parsing rules): each event, and each bare id
+    (an `id:` without data, which moves the position on without an event) as a str."""
+    data: list[str] = []
+    kind, position, moved = "message", None, False
+    for line in lines:
+        if line == "":
+            if data:
+                try:
+                    item = json.loads("\n".join(data))
+                except ValueError:
+                    item = None
+                if isinstance(item, dict):
+                    yield StreamEvent(kind, item, position or "")
+            elif moved and position is not None:
+                yield position
+            data, kind, moved = [], "message", False
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            kind = value
+        elif name == "id" and "\0" not in value:
+            position, moved = value, True
