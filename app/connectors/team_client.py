@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from app.connectors.sync_client import SyncClient, SyncError, _server_message
+from app.connectors.sync_client import SyncError, _server_message
 from app.errors import InvalidInput
 
 #: How long a sign-in may take: the server hashes the password with argon2 (tens of milliseconds).

@@ -269,3 +269,25 @@ def test_the_first_workspace_init_makes_is_found_by_any_spelling_of_its_name(sta
         assert _workspace_id(connection, "ÉQUIPE") == first.id
     with pytest.raises(UserError, match="already exists"):
         admin.create_workspace("équipe")
+
+
+def test_entries_of_no_workspace_are_shown_only_to_admins_of_every_workspace(deployment):
+    """The company, accounts and sign-ins belong to no workspace: they say who works for the company and when they
+    sign in, so only a company admin (admin of every workspace) sees them; an admin of one workspace sees its entries."""
+    ada = _company(deployment)  # admin of the company's first workspace (1), the only one so far: a company admin
+    deployment.admin.create_workspace("Harbor EU")  # 2: Ada is not its admin (yet)
+    deployment.admin.create_user("bo", [])
+    Accounts(deployment.database).set_role("test", "bo", 2, "admin")
+    bo = {"Authorization": f"Bearer {deployment.admin.create_token('bo')}"}
+    eu_input = deployment.http.post("/v1/workspaces/2/sources", headers=bo, json={"kind": "feed", "name": "CRM"})
+    assert eu_input.status_code == 201, eu_input.text
+
+    seen_by_bo = deployment.http.get("/v1/audit", headers=bo).json()["entries"]
+    assert [(e["kind"], e["action"], e["workspace_id"]) for e in seen_by_bo] == [("role", "set", 2), ("input", "create", 2)]
+    # Ada administers workspace 1 only now that workspace 2 exists: she no longer sees the company-wide entries.
+    seen_by_ada = deployment.http.get("/v1/audit", headers=ada).json()["entries"]
+    assert seen_by_ada == []
+    Accounts(deployment.database).set_role("test", "Ada", 2, "admin")
+    seen_by_ada = deployment.http.get("/v1/audit", headers=ada).json()["entries"]
+    assert ("company", "create", None) in [(e["kind"], e["action"], e["workspace_id"]) for e in seen_by_ada]
+    assert ("input", "create", 2) in [(e["kind"], e["action"], e["workspace_id"]) for e in seen_by_ada]
