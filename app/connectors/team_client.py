@@ -18,6 +18,9 @@ import requests
 from app.connectors.sync_client import SyncError, _server_message
 from app.errors import InvalidInput
 
+#: cache_meta key of the team server's company name (`server init`), kept at each sign-in and sync: what
+#: channel pushes carry (app/engines/channel_pushes.py).
+COMPANY_KEY = "sync_company"
 #: How long a sign-in may take: the server hashes the password with argon2 (tens of milliseconds).
 SIGN_IN_TIMEOUT = 30.0
 

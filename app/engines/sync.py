@@ -21,7 +21,7 @@ from sqlalchemy import select
 from app.connectors.batches import PLATFORM_NAMES
 from app.connectors.cache import first_row
 from app.connectors.outputs.secrets import SecretStore
-from app.connectors.team_client import password_sign_in
+from app.connectors.team_client import COMPANY_KEY, password_sign_in
 from app.connectors.sync_client import (
     SAMPLE_KEY,
     PullReport,
@@ -46,8 +46,6 @@ TOKEN_SERVICE_PREFIX = "Audience Studio server "
 SERVER_KEY = "sync_server"
 #: cache_meta key of the user name the server gave at the last sign-in (the Sync pane's "account").
 USER_KEY = "sync_user"
-#: cache_meta key of the company name the server gave (`server init`): what channel pushes carry.
-COMPANY_KEY = "sync_company"
 
 
 @dataclass(frozen=True)

@@ -328,3 +328,16 @@ def test_removing_by_hand_says_who(channels, pushing, buyers):
         pushing.remove(buyers.id, "harbor")
 
 
+
+
+def test_a_push_carries_the_team_servers_company_name(channels, buyers, channel_api):
+    """The company named at the team server's `server init` is what pushes carry; none before any sign-in."""
+    channels.enable("harbor")
+    channels.enable("directory")
+    company: list[str | None] = [None]
+    pushing = ChannelPushes(channels, ChannelApi(timeout=(2.0, 0.5)), company=lambda: company[0])
+    pushing.push(buyers.id, "directory")
+    assert "company" not in channel_api.segments["directory"][segment_ref(buyers.id)]
+    company[0] = "Harbor Retail"
+    pushing.push(buyers.id, "harbor")
+    assert channel_api.segments["harbor"][segment_ref(buyers.id)]["company"] == "Harbor Retail"

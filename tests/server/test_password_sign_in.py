@@ -48,6 +48,7 @@ def test_sync_login_with_email_keeps_the_servers_token_in_the_keyring(server, se
     with OpenHome.open(resolve_home(home)) as opened:
         assert account(opened).signed_in and account(opened).user == "Ada"
         assert company_name(opened) == "Harbor Retail"
+        assert opened.channel_pushes.company() == "Harbor Retail"  # what the home's channel pushes carry
 
     assert main(["--home", str(home), "sync"]) == 0
     assert "Harbor Retail" in capsys.readouterr().out
