@@ -58,6 +58,7 @@ class AuditDialog(QDialog):
         self.use_since = QCheckBox("&Since")
         self.since = QDateEdit(QDate.currentDate().addDays(-30))
         self.since.setCalendarPopup(True)
+        self.since.setDisplayFormat("yyyy-MM-dd")
         self.since.setAccessibleName("Since")
         self.search_button = QPushButton("&Search")
         self.search_button.clicked.connect(self.search)
@@ -109,7 +110,10 @@ class AuditDialog(QDialog):
             cells = [minute(dt.datetime.fromisoformat(entry["at"])), entry["actor"], entry["kind"], entry["action"],
                      entry["target"], "" if entry.get("workspace_id") is None else str(entry["workspace_id"]),
                      "" if details == "{}" else details]
-            self.model.appendRow([QStandardItem(text) for text in cells])
+            items = [QStandardItem(text) for text in cells]
+            items[6].setToolTip(cells[6])
+            items[4].setToolTip(cells[4])
+            self.model.appendRow(items)
         more = " (the newest are cut off: narrow the filters)" if cut else ""
         self.status.setText(f"{len(entries):,} entries{more}." if entries else "No entries match.")
         self.search_button.setEnabled(True)

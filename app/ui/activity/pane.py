@@ -14,7 +14,7 @@ import datetime as dt
 import json
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QColor, QFontDatabase, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -34,10 +34,12 @@ from app.engines.home import OpenHome
 from app.ui.kit.pane import Pane
 from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
+from app.ui.shades import mix
 from app.ui.workers import failure_message
 
 COLUMNS = ["Arrived", "Source", "What", "Events", "Event names", "User"]
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+REFUSED = QColor("#d93025")
 #: Rows kept in the list; older ones drop off the bottom.
 MAX_ROWS = 2000
 FILTERS = (("source", "Source"), ("event_type", "Event type"), ("event_name", "Event name"), ("user", "User (mpid or identity)"))
@@ -51,7 +53,12 @@ class _Relay(QObject):
 
 
 def _when(text: str) -> str:
-    return minute(dt.datetime.fromisoformat(text)) if text else ""
+    """An arrival in the local zone to the second: events of one minute must still read apart."""
+    if not text:
+        return ""
+    moment = dt.datetime.fromisoformat(text)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 class ActivityPane(Pane):
@@ -117,7 +124,7 @@ class ActivityPane(Pane):
         self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setAccessibleName("Activity")
-        for column, width in enumerate((140, 120, 130, 60, 260)):
+        for column, width in enumerate((150, 110, 210, 60, 260)):
             self.list.setColumnWidth(column, width)
         self.list.selectionModel().currentRowChanged.connect(lambda *_: self.show_detail())
         self.detail = QPlainTextEdit(readOnly=True)
@@ -177,7 +184,9 @@ class ActivityPane(Pane):
             if self.model.item(row, 0).data(ROW_ROLE)[0] == "import":
                 self.model.removeRow(row)
         for load in self.imports:
-            cells = [minute(load.at), "this laptop", f"{load.source}" + (f": {load.description}" if load.description else ""),
+            what = (load.description if (load.description or "").startswith(load.source)
+                    else f"{load.source}: {load.description}" if load.description else load.source)
+            cells = [_when(load.at.isoformat()), "this laptop", what,
                      f"{load.events:,}", f"{load.batches:,} batches", ""]
             self._insert(cells, ("import", load), load.at.isoformat())
 
@@ -260,8 +269,10 @@ class ActivityPane(Pane):
             cells = [_when(item["at"]), (item.get("source") or {}).get("name", "?"), f"refused ({item['status']})", "",
                      item.get("reason", ""), ""]
             row = self._insert(cells, ("refused", item), item["at"])
+            # The error red of the Insights window, softened toward the text colour so it reads on light and dark.
+            refused = mix(REFUSED, self.palette().color(QPalette.ColorRole.Text), 0.2)
             for column in range(len(COLUMNS)):
-                self.model.item(row, column).setForeground(self.palette().color(QPalette.ColorRole.LinkVisited))
+                self.model.item(row, column).setForeground(refused)
         else:
             names = ", ".join(item.get("event_names") or []) + (f" and {item['more_names']} more" if item.get("more_names") else "")
             identities = item.get("identities") or {}

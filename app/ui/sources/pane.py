@@ -145,8 +145,8 @@ class SourcesPane(Pane):
         self.confirm: Callable[[str, str, str], bool] = lambda title, text, yes: _ask(self, title, text, yes)
         #: asks for a new source's workspace, kind and name (None: cancelled); tests answer for the user
         self.ask_new_source: Callable[[list], tuple[int, str, str] | None] = self._ask_new_source
-        #: shows the key and secret, once; tests look at the dialog instead
-        self.show_secret: Callable[[QDialog], None] = lambda dialog: dialog.exec()
+        #: shows the key and secret, once (window-modal, not blocking the task that made them); tests look at the dialog instead
+        self.show_secret: Callable[[QDialog], None] = lambda dialog: dialog.open()
         self.view_data = None
         self.last_secret_dialog: SecretDialog | None = None
 
@@ -160,7 +160,7 @@ class SourcesPane(Pane):
         self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setAccessibleName("Sources")
-        for column, width in enumerate((150, 80, 150, 110, 150, 100, 80, 80, 70)):
+        for column, width in enumerate((140, 70, 140, 120, 100, 100, 80, 80, 110)):
             self.list.setColumnWidth(column, width)
         self.list.selectionModel().currentRowChanged.connect(lambda *_: self.update_enabled())
 
@@ -215,12 +215,14 @@ class SourcesPane(Pane):
         self.model.removeRows(0, self.model.rowCount())
         now = dt.datetime.now(dt.UTC)
         for source in data.sources:
-            last = "never" if source.last_received_at is None else f"{age(source.last_received_at, now)} ({minute(source.last_received_at)})"
+            last = "never" if source.last_received_at is None else age(source.last_received_at, now)
             refused = f"{source.refused:,}" + (f" (last {age(source.last_refused_at, now)})" if source.last_refused_at else "")
             cells = [source.name, source.kind, source.workspace, source.status, last, f"{source.batches_24h:,}",
                      f"{source.batches:,}", f"{source.events:,}", refused, source.api_key]
             items = [QStandardItem(text) for text in cells]
             items[0].setData(source.id, ID_ROLE)
+            if source.last_received_at is not None:
+                items[4].setToolTip(minute(source.last_received_at))
             for item in items[5:9]:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if not source.enabled:
@@ -231,7 +233,8 @@ class SourcesPane(Pane):
             self.model.appendRow(items)
         admin = data.administered
         others = [w.name for w in data.workspaces if w.role != "admin"]
-        words = f"{len(data.sources)} source(s) in {', '.join(w.name for w in admin)} on {data.server}." if admin else ""
+        count = f"{len(data.sources)} source" + ("" if len(data.sources) == 1 else "s")
+        words = f"{count} in {', '.join(w.name for w in admin)} on {data.server}." if admin else ""
         if others:
             words += (" " if words else "") + f"Sources of {', '.join(others)} need the admin role there (ask an admin)."
         self.summary.setText(words)
