@@ -30,7 +30,10 @@ READ_LIMIT = 200
 _STREAM_DOC = {200: {"description": "Server-Sent Events: `event: batch` (a stored batch's summary), `event: refused` "
                                     "(a request refused, e.g. a disabled source still sending); each `id` is the stream "
                                     "position to resume from (Last-Event-ID)",
-                     "content": {EVENT_STREAM: {"schema": {"type": "string"}}}}}
+                     "content": {EVENT_STREAM: {"schema": {
+                         "type": "object", "description": "One Server-Sent Event; `data` is the item as JSON text",
+                         "properties": {"event": {"type": "string", "enum": ["batch", "refused"]}, "data": {"type": "string"},
+                                        "id": {"type": "string", "pattern": "^[0-9]+\\.[0-9]+$"}, "retry": {"type": "integer"}}}}}}}
 
 
 @router.get("/v1/workspaces/{workspace_id}/activity", response_class=StreamingResponse,

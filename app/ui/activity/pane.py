@@ -192,6 +192,17 @@ class ActivityPane(Pane):
 
     # -- the stream ------------------------------------------------------------------------------------
 
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Hidden (another pane chosen, or the window closed): the stream closes; showing it again resumes."""
+        self.stop_stream()
+        super().hideEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Shown again (the window restored): the stream reopens after the last event received."""
+        super().showEvent(event)
+        if self.current and self.follower is None and not self.paused:
+            self.restart(keep_rows=True)
+
     def set_current(self, current: bool) -> None:
         self.current = current
         if current:
