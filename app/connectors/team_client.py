@@ -196,6 +196,8 @@ def read_events(lines: Iterator[str]) -> Iterator[StreamEvent | str]:
                     item = None
                 if isinstance(item, dict):
                     yield StreamEvent(kind, item, position or "")
+                elif moved and position is not None:
+                    yield position  # not an item this app knows: skipped, but the position still moves on
             elif moved and position is not None:
                 yield position
             data, kind, moved = [], "message", False

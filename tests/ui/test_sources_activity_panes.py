@@ -143,3 +143,41 @@ def test_the_activity_pane_follows_filters_pauses_and_shows_a_batch_and_the_audi
     assert ios.secret not in target.read_text()
     dialog.close()
     pane.stop_stream()
+
+
+def test_an_editor_sees_why_sources_need_an_admin_and_follows_the_activity_without_the_audit_log(qtbot, open_window, home_dir,
+                                                                                                 server):
+    server.admin.create_user("eve", [])
+    Accounts(server.database).set_role("test", "eve", 1, "editor")
+    token = server.admin.create_token("eve")
+    from app.engines.sync import sign_in
+
+    with OpenHome.open(home_dir) as home:
+        sign_in(home, server.server.base_url, token)
+    window = open_window(home_dir)
+    sources = _show(qtbot, window, "sources")
+    qtbot.waitUntil(lambda: sources.view_data is not None, timeout=TIMEOUT)
+    assert sources.empty.title.text() == "Sources need the admin role"
+    assert "need the admin role there" in sources.summary.text() and not sources.new_action.isEnabled()
+
+    activity = _show(qtbot, window, "activity")
+    qtbot.waitUntil(lambda: activity.follower is not None, timeout=TIMEOUT)
+    assert activity.workspace.currentText() == "Harbor Retail (editor)" and not activity.audit_action.isEnabled()
+    ios = server.platform_input("Harbor Retail", "iOS")
+    with qtbot.waitSignal(activity.event_shown, timeout=TIMEOUT):
+        server.http.post("/v2/events", json=factories.batch(21), auth=ios.auth)
+    activity.stop_stream()
+
+
+def test_an_audit_export_to_a_folder_that_does_not_exist_says_so_and_leaves_nothing(tmp_path):
+    from app.engines.team import export_audit_csv
+    from app.errors import UserError
+
+    entries = [{"id": 1, "at": "2026-12-01T10:00:00+00:00", "actor": "Ada", "kind": "input", "action": "create",
+                "target": "feed input 'CRM'", "workspace_id": 1, "details": {}}]
+    target = tmp_path / "missing" / "audit.csv"
+    with pytest.raises(UserError, match="Cannot write .*audit.csv"):
+        export_audit_csv(entries, target)
+    assert not (tmp_path / "missing").exists()
+    assert export_audit_csv(entries, tmp_path / "audit.csv") == 1
+    assert (tmp_path / "audit.csv").read_text().splitlines()[1].startswith("1,2026-12-01T10:00:00+00:00,Ada,input,create")
