@@ -195,6 +195,11 @@ class SourcesPane(Pane):
 
     # -- reading -------------------------------------------------------------------------------------
 
+    def set_current(self, current: bool) -> None:
+        """Shown: read again (a sign-in, or a source's traffic, may have changed what it shows)."""
+        if current and self.home is not None:
+            self.refresh()
+
     def reader(self, home: OpenHome):
         from app.engines.team import sources
 
