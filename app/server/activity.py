@@ -80,11 +80,9 @@ def read(connection: Connection, workspace_id: int, after: Position, filters: Fi
         query = query.where(input_refusals.c.at <= found_batches[-1].received_at)
     found_refusals = list(connection.execute(query))
     more = more or len(found_refusals) == limit
-    merged = sorted([(_utc(b.received_at), 0, b.seq, b) for b in found_batches]
-                    + [(_utc(r.at), 1, r.id, r) for r in found_refusals], key=lambda t: (t[0], t[1], t[2]))
     items: list[tuple[Position, str, dict[str, Any]]] = []
     seq, refusal = after.seq, after.refusal
-    for _, kind, number, row in merged:
+    for kind, number, row in _merged(found_batches, found_refusals):
         if kind == 0:
             seq = number
             item = _batch_item(row, sources.get(row.input_id))
@@ -97,6 +95,22 @@ def read(connection: Connection, workspace_id: int, after: Position, filters: Fi
             if not filters.events_only and _source_matches(item["source"], filters.source):
                 items.append((Position(seq, refusal), "refused", item))
     return items, Position(seq, refusal), more
+
+
+def _merged(found_batches: list, found_refusals: list):
+    """Batches in sequence order and refusals in id order, interleaved by time. Each list keeps its own
+    order (a batch received earlier can commit with a later number), so both halves of the position only
+    grow and a client resuming after any event misses nothing."""
+    i = j = 0
+    while i < len(found_batches) or j < len(found_refusals):
+        take_batch = j == len(found_refusals) or (
+            i < len(found_batches) and _utc(found_batches[i].received_at) <= _utc(found_refusals[j].at))
+        if take_batch:
+            yield 0, found_batches[i].seq, found_batches[i]
+            i += 1
+        else:
+            yield 1, found_refusals[j].id, found_refusals[j]
+            j += 1
 
 
 def batch(connection: Connection, workspace_id: int, seq: int) -> dict[str, Any] | None:

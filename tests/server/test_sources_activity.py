@@ -157,3 +157,24 @@ def test_a_batch_appears_in_an_open_stream_within_seconds(start_server):
     assert deployment.http.post("/v2/events", json=factories.batch(77), auth=ios.auth).status_code == 202
     listener.join(10)
     assert [e.item["mpid"] for e in arrived] == [77] and arrived[0].position == "1.0"
+
+
+def test_positions_only_grow_when_a_batch_received_earlier_commits_with_a_later_number(deployment):
+    """Two requests in flight: the one received first can take the later sequence number. The stream keeps sequence
+    order, so a client resuming after any event misses none (sorting by arrival time alone would emit 2 before 1
+    and a resume after 2 would skip 1)."""
+    import datetime as dt
+
+    from app.server import ingest
+
+    deployment.workspace("US")
+    deployment.platform_input("US", "iOS")
+    token = {"Authorization": f"Bearer {deployment.admin.create_token(deployment.admin.create_user('ann', ['US']).name)}"}
+    sender = ingest.Sender(deployment.admin.list_inputs("US")[0].id, 1, "platform", "iOS")
+    late, early = dt.datetime(2026, 3, 1, 9, 0, 2, tzinfo=dt.UTC), dt.datetime(2026, 3, 1, 9, 0, 1, tzinfo=dt.UTC)
+    ingest.store(deployment.database, sender, [ingest.check_batch(factories.batch(1), sender)], late)
+    ingest.store(deployment.database, sender, [ingest.check_batch(factories.batch(2), sender)], early)
+    found = [e for e in _events(deployment, token) if isinstance(e, StreamEvent)]
+    assert [(e.item["mpid"], e.position) for e in found] == [(1, "1.0"), (2, "2.0")]
+    after_first = _events(deployment, token, last_event_id=found[0].position)
+    assert _mpids(after_first) == [2]
