@@ -133,6 +133,9 @@ class Sources:
                 return
             self._refused_at[input_id] = now
         with self.db.write() as connection:
+            # The workspace's row lock first (as ingest takes it): a workspace's refusals then commit in id
+            # order, so an activity stream that has read refusal N never finds an N-1 committing later.
+            connection.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(last_seq=workspaces.c.last_seq))
             connection.execute(insert(input_refusals).values(workspace_id=workspace_id, input_id=input_id, at=utc_now(),
                                                              status=status, reason=reason[:1000]))
 
