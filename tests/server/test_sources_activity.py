@@ -178,3 +178,19 @@ def test_positions_only_grow_when_a_batch_received_earlier_commits_with_a_later_
     assert [(e.item["mpid"], e.position) for e in found] == [(1, "1.0"), (2, "2.0")]
     after_first = _events(deployment, token, last_event_id=found[0].position)
     assert _mpids(after_first) == [2]
+
+
+def test_server_input_rotate_prints_a_new_secret_once_and_the_old_one_stops_working(deployment, capsys):
+    from app.cli.main import main
+
+    deployment.workspace("US")
+    ios = deployment.platform_input("US", "iOS")
+    assert main(["server", "input", "rotate", ios.api_key, "--database", deployment.url]) == 0
+    said = capsys.readouterr().out
+    secret = said.split(": ", 1)[1].split()[0]
+    assert secret.startswith("as-secret-") and secret != ios.secret and "'iOS'" in said
+    assert deployment.http.post("/v2/events", json=factories.batch(), auth=ios.auth).status_code == 401
+    assert deployment.http.post("/v2/events", json=factories.batch(), auth=(ios.api_key, secret)).status_code == 202
+    assert main(["server", "input", "rotate", "as-key-nope", "--database", deployment.url]) == 1
+    err = capsys.readouterr().err
+    assert "No input has the API key 'as-key-nope'" in err and "Traceback" not in err
