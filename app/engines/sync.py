@@ -87,6 +87,11 @@ def _tokens(home: OpenHome) -> SecretStore:
     return SecretStore(plaintext_file=home.home.root / "UNENCRYPTED-server-tokens.json", service_prefix=TOKEN_SERVICE_PREFIX)
 
 
+def kept_token(home: OpenHome, server_url: str) -> str | None:
+    """The token kept for the server (OS keyring), or None: for the team panes' requests (app/engines/team.py)."""
+    return _tokens(home).load(server_url, "token")
+
+
 def token_place(home: OpenHome) -> str:
     """Where sign-in tokens are kept, in words: the OS keyring, or the plain-text file opted into."""
     return _tokens(home).describe()

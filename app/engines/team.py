@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.connectors.sync_client import Backoff
 from app.connectors.team_client import StreamEvent, TeamClient, Workspace
 from app.engines.home import OpenHome
-from app.engines.sync import _tokens, remembered_server
+from app.engines.sync import kept_token, remembered_server
 from app.errors import InvalidInput, UserError
 
+#: Retries of the panes' requests: about five seconds.
+PANE_BACKOFF = Backoff(first=0.5, longest=2.0, patience=5.0)
 #: How many audit entries the app reads at most for one view (and its CSV).
 AUDIT_LIMIT = 10_000
 AUDIT_COLUMNS = ("id", "at", "actor", "kind", "action", "target", "workspace_id", "details")
@@ -62,15 +65,23 @@ class NewSecret:
     example_request: str
 
 
-def client(home: OpenHome) -> TeamClient:
-    """A client for the server this home is signed in to; UserError when it is not signed in."""
+def server_of(home: OpenHome) -> str:
+    """The server this home is signed in to (read from the cache); UserError when none."""
     url = remembered_server(home)
     if url is None:
         raise UserError("Not signed in to a team server: sign in on the Sync pane first.")
-    token = _tokens(home).load(url, "token")
+    return url
+
+
+def client(home: OpenHome, server_url: str | None = None) -> TeamClient:
+    """A client for the server this home is signed in to (or `server_url`, which spares reading the cache);
+    UserError when it is not signed in."""
+    url = server_url or server_of(home)
+    token = kept_token(home, url)
     if not token:
         raise UserError(f"Not signed in to {url}: sign in again on the Sync pane.")
-    return TeamClient(url, token)
+    # A pane waits for its answer: a few seconds of retries (a restarting server), not a sync's minute.
+    return TeamClient(url, token, backoff=PANE_BACKOFF)
 
 
 def _time(text: str | None) -> dt.datetime | None:
@@ -141,9 +152,10 @@ def local_imports(home: OpenHome, limit: int = 200) -> list[LocalImport]:
             for at, source, description, batches, events in rows]
 
 
-def workspaces(home: OpenHome) -> list[Workspace]:
+def workspaces(home: OpenHome) -> tuple[str, list[Workspace]]:
+    """The server this home is signed in to, and the user's workspaces there with their role."""
     with client(home) as team:
-        return team.me()[2]
+        return team.server_url, team.me()[2]
 
 
 class ActivityFollower:
@@ -152,9 +164,12 @@ class ActivityFollower:
     now and then; it is reopened after the last event received (Last-Event-ID), so nothing is missed or
     repeated. `stop` ends it at once (it closes the connection), so pausing never waits for the network."""
 
-    def __init__(self, home: OpenHome, workspace_id: int, filters: dict[str, str], on_event: Callable[[StreamEvent], None],
-                 on_error: Callable[[str], None], after: str | None = None, retry_seconds: float = 2.0) -> None:
-        self.home, self.workspace_id, self.filters = home, workspace_id, dict(filters)
+    def __init__(self, home: OpenHome, server_url: str, workspace_id: int, filters: dict[str, str],
+                 on_event: Callable[[StreamEvent], None], on_error: Callable[[str], None], after: str | None = None,
+                 retry_seconds: float = 2.0) -> None:
+        # The server's address is given, so this thread never touches the home's cache (which the window may
+        # close while the stream runs); the token comes from the OS keyring.
+        self.home, self.server_url, self.workspace_id, self.filters = home, server_url, workspace_id, dict(filters)
         self.on_event, self.on_error = on_event, on_error
         #: The position after the last event received: where a later follower resumes.
         self.position = after
@@ -180,7 +195,7 @@ class ActivityFollower:
 
     def _run(self) -> None:
         try:
-            with client(self.home) as team:
+            with client(self.home, self.server_url) as team:
                 with self._lock:
                     self._client = team
                 while not self._stop.is_set():

@@ -18,8 +18,8 @@ def server(tmp_path, secret_service):
         yield deployment
 
 
-def test_the_sync_panes_email_dialog_signs_in_and_a_wrong_password_stays_in_the_dialog(qtbot, open_window, home_dir, server,
-                                                                                      secret_service):
+def test_the_sync_panes_email_dialog_signs_in_and_a_wrong_password_stays_in_the_dialog(server, secret_service, qtbot, open_window,
+                                                                                      home_dir):
     window = open_window(home_dir)
     pane = window.pane("sync")
     if pane.account is None:

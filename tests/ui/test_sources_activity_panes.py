@@ -25,6 +25,7 @@ TIMEOUT = 30_000
 
 @pytest.fixture
 def server(tmp_path, secret_service):
+    """Taken before the window in each test, so the window (and its requests) closes before the server stops."""
     with Deployment.start(f"sqlite:///{tmp_path / 'server.sqlite3'}", activity_poll_seconds=0.1) as deployment:
         Accounts(deployment.database).init("Harbor Retail", "Ada", "ada@example.com", PASSWORD)
         yield deployment
@@ -41,7 +42,7 @@ def _show(qtbot, window, key: str):
     return pane
 
 
-def test_the_sources_pane_makes_disables_and_rotates_a_source(qtbot, open_window, home_dir, server):
+def test_the_sources_pane_makes_disables_and_rotates_a_source(server, qtbot, open_window, home_dir):
     _signed_in(home_dir, server)
     window = open_window(home_dir)
     pane = _show(qtbot, window, "sources")
@@ -83,7 +84,7 @@ def test_the_sources_pane_makes_disables_and_rotates_a_source(qtbot, open_window
     assert server.http.post("/v2/events", json=factories.batch(), auth=(key, dialogs[1].secret.text())).status_code == 202
 
 
-def test_the_activity_pane_follows_filters_pauses_and_shows_a_batch_and_the_audit_log(qtbot, open_window, home_dir, server,
+def test_the_activity_pane_follows_filters_pauses_and_shows_a_batch_and_the_audit_log(server, qtbot, open_window, home_dir,
                                                                                        tmp_path):
     ios = server.platform_input("Harbor Retail", "iOS")
     crm = server.feed_input("Harbor Retail", "CRM")
@@ -145,8 +146,8 @@ def test_the_activity_pane_follows_filters_pauses_and_shows_a_batch_and_the_audi
     pane.stop_stream()
 
 
-def test_an_editor_sees_why_sources_need_an_admin_and_follows_the_activity_without_the_audit_log(qtbot, open_window, home_dir,
-                                                                                                 server):
+def test_an_editor_sees_why_sources_need_an_admin_and_follows_the_activity_without_the_audit_log(server, qtbot, open_window,
+                                                                                                 home_dir):
     server.admin.create_user("eve", [])
     Accounts(server.database).set_role("test", "eve", 1, "editor")
     token = server.admin.create_token("eve")

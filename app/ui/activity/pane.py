@@ -79,6 +79,8 @@ class ActivityPane(Pane):
     def __init__(self, connection, tasks, parent: QWidget | None = None, *, bus=None) -> None:
         super().__init__(connection, tasks, parent, bus=bus)
         self.workspaces: list = []
+        #: the team server the workspaces are on (None: not signed in)
+        self.server: str | None = None
         self.imports: list = []
         self.follower = None
         self.paused = False
@@ -153,15 +155,19 @@ class ActivityPane(Pane):
         def read():
             imports = team.local_imports(home)
             try:
-                return team.workspaces(home), imports, None
+                server, found = team.workspaces(home)
+                return server, found, imports, None
             except Exception as exc:  # not signed in, or the server is out of reach: the local imports still show
-                return [], imports, failure_message(exc, "Reading the team server's workspaces")
+                return None, [], imports, failure_message(exc, "Reading the team server's workspaces")
 
         return read
 
     def show_data(self, data) -> None:
-        workspaces, imports, error = data
+        server, workspaces, imports, error = data
         self.imports, self.signed_in_error = imports, error
+        if server != self.server:
+            self.stop_stream()
+            self.server = server
         chosen = self.workspace.currentData()
         ids = [w.id for w in workspaces]
         if ids != [w.id for w in self.workspaces]:
@@ -224,7 +230,7 @@ class ActivityPane(Pane):
         if not keep_rows:
             self._clear_server_rows()
         home, workspace_id = self.home, self.workspace.currentData()
-        if home is None or workspace_id is None or self.paused or not self.current:
+        if home is None or self.server is None or workspace_id is None or self.paused or not self.current:
             self._say_state()
             return
         from app.engines.team import ActivityFollower
@@ -232,7 +238,7 @@ class ActivityPane(Pane):
         filters = self.filter_values()
         key = (workspace_id, tuple(sorted(filters.items())))
         relay = self._relay
-        self.follower = ActivityFollower(home, workspace_id, filters, relay.arrived.emit, relay.failed.emit,
+        self.follower = ActivityFollower(home, self.server, workspace_id, filters, relay.arrived.emit, relay.failed.emit,
                                          after=self._positions.get(key)).start()
         self.follower.key = key
         self._say_state()
