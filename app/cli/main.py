@@ -98,12 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
                                "resuming where the last sync stopped. An audience changed on both sides is a conflict: "
                                "`sync conflicts` lists them with both versions, `sync resolve AUDIENCE --keep mine|theirs` settles one. "
                                "`sync login --server URL` checks an API token and keeps it in the OS keyring (read from standard "
-                               "input, or asked for without echo); `sync logout` forgets it.")
+                               "input, or asked for without echo); `sync login --server URL --email E` signs in with your e-mail "
+                               "and password instead (the password likewise), and the server's new token goes to the keyring; "
+                               "`sync logout` forgets it.")
     sync.add_argument("action", nargs="?", choices=["login", "logout", "conflicts", "resolve"],
                       help="sign in to a server, forget its token, list the open conflicts, or resolve one")
     sync.add_argument("audience", nargs="?", metavar="AUDIENCE", help="for resolve: the audience in conflict (its name)")
     sync.add_argument("--keep", choices=["mine", "theirs"], help="for resolve: keep your version (sent on the next sync) or take the server's")
     sync.add_argument("--server", metavar="URL", help="the server (default: the one signed in to last)")
+    sync.add_argument("--email", metavar="E", help="for login: sign in with this e-mail and its password (read from standard input, "
+                      "or asked for without echo) rather than an API token")
     sync.add_argument("--sample", type=float, metavar="F", help="only this fraction (0-1] of the profiles, chosen by mpid, for workspaces too large for a laptop")
     est = commands.add_parser("estimate", help="count the users a criteria document selects",
                               description="Count the users a criteria document (JSON, see docs/criteria.md) selects in the cache: from the 1 %% sample with its 95 %% interval, or exactly with --exact (then with a count per node).")
@@ -287,8 +291,12 @@ def cmd_sync(home, args) -> int:
         if args.action == "login":
             if not args.server:
                 raise InvalidInput("sync login needs --server URL")
-            token = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API token: ")
-            user, workspaces = sync.sign_in(opened, args.server, token)
+            if args.email:
+                password = sys.stdin.readline().rstrip("\r\n") if not sys.stdin.isatty() else getpass.getpass(f"Password for {args.email}: ")
+                user, workspaces = sync.sign_in_with_password(opened, args.server, args.email, password)
+            else:
+                token = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API token: ")
+                user, workspaces = sync.sign_in(opened, args.server, token)
             names = ", ".join(w.name for w in workspaces) or "none yet"
             print(f"Signed in to {args.server} as {user}; workspaces: {names}. The token is kept in "
                   f"{sync.token_place(opened)}.")

@@ -119,6 +119,9 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int) -> None:
     for action, text in (("disable", "refuse the input's batches (403) until enabled again"), ("enable", "accept the input's batches again")):
         sub = inp.add_parser(action, parents=[database], help=text, description=text[0].upper() + text[1:] + ".")
         sub.add_argument("api_key", metavar="API_KEY")
+    rotate = inp.add_parser("rotate", parents=[database], help="give the input a new secret, printed once (the old one stops working)",
+                            description="Give the input a new secret and print it once; the old secret stops working at once, the API key stays.")
+    rotate.add_argument("api_key", metavar="API_KEY")
 
     usr = things.add_parser("user", help="users and their workspaces", description="Users: who syncs.").add_subparsers(dest="server_action", metavar="ACTION", required=True)
     usr_create = usr.add_parser("create", parents=[database], help="create a user", description="Create a user who may read and write the given workspaces.")
@@ -276,6 +279,10 @@ def _administer(admin, args) -> int:
             else:
                 for i in rows:
                     print(f"{i.workspace}  {i.kind:<8} {i.name:<16} {i.api_key}{'' if i.enabled else '  (disabled)'}")
+        elif action == "rotate":
+            new = admin.rotate_secret(args.api_key)
+            print(f"New secret for the {new.input.kind} input {new.input.name!r} in workspace {new.input.workspace!r}: {new.secret}")
+            print("Keep it now: the server stores only its hash. The old secret no longer works.")
         else:
             admin.set_input_enabled(args.api_key, action == "enable")
             print(f"Input {args.api_key} {action}d.")

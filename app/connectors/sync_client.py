@@ -146,6 +146,8 @@ class SyncClient:
         self._http.headers["Authorization"] = f"Bearer {token}"
         #: Asked between attempts of a request: True stops the wait with SyncCancelled (the Sync pane's Cancel).
         self.cancelled: Callable[[], bool] = lambda: False
+        #: The server's company name (GET /v1/me's `company`), known after `workspaces()`; None before `server init`.
+        self.company: str | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -153,6 +155,7 @@ class SyncClient:
     def workspaces(self) -> tuple[str, list[RemoteWorkspace]]:
         """The token's user and the server workspaces it may read."""
         me = self._json("/v1/me")
+        self.company = me.get("company") if isinstance(me, dict) and isinstance(me.get("company"), str) else None
         try:
             return me["user"], [RemoteWorkspace(int(w["id"]), str(w["name"]), int(w.get("last_seq") or 0)) for w in me["workspaces"]]
         except (KeyError, TypeError, ValueError) as exc:

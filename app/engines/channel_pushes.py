@@ -9,7 +9,7 @@ removal that failed before). The clock is the service's (`channels.now`), so tes
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from app.connectors.channel_api import ChannelApi, ChannelRefused
@@ -42,9 +42,13 @@ class ChannelPushes:
     """Segments' pushes and removals over `channels` (the service: store, user, clock, endpoints); `api` sends
     the requests (a `ChannelApi` by default)."""
 
-    def __init__(self, channels: ChannelService, api: ChannelApi | None = None) -> None:
+    def __init__(self, channels: ChannelService, api: ChannelApi | None = None, *,
+                 company: Callable[[], str | None] = lambda: None) -> None:
         self.channels = channels
         self.api = api or ChannelApi()
+        #: The company's name (the team server's, from `server init`), asked at each push: every segment PUT
+        #: carries it as `company`, the account the channel lists it under. None: no team server yet.
+        self.company = company
 
     def push(self, audience_id: int, key: str) -> PushInfo:
         """PUT the segment's taxonomy to the channel's API and record the outcome. Refused (UserError) for a private
@@ -55,8 +59,10 @@ class ChannelPushes:
             error = planned.problem
             if error is None:
                 assert planned.target is not None
+                company = self.company()
+                segment = {**planned.segment, "company": company} if company else planned.segment
                 try:
-                    self.api.put_segment(planned.target, planned.segment)
+                    self.api.put_segment(planned.target, segment)
                 except ChannelRefused as exc:
                     error = str(exc)
             return self.channels.record_push(planned, error)

@@ -149,7 +149,10 @@ class OpenHome:
         # Imported here: the channel client pulls in requests, which the app's start need not wait for.
         from app.engines.channel_pushes import ChannelPushes
 
-        return ChannelPushes(self.channels)
+        from app.connectors.team_client import COMPANY_KEY
+
+        # The company (the team server's) is read at each push, on the push's own thread: a sign-in may set it later.
+        return ChannelPushes(self.channels, company=lambda: self.cache.meta(COMPANY_KEY) or None)
 
     @cached_property
     def faults(self) -> FaultService:

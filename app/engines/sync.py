@@ -11,6 +11,7 @@ moved and how it ended.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from app.connectors.batches import PLATFORM_NAMES
 from app.connectors.cache import first_row
 from app.connectors.outputs.secrets import SecretStore
+from app.connectors.team_client import COMPANY_KEY, password_sign_in
 from app.connectors.sync_client import (
     SAMPLE_KEY,
     PullReport,
@@ -85,6 +87,11 @@ def _tokens(home: OpenHome) -> SecretStore:
     return SecretStore(plaintext_file=home.home.root / "UNENCRYPTED-server-tokens.json", service_prefix=TOKEN_SERVICE_PREFIX)
 
 
+def kept_token(home: OpenHome, server_url: str) -> str | None:
+    """The token kept for the server (OS keyring), or None: for the team panes' requests (app/engines/team.py)."""
+    return _tokens(home).load(server_url, "token")
+
+
 def token_place(home: OpenHome) -> str:
     """Where sign-in tokens are kept, in words: the OS keyring, or the plain-text file opted into."""
     return _tokens(home).describe()
@@ -112,7 +119,17 @@ def sign_in(home: OpenHome, server_url: str, token: str) -> tuple[str, list[Remo
     with home.cache.writing(source="sync") as writer:
         writer.set_meta(SERVER_KEY, url)
         writer.set_meta(USER_KEY, str(user))
+        writer.set_meta(COMPANY_KEY, client.company or "")
     return user, workspaces
+
+
+def sign_in_with_password(home: OpenHome, server_url: str, email: str, password: str,
+                          label: str | None = None) -> tuple[str, list[RemoteWorkspace]]:
+    """Sign in with an activated member's e-mail and password (POST /v1/sign-in): the server makes an API
+    token, which is then kept exactly as a pasted one (`sign_in`: checked, then into the OS keyring)."""
+    url = _clean_url(server_url)
+    _, token = password_sign_in(url, email, password, label or f"Audience Studio on {socket.gethostname()}")
+    return sign_in(home, url, token)
 
 
 def sign_out(home: OpenHome, server_url: str | None = None) -> str:
@@ -223,6 +240,7 @@ def sync_home(
     try:
         _, remote = client.workspaces()
         remember_server_workspaces(home, url, [w.name for w in remote])
+        _remember_company(home, client.company)
         created_names = set()
         locals_ = {}
         for workspace in remote:
@@ -267,6 +285,18 @@ def sync_home(
     # Live audiences follow the pages (after a cancelled or failed sync, the clock's run_due catches up).
     membership.after_load(home)
     return SyncResult(done, audiences, run_id)
+
+
+def _remember_company(home: OpenHome, company: str | None) -> None:
+    """Keep the server's company name (what channel pushes carry) when it changed."""
+    if (home.cache.meta(COMPANY_KEY) or "") != (company or ""):
+        with home.cache.writing(source="sync") as writer:
+            writer.set_meta(COMPANY_KEY, company or "")
+
+
+def company_name(home: OpenHome) -> str | None:
+    """The company of the server this home syncs with (`server init`), or None before any sign-in."""
+    return home.cache.meta(COMPANY_KEY) or None
 
 
 def _register_inputs(home: OpenHome, workspace_id: int) -> None:

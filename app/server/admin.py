@@ -166,6 +166,20 @@ class Admin:
             audit.record(connection, audit.COMMAND_LINE, "input", "enable" if enabled else "disable",
                          f"{row.kind} input {row.name!r}", row.workspace_id)
 
+    def rotate_secret(self, api_key: str) -> NewInput:
+        """A new secret for the input, returned once; the old one stops working at once (the key stays)."""
+        secret = credentials.new_secret()
+        with self.db.write() as connection:
+            result = connection.execute(update(inputs).where(inputs.c.api_key == api_key)
+                                        .values(secret_hash=credentials.digest(secret), secret_rotated_at=utc_now()))
+            if result.rowcount == 0:
+                raise NotFound(f"No input has the API key {api_key!r}")
+            row = connection.execute(select(inputs, workspaces.c.name.label("workspace"))
+                                     .join(workspaces, workspaces.c.id == inputs.c.workspace_id)
+                                     .where(inputs.c.api_key == api_key)).one()
+            audit.record(connection, audit.COMMAND_LINE, "input", "rotate-secret", f"{row.kind} input {row.name!r}", row.workspace_id)
+        return NewInput(InputRow(row.id, row.workspace_id, row.workspace, row.kind, row.name, row.api_key, row.enabled), secret)
+
     # -- users and tokens -----------------------------------------------------------------------
 
     def create_user(self, name: str, workspace_names: list[str]) -> UserRow:

@@ -13,7 +13,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
-from app.server import routes_accounts, routes_audiences, routes_ingest, routes_revenue, routes_sync
+from app.server import (
+    routes_accounts,
+    routes_activity,
+    routes_audiences,
+    routes_ingest,
+    routes_revenue,
+    routes_sources,
+    routes_sync,
+)
 from app.server.database import Database
 from app.server.errors import ApiError
 from app.server.settings import ServerSettings
@@ -31,7 +39,8 @@ workspace's changes as pages of Arrow IPC streams, and shared audience definitio
 def create_app(database: Database, settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(title="Audience Studio server", version=__version__, description=DESCRIPTION)
     app.state.server = ServerState(database, settings or ServerSettings())
-    for router in (routes_ingest.router, routes_sync.router, routes_audiences.router, routes_revenue.router, routes_accounts.router):
+    for router in (routes_ingest.router, routes_sync.router, routes_audiences.router, routes_revenue.router, routes_accounts.router,
+                   routes_sources.router, routes_activity.router):
         app.include_router(router)
 
     @app.get("/health", tags=["server"], summary="Whether the server is up (no authentication)")

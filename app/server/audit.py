@@ -17,7 +17,8 @@ from sqlalchemy import Connection, insert, select
 
 from app.models.store.db import utc_now
 from app.server.credentials import KEY_PREFIX, SECRET_PREFIX, TOKEN_PREFIX
-from app.server.tables import audit_log
+from app.server.roles import ADMIN, at_least
+from app.server.tables import audit_log, workspaces
 
 KINDS = ("audience", "input", "account", "role", "invitation", "company", "workspace")
 #: Detail keys that would name a secret; values with the credential prefixes are refused too.
@@ -50,6 +51,15 @@ def _check_no_secret(details: dict[str, Any]) -> None:
             raise ValueError(f"audit details {key!r} looks like a credential")
 
 
+def company_admin(connection: Connection, roles: dict[int, str]) -> bool:
+    """Whether a member administers every workspace of the server: only such a company admin sees the
+    entries that belong to no workspace (the company, accounts, sign-ins, invitations across workspaces),
+    which say who works for the company and when they signed in. An admin of some workspaces only sees
+    their workspaces' entries."""
+    every = set(connection.execute(select(workspaces.c.id)).scalars())
+    return bool(every) and all(at_least(roles.get(w), ADMIN) for w in every)
+
+
 def record(connection: Connection, actor: str, kind: str, action: str, target: str,
            workspace_id: int | None = None, details: dict[str, Any] | None = None) -> None:
     assert kind in KINDS, kind
@@ -61,9 +71,10 @@ def record(connection: Connection, actor: str, kind: str, action: str, target: s
 
 def entries(connection: Connection, *, actor: str | None = None, kind: str | None = None,
             since: dt.datetime | None = None, until: dt.datetime | None = None,
-            workspace_ids: frozenset[int] | None = None, after_id: int = 0, limit: int = 100) -> list[Entry]:
+            workspace_ids: frozenset[int] | None = None, company_wide: bool = True, after_id: int = 0,
+            limit: int = 100) -> list[Entry]:
     """Entries oldest first, after `after_id` (the last id of the previous page). `workspace_ids`, if
-    given, keeps only entries of those workspaces and company-wide ones (no workspace)."""
+    given, keeps only entries of those workspaces, and company-wide ones (no workspace) if `company_wide`."""
     query = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
     if actor:
         query = query.where(audit_log.c.actor == actor)
@@ -74,6 +85,7 @@ def entries(connection: Connection, *, actor: str | None = None, kind: str | Non
     if until is not None:
         query = query.where(audit_log.c.at < until)
     if workspace_ids is not None:
-        query = query.where(audit_log.c.workspace_id.is_(None) | audit_log.c.workspace_id.in_(sorted(workspace_ids) or [-1]))
+        mine = audit_log.c.workspace_id.in_(sorted(workspace_ids) or [-1])
+        query = query.where((audit_log.c.workspace_id.is_(None) | mine) if company_wide else mine)
     return [Entry(r.id, r.at, r.actor, r.kind, r.action, r.target, r.workspace_id, dict(r.details or {}))
             for r in connection.execute(query)]

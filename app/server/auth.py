@@ -41,7 +41,9 @@ def ingest_sender(credentials: HTTPBasicCredentials | None = Security(basic),
     if row is None or not known:
         raise ApiError(401, "UNAUTHORIZED", "the API key and secret do not match an input", headers=_BASIC_CHALLENGE)
     if not row.enabled:
-        raise ApiError(403, "FORBIDDEN", f"the {row.kind} input {row.name!r} is disabled; an administrator can enable it")
+        message = f"the {row.kind} input {row.name!r} is disabled; an administrator can enable it"
+        state.sources.refused(row.id, row.workspace_id, 403, message)  # shown in the activity stream and the Sources pane
+        raise ApiError(403, "FORBIDDEN", message)
     return Sender(row.id, row.workspace_id, row.kind, row.name)
 
 

@@ -248,7 +248,7 @@ def remove_member(workspace_id: int = Path(ge=1, le=2**31 - 1), user: str = Path
 
 
 @router.get("/v1/audit", response_model=AuditPage, responses=errors(400, 401, 403),
-            summary="The audit log of the workspaces you administer (and company-wide entries), oldest first")
+            summary="The audit log of the workspaces you administer, oldest first; entries of no workspace only for admins of every workspace")
 def audit_log(
     actor: str | None = Query(None, max_length=200, description="Only this actor's entries"),
     kind: str | None = Query(None, pattern=f"^({'|'.join(audit.KINDS)})$", description="Only this kind of thing"),
@@ -261,7 +261,8 @@ def audit_log(
     caller.require_anywhere(ADMIN)
     with state.database.read() as connection:
         found = audit.entries(connection, actor=actor, kind=kind, since=_utc(since), until=_utc(until),
-                              workspace_ids=_admin_workspaces(caller), after_id=after, limit=limit + 1)
+                              workspace_ids=_admin_workspaces(caller), company_wide=audit.company_admin(connection, caller.roles),
+                              after_id=after, limit=limit + 1)
     more = len(found) > limit
     found = found[:limit]
     return AuditPage(entries=[AuditEntry(**e.as_json()) for e in found], next_after=found[-1].id if found else after, more=more)

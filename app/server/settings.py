@@ -47,3 +47,10 @@ class ServerSettings:
     public_url: str | None = None
     #: How long an activation link works.
     invitation_hours: float = 72.0
+    #: How often an open activity stream looks for new batches and refusals (app/server/activity.py).
+    activity_poll_seconds: float = 1.0
+    #: How long one activity stream stays open; the client then reconnects with Last-Event-ID (as
+    #: Server-Sent Events clients do), so a stream never holds a connection forever.
+    activity_stream_seconds: float = 300.0
+    #: A comment line is sent on a quiet stream this often, so proxies and the client see it alive.
+    activity_keepalive_seconds: float = 15.0

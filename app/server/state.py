@@ -1,5 +1,5 @@
 """What every request handler shares: the database, the settings, the rate limiter, the page cache and
-the first-sync snapshots, the accounts."""
+the first-sync snapshots, the accounts, the sources."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.server.pages import PageCache
 from app.server.ratelimit import RateLimiter
 from app.server.settings import ServerSettings
 from app.server.snapshots import Snapshots
+from app.server.sources import Sources
 
 
 @dataclass
@@ -27,6 +28,7 @@ class ServerState:
     versions: AudienceVersions = field(init=False)
     snapshots: Snapshots = field(init=False)
     accounts: Accounts = field(init=False)
+    sources: Sources = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.rate_burst)
@@ -34,6 +36,7 @@ class ServerState:
         self.definitions = Definitions(self.database)
         self.versions = AudienceVersions(self.database, self.definitions)
         self.snapshots = Snapshots(self.database, self.settings)
+        self.sources = Sources(self.database)
         self.accounts = Accounts(self.database, self.settings.smtp, self.settings.public_url, self.settings.invitation_hours)
 
 

@@ -68,7 +68,23 @@ inputs = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", UTCDateTime, nullable=False),
+    #: When the secret was last replaced (app/server/sources.py); NULL: the secret it was made with.
+    Column("secret_rotated_at", UTCDateTime),
     UniqueConstraint("workspace_id", "kind", "name"),
+)
+
+#: Ingest requests refused although their key and secret matched (a disabled input still sending: 403),
+#: so the activity stream and the Sources pane show them. At most one per input per second is kept
+#: (app/server/sources.py): a sender retrying in a tight loop cannot fill the table.
+input_refusals = Table(
+    "input_refusals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("input_id", Integer, ForeignKey("inputs.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index(None, "workspace_id", "id"),
 )
 
 #: The company the server belongs to (one row, id 1): its name is what channel taxonomy pushes carry.
@@ -156,6 +172,8 @@ batches = Table(
     Column("batch_key", String(64)),
     PrimaryKeyConstraint("workspace_id", "seq"),
     Index(None, "workspace_id", "batch_key", unique=True),
+    #: Each source's last data and volume (the Sources pane, app/server/sources.py).
+    Index(None, "input_id"),
 )
 
 #: Batches an administrator took out of sync (`audience-studio server batch quarantine`): kept whole,

@@ -5,11 +5,13 @@ Adding a pane is one entry here and a class that honours the pane contract (app/
 
 from __future__ import annotations
 
+from app.ui.activity.pane import ActivityPane
 from app.ui.audiences_page import AudiencesPage
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.faults.pane import FaultsPane
 from app.ui.kit.pane import Pane
 from app.ui.revenue.pane import RevenuePane
+from app.ui.sources.pane import SourcesPane
 from app.ui.standard.pane import StandardAudiencesPane
 from app.ui.sync.pane import SyncPane
 
@@ -19,5 +21,7 @@ PANES: tuple[type[Pane], ...] = (
     ConnectionsPane,
     FaultsPane,
     RevenuePane,
+    SourcesPane,
+    ActivityPane,
     SyncPane,
 )

@@ -340,3 +340,16 @@ def test_a_push_names_the_segment_by_its_external_name(channels, pushing, audien
     assert pushed.taxonomy == "Lapsed Outdoor Buyers | Retail > Outdoor"
     sent = channel_api.segments["harbor"][segment_ref(audience.id)]
     assert (sent["name"], sent["taxonomy"]) == ("Lapsed Outdoor Buyers", "Lapsed Outdoor Buyers | Retail > Outdoor")
+
+
+def test_a_push_carries_the_team_servers_company_name(channels, buyers, channel_api):
+    """The company named at the team server's `server init` is what pushes carry; none before any sign-in."""
+    channels.enable("harbor")
+    channels.enable("directory")
+    company: list[str | None] = [None]
+    pushing = ChannelPushes(channels, ChannelApi(timeout=(2.0, 0.5)), company=lambda: company[0])
+    pushing.push(buyers.id, "directory")
+    assert "company" not in channel_api.segments["directory"][segment_ref(buyers.id)]
+    company[0] = "Harbor Retail"
+    pushing.push(buyers.id, "harbor")
+    assert channel_api.segments["harbor"][segment_ref(buyers.id)]["company"] == "Harbor Retail"

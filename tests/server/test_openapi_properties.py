@@ -43,8 +43,9 @@ def live_api(request, tmp_path_factory):
         postgres.admin_execute(f'CREATE SCHEMA "{name}"', DATABASE)
         request.addfinalizer(lambda: postgres.admin_execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE', DATABASE))
         url = postgres.url(DATABASE, schema=name)
-    deployment = Deployment.start(url, rate_per_second=10_000, rate_burst=10_000,
-                                  snapshot_dir=tmp_path_factory.mktemp("snapshots"))
+    # Activity streams end after a moment, so a generated `follow=true` request ends too.
+    deployment = Deployment.start(url, rate_per_second=10_000, rate_burst=10_000, activity_stream_seconds=0.3,
+                                  activity_poll_seconds=0.1, snapshot_dir=tmp_path_factory.mktemp("snapshots"))
     request.addfinalizer(lambda: deployment.__exit__(None, None, None))
     workspace_id = deployment.workspace("US")
     ios = deployment.platform_input("US", "iOS")
@@ -73,6 +74,9 @@ OPERATIONS = [
     ("POST", "/v1/activate"), ("POST", "/v1/sign-in"), ("GET", "/v1/workspaces/{workspace_id}/members"),
     ("PUT", "/v1/workspaces/{workspace_id}/members/{user}/role"), ("DELETE", "/v1/workspaces/{workspace_id}/members/{user}"),
     ("GET", "/v1/audit"), ("POST", "/v1/audience-versions"), ("GET", "/v1/audience-versions"),
+    ("GET", "/v1/workspaces/{workspace_id}/sources"), ("POST", "/v1/workspaces/{workspace_id}/sources"),
+    ("POST", "/v1/sources/{source_id}/disable"), ("POST", "/v1/sources/{source_id}/enable"), ("POST", "/v1/sources/{source_id}/rotate"),
+    ("GET", "/v1/workspaces/{workspace_id}/activity"), ("GET", "/v1/workspaces/{workspace_id}/batches/{seq}"),
 ]
 
 

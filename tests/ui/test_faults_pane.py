@@ -54,7 +54,7 @@ def test_the_faults_pane_says_when_nothing_is_wrong(open_window, retail_home):
     assert window.pane("faults").stack.currentWidget() is window.pane("faults").empty
     assert window.pane("faults").empty.title.text() == "No faults: forwarding is running normally"
     titles = [window.navigation.item(row).text() for row in range(window.navigation.count())]
-    assert titles == ["Audiences", "Standard audiences", "Connections", "Faults", "Revenue", "Sync"]
+    assert titles == ["Audiences", "Standard audiences", "Connections", "Faults", "Revenue", "Sources", "Activity", "Sync"]
 
 
 def test_reauthenticate_and_resume_from_the_faults_pane_deliver_every_identity_once(

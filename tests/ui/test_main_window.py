@@ -30,7 +30,7 @@ def test_the_window_shows_the_homes_audiences_once_loaded(open_window, retail_ho
     assert pane.pages.currentWidget() is pane.table
     assert pane.count.text() == "2 audiences"
     assert [window.navigation.item(row).text() for row in range(window.navigation.count())] == [
-        "Audiences", "Standard audiences", "Connections", "Faults", "Revenue", "Sync"]
+        "Audiences", "Standard audiences", "Connections", "Faults", "Revenue", "Sources", "Activity", "Sync"]
 
 
 def test_searching_shows_only_audiences_whose_name_contains_the_text_ignoring_case(open_window, retail_home):

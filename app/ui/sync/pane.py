@@ -90,6 +90,9 @@ class SyncPane(Pane):
         self.confirm: Callable[[str, str, str], bool] = lambda title, text, yes: _ask(self, title, text, yes)
         #: opens the compare dialog and returns its result; tests answer for the user
         self.compare_with: Callable[[CompareDialog], int] = lambda dialog: dialog.exec()
+        #: shows the e-mail sign-in dialog (window-modal, not blocking); tests only keep it to fill in
+        self.open_dialog: Callable[[QWidget], None] = lambda dialog: dialog.open()
+        self.sign_in_dialog = None
         self.account = None
         self.conflicts: list = []
         self.runs: list = []
@@ -125,6 +128,10 @@ class SyncPane(Pane):
         token_row.addWidget(self.token, 1)
         token_row.addWidget(self.sign_in_button)
         token_row.addWidget(self.sign_out_button)
+        self.email_sign_in_button = QPushButton("With &E-mail…")
+        self.email_sign_in_button.setToolTip("Sign in with your e-mail and password (the account your invitation made)")
+        self.email_sign_in_button.clicked.connect(self.sign_in_with_email)
+        token_row.addWidget(self.email_sign_in_button)
         form = QFormLayout()
         form.addRow("&Server:", self.server_url)
         token_label = QLabel("API &token:")
@@ -355,6 +362,7 @@ class SyncPane(Pane):
         self.sync_action.setEnabled(signed_in and not self.syncing)
         self.cancel_action.setEnabled(self.syncing)
         self.sign_in_button.setEnabled(not self.syncing)
+        self.email_sign_in_button.setEnabled(not self.syncing)
         self.sign_out_button.setEnabled(signed_in and not self.syncing)
         chosen = self.current_conflict() is not None and not self.syncing
         for action in (self.keep_mine_action, self.take_theirs_action, self.compare_action):
@@ -379,6 +387,17 @@ class SyncPane(Pane):
         self.outcome.setText(f"Signing in to {url.strip()}…")
         self.tasks.run(lambda: sign_in(home, url, token), label="Signing in",
                        on_success=self._on_signed_in, on_failure=self._on_sign_in_failed)
+
+    def sign_in_with_email(self) -> None:
+        """Open the e-mail and password sign-in; on success the pane shows the account as after a token sign-in."""
+        if self.home is None or self.syncing:
+            return
+        from app.ui.sync.sign_in_dialog import SignInDialog
+
+        dialog = SignInDialog(self.home, self.tasks, self.server_url.text().strip(), self)
+        dialog.signed_in.connect(lambda user, workspaces: self._on_signed_in((user, workspaces)))
+        self.sign_in_dialog = dialog  # tests fill it in
+        self.open_dialog(dialog)
 
     def _on_signed_in(self, answer) -> None:
         user, workspaces = answer

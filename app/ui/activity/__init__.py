@@ -1,0 +1,1 @@
+"""The Activity pane (the live event stream) and the audit log view."""

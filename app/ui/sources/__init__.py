@@ -1,0 +1,1 @@
+"""The Sources pane (the integration center)."""
