@@ -270,7 +270,7 @@ def test_the_menus_offer_new_find_delete_preferences_and_the_audience_actions(op
     assert window.preferences_action.shortcut().toString() == "Ctrl+,"
     assert window.pane("audiences").delete_action.text() == "&Delete Audience"
     texts = [action.text() for action in window.pane("audiences").audience_menu.actions() if not action.isSeparator()]
-    assert texts[:5] == ["&Open", "&Insights…", "&Clone", "&Rename…", "Add &Tag…"]
+    assert texts[:6] == ["&Open", "&Insights…", "Edit &History…", "&Clone", "&Rename…", "Add &Tag…"]
     assert "&Recalculate Live Audiences" in texts
 
 
