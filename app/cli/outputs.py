@@ -242,7 +242,10 @@ def cmd_outputs(home, args) -> int:
         if action == "authorize":
             output = outputs.get(args.output)
             print(f"Opening your browser to sign in to {output.name}…", file=sys.stderr)
-            opened.output_sign_in.authorize(output.id, timeout=args.timeout)
+            opened.output_sign_in.authorize(
+                output.id, timeout=args.timeout,
+                show_url=lambda url: print(f"No browser could be opened; open this address to sign in:\n{url}",
+                                           file=sys.stderr, flush=True))
             print(f"Signed in {output.name}; its tokens are in the keyring.")
             return 0
         if action == "sign-out":
