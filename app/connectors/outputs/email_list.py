@@ -18,7 +18,7 @@ from app.connectors.outputs.batches import (
     attribute_text,
 )
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
-from app.connectors.outputs.http import call
+from app.connectors.outputs.http import call, reply_json
 from app.connectors.outputs.partner import Partner, PartnerContext
 from app.connectors.outputs.settings import Field
 
@@ -66,7 +66,8 @@ class EmailListClient:
         body = {"members": [_member(i, status) for i in batch.identities], "update_existing": True}
         response = call(self._context.session, "POST", f"{api_base(self._context.settings, key)}/3.0/lists/{list_id}",
                         json=body, auth=("audience-studio", key), headers={"Idempotency-Key": batch.id})
-        errors = (response.json() or {}).get("error_count", 0) if response.content else 0
+        reply = reply_json(response) if response.content else {}
+        errors = reply.get("error_count", 0) if isinstance(reply, dict) else 0
         if errors:
             # Per-member refusals (a bounced or banned address) do not stop the audience; they are counted.
             log.warning("email list %s refused %d of %d members of batch %s", list_id, errors, len(batch), batch.id)
