@@ -29,7 +29,7 @@ from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
 from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
-from app.ui.workers import Tasks
+from app.ui.workers import Tasks, failure_message
 
 if TYPE_CHECKING:
     from app.models.services.connections import ConnectionInfo
@@ -343,7 +343,9 @@ class ConnectionsPane(Pane):
             return
         status = "sending" if chosen.status == "inactive" else "inactive"
         connections = self.home.connections
-        self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status")
+        # A refusal (a draft audience cannot be Sending) shows in the pane's outcome line, beside the connection.
+        self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status",
+                       on_failure=lambda exc: self._tell(failure_message(exc, "Changing the connection's status")))
 
     def edit_shared_attributes(self) -> None:
         chosen = self.current_connection()
