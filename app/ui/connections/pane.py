@@ -42,6 +42,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The store events after which the pane reloads.
 RELOAD_ON = {"output_changed", "connection_changed", "fault_changed", "audience_changed"}
 STATUS_LABELS = {"sending": "Sending", "inactive": "Inactive"}
+#: The connections table's "Fault" column: double-click or Enter there opens the fault's details.
+FAULT_COLUMN = 4
 
 
 class ConnectionsPane(Pane):
@@ -83,6 +85,7 @@ class ConnectionsPane(Pane):
         self.connection_view = self._table(self.connection_model, "Connections of the output")
         self.connection_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.connection_view.selectionModel().currentRowChanged.connect(self._on_connection_chosen)
+        self.connection_view.activated.connect(self._on_connection_activated)
         #: the connection the admin chose, kept across reloads (which rebuild the rows)
         self._chosen_connection_id: int | None = None
 
@@ -105,6 +108,9 @@ class ConnectionsPane(Pane):
         self.attributes_action = pane_action(self, "Shared &Attributes…", "Ctrl+Shift+A",
                                               "Choose the user attributes forwarded with the identities",
                                               self.edit_shared_attributes)
+        self.fault_action = pane_action(self, "Fault De&tails…", "Ctrl+T",
+                                         "Why forwarding to this connection stopped, and what fixes it",
+                                         self.show_fault)
         self.refresh_action = pane_action(self, "&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
                                            self.refresh)
 
@@ -120,7 +126,7 @@ class ConnectionsPane(Pane):
         self.connections_title = QLabel()
         connections_box = self._box("Connections", self.connections_title,
                                     self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
-                                                   self.forward_action, self.attributes_action),
+                                                   self.forward_action, self.attributes_action, self.fault_action),
                                     self.connection_view)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(outputs_box)
@@ -276,6 +282,7 @@ class ConnectionsPane(Pane):
             action.setEnabled(chosen is not None)
         self.status_action.setText("Make &Sending" if chosen is not None and chosen.status == "inactive"
                                    else "Make &Inactive")
+        self.fault_action.setEnabled(chosen is not None and chosen.fault is not None)
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -346,6 +353,21 @@ class ConnectionsPane(Pane):
         # A refusal (a draft audience cannot be Sending) shows in the pane's outcome line, beside the connection.
         self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status",
                        on_failure=lambda exc: self._tell(failure_message(exc, "Changing the connection's status")))
+
+    def show_fault(self) -> None:
+        """The fault-details window of the chosen connection's fault (app/ui/faults/details.py)."""
+        chosen = self.current_connection()
+        if chosen is None or chosen.fault is None:
+            return
+        from app.ui.faults.details import FaultDetails
+
+        self.dialog = FaultDetails(self.connection, self.tasks, fault_id=chosen.fault.id, parent=self)
+        self.dialog.show()
+
+    def _on_connection_activated(self, index) -> None:
+        # Double-click or Enter on the fault column opens the fault's details.
+        if index.column() == FAULT_COLUMN:
+            self.show_fault()
 
     def edit_shared_attributes(self) -> None:
         chosen = self.current_connection()
