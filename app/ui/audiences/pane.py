@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.engines.home import OpenHome
 from app.models.services.audiences import AudienceInfo
@@ -27,6 +28,7 @@ from app.ui.audiences.new_audience import open_new_audience_dialog
 from app.ui.audiences.notice import Notice
 from app.ui.audiences.calculating import Calculation
 from app.ui.audiences.table import AudienceTable
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
 from app.ui.workers import Tasks
@@ -369,11 +371,7 @@ class AudiencesPane(Pane):
                 self.show_faults(audience.id)
 
     def show_faults(self, audience_id: int) -> None:
-        """The fault-details window for the audience's faulted connections (app/ui/faults/details.py)."""
-        from shiboken6 import isValid
-
-        from app.ui.faults.details import FaultDetails
-
+        """The fault-details window for the audience's faulted connections (app/ui/connections/fault_details.py)."""
         if self.fault_window is not None and isValid(self.fault_window):
             self.fault_window.close()
         self.fault_window = FaultDetails(self.connection, self.tasks, audience_id=audience_id, parent=self)

@@ -1,4 +1,8 @@
-"""Creating or editing an output configuration: name, partner, the partner's settings and secrets, and OAuth sign-in."""
+"""Creating or editing an output configuration: name, partner, the partner's settings and secrets, and OAuth sign-in.
+
+Sign In sits below the scrolling forms, beside Save, so it is on screen however many fields a partner has.
+With no usable keyring, saving offers the in-app choice of the unencrypted secrets file, after the warning.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -19,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.connectors.outputs.directory import PARTNERS, partner
 from app.connectors.outputs.partner import AUTH_LABELS, Partner
+from app.connectors.outputs.secrets import PLAINTEXT_FILE_NAME, PLAINTEXT_WARNING, KeyringUnavailable
 from app.connectors.outputs.settings import SettingsProblems
 from app.engines.home import OpenHome
 from app.models.services.outputs import OutputInfo
@@ -75,9 +82,13 @@ class OutputDialog(QDialog):
         self._forms_layout = QVBoxLayout(forms)
         self._forms_layout.addWidget(self.settings_box)
         self._forms_layout.addWidget(self.secrets_box)
-        self._forms_layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self._forms_layout.addWidget(self.sign_in_state)
         self._forms_layout.addStretch(1)
+        # Outside the scrolling forms: a partner's many fields never push it out of sight.
+        self.sign_in_row = QWidget()
+        sign_in_layout = QHBoxLayout(self.sign_in_row)
+        sign_in_layout.setContentsMargins(0, 0, 0, 0)
+        sign_in_layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignTop)
+        sign_in_layout.addWidget(self.sign_in_state, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -87,6 +98,10 @@ class OutputDialog(QDialog):
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
+        #: offered when there is no usable keyring: keep secrets in the unencrypted file instead (after a warning)
+        self.plaintext_button = QPushButton("Keep Secrets in an &Unencrypted File…")
+        self.plaintext_button.setVisible(False)
+        self.plaintext_button.clicked.connect(self.choose_plaintext_file)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -94,7 +109,9 @@ class OutputDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.sign_in_row)
         layout.addWidget(self.message)
+        layout.addWidget(self.plaintext_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.buttons)
         self._rebuild_forms()
         self.resize(600, 620)
@@ -119,8 +136,7 @@ class OutputDialog(QDialog):
         self.secrets_box.layout().addWidget(self.secrets_form)
         self.secrets_box.setVisible(bool(declared.secret_fields))
         oauth = declared.auth == "oauth2"
-        self.sign_in_button.setVisible(oauth)
-        self.sign_in_state.setVisible(oauth)
+        self.sign_in_row.setVisible(oauth)
         if oauth:
             self._show_sign_in_state()
 
@@ -188,6 +204,18 @@ class OutputDialog(QDialog):
             self.show_message("Please correct the fields marked above." + ("\n" + "\n".join(rest) if rest else ""))
         else:
             self.show_message(failure_message(exc, "Saving the output"))
+            offer = isinstance(exc, KeyringUnavailable) and self._home.outputs.secrets.plaintext_offered
+            self.plaintext_button.setVisible(offer)
+
+    def choose_plaintext_file(self) -> None:
+        """The in-app opt-in for the unencrypted secrets file: the warning first, then the output is saved again."""
+        secrets = self._home.outputs.secrets
+        if not confirm_plaintext(self, PLAINTEXT_WARNING):
+            return
+        self.plaintext_button.setVisible(False)
+        self._tasks.run(secrets.allow_plaintext_file, label="Choosing the unencrypted secrets file",
+                        on_success=lambda _path: self.save(),
+                        on_failure=lambda exc: self.show_message(failure_message(exc, "Choosing the file")))
 
     # -- signing in ------------------------------------------------------------------------------
 
@@ -206,6 +234,19 @@ class OutputDialog(QDialog):
             self._show_sign_in_state()
         self.show_message(message, problem=not ok)
         self.signed_in.emit(ok)
+
+
+def _ask_plaintext(parent: QWidget, warning: str) -> bool:
+    answer = QMessageBox.warning(
+        parent, "No Keyring: Keep Secrets Unencrypted?",
+        f"There is no usable keyring to keep this output's secrets and sign-in tokens in.\n\n{warning}\n\n"
+        f"Keep them in {PLAINTEXT_FILE_NAME} in this home from now on?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+#: Asks before secrets go to the unencrypted file; tests answer for the admin.
+confirm_plaintext = _ask_plaintext
 
 
 def open_output_dialog(home: OpenHome, tasks: Tasks, parent: QWidget, *, output_id: int | None = None,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from app.engines.home import OpenHome
 from app.ui.connections.directory import PartnerDirectory
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
@@ -355,12 +356,10 @@ class ConnectionsPane(Pane):
                        on_failure=lambda exc: self._tell(failure_message(exc, "Changing the connection's status")))
 
     def show_fault(self) -> None:
-        """The fault-details window of the chosen connection's fault (app/ui/faults/details.py)."""
+        """The fault-details window of the chosen connection's fault (app/ui/connections/fault_details.py)."""
         chosen = self.current_connection()
         if chosen is None or chosen.fault is None:
             return
-        from app.ui.faults.details import FaultDetails
-
         self.dialog = FaultDetails(self.connection, self.tasks, fault_id=chosen.fault.id, parent=self)
         self.dialog.show()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.engines.home import OpenHome
 from app.ui.connections.forward import ForwardRun
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
@@ -173,12 +174,10 @@ class FaultsPane(Pane):
         self.run.start()
 
     def show_details(self) -> None:
-        """The fault-details window of the chosen fault (app/ui/faults/details.py)."""
+        """The fault-details window of the chosen fault (app/ui/connections/fault_details.py)."""
         fault = self.current_fault()
         if fault is None:
             return
-        from app.ui.faults.details import FaultDetails
-
         self.dialog = FaultDetails(self.connection, self.tasks, fault_id=fault.id, parent=self)
         self.dialog.show()
 
