@@ -29,9 +29,11 @@ class OutputSignIn:
         self.outputs = outputs
 
     def oauth_client(self, output: OutputInfo) -> OAuthClient:
-        if partner(output.partner).auth != "oauth2":
+        declared = partner(output.partner)
+        if declared.auth != "oauth2":
             raise UserError(f'Output "{output.name}" does not sign in with OAuth 2.0; edit its credentials instead.')
-        return OAuthClient.from_settings(output.settings, self.outputs.secrets.load(output.keyring_id, "client_secret"))
+        return OAuthClient.from_settings(output.settings, self.outputs.secrets.load(output.keyring_id, "client_secret"),
+                                         declared.oauth_endpoints)
 
     def token_source(self, output: OutputInfo, *, http: requests.Session | None = None,
                      clock: Callable[[], float] = time.time) -> TokenSource:

@@ -181,3 +181,19 @@ def test_a_short_wait_is_named_in_seconds_not_zero_minutes(opened, token_server_
 ])
 def test_durations_in_words(seconds, text):
     assert duration_text(seconds) == text
+
+
+def test_a_presets_endpoints_and_scopes_sign_in_with_only_the_client_id(token_server_factory):
+    from app.connectors.outputs.partner import OAuthEndpoints
+
+    server = token_server_factory(lambda requested, grant: requested)
+    endpoints = OAuthEndpoints("Test provider", server.url + "/authorize", server.url + "/token",
+                               scopes="offline_access lists:write")
+    client = oauth.OAuthClient.from_settings({"client_id": "audience-studio"}, preset=endpoints)
+    browser = ScriptedBrowser()
+    try:
+        tokens = oauth.sign_in(client, open_browser=browser, timeout=60)
+    finally:
+        browser.join()
+    assert "scope=offline_access+lists%3Awrite" in browser.opened[0] and "code_challenge_method=S256" in browser.opened[0]
+    assert tokens.scope == "offline_access lists:write" and tokens.refresh_token

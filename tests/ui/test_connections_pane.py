@@ -47,9 +47,9 @@ def save(qtbot, dialog, *, succeeds=True):
 
 def test_the_directory_filters_partners_by_name_auth_and_identity_type(pane):
     directory = pane.directory
-    assert len(directory.partner_keys()) == 5
+    assert len(directory.partner_keys()) == 6
     directory.auth.setCurrentIndex(directory.auth.findData("oauth2"))
-    assert directory.partner_keys() == ["oauth2"]
+    assert directory.partner_keys() == ["oauth2", "oauth2_entra"]
     directory.auth.setCurrentIndex(0)
     directory.search.setText("webhook")
     assert directory.partner_keys() == ["webhook"]

@@ -26,6 +26,7 @@ from requests_oauthlib import OAuth2Session
 from app.connectors.durations import duration_text
 from app.connectors.outputs.errors import AUTHENTICATION, PartnerError
 from app.connectors.outputs.loopback import LoopbackListener
+from app.connectors.outputs.partner import OAuthEndpoints
 from app.connectors.outputs.secrets import TOKENS_ENTRY, SecretStore
 from app.connectors.reply_text import one_line
 from app.errors import UserError
@@ -62,9 +63,14 @@ class OAuthClient:
     client_secret: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: dict, client_secret: str | None = None) -> "OAuthClient":
-        return cls(settings["authorize_url"], settings["token_url"], settings["client_id"],
-                   tuple((settings.get("scopes") or "").split()), settings.get("revocation_url"), client_secret)
+    def from_settings(cls, settings: dict, client_secret: str | None = None,
+                      preset: OAuthEndpoints | None = None) -> "OAuthClient":
+        """The client of an output's settings; a partner preset's endpoints and scopes fill in what they leave out."""
+        def setting(key: str) -> str | None:
+            return settings.get(key) or (getattr(preset, key) if preset is not None else None) or None
+
+        return cls(setting("authorize_url"), setting("token_url"), settings["client_id"],
+                   tuple((setting("scopes") or "").split()), setting("revocation_url"), client_secret)
 
     @property
     def partner_host(self) -> str:
