@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QScrollArea
 
 from app.connectors.outputs.secrets import PLAINTEXT_FILE_NAME, PLAINTEXT_WARNING, SecretStore
 from app.models.services.outputs import OutputService
-from app.ui.connections import output_dialog, sign_in
+from app.ui.connections import plaintext_choice, sign_in
 from app.ui.connections.output_dialog import OutputDialog
 from tests.outputs.browser import ScriptedBrowser
 from tests.outputs.token_server import TokenServer
@@ -94,7 +94,7 @@ def test_without_a_keyring_the_dialog_offers_the_unencrypted_file_after_the_warn
                                                                                 plaintext_file=secrets_file))
     asked = []
     answers = iter([False, True])
-    monkeypatch.setattr(output_dialog, "confirm_plaintext", lambda parent, warning: asked.append(warning)
+    monkeypatch.setattr(plaintext_choice, "confirm_plaintext", lambda parent, warning: asked.append(warning)
                         or next(answers))
     dialog = OutputDialog(home, tasks, partner_key="webhook")
     qtbot.addWidget(dialog)
@@ -117,3 +117,47 @@ def test_without_a_keyring_the_dialog_offers_the_unencrypted_file_after_the_warn
     later = SecretStore(fail.Keyring(), plaintext_file=secrets_file)
     assert later.load(home.outputs.get("Hook").keyring_id, "signing_secret") == "whsec-plain"
     assert "opted in in the app" in later.describe()
+
+
+def test_signing_in_without_a_keyring_offers_the_unencrypted_file_then_signs_in(
+        qtbot, retail_connection, tmp_path, token_server, monkeypatch):
+    connection, tasks = retail_connection
+    home = connection.open_home
+    secrets_file = tmp_path / PLAINTEXT_FILE_NAME
+    home.__dict__["outputs"] = OutputService(home.store, home.user, SecretStore(fail.Keyring(),
+                                                                                plaintext_file=secrets_file))
+    output = home.outputs.create("Partner API", "oauth2", token_server.settings("lists:write"))
+    asked = []
+    monkeypatch.setattr(plaintext_choice, "confirm_plaintext", lambda parent, warning: asked.append(warning) or True)
+    browser = ScriptedBrowser()
+    monkeypatch.setattr(sign_in, "open_browser", browser)
+    dialog = OutputDialog(home, tasks, output=output, secrets_present={})
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(dialog.signed_in, timeout=TIMEOUT) as signed_in:
+        dialog.sign_in_button.click()
+    browser.join()
+    assert signed_in.args == [True] and asked == [PLAINTEXT_WARNING]
+    assert home.output_sign_in.token_source(output).tokens().scope == "lists:write"
+    assert "oauth_tokens" in secrets_file.read_text()
+
+
+def test_a_browser_that_silently_fails_still_leaves_the_address_one_click_away(
+        qtbot, retail_connection, secret_service, token_server, monkeypatch):
+    # Like `gio open` on a desktop without a browser: started fine, so webbrowser says True, then nothing opens.
+    connection, tasks = retail_connection
+    home = connection.open_home
+    home.__dict__["outputs"] = OutputService(home.store, home.user, SecretStore(secret_service))
+    monkeypatch.setattr(sign_in, "open_browser", lambda url: True)
+    dialog = saved_oauth_dialog(qtbot, home, tasks, token_server)
+    dialog.sign_in_button.click()
+    progress = dialog.sign_in_run.progress
+    qtbot.waitUntil(lambda: progress.reveal_button.isVisible(), timeout=TIMEOUT)
+    assert not progress.url_box.isVisible()
+    progress.reveal_button.click()
+    assert progress.url_box.isVisible() and progress.url.text().startswith(token_server.url + "/authorize?")
+    by_hand = ScriptedBrowser()
+    with qtbot.waitSignal(dialog.signed_in, timeout=TIMEOUT) as signed_in:
+        by_hand(progress.url.text())
+    by_hand.join()
+    assert signed_in.args == [True]

@@ -72,8 +72,9 @@ def _no_keyring_message(detail: str = "") -> str:
     return ("There is no usable keyring (the operating system's password store) to keep output secrets and "
             "sign-in tokens in" + (f" ({detail})" if detail else "") + ". On Linux, install and unlock a Secret "
             "Service such as GNOME Keyring or KWallet and sign in again; on macOS and Windows the Keychain and "
-            "Credential Manager are used. Or, knowing that anyone with your files can then read them, choose the "
-            f"unencrypted file in the app (or set {PLAINTEXT_ENV}=1) to keep them in {PLAINTEXT_FILE_NAME} in the home.")
+            "Credential Manager are used. Or, knowing that anyone with your files can then read them, keep them in "
+            f"an unencrypted file ({PLAINTEXT_FILE_NAME} in the home): the app offers it when you save an output or "
+            f"sign in, or set {PLAINTEXT_ENV}=1.")
 
 
 def _opt_in_marker(plaintext_file: Path) -> Path:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -127,7 +128,13 @@ class FaultDetails(QDialog):
         self.causes = QLabel(wordWrap=True)
         self.causes.setTextFormat(Qt.TextFormat.RichText)
         self.causes.setAccessibleName("Common causes")
-        QVBoxLayout(causes).addWidget(self.causes)
+        self.causes.setAlignment(Qt.AlignmentFlag.AlignTop)
+        # Scrolls rather than being cut off when the window is small or the text large.
+        causes_scroll = QScrollArea()
+        causes_scroll.setWidgetResizable(True)
+        causes_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        causes_scroll.setWidget(self.causes)
+        QVBoxLayout(causes).addWidget(causes_scroll)
 
         self.reauthenticate_button = QPushButton("Re-&authenticate…")
         self.reauthenticate_button.clicked.connect(self.reauthenticate)
@@ -137,6 +144,7 @@ class FaultDetails(QDialog):
         self.resume_button.clicked.connect(self.resume)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         for button in (self.reauthenticate_button, self.credentials_button, self.resume_button):
+            button.setAutoDefault(False)  # Enter must not re-authenticate or resume by accident
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.close)
         #: the outcome of the last action (a sign-in, a resume and the forwarding it started)
@@ -149,10 +157,10 @@ class FaultDetails(QDialog):
         layout.addWidget(self.title)
         layout.addWidget(self.status)
         layout.addLayout(facts)
-        layout.addWidget(causes)
+        layout.addWidget(causes, 1)
         layout.addWidget(self.outcome)
         layout.addWidget(self.buttons)
-        self.resize(620, 560)
+        self.resize(640, 640)
         self._set_enabled(None)
 
         connection.store_changed.connect(self._on_store_changed)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -25,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from app.connectors.outputs.directory import PARTNERS, partner
 from app.connectors.outputs.partner import AUTH_LABELS, Partner
-from app.connectors.outputs.secrets import PLAINTEXT_FILE_NAME, PLAINTEXT_WARNING, KeyringUnavailable
+from app.connectors.outputs.secrets import KeyringUnavailable
 from app.connectors.outputs.settings import SettingsProblems
 from app.engines.home import OpenHome
 from app.models.services.outputs import OutputInfo
+from app.ui.connections import plaintext_choice
 from app.ui.connections.form import FieldsForm
 from app.ui.connections.sign_in import SignIn
 from app.ui.workers import Tasks, failure_message
@@ -210,7 +210,7 @@ class OutputDialog(QDialog):
     def choose_plaintext_file(self) -> None:
         """The in-app opt-in for the unencrypted secrets file: the warning first, then the output is saved again."""
         secrets = self._home.outputs.secrets
-        if not confirm_plaintext(self, PLAINTEXT_WARNING):
+        if not plaintext_choice.ask(self):
             return
         self.plaintext_button.setVisible(False)
         self._tasks.run(secrets.allow_plaintext_file, label="Choosing the unencrypted secrets file",
@@ -234,19 +234,6 @@ class OutputDialog(QDialog):
             self._show_sign_in_state()
         self.show_message(message, problem=not ok)
         self.signed_in.emit(ok)
-
-
-def _ask_plaintext(parent: QWidget, warning: str) -> bool:
-    answer = QMessageBox.warning(
-        parent, "No Keyring: Keep Secrets Unencrypted?",
-        f"There is no usable keyring to keep this output's secrets and sign-in tokens in.\n\n{warning}\n\n"
-        f"Keep them in {PLAINTEXT_FILE_NAME} in this home from now on?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-    return answer == QMessageBox.StandardButton.Yes
-
-
-#: Asks before secrets go to the unencrypted file; tests answer for the admin.
-confirm_plaintext = _ask_plaintext
 
 
 def open_output_dialog(home: OpenHome, tasks: Tasks, parent: QWidget, *, output_id: int | None = None,
