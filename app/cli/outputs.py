@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import webbrowser
 from typing import Any
 
 from app.errors import InvalidInput
@@ -53,7 +54,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     delete = actions.add_parser("delete", help="remove an output no connection uses", description="Remove an output and its secrets and tokens from the keyring.")
     delete.add_argument("output", metavar="OUTPUT")
 
-    authorize = actions.add_parser("authorize", help="sign an OAuth 2.0 output in with the system browser", description="Open the system browser on the partner's sign-in page (authorization code with PKCE, redirect to 127.0.0.1); the tokens go to the keyring.")
+    authorize = actions.add_parser("authorize", help="sign an OAuth 2.0 output in with the system browser", description="Open the system browser on the partner's sign-in page (authorization code with PKCE, redirect to 127.0.0.1); the tokens go to the keyring. The address is printed too, to open by hand if no browser opens.")
     authorize.add_argument("output", metavar="OUTPUT")
     authorize.add_argument("--timeout", type=float, default=300, metavar="SECONDS", help="how long to wait for the browser (default 300)")
 
@@ -258,7 +259,17 @@ def cmd_outputs(home, args) -> int:
         if action == "authorize":
             output = outputs.get(args.output)
             print(f"Opening your browser to sign in to {output.name}…", file=sys.stderr)
-            opened.output_sign_in.authorize(output.id, timeout=args.timeout)
+
+            def open_browser(url: str) -> object:
+                # Said first: a browser can fail after it was started (gio open), which webbrowser cannot see.
+                print(f"If no browser opens, open this address on this computer to sign in:\n{url}", file=sys.stderr,
+                      flush=True)
+                return webbrowser.open(url)
+
+            opened.output_sign_in.authorize(
+                output.id, timeout=args.timeout, open_browser=open_browser,
+                show_url=lambda url: print("No browser could be opened; open the address above.", file=sys.stderr,
+                                           flush=True))
             print(f"Signed in {output.name}; its tokens are in the keyring.")
             return 0
         if action == "sign-out":

@@ -29,20 +29,26 @@ class OutputSignIn:
         self.outputs = outputs
 
     def oauth_client(self, output: OutputInfo) -> OAuthClient:
-        if partner(output.partner).auth != "oauth2":
+        declared = partner(output.partner)
+        if declared.auth != "oauth2":
             raise UserError(f'Output "{output.name}" does not sign in with OAuth 2.0; edit its credentials instead.')
-        return OAuthClient.from_settings(output.settings, self.outputs.secrets.load(output.keyring_id, "client_secret"))
+        return OAuthClient.from_settings(output.settings, self.outputs.secrets.load(output.keyring_id, "client_secret"),
+                                         declared.oauth_endpoints)
 
     def token_source(self, output: OutputInfo, *, http: requests.Session | None = None,
                      clock: Callable[[], float] = time.time) -> TokenSource:
         return TokenSource(self.oauth_client(output), self.outputs.secrets, output.keyring_id, http=http, clock=clock)
 
     def authorize(self, name_or_id: str | int, *, open_browser: Callable[[str], object] = webbrowser.open,
-                  timeout: float = oauth.SIGN_IN_TIMEOUT_SECONDS, cancelled: threading.Event | None = None) -> OutputInfo:
-        """Sign the output in (or again) through the system browser; its tokens replace any old ones in the keyring."""
+                  timeout: float = oauth.SIGN_IN_TIMEOUT_SECONDS, cancelled: threading.Event | None = None,
+                  show_url: Callable[[str], object] | None = None) -> OutputInfo:
+        """Sign the output in (or again) through the system browser; its tokens replace any old ones in the keyring.
+
+        `show_url(url)` is called when no browser can be opened, to let the admin open the address by hand."""
         current = self.outputs.get(name_or_id)
         client = self.oauth_client(current)
-        tokens = oauth.sign_in(client, open_browser=open_browser, timeout=timeout, cancelled=cancelled)
+        tokens = oauth.sign_in(client, open_browser=open_browser, timeout=timeout, cancelled=cancelled,
+                               show_url=show_url)
         TokenSource(client, self.outputs.secrets, current.keyring_id).save(tokens)
         self.outputs.signed_in(current.id)
         return current

@@ -18,9 +18,12 @@ PAGE_SECONDS = 60
 
 
 class ScriptedBrowser:
-    def __init__(self, *, account: str = "maria", approve: bool = True, tamper_state: bool = False):
-        self.account, self.approve, self.tamper_state = account, approve, tamper_state
+    def __init__(self, *, account: str = "maria", approve: bool = True, tamper_state: bool = False,
+                 drop_state: bool = False):
+        self.account, self.approve, self.tamper_state, self.drop_state = account, approve, tamper_state, drop_state
         self.opened: list[str] = []
+        #: The app's loopback page the sign-in ended on: (HTTP status, its text).
+        self.last_page: tuple[int, str] | None = None
         self.errors: list[BaseException] = []
         self._threads: list[threading.Thread] = []
 
@@ -49,7 +52,10 @@ class ScriptedBrowser:
             if urlsplit(url).path == "/callback":
                 if self.tamper_state:
                     url = re.sub(r"state=[^&]+", "state=forged", url)
-                web.get(url, timeout=PAGE_SECONDS)
+                if self.drop_state:
+                    url = re.sub(r"[?&]state=[^&]+", "", url).replace("/callback&", "/callback?")
+                page = web.get(url, timeout=PAGE_SECONDS)
+                self.last_page = (page.status_code, page.text)
                 return
             response = web.get(url, allow_redirects=False, timeout=PAGE_SECONDS)
             if response.is_redirect:

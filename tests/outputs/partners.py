@@ -13,12 +13,14 @@ import hashlib
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -31,6 +33,9 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] | None = None
+    #: Close the connection half-way through the body: "length" (Content-Length announced, fewer bytes sent) or
+    #: "chunked" (Transfer-Encoding: chunked, the last chunk never comes).
+    cut: str | None = None
 
 
 @dataclass
@@ -42,6 +47,7 @@ class _Failure:
     #: Batch requests to let through before this failure applies.
     skip: int = 0
     headers: dict[str, str] | None = None
+    cut: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -56,9 +62,20 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (reply.headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        if reply.cut == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = payload[: len(payload) // 2]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(half), half))
+        else:
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2] if reply.cut else payload)
+        if reply.cut:
+            # The partner goes away mid-reply: the client reads a body that stops short.
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     do_GET = do_POST = do_DELETE = do_PUT = _handle
 
@@ -103,12 +120,13 @@ class PartnerSimulator:
 
     def fail_next(self, status: int, *, times: int = 1, retry_after: float | None = None,
                   after_processing: bool = False, body: Any = None, after: int = 0,
-                  headers: dict[str, str] | None = None) -> None:
+                  headers: dict[str, str] | None = None, cut: str | None = None) -> None:
         """The next `times` batch requests answer `status` (after processing them, if `after_processing`);
-        with `after`, only once that many more batch requests went through; `headers` go with the answer."""
+        with `after`, only once that many more batch requests went through; `headers` go with the answer;
+        with `cut` ("length" or "chunked") the answer stops half-way and the connection closes."""
         with self._lock:
-            self._failures.extend(_Failure(status, retry_after, after_processing, body, after if i == 0 else 0, headers)
-                                  for i in range(times))
+            self._failures.extend(_Failure(status, retry_after, after_processing, body, after if i == 0 else 0, headers,
+                                           cut) for i in range(times))
 
     def dispatch(self, method: str, path: str, headers, body: bytes) -> Reply:
         with self._lock:
@@ -133,7 +151,7 @@ class PartnerSimulator:
         headers = dict(failure.headers or {})
         if failure.retry_after is not None:
             headers["Retry-After"] = f"{failure.retry_after:g}"
-        return Reply(failure.status, failure.body or {"error": f"simulated {failure.status}"}, headers)
+        return Reply(failure.status, failure.body or {"error": f"simulated {failure.status}"}, headers, failure.cut)
 
     def _apply(self, batch_id: str, action: str, identities: list[tuple[str, str]]) -> bool:
         """Process a batch once: False (and nothing changes) when its id was seen before."""
@@ -243,6 +261,11 @@ class CustomAudienceSimulator(PartnerSimulator):
         self.without_permission: set[str] = set()
         self.ad_account = ad_account
         self.audiences: dict[str, str] = {}
+        self.descriptions: dict[str, str] = {}
+        #: The next audience creations made but answered with a reply cut half-way ("length" or "chunked").
+        self.cut_creations: list[str] = []
+        #: Audiences per page of the listing (the Graph API pages with cursors and a "next" URL).
+        self.page_size = 25
         self.badly_normalised: set[str] = set()
         for identity_type, raw in people:
             normal = normalise(identity_type, raw)
@@ -267,7 +290,10 @@ class CustomAudienceSimulator(PartnerSimulator):
         if method == "POST" and path == f"/v19.0/act_{self.ad_account}/customaudiences":
             audience_id = str(23840000000000 + len(self.audiences))
             self.audiences[audience_id] = request["name"]
-            return Reply(200, {"id": audience_id})
+            self.descriptions[audience_id] = request.get("description", "")
+            return Reply(200, {"id": audience_id}, cut=self.cut_creations.pop(0) if self.cut_creations else None)
+        if method == "GET" and path.split("?")[0] == f"/v19.0/act_{self.ad_account}/customaudiences":
+            return self._listing(path)
         match = re.fullmatch(r"/v19\.0/(\d+)/users", path)
         if not match or method not in ("POST", "DELETE"):
             return Reply(404, {"error": {"message": "Unsupported request", "code": 100}})
@@ -299,6 +325,22 @@ class CustomAudienceSimulator(PartnerSimulator):
         process()
         return Reply(200, {"audience_id": match.group(1), "session_id": session.get("session_id"),
                            "num_received": len(rows), "num_invalid_entries": 0})
+
+    def _listing(self, path: str) -> Reply:
+        """GET act_<account>/customaudiences: `fields`, `limit` and an `after` cursor, with a "next" URL while more remain."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+        fields = (query.get("fields") or "id").split(",")
+        limit = min(int(query.get("limit", self.page_size)), self.page_size)
+        ids = sorted(self.audiences)
+        start = int(query.get("after", "0"))
+        chosen = ids[start:start + limit]
+        rows = [{k: v for k, v in {"id": i, "name": self.audiences[i], "description": self.descriptions.get(i, "")}
+                 .items() if k in fields} for i in chosen]
+        paging = {"cursors": {"before": str(start), "after": str(start + len(chosen))}}
+        if start + len(chosen) < len(ids):
+            paging["next"] = (f"{self.url}{urlsplit(path).path}?fields={','.join(fields)}&limit={limit}"
+                              f"&after={start + len(chosen)}")
+        return Reply(200, {"data": rows, "paging": paging})
 
 
 class OAuthApiSimulator(PartnerSimulator):

@@ -232,8 +232,9 @@ def pane(qtbot, home_dir, secret_service, tmp_path):
         us = home.workspaces.create("US", [("platform", "iOS")])
         eu = home.workspaces.create("EU", [("platform", "iOS")])
         load(home.cache, [(us.id, member(n)) for n in range(1, 7)])
-        home.audiences.create("Gold members", workspace_ids=[us.id], criteria=GOLD)
-        home.audiences.create("Everywhere", scope="multi", workspace_ids=[us.id, eu.id], criteria=GOLD)
+        for made in (home.audiences.create("Gold members", workspace_ids=[us.id], criteria=GOLD),
+                     home.audiences.create("Everywhere", scope="multi", workspace_ids=[us.id, eu.id], criteria=GOLD)):
+            home.audiences.activate(made.id)
         home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
         home.outputs.create("Ads", "custom_audiences", {"ad_account_id": "123456"}, {"access_token": "t"})
     tasks = Tasks()

@@ -18,7 +18,8 @@ HOOK = {"url": "https://hooks.example.com/audiences"}
 @pytest.fixture
 def audiences(opened):
     workspace = opened.workspaces.create("Retail", [("platform", "iOS")])
-    return [opened.audiences.create(name, workspace_ids=[workspace.id], criteria=doc()) for name in ("Alpha", "Beta", "Gamma")]
+    made = [opened.audiences.create(name, workspace_ids=[workspace.id], criteria=doc()) for name in ("Alpha", "Beta", "Gamma")]
+    return [opened.audiences.activate(a.id) for a in made]  # Sending connections are for active audiences
 
 
 def test_a_configuration_keeps_settings_in_the_store_and_secrets_only_in_the_keyring(opened):

@@ -17,8 +17,8 @@ def keys(partners) -> list[str]:
     return [p.key for p in partners]
 
 
-def test_the_directory_ships_the_five_partners_each_declaring_settings_auth_and_identity_types():
-    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2"]
+def test_the_directory_ships_its_partners_each_declaring_settings_auth_and_identity_types():
+    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2", "oauth2_entra"]
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -29,7 +29,7 @@ def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="email list")) == ["email_list"]
     assert keys(find_partners(name="hashes")) == ["custom_audiences"]
     assert keys(find_partners(category="advertising")) == ["custom_audiences"]
-    assert keys(find_partners(auth="oauth2")) == ["oauth2"]
+    assert keys(find_partners(auth="oauth2")) == ["oauth2", "oauth2_entra"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
     assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == ["custom_audiences"]
@@ -100,3 +100,21 @@ def test_custom_audiences_receive_sha256_of_the_normal_form_only():
     assert hashed("ios_idfa", "607258D9-C28B-43AD-95ED-E9593025D5A1") == hashlib.sha256(
         b"607258d9-c28b-43ad-95ed-e9593025d5a1").hexdigest()
     assert hashed("email", "nobody") is None
+
+
+def test_a_preset_carries_its_sign_in_so_the_admin_enters_only_what_the_partner_issues(opened):
+    from app.connectors.outputs.oauth_api import MICROSOFT_ENTRA
+
+    entra = partner("oauth2_entra")
+    assert entra.auth == "oauth2" and entra.oauth_endpoints is MICROSOFT_ENTRA
+    asked = [f.key for f in entra.configuration_fields]
+    assert asked == ["client_id", "scopes", "api_url"] and not entra.secret_fields
+    output = opened.outputs.create("Our API", "oauth2_entra", {"client_id": "0f1e2d3c-aaaa-bbbb-cccc-123456789abc",
+                                                              "api_url": "https://api.example.com/batches"})
+    assert output.settings["scopes"] == "offline_access"  # the preset's scopes, editable
+    client = opened.output_sign_in.oauth_client(output)
+    assert (client.authorize_url, client.token_url) == (MICROSOFT_ENTRA.authorize_url, MICROSOFT_ENTRA.token_url)
+    assert client.scopes == ("offline_access",) and client.client_id.startswith("0f1e2d3c")
+    with pytest.raises(InvalidInput, match="authorize_url: not a setting of this partner"):
+        opened.outputs.create("Elsewhere", "oauth2_entra", {"client_id": "x", "api_url": "https://a.example.com/b",
+                                                           "authorize_url": "https://evil.example.com/auth"})

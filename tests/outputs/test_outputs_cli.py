@@ -93,3 +93,37 @@ def test_bad_settings_are_one_line_errors(run):
     assert code == 1 and err.startswith("audience-studio: The settings need changes: url: Endpoint URL must be a web address")
     code, _, err = run("outputs", "create", "Hook", "--partner", "webhook", "--setting", "nonsense")
     assert code == 1 and 'Setting "nonsense" is not KEY=VALUE' in err
+
+
+def test_authorize_prints_the_address_to_open_by_hand_and_signs_in(run, monkeypatch):
+    import webbrowser
+
+    from tests.outputs.browser import ScriptedBrowser
+    from tests.outputs.token_server import TokenServer
+
+    server = TokenServer(lambda requested, grant: requested)
+    browser = ScriptedBrowser()
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)  # nothing opens: the admin copies the address
+    printed = []
+
+    def follow_printed(*args, file=None, **kwargs):
+        text = " ".join(str(a) for a in args)
+        printed.append(text)
+        if "/authorize?" in text:
+            browser(text.splitlines()[-1])
+
+    try:
+        options = [option for key, value in server.settings("lists:write").items() if key != "identity_types"
+                   for option in ("--setting", f"{key}={value}")]
+        assert run("outputs", "create", "API", "--partner", "oauth2", *options)[0] == 0
+        # The command's printing is watched: the "admin" opens the address it prints, as soon as it is printed.
+        monkeypatch.setattr("builtins.print", follow_printed)
+        code = run("outputs", "authorize", "API", "--timeout", "60")[0]
+        monkeypatch.undo()
+        browser.join()
+    finally:
+        server.close()
+    assert code == 0, printed
+    assert any(line.startswith("If no browser opens, open this address") for line in printed)
+    assert "No browser could be opened; open the address above." in printed
+    assert printed[-1] == "Signed in API; its tokens are in the keyring."

@@ -1,5 +1,5 @@
 """Signing in with an e-mail and password against a live server and the real OS keyring: from the command line
-(`sync login --email`); a wrong password is said plainly and nothing is kept (the dialog: tests/ui/test_sign_in_dialog.py)."""
+(`sync login --email`); a wrong password is said plainly and nothing is kept (the dialog: tests/ui/test_team_sign_in_dialog.py)."""
 
 from __future__ import annotations
 

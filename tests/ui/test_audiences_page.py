@@ -399,7 +399,7 @@ def test_connected_outputs_and_faults_show_in_the_list(qtbot, open_window, tagge
     from app.connectors.outputs.errors import Failure
 
     with OpenHome.open(tagged_home, user="maria") as opened:
-        gold = opened.audiences.get("Gold members")
+        gold = opened.audiences.activate(opened.audiences.get("Gold members").id)  # Sending is for active audiences
         exports = [opened.outputs.create(f"Export {n}", "file_export", {"folder": str(tmp_path)}) for n in (1, 2)]
         connections = [opened.connections.connect(gold.id, output.id) for output in exports]
     window = open_window(tagged_home)

@@ -47,9 +47,9 @@ def save(qtbot, dialog, *, succeeds=True):
 
 def test_the_directory_filters_partners_by_name_auth_and_identity_type(pane):
     directory = pane.directory
-    assert len(directory.partner_keys()) == 5
+    assert len(directory.partner_keys()) == 6
     directory.auth.setCurrentIndex(directory.auth.findData("oauth2"))
-    assert directory.partner_keys() == ["oauth2"]
+    assert directory.partner_keys() == ["oauth2", "oauth2_entra"]
     directory.auth.setCurrentIndex(0)
     directory.search.setText("webhook")
     assert directory.partner_keys() == ["webhook"]
@@ -125,7 +125,7 @@ def test_connect_one_audience_then_bulk_connect_several_with_the_report(qtbot, p
     home: OpenHome = pane.connection.open_home
     output = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
     qtbot.waitUntil(lambda: [o.name for o in pane.outputs] == ["Export"], timeout=TIMEOUT)
-    lapsed, loyal = (home.audiences.get(name).id for name in ("Lapsed buyers", "Loyal shoppers"))
+    lapsed, loyal = (home.audiences.activate(home.audiences.get(name).id).id for name in ("Lapsed buyers", "Loyal shoppers"))
 
     pane.connect_audiences()
     qtbot.waitUntil(lambda: pane.dialog is not None and pane.dialog.isVisible(), timeout=TIMEOUT)
@@ -197,3 +197,28 @@ def test_forward_now_runs_the_engine_in_the_background_and_shows_the_outcome(qtb
         assert pane.connection_model.item(0, 3).text() != "Never"
     finally:
         home_connection.close()
+
+
+def test_a_draft_audience_is_refused_as_sending_in_the_dialog_and_by_make_sending(qtbot, pane, tmp_path):
+    home: OpenHome = pane.connection.open_home
+    output = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
+    qtbot.waitUntil(lambda: [o.name for o in pane.outputs] == ["Export"], timeout=TIMEOUT)
+    lapsed = home.audiences.get("Lapsed buyers").id  # a draft
+    pane.connect_audiences()
+    qtbot.waitUntil(lambda: pane.dialog is not None and pane.dialog.isVisible(), timeout=TIMEOUT)
+    dialog = pane.dialog
+    dialog.choose([lapsed])
+    assert dialog.status.currentData() == "sending"
+    with qtbot.waitSignal(dialog.connected, timeout=TIMEOUT) as connected:
+        dialog.connect_chosen()
+    assert not connected.args[0].results[0].connected
+    assert 'Lapsed buyers: not connected, Audience "Lapsed buyers" is a draft' in dialog.report.item(0).text()
+    dialog.close()
+
+    inactive = home.connections.connect(lapsed, output.id, status="inactive")
+    qtbot.waitUntil(lambda: len(pane.connections_of(output.id)) == 1, timeout=TIMEOUT)
+    pane.select_connection(inactive.id)
+    assert pane.status_action.text() == "Make &Sending"
+    pane.status_action.trigger()
+    qtbot.waitUntil(lambda: "is a draft, so nothing would be sent" in pane.outcome.text(), timeout=TIMEOUT)
+    assert home.connections.get(inactive.id).status == "inactive"

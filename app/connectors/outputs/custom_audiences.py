@@ -6,12 +6,20 @@ removed (DELETE, same body) in requests of at most 10,000 rows with the multi-ke
 EMAIL_SHA256 / PHONE_SHA256 / MADID_SHA256: SHA-256 hex of the trimmed lowercase email, of the
 phone's E.164 digits, and of the lowercase advertising id. Each request carries a session
 (session_id, batch_seq) by which the partner recognises a batch it already received.
+
+Creating the audience has no such key, so a reply lost after the partner made it must not lead to a
+second one: the audience is described with the connection it belongs to (`creation_mark`), and before
+creating, the ad account's audiences (GET {api}/act_{account}/customaudiences, followed page by page)
+are searched for one with that name and description, which is taken instead.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from app.connectors.outputs.batches import ADD, Batch, Destination
-from app.connectors.outputs.http import call
+from app.connectors.outputs.errors import PartnerError
+from app.connectors.outputs.http import call, reply_json
 from app.connectors.outputs.identities import ADVERTISING_ID_TYPES, normalise, sha256_hex
 from app.connectors.outputs.partner import Partner, PartnerContext
 from app.connectors.outputs.rejections import Rejected, rejected_from_values
@@ -29,9 +37,24 @@ def hashed(identity_type: str, value: str) -> str | None:
     return None if normal is None else sha256_hex(normal)
 
 
+#: Pages of the ad account's audiences read when looking for one made by a creation whose reply was lost.
+MAX_LOOKUP_PAGES = 50
+
+
+def creation_mark(destination: Destination) -> str:
+    """The description the audience is created with: it says which connection made it, to find it again."""
+    return f"Audience Studio audience {destination.audience_id}, connection {destination.connection_id}"
+
+
 def session_id(batch_id: str) -> int:
     """A positive 63-bit number from the batch's id: the same batch always has the same session."""
     return int(batch_id.replace("-", "")[:15], 16)
+
+
+def _audience_id(reply: object, doing: str) -> str:
+    if isinstance(reply, dict) and isinstance(reply.get("id"), (str, int)) and str(reply["id"]):
+        return str(reply["id"])
+    raise PartnerError(f"The partner's reply to {doing} carried no audience id.")
 
 
 class CustomAudienceClient:
@@ -48,12 +71,32 @@ class CustomAudienceClient:
         if destination.partner_ref:
             return destination.partner_ref
         name = destination.connection_settings.get("audience_name") or destination.audience_name
-        response = call(self._context.session, "POST",
-                        f"{self._api}/act_{self._context.settings['ad_account_id']}/customaudiences",
+        audiences = f"{self._api}/act_{self._context.settings['ad_account_id']}/customaudiences"
+        made = self._made_before(audiences, name, creation_mark(destination))
+        if made is not None:
+            return made
+        response = call(self._context.session, "POST", audiences,
                         json={"name": name, "subtype": "CUSTOM", "customer_file_source": "USER_PROVIDED_ONLY",
-                              "description": f"Audience Studio audience {destination.audience_id}"},
+                              "description": creation_mark(destination)},
                         headers=self._headers())
-        return str(response.json()["id"])
+        return _audience_id(reply_json(response), "creating the custom audience")
+
+    def _made_before(self, audiences_url: str, name: str, mark: str) -> str | None:
+        """The id of an audience this connection created already (its reply lost), if the ad account has one."""
+        url: str | None = audiences_url
+        params: dict | None = {"fields": "id,name,description", "limit": 500}
+        host = urlsplit(audiences_url).netloc
+        for _ in range(MAX_LOOKUP_PAGES):
+            page = reply_json(call(self._context.session, "GET", url, params=params, headers=self._headers()))
+            for audience in (page.get("data") or []) if isinstance(page, dict) else []:
+                if isinstance(audience, dict) and audience.get("description") == mark and audience.get("name") == name:
+                    return _audience_id(audience, "finding the custom audience")
+            url = ((page.get("paging") or {}).get("next")) if isinstance(page, dict) else None
+            # The next page's URL carries its own cursor; the token goes only to the API's own host.
+            if not url or urlsplit(url).netloc != host:
+                return None
+            params = None
+        return None
 
     def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
         rows = []

@@ -7,7 +7,7 @@ from app.connectors.outputs.partner import AUTH_KINDS, Partner
 from app.errors import InvalidInput, NotFound
 
 PARTNERS: tuple[Partner, ...] = (webhook.PARTNER, file_export.PARTNER, email_list.PARTNER, custom_audiences.PARTNER,
-                                 oauth_api.PARTNER)
+                                 oauth_api.PARTNER, oauth_api.ENTRA_PARTNER)
 _BY_KEY = {p.key: p for p in PARTNERS}
 
 

@@ -18,7 +18,7 @@ from app.connectors.outputs.batches import (
     attribute_text,
 )
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
-from app.connectors.outputs.http import call
+from app.connectors.outputs.http import call, reply_json
 from app.connectors.outputs.partner import Partner, PartnerContext
 from app.connectors.outputs.rejections import Rejected, rejected_from_values
 from app.connectors.outputs.settings import Field
@@ -80,13 +80,11 @@ class EmailListClient:
 
 
 def _json(response) -> dict:
-    """The reply's JSON object, or {} (an empty or non-JSON success reply names no refusals)."""
+    """The reply's JSON object, or {} for an empty reply (it names no refusals); a garbled or cut reply raises
+    the retried PartnerError of `reply_json`."""
     if not response.content:
         return {}
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
+    body = reply_json(response)
     return body if isinstance(body, dict) else {}
 
 

@@ -63,3 +63,34 @@ class Failure:
     status: int | None
     retries: int
     batch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A common cause of faults of one category, and what fixes it (the fault-details window lists them)."""
+
+    category: str
+    cause: str
+    fix: str
+    #: The action that fixes it: "reauthenticate", "credentials" (edit the output) or "resume" (after waiting).
+    action: str
+
+
+#: The common causes, authentication, permissions and rate limiting first (as the seed lists them).
+COMMON_CAUSES = (
+    Cause(AUTHENTICATION, "The partner no longer accepts the sign-in or key: it expired, was revoked, or the "
+          "password behind it changed.", "Re-authenticate (OAuth outputs) or enter the new key in Edit Credentials, "
+          "then Resume.", "reauthenticate"),
+    Cause(PERMISSIONS, "The account is signed in but may not do this: a permission or scope is missing (such as "
+          "managing audiences in the ad account), or the list or account belongs to someone else.",
+          "Check the credentials and the account's permissions at the partner (sign in with an account that has "
+          "them), then Resume.", "credentials"),
+    Cause(RATE_LIMITING, "The partner was sent more than its limit allows and asked to wait (429, Retry-After).",
+          "Wait until the time the partner asked for has passed (its message says how long when it told), then "
+          "Resume.", "resume"),
+    Cause(CONFIGURATION, "The request does not fit the partner's account: an unknown list or ad account, a moved "
+          "address, a missing secret or folder.", "Check the output's settings in Edit Credentials, then Resume.",
+          "credentials"),
+    Cause(OTHER, "The partner failed or could not be reached (5xx, no answer, a reply cut off) on every retry.",
+          "Check the partner's status page or the network, then Resume.", "resume"),
+)

@@ -1,11 +1,19 @@
-"""Requests to partners: timeouts, and a partner's refusal turned into a PartnerError with its status and message."""
+"""Requests to partners: timeouts, and a partner's refusal turned into a PartnerError with its status and message.
+
+Whatever goes wrong on the wire becomes a PartnerError without a status, which the sender retries like
+a 5xx: no answer, a timeout, and a reply cut off half-way (the partner closed the connection mid-body:
+requests' ChunkedEncodingError, urllib3's ProtocolError/IncompleteRead underneath). A partner that
+processed the request before its reply was lost sees it again under the same batch id or idempotency key.
+"""
 
 from __future__ import annotations
 
+import http.client
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.reply_text import one_line
@@ -25,6 +33,9 @@ def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> req
         raise PartnerError(f"{host} did not answer within {TIMEOUT_SECONDS} s.") from None
     except requests.ConnectionError:
         raise PartnerError(f"{host} could not be reached.") from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+            urllib3.exceptions.HTTPError, http.client.HTTPException):
+        raise PartnerError(f"{host} closed the connection before its reply was complete.") from None
     if 300 <= response.status_code < 400:
         where = response.headers.get("Location") or "another address"
         raise PartnerError(f"{host} answered {response.status_code}, sending the request on to {where}; nothing was "
@@ -34,6 +45,15 @@ def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> req
         raise PartnerError(f"{host} answered {response.status_code}: {partner_message(response)}",
                            status=response.status_code, retry_after=retry_after(response))
     return response
+
+
+def reply_json(response: requests.Response) -> Any:
+    """The JSON of a successful reply; PartnerError (retried: the reply was garbled or cut) when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise PartnerError(f"{urlsplit(response.url).netloc} answered {response.status_code} with a reply that is not "
+                           f"the JSON it documents: {one_line(response.text) or 'an empty body'}") from None
 
 
 def partner_message(response: requests.Response) -> str:

@@ -1,8 +1,11 @@
 """The one-shot loopback listener of an OAuth sign-in: http://127.0.0.1:<ephemeral port>/callback (RFC 8252 §7.3).
 
-It answers the browser's redirect with a short page, hands the query parameters to the waiting
-sign-in, and stops. Bound to 127.0.0.1 only, never to all interfaces, so nothing else on the
-network can reach it.
+It hands the callback's query parameters to the waiting sign-in and answers the browser with what
+became of them: the page waits (up to VERDICT_SECONDS) until the sign-in says whether it worked
+(`tell`), so it reads "Signed in" only once the tokens are in hand, and "Sign-in failed" with the
+reason when the answer was refused (state missing or different, an `error=` per RFC 6749 §4.1.2.1)
+or the token exchange failed. Bound to 127.0.0.1 only, never to all interfaces, so nothing else on
+the network can reach it.
 """
 
 from __future__ import annotations
@@ -10,13 +13,33 @@ from __future__ import annotations
 import html
 import queue
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 CALLBACK_PATH = "/callback"
+#: How long the browser's page waits for the sign-in's outcome (the token request itself times out at 30 s).
+VERDICT_SECONDS = 60.0
 
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Audience Studio</title></head>
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title} - Audience Studio</title></head>
 <body style="font-family: sans-serif; margin: 3em"><h1>{title}</h1><p>{text}</p></body></html>"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the browser's page says: whether the sign-in worked, and the sentence under the title."""
+
+    ok: bool
+    text: str
+
+    @property
+    def title(self) -> str:
+        return "Signed in" if self.ok else "Sign-in failed"
+
+
+#: When the app stopped listening without a verdict (cancelled, or it took too long).
+_NO_VERDICT = Verdict(False, "Audience Studio stopped waiting for this sign-in; nothing was changed. "
+                             "Return to Audience Studio and sign in again.")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -28,18 +51,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         params = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        if "error" in params:
-            title, text = "Sign-in did not complete", "You can close this window and return to Audience Studio."
-        else:
-            title, text = "Signed in", "You can close this window and return to Audience Studio."
-        body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode("utf-8")
-        self.send_response(200)
+        self.server.answers.put(params)
+        verdict = self.server.verdict(VERDICT_SECONDS)
+        body = _PAGE.format(title=html.escape(verdict.title), text=html.escape(verdict.text)).encode("utf-8")
+        self.send_response(200 if verdict.ok else 400)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
-        self.server.answers.put(params)
 
     def log_message(self, format: str, *args: object) -> None:
         # The default writes the request line, with the authorization code, to stderr.
@@ -52,10 +72,22 @@ class _Server(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answers: queue.Queue[dict[str, str]] = queue.Queue()
+        self._verdict: Verdict | None = None
+        self._decided = threading.Event()
+
+    def decide(self, verdict: Verdict) -> None:
+        if not self._decided.is_set():  # the first word stands: a later close() does not overwrite it
+            self._verdict = verdict
+            self._decided.set()
+
+    def verdict(self, timeout: float) -> Verdict:
+        self._decided.wait(timeout)
+        return self._verdict or _NO_VERDICT
 
 
 class LoopbackListener:
-    """Listens from construction until `close()`; `wait()` returns the first callback's parameters."""
+    """Listens from construction until `close()`; `wait()` returns the first callback's parameters, and `tell()`
+    what the browser that brought them is shown."""
 
     def __init__(self) -> None:
         self._server = _Server()
@@ -81,7 +113,12 @@ class LoopbackListener:
                 waited += step
         return None
 
+    def tell(self, ok: bool, text: str) -> None:
+        """What the browser's page says about this sign-in (only the first call counts)."""
+        self._server.decide(Verdict(ok, text))
+
     def close(self) -> None:
+        self._server.decide(_NO_VERDICT)  # a page still waiting must not hang the browser
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -21,6 +21,18 @@ AUTH_LABELS = {"none": "None", "api_key": "API key / secret", "oauth2": "OAuth 2
 IDENTITY_TYPES_KEY = "identity_types"
 
 
+@dataclass(frozen=True)
+class OAuthEndpoints:
+    """A partner preset's OAuth 2.0 sign-in: its endpoints and the scopes to ask for, so the admin enters only what
+    the partner issues (the client id, maybe a secret)."""
+
+    provider: str
+    authorize_url: str
+    token_url: str
+    revocation_url: str | None = None
+    scopes: str = ""
+
+
 @dataclass
 class PartnerContext:
     """What a client needs to talk to its partner for one output configuration."""
@@ -75,6 +87,8 @@ class Partner:
     #: (a token bucket shared by every connection to one output); None: no limit declared.
     requests_per_second: float | None = None
     burst: int = 1
+    #: OAuth partners whose sign-in is known (a preset): where to sign in, so the admin need not enter it.
+    oauth_endpoints: OAuthEndpoints | None = None
 
     @property
     def accepts_attributes(self) -> bool:

@@ -6,8 +6,9 @@ of PART_CHARS characters on every OS (Windows' Credential Manager holds at most 
 1,280 characters), so the same code path runs, and is tested, everywhere.
 
 With no usable keyring the app refuses to store a secret (KeyringUnavailable says what to do) unless
-the user opted in to PLAINTEXT_ENV: then secrets go to an unencrypted JSON file in the home, readable
-by its owner only.
+the user opted in, with PLAINTEXT_ENV or in the app (`allow_plaintext_file`, which leaves a marker file
+beside the secrets file, so the choice holds for that home only): then secrets go to an unencrypted JSON
+file in the home, readable by its owner only.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ PART_CHARS = 1000
 #: Set to 1 to allow secrets in an unencrypted file when there is no keyring (an explicit, documented opt-in).
 PLAINTEXT_ENV = "AUDIENCE_STUDIO_PLAINTEXT_SECRETS"
 PLAINTEXT_FILE_NAME = "UNENCRYPTED-output-secrets.json"
+#: Beside the plain-text file: the in-app opt-in for that file (the same choice as PLAINTEXT_ENV, for one home).
+OPT_IN_SUFFIX = ".opted-in"
+#: What the admin is told before choosing the plain-text file, in the app and in the no-keyring message.
+PLAINTEXT_WARNING = ("Anyone who can read your files (a backup, another administrator, malware running as you) can "
+                     "then read these secrets and sign-in tokens; they are not encrypted. The file is readable by "
+                     "your user only. Installing and unlocking a keyring is safer.")
 #: The entry holding an OAuth output's tokens (app/connectors/outputs/oauth.py), beside its secrets.
 TOKENS_ENTRY = "oauth_tokens"
 
@@ -65,8 +72,13 @@ def _no_keyring_message(detail: str = "") -> str:
     return ("There is no usable keyring (the operating system's password store) to keep output secrets and "
             "sign-in tokens in" + (f" ({detail})" if detail else "") + ". On Linux, install and unlock a Secret "
             "Service such as GNOME Keyring or KWallet and sign in again; on macOS and Windows the Keychain and "
-            f"Credential Manager are used. Or, knowing that anyone with your files can then read them, set "
-            f"{PLAINTEXT_ENV}=1 to keep them in an unencrypted file ({PLAINTEXT_FILE_NAME} in the home).")
+            "Credential Manager are used. Or, knowing that anyone with your files can then read them, keep them in "
+            f"an unencrypted file ({PLAINTEXT_FILE_NAME} in the home): the app offers it when you save an output or "
+            f"sign in, or set {PLAINTEXT_ENV}=1.")
+
+
+def _opt_in_marker(plaintext_file: Path) -> Path:
+    return plaintext_file.with_name(plaintext_file.name + OPT_IN_SUFFIX)
 
 
 class SecretStore:
@@ -83,7 +95,9 @@ class SecretStore:
         #: What the keyring entries are called ("Audience Studio output …", "Audience Studio server …").
         self._service_prefix = service_prefix
         self._plaintext_file = plaintext_file
-        self._allow_plaintext = plaintext_opted_in() if allow_plaintext is None else allow_plaintext
+        if allow_plaintext is None:
+            allow_plaintext = plaintext_opted_in() or (plaintext_file is not None and _opt_in_marker(plaintext_file).exists())
+        self._allow_plaintext = allow_plaintext
         self._part_chars = part_chars
         self._lock = threading.Lock()
 
@@ -101,6 +115,29 @@ class SecretStore:
             return None
         raise KeyringUnavailable(_no_keyring_message())
 
+    @property
+    def keyring_usable(self) -> bool:
+        return _usable(self.backend)
+
+    @property
+    def plaintext_offered(self) -> bool:
+        """Whether the admin may choose the plain-text file here (there is one, and no keyring to prefer)."""
+        return self._plaintext_file is not None and not self._allow_plaintext and not self.keyring_usable
+
+    def allow_plaintext_file(self) -> Path:
+        """The admin's in-app opt-in: from now on (and in later sessions of this home) secrets go to the unencrypted
+        file while there is no usable keyring. Returns the file's path."""
+        if self._plaintext_file is None:
+            raise UserError("Secrets cannot be kept in a file here: there is no home to keep it in.")
+        marker = _opt_in_marker(self._plaintext_file)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("Output secrets are kept in the unencrypted file beside this one while there is no usable "
+                          "keyring; the admin chose this in Audience Studio. Delete this file to stop.\n",
+                          encoding="utf-8")
+        self._allow_plaintext = True
+        log.warning("the admin chose to keep output secrets in the unencrypted file %s", self._plaintext_file)
+        return self._plaintext_file
+
     def describe(self) -> str:
         """Where secrets are kept, for the About box and `outputs list`."""
         try:
@@ -108,7 +145,8 @@ class SecretStore:
         except KeyringUnavailable:
             return "nowhere: no keyring is available"
         if backend is None:
-            return f"an unencrypted file, {self._plaintext_file} (opted in with {PLAINTEXT_ENV})"
+            how = f"with {PLAINTEXT_ENV}" if plaintext_opted_in() else "in the app"
+            return f"an unencrypted file, {self._plaintext_file} (opted in {how})"
         return f"the OS keyring ({type(backend).__module__.rsplit('.', 1)[-1]} {type(backend).__name__})"
 
     # -- the public surface -------------------------------------------------------------------
@@ -216,5 +254,4 @@ class SecretStore:
         stored = self._read_plaintext()
         stored.setdefault(keyring_id, {})[name] = value
         self._write_plaintext(stored)
-        log.warning("stored an output secret in the unencrypted file %s (opted in with %s)",
-                    self._plaintext_file, PLAINTEXT_ENV)
+        log.warning("stored an output secret in the unencrypted file %s (opted in)", self._plaintext_file)

@@ -148,6 +148,15 @@ def _check_status(status: str) -> None:
         raise InvalidInput(f'Connection status "{status}" is not known; use one of: {", ".join(CONNECTION_STATUSES)}.')
 
 
+def draft_refusal(audience: Audience, status: str) -> str | None:
+    """Why the audience cannot have a connection with this status: a draft audience is never forwarded, so a Sending
+    connection of it would silently send nothing (Inactive is allowed, to prepare the connection before activating)."""
+    if status == "sending" and audience.kind != "standard" and audience.status == "draft":
+        return (f'Audience "{audience.name}" is a draft, so nothing would be sent: activate it first, or connect it '
+                "as Inactive and make the connection Sending once the audience is active.")
+    return None
+
+
 class ConnectionService:
     def __init__(self, store: Store, user: str, *, refusals: Iterable[Refusal] = (ab_test_refusal,),
                  cache: "Cache | None" = None):
@@ -279,6 +288,9 @@ class ConnectionService:
                                                                Connection.configuration_id == configuration.id)).first()
         if existing is not None:
             raise InvalidInput(f'{target} is already connected to "{configuration.name}" (connection {existing}).')
+        refused = draft_refusal(audience, status)
+        if refused:
+            raise InvalidInput(refused)
         row = Connection(audience_id=audience_id, configuration_id=configuration.id, settings=settings, status=status,
                          variant_id=variant_id, created_by=self.user)
         session.add(row)
@@ -301,6 +313,9 @@ class ConnectionService:
         _check_status(status)
         with self.store.transaction() as session:
             row = self._load(session, connection_id)
+            refused = draft_refusal(session.get(Audience, row.audience_id), status)
+            if refused and row.status != status:
+                raise InvalidInput(refused)
             if row.status != status:
                 row.status = status
                 row.updated_at = utc_now()

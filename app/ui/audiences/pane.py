@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QStackedWidget, QStyle, QTabBar, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.engines.home import OpenHome
 from app.models.services.audiences import AudienceInfo
@@ -27,6 +28,7 @@ from app.ui.audiences.new_audience import open_new_audience_dialog
 from app.ui.audiences.notice import Notice
 from app.ui.audiences.calculating import Calculation
 from app.ui.audiences.table import AudienceTable
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
 from app.ui.workers import Tasks
@@ -151,6 +153,9 @@ class AudiencesPane(Pane):
         self.tag_filter.chosen_changed.connect(lambda tags: (self.proxy.set_tags(tags), self._show_state()))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.table.activated.connect(self._on_row_activated)
+        self.table.clicked.connect(self._on_cell_clicked)
+        #: The fault-details window opened from the list's fault icon, while it is open.
+        self.fault_window = None
         self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.table.actions_delegate.menu_requested.connect(self._on_actions_clicked)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.actions.update_enabled())
@@ -346,9 +351,30 @@ class AudiencesPane(Pane):
     def _on_row_activated(self, index) -> None:
         if index.column() == Column.ACTIONS:
             return  # the button in that cell opens the menu
+        if self._faulted_cell(index):
+            return  # the click already opened the fault's details
         audience = index.siblingAtColumn(Column.NAME).data(AUDIENCE_ROLE)
         if audience is not None:
             self.open_requested.emit(audience.id)
+
+    @staticmethod
+    def _faulted_cell(index) -> bool:
+        """The Outputs cell of an audience one of whose connections has faulted (it shows the warning icon)."""
+        return (index.column() == Column.CONNECTED_OUTPUTS
+                and index.data(Qt.ItemDataRole.DecorationRole) is not None)
+
+    def _on_cell_clicked(self, index) -> None:
+        if self._faulted_cell(index):
+            audience = index.siblingAtColumn(Column.NAME).data(AUDIENCE_ROLE)
+            if audience is not None:
+                self.show_faults(audience.id)
+
+    def show_faults(self, audience_id: int) -> None:
+        """The fault-details window for the audience's faulted connections (app/ui/connections/fault_details.py)."""
+        if self.fault_window is not None and isValid(self.fault_window):
+            self.fault_window.close()
+        self.fault_window = FaultDetails(self.connection, self.tasks, audience_id=audience_id, parent=self)
+        self.fault_window.show()
 
     def _on_context_menu(self, position: QPoint) -> None:
         if not self.table.indexAt(position).isValid():

@@ -1,4 +1,8 @@
-"""Creating or editing an output configuration: name, partner, the partner's settings and secrets, and OAuth sign-in."""
+"""Creating or editing an output configuration: name, partner, the partner's settings and secrets, and OAuth sign-in.
+
+Sign In sits below the scrolling forms, beside Save, so it is on screen however many fields a partner has.
+With no usable keyring, saving offers the in-app choice of the unencrypted secrets file, after the warning.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -19,9 +24,11 @@ from PySide6.QtWidgets import (
 
 from app.connectors.outputs.directory import PARTNERS, partner
 from app.connectors.outputs.partner import AUTH_LABELS, Partner
+from app.connectors.outputs.secrets import KeyringUnavailable
 from app.connectors.outputs.settings import SettingsProblems
 from app.engines.home import OpenHome
 from app.models.services.outputs import OutputInfo
+from app.ui.connections import plaintext_choice
 from app.ui.connections.form import FieldsForm
 from app.ui.connections.sign_in import SignIn
 from app.ui.workers import Tasks, failure_message
@@ -75,9 +82,13 @@ class OutputDialog(QDialog):
         self._forms_layout = QVBoxLayout(forms)
         self._forms_layout.addWidget(self.settings_box)
         self._forms_layout.addWidget(self.secrets_box)
-        self._forms_layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self._forms_layout.addWidget(self.sign_in_state)
         self._forms_layout.addStretch(1)
+        # Outside the scrolling forms: a partner's many fields never push it out of sight.
+        self.sign_in_row = QWidget()
+        sign_in_layout = QHBoxLayout(self.sign_in_row)
+        sign_in_layout.setContentsMargins(0, 0, 0, 0)
+        sign_in_layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignTop)
+        sign_in_layout.addWidget(self.sign_in_state, 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -87,6 +98,10 @@ class OutputDialog(QDialog):
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
+        #: offered when there is no usable keyring: keep secrets in the unencrypted file instead (after a warning)
+        self.plaintext_button = QPushButton("Keep Secrets in an &Unencrypted File…")
+        self.plaintext_button.setVisible(False)
+        self.plaintext_button.clicked.connect(self.choose_plaintext_file)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -95,7 +110,9 @@ class OutputDialog(QDialog):
         keep_whole(self, 560)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.sign_in_row)
         layout.addWidget(self.message)
+        layout.addWidget(self.plaintext_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.buttons)
         self._rebuild_forms()
         self.resize(600, 620)
@@ -120,8 +137,7 @@ class OutputDialog(QDialog):
         self.secrets_box.layout().addWidget(self.secrets_form)
         self.secrets_box.setVisible(bool(declared.secret_fields))
         oauth = declared.auth == "oauth2"
-        self.sign_in_button.setVisible(oauth)
-        self.sign_in_state.setVisible(oauth)
+        self.sign_in_row.setVisible(oauth)
         if oauth:
             self._show_sign_in_state()
 
@@ -189,6 +205,18 @@ class OutputDialog(QDialog):
             self.show_message("Please correct the fields marked above." + ("\n" + "\n".join(rest) if rest else ""))
         else:
             self.show_message(failure_message(exc, "Saving the output"))
+            offer = isinstance(exc, KeyringUnavailable) and self._home.outputs.secrets.plaintext_offered
+            self.plaintext_button.setVisible(offer)
+
+    def choose_plaintext_file(self) -> None:
+        """The in-app opt-in for the unencrypted secrets file: the warning first, then the output is saved again."""
+        secrets = self._home.outputs.secrets
+        if not plaintext_choice.ask(self):
+            return
+        self.plaintext_button.setVisible(False)
+        self._tasks.run(secrets.allow_plaintext_file, label="Choosing the unencrypted secrets file",
+                        on_success=lambda _path: self.save(),
+                        on_failure=lambda exc: self.show_message(failure_message(exc, "Choosing the file")))
 
     # -- signing in ------------------------------------------------------------------------------
 

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING
 
 from app.engines.home import OpenHome
 from app.ui.connections.directory import PartnerDirectory
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.connections.forward import ForwardRun
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
 from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
-from app.ui.workers import Tasks
+from app.ui.workers import Tasks, failure_message
 
 if TYPE_CHECKING:
     from app.models.services.connections import ConnectionInfo
@@ -78,6 +79,8 @@ def forwarder_text(home_root) -> str:
     if agent is not None and agent.last_run_at:
         text += f" The agent's last run: {agent.last_run_at}, {agent.last_run}."
     return text
+#: The connections table's "Fault" column: double-click or Enter there opens the fault's details.
+FAULT_COLUMN = 4
 
 
 class ConnectionsPane(Pane):
@@ -121,6 +124,7 @@ class ConnectionsPane(Pane):
         self.connection_view = self._table(self.connection_model, "Connections of the output")
         self.connection_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.connection_view.selectionModel().currentRowChanged.connect(self._on_connection_chosen)
+        self.connection_view.activated.connect(self._on_connection_activated)
         #: the connection the admin chose, kept across reloads (which rebuild the rows)
         self._chosen_connection_id: int | None = None
 
@@ -143,6 +147,9 @@ class ConnectionsPane(Pane):
         self.attributes_action = pane_action(self, "Shared &Attributes…", "Ctrl+Shift+A",
                                               "Choose the user attributes forwarded with the identities",
                                               self.edit_shared_attributes)
+        self.fault_action = pane_action(self, "Fault De&tails…", "Ctrl+T",
+                                         "Why forwarding to this connection stopped, and what fixes it",
+                                         self.show_fault)
         self.refresh_action = pane_action(self, "&Refresh", QKeySequence.StandardKey.Refresh, "Reload outputs",
                                            self.refresh)
 
@@ -161,7 +168,7 @@ class ConnectionsPane(Pane):
         self.forwarder.setAccessibleName("Automatic forwarding")
         connections_box = self._box("Connections", self.connections_title, self.forwarder,
                                     self._tool_row(self.connect_action, self.disconnect_action, self.status_action,
-                                                   self.forward_action, self.attributes_action),
+                                                   self.forward_action, self.attributes_action, self.fault_action),
                                     self.connection_view)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(outputs_box)
@@ -334,6 +341,7 @@ class ConnectionsPane(Pane):
             action.setEnabled(chosen is not None)
         self.status_action.setText("Make &Sending" if chosen is not None and chosen.status == "inactive"
                                    else "Make &Inactive")
+        self.fault_action.setEnabled(chosen is not None and chosen.fault is not None)
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -401,7 +409,22 @@ class ConnectionsPane(Pane):
             return
         status = "sending" if chosen.status == "inactive" else "inactive"
         connections = self.home.connections
-        self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status")
+        # A refusal (a draft audience cannot be Sending) shows in the pane's outcome line, beside the connection.
+        self.tasks.run(lambda: connections.set_status(chosen.id, status), label="Changing the connection's status",
+                       on_failure=lambda exc: self._tell(failure_message(exc, "Changing the connection's status")))
+
+    def show_fault(self) -> None:
+        """The fault-details window of the chosen connection's fault (app/ui/connections/fault_details.py)."""
+        chosen = self.current_connection()
+        if chosen is None or chosen.fault is None:
+            return
+        self.dialog = FaultDetails(self.connection, self.tasks, fault_id=chosen.fault.id, parent=self)
+        self.dialog.show()
+
+    def _on_connection_activated(self, index) -> None:
+        # Double-click or Enter on the fault column opens the fault's details.
+        if index.column() == FAULT_COLUMN:
+            self.show_fault()
 
     def edit_shared_attributes(self) -> None:
         chosen = self.current_connection()

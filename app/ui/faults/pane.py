@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.engines.home import OpenHome
 from app.ui.connections.forward import ForwardRun
+from app.ui.connections.fault_details import FaultDetails
 from app.ui.connections.sign_in import SignIn
 from app.ui.home import HomeConnection
 from app.ui.kit.pane import Pane, PaneBus
@@ -74,13 +75,17 @@ class FaultsPane(Pane):
                                                   "Sign the output in again in your web browser", self.reauthenticate)
         self.credentials_action = pane_action(self, "Edit &Credentials…", "Ctrl+E",
                                                "Change the output's settings and secrets", self.edit_credentials)
+        self.details_action = pane_action(self, "&Details…", "Ctrl+D",
+                                           "The partner's message, the retries, the common causes and what fixes them",
+                                           self.show_details)
+        self.view.activated.connect(lambda _index: self.show_details())  # double-click or Enter on a fault
         self.resume_action = pane_action(self, "&Resume", "Ctrl+R",
                                           "Mark the fault resolved and continue forwarding from where it stopped",
                                           self.resume)
         buttons = QWidget()
         row = QHBoxLayout(buttons)
         row.setContentsMargins(0, 0, 0, 0)
-        for action in (self.reauthenticate_action, self.credentials_action, self.resume_action):
+        for action in (self.details_action, self.reauthenticate_action, self.credentials_action, self.resume_action):
             button = QToolButton()
             button.setDefaultAction(action)
             row.addWidget(button)
@@ -153,6 +158,7 @@ class FaultsPane(Pane):
         fault = self.current_fault()
         self.reauthenticate_action.setEnabled(fault is not None and fault.output_id in self._oauth_outputs)
         self.credentials_action.setEnabled(fault is not None)
+        self.details_action.setEnabled(fault is not None)
         self.resume_action.setEnabled(fault is not None)
 
     # -- actions --------------------------------------------------------------------------------
@@ -166,6 +172,14 @@ class FaultsPane(Pane):
         self.run.finished.connect(lambda ok, text: self._tell(text + (" Press Resume to continue forwarding."
                                                                       if ok else "")))
         self.run.start()
+
+    def show_details(self) -> None:
+        """The fault-details window of the chosen fault (app/ui/connections/fault_details.py)."""
+        fault = self.current_fault()
+        if fault is None:
+            return
+        self.dialog = FaultDetails(self.connection, self.tasks, fault_id=fault.id, parent=self)
+        self.dialog.show()
 
     def edit_credentials(self) -> None:
         fault = self.current_fault()

@@ -169,6 +169,7 @@ def test_a_variation_of_another_audience_is_refused(home, gold, export):
 
 def test_bulk_connections_refuse_audiences_with_a_test(home, gold, export):
     plain = home.audiences.create("No test", workspace_ids=list(gold.workspace_ids))
+    home.audiences.activate(plain.id)
     home.ab_tests.save(gold.id, drafts(50), seed="s")
     report = home.connections.bulk_connect(export.id, [gold.id, plain.id])
     assert [(r.audience_name, r.connected) for r in report.results] == [("Gold members", False), ("No test", True)]

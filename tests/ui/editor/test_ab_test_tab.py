@@ -177,6 +177,7 @@ def test_connect_a_variation_then_delete_the_test_naming_the_connections_that_go
     tab = open_tab(answers=answers)
     home = home_of(tab)
     export = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
+    home.audiences.activate(tab.audience_id)  # Sending connections are for active audiences
     test = home.ab_tests.save(tab.audience_id, [DraftVariation(40, "Push")], seed="ui")
     qtbot.waitUntil(lambda: tab.pages.currentWidget() is tab.saved_scroll and bool(tab.saved_view.connect_buttons), timeout=TIMEOUT_MS)
     push = test.variations[1]
@@ -254,6 +255,8 @@ def test_the_connect_dialog_offers_the_variations_of_one_audience_with_a_test(qt
     connection, tasks, ids = world
     home = connection.open_home
     export = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
+    for name in ("Gold", NAME):  # Sending connections are for active audiences
+        home.audiences.activate(ids[name])
     test = home.ab_tests.save(ids["Gold"], [DraftVariation(30, "Push")], seed="s")
     dialog = ConnectDialog(home, tasks, export, [(ids["Gold"], "Gold"), (ids[NAME], NAME)])
     qtbot.addWidget(dialog)

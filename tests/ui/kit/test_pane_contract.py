@@ -72,7 +72,7 @@ def test_a_panes_badge_is_shown_after_its_title_in_the_navigation(open_window, r
 def test_the_faults_badge_counts_the_open_faults(qtbot, open_window, home_dir, tmp_path):
     with OpenHome.open(home_dir, user="admin") as home:
         retail = home.workspaces.create("Retail")
-        audience = home.audiences.create("Gold members", workspace_ids=[retail.id])
+        audience = home.audiences.activate(home.audiences.create("Gold members", workspace_ids=[retail.id]).id)
         output = home.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
         link = home.connections.connect(audience.id, output.id)
     window = open_window(home_dir)
