@@ -412,3 +412,25 @@ def test_connected_outputs_and_faults_show_in_the_list(qtbot, open_window, tagge
     qtbot.waitUntil(lambda: cell(window, "Gold members", Column.CONNECTED_OUTPUTS) == "2 (1 faulted)", timeout=TIMEOUT_MS)
     assert cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.DecorationRole) is not None
     assert "1 of its 2" in cell(window, "Gold members", Column.CONNECTED_OUTPUTS, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_activating_from_the_builder_calculates_at_once_with_progress(qtbot, open_window, tagged_home):
+    """Activate in the builder calculated the audience only at the membership clock's next tick (a minute on)."""
+    window = open_window(tagged_home)
+    page = window.pane("audiences")
+    gold = window.connection.open_home.audiences.get("Gold members")
+    page.open_audience(gold.id)
+    editor = page.editors.current_editor()
+    qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(editor.activate_button.isEnabled, timeout=TIMEOUT_MS)  # the estimate checked the criteria
+    progress: list[tuple[int, int]] = []
+    page.list.calculation.progressed.connect(lambda done, total: progress.append((done, total)))
+
+    with qtbot.waitSignal(page.list.calculated, timeout=TIMEOUT_MS):
+        editor.activate_button.click()
+
+    assert window.membership_clock.timer.remainingTime() > 0  # no clock tick came in between
+    status = membership.status(window.connection.open_home, gold.id)
+    assert (status.state, status.size) == ("ok", gold_count())
+    assert cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}"
+    assert progress[-1] == (1, 1)
