@@ -317,3 +317,20 @@ def test_the_loads_touched_profiles_are_pruned_once_every_live_audience_has_them
     membership.refresh(home, NOW)
     assert cursor.execute("SELECT count(*) FROM load_profiles").fetchone()[0] == 0
     assert members(home, audience.id) == {1, 3, 11}
+
+
+def test_the_demo_calculates_its_active_audiences(home_dir: Home):
+    """The welcome's demo left its Active audiences "Not calculated" until the user pressed F5."""
+    from app.engines.demo import fill_demo
+    from app.engines.members import members_sql
+
+    with OpenHome.open(home_dir, user="maria") as home:
+        fill_demo(home, profiles=300, days=7, end=NOW)
+        active = [a for a in home.audiences.list() if a.status == "active" and a.kind == "realtime"]
+        assert active
+        cursor = home.cache.cursor()
+        for audience in active:
+            status = membership.status(home, audience.id)
+            assert status.state == "ok", audience.name
+            sql, params = members_sql(home, audience, cursor, now=status.as_of)
+            assert members(home, audience.id) == {row[0] for row in cursor.execute(sql, params).fetchall()}

@@ -417,6 +417,7 @@ def test_connected_outputs_and_faults_show_in_the_list(qtbot, open_window, tagge
 def test_activating_from_the_builder_calculates_at_once_with_progress(qtbot, open_window, tagged_home):
     """Activate in the builder calculated the audience only at the membership clock's next tick (a minute on)."""
     window = open_window(tagged_home)
+    window.membership_clock.timer.stop()  # only the activation itself may calculate it
     page = window.pane("audiences")
     gold = window.connection.open_home.audiences.get("Gold members")
     page.open_audience(gold.id)
@@ -429,7 +430,6 @@ def test_activating_from_the_builder_calculates_at_once_with_progress(qtbot, ope
     with qtbot.waitSignal(page.list.calculated, timeout=TIMEOUT_MS):
         editor.activate_button.click()
 
-    assert window.membership_clock.timer.remainingTime() > 0  # no clock tick came in between
     status = membership.status(window.connection.open_home, gold.id)
     assert (status.state, status.size) == ("ok", gold_count())
     assert cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}"
