@@ -2,11 +2,17 @@
 cache with when members entered and left, brought up to date incrementally, with a daily history.
 
 What runs when (docs/membership.md):
-- `refresh` after every import and sync (`after_load`), and when an audience is activated: every Active
-  audience whose calculation could have changed is calculated again;
-- `run_due` on the app's clock (every 15 minutes by default, a per-workspace preference): the same, except
-  that an audience whose only change is the clock (its recency windows slid) waits for its workspace's
-  interval since its last calculation.
+- `refresh` when an audience is activated, and by hand: every Active audience whose calculation could have
+  changed is calculated again;
+- `run_due` on the app's clock (every 15 minutes by default, a per-workspace preference) and after every import
+  and sync (`after_load`): the same, except that an audience whose only change is the clock (its recency
+  windows slid) waits for its workspace's interval since its last calculation.
+
+After a load, an audience is calculated only for the profiles the loads since its last calculation touched
+(the cache's `load_profiles`), merged with its kept members, when its query is unchanged or only its windows
+slid within the interval: a profile's membership depends only on its own rows and the clock. Loads into
+workspaces it does not read leave it alone. Anything else (an edit, an unrecorded data change) is calculated
+whole.
 
 An audience is calculated again when any of these changed since its last good calculation: the cache's data
 (`data_version`), or the members query itself (`members_sql` at `now`: definition, scope, inputs, real-time
@@ -190,6 +196,7 @@ class _Run:
         self._loads: dict[int, frozenset[int] | None] = {}
         self._touched_since: tuple[int, int] | None = None
         self._touched = pa.table({"mpid": pa.array([], pa.int64())})
+        self._scopes: dict[tuple, object] = {}  # (workspace ids, input ids) → Scope, for this run
 
     def run(self) -> RunReport:
         with _run_lock(self.home):
@@ -353,10 +360,13 @@ class _Run:
         those of the audiences it names) and of the clock, so the others' stays as it was. `keep_as_of`: its
         windows slid since "as of" and wait for the clock; the touched profiles are calculated now."""
         touched = self._touched_profiles(whole.data_version, version)
-        self._mark_calculating(audience.id)
+        # Not marked "calculating" first (a write of its own): the touched profiles take a moment, and the
+        # list marks what it asked for itself.
         try:
-            sql, params = members_query(audience.criteria,
-                                        scope=scope_for(self.home, audience.workspace_ids, audience.input_ids),
+            scope_key = (tuple(audience.workspace_ids), tuple(audience.input_ids))
+            if scope_key not in self._scopes:
+                self._scopes[scope_key] = scope_for(self.home, audience.workspace_ids, audience.input_ids)
+            sql, params = members_query(audience.criteria, scope=self._scopes[scope_key],
                                         catalog=catalog, now=self.now, tables=TOUCHED,
                                         memberships=membership_resolver(self.home))
             mpids = self.cursor.execute(sql, params).fetchnumpy()["mpid"]
