@@ -144,7 +144,7 @@ def _untouched(members: set[int], touched: set[int]) -> set[int]:
     return {mpid for mpid in members if mpid not in touched}
 
 
-@pytest.mark.slow  # about a minute here: every example builds a home and runs up to 7 imports and engine runs
+@pytest.mark.slow  # about a minute on a quiet 2-core machine: every example builds a home, up to 7 loads and runs
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=st.lists(steps, min_size=1, max_size=7), due=st.lists(st.booleans(), min_size=7, max_size=7))
 def test_the_incremental_engine_agrees_with_a_recount_from_scratch(sequence, due):
