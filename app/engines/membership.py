@@ -321,7 +321,7 @@ class _Run:
         """The workspaces whose data an audience's members depend on: its own and those of the real-time
         audiences its membership criteria name."""
         found = set(audience.workspace_ids)
-        for _, node in walk(audience.criteria.get("root", {})):
+        for _, node in walk((audience.criteria or {}).get("root") or {}):
             if node.get("type") == "audience_membership":
                 try:
                     other = self.home.audiences.get(int(node["audience_id"]))
