@@ -334,3 +334,30 @@ def test_the_demo_calculates_its_active_audiences(home_dir: Home):
             assert status.state == "ok", audience.name
             sql, params = members_sql(home, audience, cursor, now=status.as_of)
             assert members(home, audience.id) == {row[0] for row in cursor.execute(sql, params).fetchall()}
+
+
+def test_a_snapshot_load_counts_as_touching_its_whole_workspace(opened, tmp_path):
+    from app.connectors.cache import SNAPSHOT_PARTS
+
+    home, retail = opened
+    online = home.workspaces.create("Online", [("platform", "iOS")])
+    fresh = home.workspaces.create("Online copy", [("platform", "iOS")])
+    load(home.cache, [(online.id, gold(30, "silver"))])  # so the catalog knows the tier attribute
+    audience = home.audiences.create("Online gold", scope="multi", workspace_ids=[online.id, fresh.id],
+                                     criteria=GOLD, status="active")
+    membership.refresh(home, NOW)
+    assert members(home, audience.id) == set()
+
+    # A server snapshot, written as parts and loaded into the empty workspace as a first sync does.
+    source = Cache(tmp_path / "server.duckdb")
+    load(source, [(1, gold(31)), (1, gold(32)), (1, gold(33, "silver"))])
+    parts = {table: tmp_path / f"{table}.parquet" for table in SNAPSHOT_PARTS}
+    for table, path in parts.items():
+        source.cursor().execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT parquet)")
+    source.close()
+    with home.cache.writing(source="sync") as writer:
+        writer.load_snapshot(parts, workspace_id=fresh.id, batches=3)
+
+    report = membership.refresh(home, NOW)
+    assert report.incremental == [(audience.id, 0)]  # every profile of the snapshot's workspace was touched
+    assert members(home, audience.id) == {31, 32}
