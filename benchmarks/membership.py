@@ -4,9 +4,11 @@ audience against the incremental runs the app makes.
 Builds a demo home in a temporary folder, makes N Active audiences of the demo's kinds (its real-time
 audiences, cloned in turn), then times:
 1. the first calculation of all of them (the baseline: every member enters);
-2. after an import of new events for 1 % of the profiles: the incremental refresh the import hook runs
-   (data changed, so every audience is recalculated, but only adds and drops are written) and, on the same
-   data, a full recalculation (`refresh(full=True)`) for comparison;
+2. after an import of new events for 1 % of the profiles: the incremental run the import hook makes
+   (`after_load`: only the profiles the import touched are calculated again; recency windows wait for the
+   clock's interval) and, on the same data, a full recalculation (`refresh(full=True)`) for comparison, with
+   their ratio; the audiences the incremental run found current now are checked to hold what the full
+   recalculation finds;
 3. the clock 15 minutes later (`run_due`): audiences whose windows slid are recalculated, the others not;
 4. nothing changed (`refresh` again): only the checks;
 and the storage 13 months of daily rows take (synthetic rows for the same audiences, in a copy of the cache).
@@ -111,9 +113,25 @@ def main() -> None:
             started = time.perf_counter()
             import_batches(opened.cache, batches, source="benchmark")
             imported = time.perf_counter() - started
-            results.append(timed(f"after an import of {len(batches):,} batches: incremental",
-                                 lambda: membership.refresh(opened, later)))
-            results.append(timed("same data: full recalculation", lambda: membership.refresh(opened, later, full=True)))
+            incremental = timed(f"after an import of {len(batches):,} batches: incremental (the hook)",
+                                lambda: membership.after_load(opened, later))
+            results.append(incremental)
+            exact = [a for a, v in incremental[2].incremental
+                     if v == membership.WHOLE and membership.status(opened, a, later).as_of == later]
+            check = opened.cache.cursor()
+            check.execute("CREATE TEMP TABLE bench_incremental AS SELECT audience_id, mpid FROM audience_members "
+                          "WHERE variant_id = 0 AND list_contains(?, audience_id)", [exact])
+            full = timed("same data: full recalculation", lambda: membership.refresh(opened, later, full=True))
+            results.append(full)
+            differ = check.execute("""
+                SELECT count(*) FROM (
+                    (SELECT audience_id, mpid FROM bench_incremental
+                     EXCEPT SELECT audience_id, mpid FROM audience_members
+                            WHERE variant_id = 0 AND list_contains(?, audience_id))
+                    UNION ALL
+                    (SELECT audience_id, mpid FROM audience_members WHERE variant_id = 0 AND list_contains(?, audience_id)
+                     EXCEPT SELECT audience_id, mpid FROM bench_incremental))""", [exact, exact]).fetchone()[0]
+            check.close()
             tick = later + dt.timedelta(minutes=15)
             results.append(timed("clock, 15 min later (run_due)", lambda: membership.run_due(opened, tick)))
             results.append(timed("nothing changed (refresh)", lambda: membership.refresh(opened, tick)))
@@ -130,6 +148,12 @@ def main() -> None:
             count = len(report.calculated)
             per = f"{1000 * seconds / count:.0f}" if count else "–"
             print(f"| {label} | {seconds:.2f} | {count} | {len(report.unchanged)} | {per} |")
+        print()
+        print(f"full / incremental after the import: {full[1] / incremental[1]:.1f}× "
+              f"({full[1]:.2f} s against {incremental[1]:.2f} s); "
+              f"incremental calculated {len(incremental[2].incremental)} audiences for the touched profiles only, "
+              f"{len(exact)} of them exact now; members differing from the full recalculation: {differ}")
+        print(f"load average when done: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
         before, added = history_bytes(cache_path, args.audiences, 400)
         print()
         print(f"cache: {before / 2**20:.1f} MiB; 400 days of daily rows for {args.audiences} audiences add "

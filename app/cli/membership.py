@@ -18,8 +18,9 @@ Bring the membership of the live audiences up to date and print each one's size,
 last 24 hours, volatility ((adds + drops) / size), when it was calculated ("as of") and its state.
 Calculated: every Active real-time audience (and each variation of its A/B test) whose data, definition,
 scope or inputs changed or whose recency windows slid since its last calculation; standard audiences
-from their calculated members. Drafts and inactive audiences keep what they had. Imports and syncs run
-this by themselves; the desktop app also runs it on a clock (--due: as the clock does)."""
+from their calculated members. Drafts and inactive audiences keep what they had. New data is calculated
+only for the profiles the loads touched. Imports and syncs run this by themselves, as --due does; the
+desktop app also runs it on a clock (--due: as the clock does)."""
 
 HISTORY_DESCRIPTION = """\
 An audience's daily history as the membership engine kept it (13 months): per day its size at the

@@ -95,6 +95,9 @@ CREATE TABLE loads (
 #: (variant_id 0: the whole audience): the current members with when they entered, the change log of the
 #: real-time window, one row per audience and day (13 months), and each audience's last calculation. They hold
 #: no workspace_id, so forgetting a workspace leaves the history (the next calculation records the drops).
+#: load_profiles: the (workspace, mpid) pairs each load (data_version) touched, so the engine recalculates only
+#: those profiles: a row with mpid NULL is a whole workspace (a snapshot), one with both NULL marks a load as
+#: recorded. A data_version without rows (forget_workspaces, a load before the table) means "recalculate all".
 _MEMBERSHIP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audience_members (
     audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, mpid BIGINT NOT NULL, entered_at TIMESTAMP NOT NULL);
@@ -107,6 +110,7 @@ CREATE TABLE IF NOT EXISTS membership_daily (
 CREATE TABLE IF NOT EXISTS membership_status (
     audience_id INTEGER NOT NULL, variant_id INTEGER NOT NULL, state VARCHAR NOT NULL, error VARCHAR,
     size BIGINT, as_of TIMESTAMP, attempted_at TIMESTAMP NOT NULL, inputs_key VARCHAR, data_version BIGINT);
+CREATE TABLE IF NOT EXISTS load_profiles (data_version BIGINT NOT NULL, workspace_id INTEGER, mpid BIGINT);
 """
 
 #: The revenue analytics' tables (docs/revenue.md). CREATE ... IF NOT EXISTS, run on every open: they
@@ -122,7 +126,7 @@ CREATE TABLE IF NOT EXISTS attribute_deletions (
     workspace_id INTEGER NOT NULL, mpid BIGINT NOT NULL, name VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_sample_profiles (mpid BIGINT NOT NULL);
 """ + _MEMBERSHIP_SCHEMA
-MEMBERSHIP_TABLES = ("audience_members", "membership_changes", "membership_daily", "membership_status")
+MEMBERSHIP_TABLES = ("audience_members", "membership_changes", "membership_daily", "membership_status", "load_profiles")
 ADDED_TABLES = ("attribute_deletions", "pending_sample_profiles", *MEMBERSHIP_TABLES)
 
 _REVENUE_SCHEMA = """
@@ -179,6 +183,9 @@ _STATE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "locations": (("workspace_id", "mpid"), ("city", "state", "zip", "dma", "country", "latitude", "longitude")),
     "attribution": (("workspace_id", "mpid", "kind"), ("service_provider", "publisher", "campaign")),
 }
+
+#: The columns of load_profiles' staged rows.
+_TOUCHED = pa.schema([("workspace_id", pa.int32()), ("mpid", pa.int64())])
 
 # Typed views of an attribute's value, derived once at load so queries never parse strings.
 _ATTRIBUTE_TYPED = """
@@ -526,6 +533,9 @@ class CacheWriter:
         self._staged: dict[str, list[pa.Table]] = {}  # state rows waiting to be merged, by table
         self._staged_rows = 0  # how many, which is also the next staged row's position
         self.revenue_rows = 0  # rows written to the revenue tables
+        # (workspace_id, mpid) of every row this load adds, for load_profiles (the membership engine).
+        self._touched: list[pa.Table] = []
+        self._whole_workspaces: set[int] = set()
 
     def add(self, rows: Rows, batches: int) -> None:
         self.add_tables(tables_of(rows), batches)
@@ -561,6 +571,10 @@ class CacheWriter:
         self.events += n
         self.batches += batches
 
+        for name in ("events", "seen", *_STATE_TABLES):
+            part = tables.get(name)
+            if part is not None and part.num_rows:
+                self._touched.append(part.select(["workspace_id", "mpid"]).cast(_TOUCHED))
         seen = tables.get("seen")
         if seen is not None and seen.num_rows:
             self._stage("seen", seen)
@@ -614,6 +628,7 @@ class CacheWriter:
         self.events += events
         self.batches += batches
         self.workspaces.add(workspace_id)
+        self._whole_workspaces.add(workspace_id)
         return loaded
 
     # -- revenue analytics (docs/revenue.md) ------------------------------------------------------
@@ -751,6 +766,11 @@ class CacheWriter:
             cur.execute(f"INSERT INTO {table} SELECT {key_list}, {value_list}, updated_at FROM merged_state WHERE NOT deleted")
         cur.execute("DROP TABLE merged_state")
 
+    def _record_touched(self, version: int) -> None:
+        """Which profiles this load (`version`) touched, for the membership engine (load_profiles)."""
+        _record_touched_rows(self._cur, version, self._touched, self._whole_workspaces)
+        self._touched.clear()
+
     def _finish(self, source: str, description: str) -> None:
         cur = self._cur
         if self._staged:
@@ -761,12 +781,27 @@ class CacheWriter:
             self.set_meta("revenue_version", str(version))
         if self.batches:
             cur.execute("UPDATE cache_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+            self._record_touched(int(self.meta_value("data_version")))
             cur.execute("UPDATE cache_meta SET value = ? WHERE key = 'next_event_id'", [str(self._next_event_id)])
             cur.execute("UPDATE cache_meta SET value = ? WHERE key = 'source'", [source])
             cur.execute(
                 "INSERT INTO loads VALUES (?, ?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), source, description, self.batches, self.events],
             )
+
+
+def _record_touched_rows(cur: duckdb.DuckDBPyConnection, version: int, touched: list[pa.Table],
+                         whole_workspaces: set[int]) -> None:
+    cur.execute("INSERT INTO load_profiles VALUES (?, NULL, NULL)", [version])
+    for workspace_id in sorted(whole_workspaces):
+        cur.execute("INSERT INTO load_profiles VALUES (?, ?, NULL)", [version, workspace_id])
+    if touched:
+        cur.register("stage_touched", pa.concat_tables(touched))
+        try:
+            cur.execute("INSERT INTO load_profiles SELECT DISTINCT ?, workspace_id, mpid FROM stage_touched "
+                        "ORDER BY workspace_id, mpid", [version])
+        finally:
+            cur.unregister("stage_touched")
 
 
 def _refresh_revenue_rollups(cur: duckdb.DuckDBPyConnection, touched_days: str) -> None:

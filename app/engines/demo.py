@@ -14,6 +14,7 @@ from app.builder.calculated import CalculatedAttribute
 from app.connectors import demo_data, demo_revenue
 from app.connectors.importer import ImportReport, SourcedBatch, import_batches
 from app.errors import InvalidInput, UserError
+from app.engines import membership
 from app.engines.home import OpenHome
 from app.models.store.store_files import home_data_names, remove_home_data
 from app.paths import Home
@@ -159,6 +160,8 @@ def fill_demo(
         audiences = create_example_audiences(opened, ids)
         add_demo_revenue(opened, ids, seed=seed, end=end, profiles=profiles)
         publish_demo_segments(opened)
+        # Its Active audiences are calculated now, as after any import (the list shows them at once).
+        membership.after_load(opened)
         profile_count = opened.cache.cursor().execute("SELECT count(DISTINCT mpid) FROM profiles").fetchall()[0][0]
     except BaseException:
         if discard_on_failure:

@@ -2,11 +2,17 @@
 cache with when members entered and left, brought up to date incrementally, with a daily history.
 
 What runs when (docs/membership.md):
-- `refresh` after every import and sync (`after_load`), and when an audience is activated: every Active
-  audience whose calculation could have changed is calculated again;
-- `run_due` on the app's clock (every 15 minutes by default, a per-workspace preference): the same, except
-  that an audience whose only change is the clock (its recency windows slid) waits for its workspace's
-  interval since its last calculation.
+- `refresh` when an audience is activated, and by hand: every Active audience whose calculation could have
+  changed is calculated again;
+- `run_due` on the app's clock (every 15 minutes by default, a per-workspace preference) and after every import
+  and sync (`after_load`): the same, except that an audience whose only change is the clock (its recency
+  windows slid) waits for its workspace's interval since its last calculation.
+
+After a load, an audience is calculated only for the profiles the loads since its last calculation touched
+(the cache's `load_profiles`), merged with its kept members, when its query is unchanged or only its windows
+slid within the interval: a profile's membership depends only on its own rows and the clock. Loads into
+workspaces it does not read leave it alone. Anything else (an edit, an unrecorded data change) is calculated
+whole.
 
 An audience is calculated again when any of these changed since its last good calculation: the cache's data
 (`data_version`), or the members query itself (`members_sql` at `now`: definition, scope, inputs, real-time
@@ -38,12 +44,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from app.builder.compiler import FULL, Tables, members_query
+from app.builder.document import walk
 from app.builder.variants import in_variation_sql
 from app.connectors.cache import first_row
-from app.engines.estimates import catalog_for, standard_members_file
+from app.engines.estimates import catalog_for, membership_resolver, scope_for, standard_members_file
 from app.engines.home import OpenHome
 from app.engines.members import members_sql
-from app.errors import UserError
+from app.errors import NotFound, UserError
 from app.models.services.audiences import AudienceInfo
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,10 @@ MIN_CHANGE_LOG = dt.timedelta(days=2)
 WHOLE = 0
 
 OK, CALCULATING, FAILED = "ok", "calculating", "failed"
+
+#: The cache's tables restricted to the profiles the loads since a calculation touched (temp tables of the run's
+#: cursor): an audience's members query compiled over them finds its members among those profiles only.
+TOUCHED = Tables(*(f"membership_touched_{name}" for name in dataclasses.asdict(FULL)))
 
 Progress = Callable[[int, int, str], None]
 
@@ -117,9 +129,11 @@ class HistoryDay:
 
 @dataclass
 class RunReport:
-    """What a run did: (audience_id, variant_id) pairs calculated, failed, and left as they were."""
+    """What a run did: (audience_id, variant_id) pairs calculated, failed, and left as they were. `incremental`
+    are those of `calculated` calculated only for the profiles the loads since their last calculation touched."""
 
     calculated: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    incremental: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     failed: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     unchanged: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
@@ -158,10 +172,11 @@ def run_due(home: OpenHome, now: dt.datetime | None = None, *, progress: Progres
 
 
 def after_load(home: OpenHome, now: dt.datetime | None = None) -> RunReport | None:
-    """The hook run after an import or a sync: `refresh`, never failing the load that already committed (a
-    problem is logged; each audience's own failure is recorded on it)."""
+    """The hook run after an import or a sync: `run_due` (what the load touched is calculated at once, only for
+    the profiles it touched; recency windows slide on the clock's interval), never failing the load that
+    already committed (a problem is logged; each audience's own failure is recorded on it)."""
     try:
-        return refresh(home, now)
+        return run_due(home, now)
     except Exception:  # the load is done and kept; membership catches up on the next run
         log.exception("updating audience membership after a load failed")
         return None
@@ -178,6 +193,10 @@ class _Run:
         self.only = None if only is None else {int(a) for a in only}
         self.progress = progress
         self.report = RunReport()
+        self._loads: dict[int, frozenset[int] | None] = {}
+        self._touched_since: tuple[int, int] | None = None
+        self._touched = pa.table({"mpid": pa.array([], pa.int64())})
+        self._scopes: dict[tuple, object] = {}  # (workspace ids, input ids) → Scope, for this run
 
     def run(self) -> RunReport:
         with _run_lock(self.home):
@@ -197,11 +216,12 @@ class _Run:
         audiences = [a for a in home.audiences.list() if self.only is None or a.id in self.only]
         targets = [a for a in audiences if _calculated_by_engine(home, a)]
         previous = self._previous()
+        self.version = home.cache.data_version  # what the loads' touched profiles are pruned up to
         if not targets:
-            self._tidy(set(), previous)
+            self._tidy(set(), previous, [])
             return
         home.cache.refresh_catalogs()
-        version = home.cache.data_version
+        version = self.version = home.cache.data_version
         catalog = catalog_for(home, self.cursor)
         intervals = {ws.id: ws.membership_refresh_minutes for ws in home.workspaces.list()}
         for index, audience in enumerate(targets):
@@ -210,7 +230,7 @@ class _Run:
             self._audience(audience, previous, version, catalog, intervals)
         if self.progress is not None:
             self.progress(len(targets), len(targets), "")
-        self._tidy({(a.id, WHOLE) for a in targets}, previous)
+        self._tidy({(a.id, WHOLE) for a in targets}, previous, [a.id for a in targets])
 
     # -- one audience
 
@@ -224,20 +244,30 @@ class _Run:
         except UserError as exc:
             self._failed(audience, variations, str(exc))
             return
-        if not self.full and whole is not None and whole.state == OK and whole.data_version == version:
-            fresh = whole.inputs_key == key
-            if not fresh and self.due_only and whole.as_of is not None:
+        if not self.full and whole is not None and whole.state == OK:
+            same_query = whole.inputs_key == key
+            waits = False  # its windows slid, but its workspace's interval has not passed yet
+            if not same_query and self.due_only and whole.as_of is not None:
                 interval = dt.timedelta(minutes=min(intervals.get(ws, 15) for ws in audience.workspace_ids))
-                if self.now - whole.as_of < interval and self._only_the_clock_moved(audience, catalog, whole):
-                    fresh = True  # its windows slid, but its workspace's interval has not passed yet
-            if fresh:
+                waits = self.now - whole.as_of < interval and self._only_the_clock_moved(audience, catalog, whole)
+            loads: frozenset[int] | None = frozenset()  # the workspaces the loads since its calculation touched
+            if whole.data_version != version:
+                loads = self._loads_since(whole.data_version, version)
+            # A standard audience's members come from its kept file (in its key), never from the cache's data.
+            data_same = (audience.kind == "standard" or
+                         (loads is not None and not loads & self._workspaces_read(audience)))
+            if data_same and (same_query or waits):
                 self.report.unchanged.append((audience.id, WHOLE))
                 # Against the key the variations were made with: the audience's as last calculated.
                 self._variations_only(audience, variations, previous, whole.inputs_key)
-                if whole.inputs_key == key:
-                    # The query now is the one its members came from, over the same data: they are current
-                    # now, so "as of" says so (else an audience without time windows looks days old).
-                    self._confirm(audience.id)
+                # The query now is the one its members came from, over the same data: they are current now, so
+                # "as of" says so (else an audience without time windows looks days old).
+                self._confirm(audience.id, as_of=same_query, data_version=version)
+                return
+            if loads is not None and (same_query or waits):
+                # Only the profiles the loads touched can have changed: calculate those, keep the others.
+                self._incremental(audience, variations, previous, whole, catalog, version,
+                                  key if same_query else whole.inputs_key, keep_as_of=not same_query)
                 return
         self._mark_calculating(audience.id)
         try:
@@ -265,11 +295,128 @@ class _Run:
         self.report.calculated.append((audience.id, WHOLE))
         self.report.calculated.extend((audience.id, v.id) for v in variations)
 
-    def _confirm(self, audience_id: int) -> None:
-        """The audience's kept members (and its variations') were found current: as of now."""
+    def _confirm(self, audience_id: int, *, as_of: bool, data_version: int) -> None:
+        """The audience's kept members (and its variations') were found current with the data of `data_version`,
+        and (`as_of`) at this run's moment."""
         with self.home.cache.deriving() as cur:
-            cur.execute("UPDATE membership_status SET as_of = ?, attempted_at = ? WHERE audience_id = ? AND state = ?",
-                        [self.naive_now, self.naive_now, audience_id, OK])
+            if as_of:
+                cur.execute("UPDATE membership_status SET as_of = ?, attempted_at = ? WHERE audience_id = ? "
+                            "AND state = ?", [self.naive_now, self.naive_now, audience_id, OK])
+            cur.execute("UPDATE membership_status SET data_version = ? WHERE audience_id = ? AND state = ?",
+                        [data_version, audience_id, OK])
+
+    # -- the profiles the loads touched
+
+    def _loads_since(self, since: int | None, version: int) -> frozenset[int] | None:
+        """The workspaces the loads after data version `since` (up to `version`) touched; None when one of those
+        changes was not recorded as a load (forgetting a workspace, a cache from before load_profiles)."""
+        if since is None:
+            return None
+        if since not in self._loads:
+            recorded, workspaces = self.cursor.execute("""
+                SELECT count(DISTINCT data_version) FILTER (WHERE workspace_id IS NULL AND mpid IS NULL),
+                       list(DISTINCT workspace_id) FILTER (WHERE workspace_id IS NOT NULL)
+                FROM load_profiles WHERE data_version > ? AND data_version <= ?""", [since, version]).fetchone()
+            complete = recorded == version - since
+            self._loads[since] = frozenset(workspaces or ()) if complete else None
+        return self._loads[since]
+
+    def _workspaces_read(self, audience: AudienceInfo) -> set[int]:
+        """The workspaces whose data an audience's members depend on: its own and those of the real-time
+        audiences its membership criteria name."""
+        found = set(audience.workspace_ids)
+        for _, node in walk((audience.criteria or {}).get("root") or {}):
+            if node.get("type") == "audience_membership":
+                try:
+                    other = self.home.audiences.get(int(node["audience_id"]))
+                except (NotFound, KeyError, TypeError, ValueError):
+                    continue  # the audience's query did not compile then; it is failed before it gets here
+                if other.kind == "realtime":
+                    found.update(other.workspace_ids)
+        return found
+
+    def _touched_profiles(self, since: int, version: int) -> pa.Table:
+        """The mpids the loads after `since` touched (in any workspace: one mpid's rows in every workspace are
+        what decides it), and the run cursor's TOUCHED tables: the cache's rows of those profiles only."""
+        if self._touched_since != (since, version):
+            cursor = self.cursor
+            bounds = [since, version]
+            cursor.execute("""
+                CREATE OR REPLACE TEMP TABLE membership_touched AS
+                SELECT mpid FROM load_profiles WHERE data_version > ? AND data_version <= ? AND mpid IS NOT NULL
+                UNION
+                SELECT p.mpid FROM profiles p WHERE p.workspace_id IN (
+                    SELECT workspace_id FROM load_profiles WHERE data_version > ? AND data_version <= ?
+                    AND workspace_id IS NOT NULL AND mpid IS NULL)""", bounds + bounds)
+            for name, table in dataclasses.asdict(FULL).items():
+                cursor.execute(f"CREATE OR REPLACE TEMP TABLE {getattr(TOUCHED, name)} AS SELECT * FROM {table} "
+                               "WHERE mpid IN (SELECT mpid FROM membership_touched)")
+            mpids = cursor.execute("SELECT mpid FROM membership_touched").fetchnumpy()["mpid"]
+            self._touched = pa.table({"mpid": pa.array(mpids, pa.int64())})
+            self._touched_since = (since, version)
+        return self._touched
+
+    def _incremental(self, audience: AudienceInfo, variations: list[_Variation],
+                     previous: dict[tuple[int, int], _Previous], whole: _Previous, catalog, version: int, key: str,
+                     *, keep_as_of: bool) -> None:
+        """Calculate the audience (and its variations) for the profiles the loads since its last calculation
+        touched, and merge: membership is a function of one profile's rows (in the audience's workspaces, and in
+        those of the audiences it names) and of the clock, so the others' stays as it was. `keep_as_of`: its
+        windows slid since "as of" and wait for the clock; the touched profiles are calculated now."""
+        touched = self._touched_profiles(whole.data_version, version)
+        # Not marked "calculating" first (a write of its own): the touched profiles take a moment, and the
+        # list marks what it asked for itself.
+        try:
+            scope_key = (tuple(audience.workspace_ids), tuple(audience.input_ids))
+            if scope_key not in self._scopes:
+                self._scopes[scope_key] = scope_for(self.home, audience.workspace_ids, audience.input_ids)
+            sql, params = members_query(audience.criteria, scope=self._scopes[scope_key],
+                                        catalog=catalog, now=self.now, tables=TOUCHED,
+                                        memberships=membership_resolver(self.home))
+            mpids = self.cursor.execute(sql, params).fetchnumpy()["mpid"]
+            members = pa.table({"mpid": pa.array(mpids, pa.int64())})
+        except duckdb.InterruptException:
+            raise
+        except (duckdb.Error, UserError) as exc:
+            reason = str(exc) if isinstance(exc, UserError) else f"the cache could not calculate it: {_one_line(exc)}"
+            self._failed(audience, variations, reason)
+            return
+        as_of = whole.as_of if keep_as_of else None
+        changed_at = self.now
+        with self.home.cache.deriving() as cur:
+            cur.register("membership_fresh_arrow", members)
+            cur.register("membership_touched_arrow", touched)
+            try:
+                cur.execute("CREATE OR REPLACE TEMP TABLE membership_whole AS "
+                            "SELECT DISTINCT mpid FROM membership_fresh_arrow")
+                cur.execute("CREATE OR REPLACE TEMP TABLE membership_among AS "
+                            "SELECT DISTINCT mpid FROM membership_touched_arrow")
+            finally:
+                cur.unregister("membership_fresh_arrow")
+                cur.unregister("membership_touched_arrow")
+            self._apply(cur, audience.id, WHOLE, "SELECT mpid FROM membership_whole", [], key, version,
+                        baseline=False, as_of=as_of, changed_at=changed_at, among="membership_among")
+            stale = []
+            for variation in variations:
+                before = previous.get((audience.id, variation.id))
+                if before is None or before.state != OK or before.inputs_key != _variation_key(whole.inputs_key,
+                                                                                               variation):
+                    stale.append(variation)
+                else:
+                    self._apply_variation(cur, audience.id, variation, "membership_whole", key, version, previous,
+                                          as_of=as_of, changed_at=changed_at, among="membership_among")
+            if stale:  # a test saved since: its variations from the audience's members as they are now
+                cur.execute("CREATE OR REPLACE TEMP TABLE membership_all AS SELECT mpid FROM audience_members "
+                            "WHERE audience_id = ? AND variant_id = ?", [audience.id, WHOLE])
+                for variation in stale:
+                    self._apply_variation(cur, audience.id, variation, "membership_all", key, version, previous,
+                                          as_of=as_of, changed_at=changed_at)
+                cur.execute("DROP TABLE membership_all")
+            cur.execute("DROP TABLE membership_whole")
+            cur.execute("DROP TABLE membership_among")
+        done = [(audience.id, WHOLE)] + [(audience.id, v.id) for v in variations]
+        self.report.calculated.extend(done)
+        self.report.incremental.extend(done)
 
     def _only_the_clock_moved(self, audience: AudienceInfo, catalog, whole: _Previous) -> bool:
         """True when the members query at the last calculation's moment is the one stored: the definition,
@@ -305,31 +452,42 @@ class _Run:
 
     def _apply_variation(self, cur, audience_id: int, variation: _Variation, whole_table: str, key: str,
                          version: int | None, previous: dict[tuple[int, int], _Previous],
-                         as_of: dt.datetime | None = None) -> None:
+                         as_of: dt.datetime | None = None, changed_at: dt.datetime | None = None,
+                         among: str | None = None) -> None:
         condition, params = in_variation_sql("m.mpid", variation.seed, variation.percents, variation.index)
         before = previous.get((audience_id, variation.id))
         self._apply(cur, audience_id, variation.id, f"SELECT m.mpid FROM {whole_table} m WHERE {condition}", params,
                     _variation_key(key, variation), version, baseline=before is None or before.as_of is None,
-                    as_of=as_of)
+                    as_of=as_of, changed_at=changed_at, among=among)
 
     def _apply(self, cur, audience_id: int, variant_id: int, fresh_sql: str, params: list, key: str,
-               version: int | None, *, baseline: bool, as_of: dt.datetime | None = None) -> None:
+               version: int | None, *, baseline: bool, as_of: dt.datetime | None = None,
+               changed_at: dt.datetime | None = None, among: str | None = None) -> None:
         """Make the stored members those of `fresh_sql`: log who entered and left, count them in the day's row,
-        and record the calculation, all in the caller's transaction."""
-        at = (as_of or self.now).replace(tzinfo=None)
+        and record the calculation, all in the caller's transaction.
+
+        `among`: a table of mpids; `fresh_sql` then holds the members among those only, and only their stored
+        membership is compared (the others' stays). `as_of` is recorded as the members' time (default: now);
+        entries, exits and the day's row are at `changed_at` (default: `as_of`)."""
+        at = (changed_at or as_of or self.now).replace(tzinfo=None)
         which = [audience_id, variant_id]
+        stored = "SELECT mpid FROM audience_members WHERE audience_id = ? AND variant_id = ?"
+        if among is not None:
+            stored += f" AND mpid IN (SELECT mpid FROM {among})"
         cur.execute(f"CREATE OR REPLACE TEMP TABLE membership_fresh AS {fresh_sql}", params)
-        cur.execute("""
+        cur.execute(f"""
             CREATE OR REPLACE TEMP TABLE membership_entered AS
-            SELECT mpid FROM membership_fresh
-            EXCEPT SELECT mpid FROM audience_members WHERE audience_id = ? AND variant_id = ?""", which)
-        cur.execute("""
+            SELECT mpid FROM membership_fresh EXCEPT {stored}""", which)
+        cur.execute(f"""
             CREATE OR REPLACE TEMP TABLE membership_left AS
-            SELECT mpid FROM audience_members WHERE audience_id = ? AND variant_id = ?
-            EXCEPT SELECT mpid FROM membership_fresh""", which)
+            {stored} EXCEPT SELECT mpid FROM membership_fresh""", which)
         adds = first_row(cur, "SELECT count(*) FROM membership_entered")[0]
         drops = first_row(cur, "SELECT count(*) FROM membership_left")[0]
-        size = first_row(cur, "SELECT count(*) FROM membership_fresh")[0]
+        if among is None:
+            size = first_row(cur, "SELECT count(*) FROM membership_fresh")[0]
+        else:  # the others are as they were: the size moves by who entered and left
+            size = first_row(cur, "SELECT size FROM membership_status WHERE audience_id = ? AND variant_id = ?",
+                             which)[0] + adds - drops
         if drops:
             cur.execute("DELETE FROM audience_members WHERE audience_id = ? AND variant_id = ? "
                         "AND mpid IN (SELECT mpid FROM membership_left)", which)
@@ -349,8 +507,9 @@ class _Run:
         cur.execute("DELETE FROM membership_daily WHERE audience_id = ? AND variant_id = ? AND day = ?", [*which, day])
         cur.execute("INSERT INTO membership_daily VALUES (?, ?, ?, ?, ?, ?)",
                     [*which, day, size, adds + (row[0] if row else 0), drops + (row[1] if row else 0)])
-        _put_status(cur, audience_id, variant_id, state=OK, error=None, size=size, as_of=at,
-                    attempted_at=self.naive_now, inputs_key=key, data_version=version)
+        _put_status(cur, audience_id, variant_id, state=OK, error=None, size=size,
+                    as_of=(as_of or self.now).replace(tzinfo=None), attempted_at=self.naive_now, inputs_key=key,
+                    data_version=version)
         for table in ("membership_fresh", "membership_entered", "membership_left"):
             cur.execute(f"DROP TABLE {table}")
 
@@ -388,10 +547,13 @@ class _Run:
                                    "FROM membership_status").fetchall()
         return {(a, v): _Previous(state, key, version, _aware(as_of)) for a, v, state, key, version, as_of in rows}
 
-    def _tidy(self, calculated_now: set[tuple[int, int]], previous: dict[tuple[int, int], _Previous]) -> None:
+    def _tidy(self, calculated_now: set[tuple[int, int]], previous: dict[tuple[int, int], _Previous],
+              targets: list[int]) -> None:
         """Prune what is past keeping: the change log beyond the real-time window, daily rows beyond 13 months,
-        and the members of audiences and variations deleted from the store (their daily rows stay); give every
-        Active audience that was current (not calculated) its row of today."""
+        the members of audiences and variations deleted from the store (their daily rows stay), and the loads'
+        touched profiles that no audience the engine keeps needs any more (one calculated later, say activated
+        again, is calculated whole); give every Active audience that was current (not calculated) its row of
+        today."""
         home = self.home
         windows = [ws.realtime_window_days for ws in home.workspaces.list()]
         log_kept = max(dt.timedelta(days=max(windows, default=0)), MIN_CHANGE_LOG)
@@ -404,6 +566,11 @@ class _Run:
         with home.cache.deriving() as cur:
             cur.execute("DELETE FROM membership_changes WHERE changed_at < ?", [self.naive_now - log_kept])
             cur.execute("DELETE FROM membership_daily WHERE day < ?", [today - dt.timedelta(days=HISTORY_DAYS)])
+            if self.only is None:  # a run over some audiences does not know what the others need
+                needed = first_row(cur, "SELECT min(data_version) FROM membership_status WHERE state = ? "
+                                        "AND variant_id = ? AND list_contains(?, audience_id)", [OK, WHOLE, targets])[0]
+                cur.execute("DELETE FROM load_profiles WHERE data_version <= ?",
+                            [self.version if needed is None else needed])
             for audience_id, variant_id in gone:
                 for table in ("audience_members", "membership_changes", "membership_status"):
                     cur.execute(f"DELETE FROM {table} WHERE audience_id = ? AND variant_id = ?", [audience_id, variant_id])

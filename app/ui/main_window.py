@@ -132,8 +132,13 @@ class MainWindow(QMainWindow):
         """The first-run welcome, when the home holds no workspace (or on request, from the Help menu)."""
         from app.ui.welcome import offer_welcome  # only a new home needs it
 
-        offer_welcome(self.connection, self.tasks, self, on_setup=lambda text: self.statusBar().showMessage(text, 10_000),
-                      force=force)
+        offer_welcome(self.connection, self.tasks, self, on_setup=self._on_setup, force=force)
+
+    def _on_setup(self, text: str) -> None:
+        """The welcome built the demo or synced: say so, and every pane reads the new data and its live
+        audiences' membership (the list may have read while the audiences were being created)."""
+        self.statusBar().showMessage(text, 10_000)
+        self.bus.cache_changed.emit()
 
     # -- menus -------------------------------------------------------------------------------------
 

@@ -96,10 +96,10 @@ def test_only_what_changed_is_calculated_again(opened):
     report = membership.refresh(home, NOW + HOUR)
     assert report.calculated == [(tiers.id, 0)]
     assert members(home, tiers.id) == {2, 4}
-    # New data recalculates them all.
+    # New data recalculates them both, for the profile it touched only (the query is the same as before).
     load(home.cache, [(workspace.id, gold(4))])
     report = membership.refresh(home, NOW + HOUR)
-    assert sorted(report.calculated) == [(timed.id, 0), (tiers.id, 0)]
+    assert sorted(report.calculated) == sorted(report.incremental) == [(timed.id, 0), (tiers.id, 0)]
     assert members(home, tiers.id) == {2}
     edited = membership.status(home, tiers.id, NOW + HOUR)
     assert (edited.adds, edited.drops) == (2, 3)  # the edit: 2 and 4 in, 1 and 3 out; then 4 out
@@ -238,3 +238,126 @@ def test_an_audience_found_current_is_as_of_the_run_that_found_it(opened):
     assert membership.run_due(home, soon).calculated == []
     assert membership.status(home, timed.id, soon).as_of == later
     assert membership.status(home, tiers.id, soon).as_of == soon
+
+
+def test_a_load_recalculates_only_the_profiles_it_touched_and_windows_wait_for_the_clock(opened):
+    home, workspace = opened
+    # 5's only session leaves the 48-hour window 3 minutes after NOW.
+    load(home.cache, [(workspace.id, gold(5, "silver", events=[session(NOW - 48 * HOUR + dt.timedelta(minutes=3))]))])
+    timed = home.audiences.create("Sessions", workspace_ids=[workspace.id], criteria=SESSION_48H, status="active")
+    tiers = home.audiences.create("Gold", workspace_ids=[workspace.id], criteria=GOLD, status="active")
+    membership.run_due(home, NOW)
+    assert members(home, timed.id) == {1, 2, 5} and members(home, tiers.id) == {1, 3}
+
+    soon = NOW + dt.timedelta(minutes=5)
+    load(home.cache, [(workspace.id, gold(9, events=[session(soon)])), (workspace.id, gold(1, "silver"))])
+    report = membership.after_load(home, soon)  # what an import runs: run_due
+    assert sorted(report.incremental) == sorted(report.calculated) == [(timed.id, 0), (tiers.id, 0)]
+    # The loaded profiles are calculated now (9 enters both; 1 leaves Gold); 5, untouched, keeps its membership
+    # until the clock slides the window at the workspace's interval.
+    assert members(home, timed.id) == {1, 2, 5, 9}
+    assert members(home, tiers.id) == {3, 9}
+    assert membership.changes(home, tiers.id) == [(1, soon, False), (9, soon, True)]
+    assert membership.status(home, timed.id, soon).as_of == NOW  # its windows are as of NOW
+    assert membership.status(home, tiers.id, soon).as_of == soon  # no windows: exact now
+    assert (membership.status(home, timed.id, soon).size, membership.status(home, tiers.id, soon).size) == (4, 2)
+
+    report = membership.run_due(home, NOW + dt.timedelta(minutes=15))
+    assert report.calculated == [(timed.id, 0)] and report.incremental == []  # the clock: whole
+    assert members(home, timed.id) == {1, 2, 9}
+    # refresh (by hand) does not wait for the clock: the window slides whole, new data still incremental.
+    load(home.cache, [(workspace.id, gold(10))])
+    report = membership.refresh(home, NOW + dt.timedelta(minutes=16))
+    assert sorted(report.calculated) == [(timed.id, 0), (tiers.id, 0)] and report.incremental == [(tiers.id, 0)]
+    assert members(home, tiers.id) == {3, 9, 10}
+
+
+def test_a_load_into_another_workspace_leaves_an_audience_alone_unless_it_names_an_audience_there(opened):
+    home, retail = opened
+    online = home.workspaces.create("Online", [("platform", "iOS")])
+    load(home.cache, [(online.id, gold(2, "silver"))])
+    online_gold = home.audiences.create("Online gold", workspace_ids=[online.id], criteria=GOLD, status="active")
+    retail_gold = home.audiences.create("Retail gold", workspace_ids=[retail.id], criteria=GOLD, status="active")
+    retail_of_online = home.audiences.create("Retail's online gold", workspace_ids=[retail.id], status="active",
+                                             criteria=doc({"id": "m", "type": "audience_membership",
+                                                           "audience_id": online_gold.id, "member": True}))
+    membership.refresh(home, NOW)
+    assert members(home, online_gold.id) == set() and members(home, retail_of_online.id) == set()
+
+    load(home.cache, [(online.id, gold(2))])  # 2 (silver in Retail) turns gold in Online
+    report = membership.refresh(home, NOW + HOUR)
+    assert (retail_gold.id, 0) in report.unchanged  # Online's data cannot change it
+    assert membership.status(home, retail_gold.id, NOW + HOUR).as_of == NOW + HOUR  # and it is current
+    assert sorted(report.incremental) == sorted([(online_gold.id, 0), (retail_of_online.id, 0)])
+    assert members(home, online_gold.id) == {2} and members(home, retail_of_online.id) == {2}
+    assert members(home, retail_gold.id) == {1, 3}
+
+
+def test_a_change_that_is_not_a_recorded_load_recalculates_whole(opened):
+    home, retail = opened
+    online = home.workspaces.create("Online", [("platform", "iOS")])
+    load(home.cache, [(online.id, gold(7))])
+    both = home.audiences.create("Gold anywhere", scope="multi", workspace_ids=[retail.id, online.id],
+                                 criteria=GOLD, status="active")
+    membership.refresh(home, NOW)
+    assert members(home, both.id) == {1, 3, 7}
+    home.cache.forget_workspaces([online.id])  # no load: which profiles changed is not recorded
+    report = membership.refresh(home, NOW)
+    assert report.calculated == [(both.id, 0)] and report.incremental == []
+    assert members(home, both.id) == {1, 3}
+
+
+def test_the_loads_touched_profiles_are_pruned_once_every_live_audience_has_them(opened):
+    home, workspace = opened
+    audience = home.audiences.create("Gold", workspace_ids=[workspace.id], criteria=GOLD, status="active")
+    membership.refresh(home, NOW)
+    load(home.cache, [(workspace.id, gold(11))])
+    cursor = home.cache.cursor()
+    assert cursor.execute("SELECT count(*) FROM load_profiles WHERE mpid = 11").fetchone()[0] == 1
+    membership.refresh(home, NOW)
+    assert cursor.execute("SELECT count(*) FROM load_profiles").fetchone()[0] == 0
+    assert members(home, audience.id) == {1, 3, 11}
+
+
+def test_the_demo_calculates_its_active_audiences(home_dir: Home):
+    """The welcome's demo left its Active audiences "Not calculated" until the user pressed F5."""
+    from app.engines.demo import fill_demo
+    from app.engines.members import members_sql
+
+    with OpenHome.open(home_dir, user="maria") as home:
+        fill_demo(home, profiles=300, days=7, end=NOW)
+        active = [a for a in home.audiences.list() if a.status == "active" and a.kind == "realtime"]
+        assert active
+        cursor = home.cache.cursor()
+        for audience in active:
+            status = membership.status(home, audience.id)
+            assert status.state == "ok", audience.name
+            sql, params = members_sql(home, audience, cursor, now=status.as_of)
+            assert members(home, audience.id) == {row[0] for row in cursor.execute(sql, params).fetchall()}
+
+
+def test_a_snapshot_load_counts_as_touching_its_whole_workspace(opened, tmp_path):
+    from app.connectors.cache import SNAPSHOT_PARTS
+
+    home, retail = opened
+    online = home.workspaces.create("Online", [("platform", "iOS")])
+    fresh = home.workspaces.create("Online copy", [("platform", "iOS")])
+    load(home.cache, [(online.id, gold(30, "silver"))])  # so the catalog knows the tier attribute
+    audience = home.audiences.create("Online gold", scope="multi", workspace_ids=[online.id, fresh.id],
+                                     criteria=GOLD, status="active")
+    membership.refresh(home, NOW)
+    assert members(home, audience.id) == set()
+
+    # A server snapshot, written as parts and loaded into the empty workspace as a first sync does.
+    source = Cache(tmp_path / "server.duckdb")
+    load(source, [(1, gold(31)), (1, gold(32)), (1, gold(33, "silver"))])
+    parts = {table: tmp_path / f"{table}.parquet" for table in SNAPSHOT_PARTS}
+    for table, path in parts.items():
+        source.cursor().execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT parquet)")
+    source.close()
+    with home.cache.writing(source="sync") as writer:
+        writer.load_snapshot(parts, workspace_id=fresh.id, batches=3)
+
+    report = membership.refresh(home, NOW)
+    assert report.incremental == [(audience.id, 0)]  # every profile of the snapshot's workspace was touched
+    assert members(home, audience.id) == {31, 32}

@@ -440,3 +440,25 @@ def test_the_outputs_column_counts_outputs_not_connections_and_aligns_like_the_n
         header = window.findChild(AudienceTable).model().headerData(column, Qt.Orientation.Horizontal,
                                                                     Qt.ItemDataRole.TextAlignmentRole)
         assert header == int(right)
+
+
+def test_activating_from_the_builder_calculates_at_once_with_progress(qtbot, open_window, tagged_home):
+    """Activate in the builder calculated the audience only at the membership clock's next tick (a minute on)."""
+    window = open_window(tagged_home)
+    window.membership_clock.timer.stop()  # only the activation itself may calculate it
+    page = window.pane("audiences")
+    gold = window.connection.open_home.audiences.get("Gold members")
+    page.open_audience(gold.id)
+    editor = page.editors.current_editor()
+    qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(editor.activate_button.isEnabled, timeout=TIMEOUT_MS)  # the estimate checked the criteria
+    progress: list[tuple[int, int]] = []
+    page.list.calculation.progressed.connect(lambda done, total: progress.append((done, total)))
+
+    with qtbot.waitSignal(page.list.calculated, timeout=TIMEOUT_MS):
+        editor.activate_button.click()
+
+    status = membership.status(window.connection.open_home, gold.id)
+    assert (status.state, status.size) == ("ok", gold_count())
+    assert cell(window, "Gold members", Column.SIZE) == f"{gold_count():,}"
+    assert progress[-1] == (1, 1)

@@ -102,3 +102,39 @@ def test_the_window_offers_the_welcome_on_an_empty_home_only(qtbot, home_dir: Ho
             window.close()
             connection.close()
 
+
+
+def test_after_the_welcome_demo_the_list_shows_the_live_audiences_calculated(qtbot, home_dir: Home) -> None:
+    """The list showed "Not calculated" for the demo's Active audiences until F5."""
+    from app.ui.audiences.model import NOT_CALCULATED_TEXT, Column
+
+    tasks = Tasks()
+    connection = HomeConnection(home_dir, tasks)
+    window = MainWindow(connection, tasks, welcome=True)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(connection.opened, timeout=TIMEOUT_MS):
+            connection.start()
+        window.membership_clock.timer.stop()  # only the demo's own work may calculate the audiences
+        qtbot.waitUntil(lambda: len(_welcome_dialogs()) == 1, timeout=TIMEOUT_MS)
+        [dialog] = _welcome_dialogs()
+        dialog._demo_profiles = 1_500  # small enough for a test
+        with qtbot.waitSignal(dialog.finished_setup, timeout=TIMEOUT_MS):
+            dialog.demo_button.click()
+        listed = window.pane("audiences").list
+        home = connection.open_home
+        active = [a.name for a in home.audiences.list(kind="realtime") if a.status == "active"]
+        assert active
+
+        def as_of_texts() -> list[str]:
+            names = {listed.proxy.index(row, Column.NAME).data(): row for row in range(listed.proxy.rowCount())}
+            return [listed.proxy.index(names[name], Column.AS_OF).data() for name in active if name in names]
+
+        # No F5, no clock tick: the list reads the engine's calculation of the demo by itself.
+        qtbot.waitUntil(lambda: len(as_of_texts()) == len(active)
+                        and NOT_CALCULATED_TEXT not in as_of_texts(), timeout=20_000)
+        _settle(qtbot, tasks)
+    finally:
+        window.close()
+        connection.close()
