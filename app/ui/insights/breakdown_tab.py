@@ -157,7 +157,7 @@ class BreakdownTab(QWidget):
             self.requests.stop()
             self._clear("The audience's workspaces have no user attributes to break down by.")
             return
-        self.requests.ask(lambda _ticket: breakdown(home, subject, by), self._show)
+        self.requests.ask(lambda queries: breakdown(home, subject, by, queries=queries), self._show)
 
     def _clear(self, words: str) -> None:
         self.result = None

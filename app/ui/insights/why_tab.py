@@ -125,9 +125,9 @@ class WhyTab(QWidget):
             return
         label = self.kind.currentText().lower()
 
-        def work(_ticket) -> tuple[Explanation, dict[str, str]]:
+        def work(queries) -> tuple[Explanation, dict[str, str]]:
             mpid = find_profile(home, subject, by, value)
-            result = explain(home, subject, mpid, found_by=f"{label} {value}")
+            result = explain(home, subject, mpid, found_by=f"{label} {value}", queries=queries)
             names = {a.id: a.name for a in home.audiences.list()}
             return result, {node["id"]: describe(node, names) for _path, node in walk(subject.document["root"])}
 
