@@ -1,16 +1,16 @@
 """The Overlap tab's UpSet chart (pyqtgraph): one bar per non-empty region (profiles in exactly those
 audiences), largest first; under each bar a column of dots, filled and joined for the audiences the
-region is in; at the side each audience's size as a bar. Clicking a bar or a column of dots picks that
-region (`region_clicked`, with its mask). Colours come from the palette, so it reads in light and dark.
+region is in; at the side each audience's size as a bar, with its name and number. Clicking a bar or a column of dots picks that
+region (`region_clicked`, with its mask). Before any answer, a sentence says what will show there. Colours come from the palette, so it reads in light and dark.
 
 The chart remembers what it shows (`columns`, `sizes`) for tests and the CSV export.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPalette
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.engines.insights.overlap import Overlap
 
@@ -40,6 +40,11 @@ class UpSetChart(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self.placeholder = QLabel("Check audiences to compare: the chart of their overlap shows here.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.placeholder)
         self.bars_plot = self.view.addPlot(row=0, col=1)
         self.sizes_plot = self.view.addPlot(row=1, col=0)
         self.dots_plot = self.view.addPlot(row=1, col=1)
@@ -55,7 +60,8 @@ class UpSetChart(QWidget):
         self.dots_plot.setXLink(self.bars_plot)
         self.sizes_plot.setYLink(self.dots_plot)
         self.sizes_plot.invertX(True)
-        self.sizes_plot.setLabel("bottom", "Audience size")
+        # Sizes are written beside the names (no value axis): the rows of dots and of names then line up.
+        self.sizes_plot.hideAxis("bottom")
         self.sizes_plot.getAxis("left").setStyle(tickLength=0)
         self.view.ci.layout.setColumnStretchFactor(0, 1)
         self.view.ci.layout.setColumnStretchFactor(1, 3)
@@ -67,6 +73,7 @@ class UpSetChart(QWidget):
         #: (audience, size) of each row of dots, top to bottom
         self.sizes: list[tuple[str, int]] = []
         self._style()
+        self.clear()
 
     def _style(self) -> None:
         import pyqtgraph as pg
@@ -86,11 +93,15 @@ class UpSetChart(QWidget):
         for plot in (self.bars_plot, self.sizes_plot, self.dots_plot):
             plot.clear()
         self.sizes_plot.getAxis("left").setTicks([[]])
+        self.view.setVisible(False)
+        self.placeholder.setVisible(True)
 
     def show_overlap(self, result: Overlap) -> None:
         import pyqtgraph as pg
 
         self.clear()
+        self.placeholder.setVisible(False)
+        self.view.setVisible(True)
         palette = self.palette()
         ink = palette.color(QPalette.ColorRole.Highlight)
         faint = _tone(palette.color(QPalette.ColorRole.Text), 45)
@@ -119,7 +130,8 @@ class UpSetChart(QWidget):
                                                 width=[s for _a, s in self.sizes], brush=_tone(ink, 150),
                                                 pen=pg.mkPen(None)))
         self.sizes_plot.setXRange(0, max((s for _a, s in self.sizes), default=1) * 1.05, padding=0)
-        self.sizes_plot.getAxis("left").setTicks([[(n - 1 - i, name) for i, (name, _s) in enumerate(self.sizes)]])
+        self.sizes_plot.getAxis("left").setTicks([[(n - 1 - i, f"{name} ({size:,})")
+                                                    for i, (name, size) in enumerate(self.sizes)]])
 
     def column_point(self, column: int) -> QPoint:
         """Where column `column`'s dots are, in the view's widget coordinates (what a click there hits)."""
