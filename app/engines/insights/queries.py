@@ -66,9 +66,12 @@ class Queries:
     def cursor(self, home: OpenHome) -> Iterator[Any]:
         """A cursor of the home's cache for this question, closed at the end; an interrupted query raises
         QuestionCancelled."""
+        self.check()
+        cursor = home.cache.cursor()  # outside the lock: `cancel` (on the GUI thread) never waits for it
         with self._lock:
-            self.check()
-            cursor = home.cache.cursor()
+            if self._cancelled:
+                cursor.close()
+                raise QuestionCancelled()
             self._cursors.append(cursor)
         try:
             yield _Cursor(cursor, self)
