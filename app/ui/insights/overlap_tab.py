@@ -1,6 +1,6 @@
 """The Overlap tab: this audience and 1 to 5 others checked in a list; the pairwise matrix (profiles in both)
 and every non-empty region (profiles in exactly those audiences) with its exact size as a bar list,
-the UpSet idea, as a table and as an UpSet chart beside the matrix; clicking a region (its row, bar or
+the UpSet idea, as an UpSet chart above the matrix and the table; clicking a region (its row, bar or
 dots) lists its members (their mpids; double-click explains one). The chart exports as PNG, the regions
 as CSV."""
 
@@ -82,6 +82,8 @@ class OverlapTab(QWidget):
         self.matrix = QTableWidget()
         self.matrix.setToolTip("Profiles in both the row's and the column's audience (whatever else they are in)")
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Columns are numbered as the rows (names in their tooltips): columns as wide as the audiences' names
+        # pushed the numbers out of sight.
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.regions = QTableWidget(0, 3)
         self.regions.setHorizontalHeaderLabels(["In exactly these audiences", "Profiles", ""])
@@ -93,9 +95,12 @@ class OverlapTab(QWidget):
         self.regions.verticalHeader().setVisible(False)
         self.regions.setItemDelegateForColumn(2, BarDelegate(self.regions))
         header = self.regions.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # The regions' names take what is left (elided, whole in their tooltips): the sizes stay in sight.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 110)
+        self.regions.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.regions.itemSelectionChanged.connect(self._on_region)
 
         self.busy_bar = BusyBar()
@@ -130,26 +135,26 @@ class OverlapTab(QWidget):
         buttons.addWidget(self.png_button)
         buttons.addWidget(self.csv_button)
         chart_layout.addLayout(buttons)
-        top = QSplitter()
-        top.addWidget(self.matrix)
-        top.addWidget(chart_box)
-        top.setStretchFactor(1, 2)
-        top.setSizes([330, 520])
+        middle = QSplitter()
+        middle.addWidget(self.matrix)
+        middle.addWidget(self.regions)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([420, 480])
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(top)
-        right.addWidget(self.regions)
+        right.addWidget(chart_box)
+        right.addWidget(middle)
         below = QWidget()
         below_layout = QVBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
         below_layout.addWidget(self.region_title)
         below_layout.addWidget(self.members_table, 1)
         right.addWidget(below)
-        right.setSizes([300, 150, 150])
+        right.setSizes([270, 190, 140])
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
-        split.setSizes([290, 850])
+        split.setSizes([265, 875])
         layout = QVBoxLayout(self)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.error)
@@ -230,8 +235,10 @@ class OverlapTab(QWidget):
         self.matrix.clear()
         self.matrix.setRowCount(len(names))
         self.matrix.setColumnCount(len(names))
-        self.matrix.setHorizontalHeaderLabels(names)
-        self.matrix.setVerticalHeaderLabels(names)
+        self.matrix.setHorizontalHeaderLabels([str(j + 1) for j in range(len(names))])
+        self.matrix.setVerticalHeaderLabels([f"{i + 1}  {name}" for i, name in enumerate(names)])
+        for j, name in enumerate(names):
+            self.matrix.horizontalHeaderItem(j).setToolTip(name)
         for i, row in enumerate(result.matrix()):
             for j, value in enumerate(row):
                 item = _number(value)
