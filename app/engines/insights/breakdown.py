@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.engines.home import OpenHome
+from app.engines.insights.queries import Queries, cursor_for
 from app.engines.insights.subjects import Subject, in_list, subject_members_sql
 from app.errors import InvalidInput, UserError
 
@@ -85,28 +86,29 @@ def _values_sql(by: str, workspaces: str, ws_params: list[Any], subject: Subject
     raise InvalidInput(f"break down by one of: {', '.join(KINDS)} (not {by!r})")
 
 
-def breakdown(home: OpenHome, subject: Subject, by: str, *, top: int = 20, now: dt.datetime | None = None) -> Breakdown:
+def breakdown(home: OpenHome, subject: Subject, by: str, *, top: int = 20, now: dt.datetime | None = None,
+              queries: Queries | None = None) -> Breakdown:
     """The subject's members by the values of `by` (see KINDS), the `top` most common first."""
     if top < 1:
         raise InvalidInput(f"top must be 1 or more (got {top})")
     home.cache.refresh_catalogs()
-    cursor = home.cache.cursor()
-    members, member_params = subject_members_sql(home, subject, cursor, now)
-    workspaces, ws_params = in_list("workspace_id", subject.workspace_ids)
-    values, value_params = _values_sql(by, workspaces, ws_params, subject, home, cursor)
-    sql = (f"WITH u AS (SELECT DISTINCT mpid FROM profiles WHERE {workspaces}), "
-           f"m AS (SELECT DISTINCT mpid FROM ({members}) WHERE mpid IN (SELECT mpid FROM u)), "
-           f"v AS (SELECT mpid, coalesce(CAST(value AS VARCHAR), '{NONE}') AS value FROM ({values}) WHERE mpid IN (SELECT mpid FROM u) "
-           f"UNION ALL SELECT mpid, '{NONE}' FROM u WHERE mpid NOT IN (SELECT mpid FROM ({values}))) "
-           "SELECT value, count(DISTINCT mpid) FILTER (WHERE mpid IN (SELECT mpid FROM m)) AS audience, count(DISTINCT mpid) AS workspace, "
-           "(SELECT count(*) FROM m), (SELECT count(*) FROM u) FROM v GROUP BY value")
-    params = ws_params + member_params + value_params + value_params
-    found = cursor.execute(sql, params).fetchall()
-    if not found:
-        size = cursor.execute(f"SELECT count(*) FROM ({members})", member_params).fetchone()[0]
-        universe = cursor.execute(f"SELECT count(DISTINCT mpid) FROM profiles WHERE {workspaces}", ws_params).fetchone()[0]
-    else:
-        size, universe = found[0][3], found[0][4]
+    with cursor_for(home, queries) as cursor:
+        members, member_params = subject_members_sql(home, subject, cursor, now)
+        workspaces, ws_params = in_list("workspace_id", subject.workspace_ids)
+        values, value_params = _values_sql(by, workspaces, ws_params, subject, home, cursor)
+        sql = (f"WITH u AS (SELECT DISTINCT mpid FROM profiles WHERE {workspaces}), "
+               f"m AS (SELECT DISTINCT mpid FROM ({members}) WHERE mpid IN (SELECT mpid FROM u)), "
+               f"v AS (SELECT mpid, coalesce(CAST(value AS VARCHAR), '{NONE}') AS value FROM ({values}) WHERE mpid IN (SELECT mpid FROM u) "
+               f"UNION ALL SELECT mpid, '{NONE}' FROM u WHERE mpid NOT IN (SELECT mpid FROM ({values}))) "
+               "SELECT value, count(DISTINCT mpid) FILTER (WHERE mpid IN (SELECT mpid FROM m)) AS audience, count(DISTINCT mpid) AS workspace, "
+               "(SELECT count(*) FROM m), (SELECT count(*) FROM u) FROM v GROUP BY value")
+        params = ws_params + member_params + value_params + value_params
+        found = cursor.execute(sql, params).fetchall()
+        if not found:
+            size = cursor.execute(f"SELECT count(*) FROM ({members})", member_params).fetchone()[0]
+            universe = cursor.execute(f"SELECT count(DISTINCT mpid) FROM profiles WHERE {workspaces}", ws_params).fetchone()[0]
+        else:
+            size, universe = found[0][3], found[0][4]
     if size == 0:
         raise UserError(f'"{subject.name}" has no members now, so there is nothing to break down')
     rows = [Row(value, a, w, a / size, w / universe if universe else 0.0,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from app.engines.home import OpenHome
+from app.engines.insights.queries import Queries, cursor_for
 from app.engines.insights.subjects import Subject, in_list, subject_members_sql
 from app.errors import InvalidInput
 
@@ -74,16 +75,16 @@ def _query(home: OpenHome, subject: Subject, cursor, *, search: str | None, sort
 
 def members_page(home: OpenHome, subject: Subject, *, search: str | None = None, sort: str = "mpid",
                  descending: bool = False, offset: int = 0, limit: int = 50, attributes: Sequence[str] = (),
-                 now: dt.datetime | None = None) -> MembersPage:
+                 now: dt.datetime | None = None, queries: Queries | None = None) -> MembersPage:
     """One page of the subject's members, in order, and how many match the search in all."""
     if offset < 0 or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"offset must be 0 or more and limit 1 to {MAX_LIMIT} (got offset {offset}, limit {limit})")
     home.cache.refresh_catalogs()
-    cursor = home.cache.cursor()
-    sql, params = _query(home, subject, cursor, search=search, sort=sort, descending=descending, now=now)
-    rows = cursor.execute(f"SELECT *, count(*) OVER () FROM ({sql}) LIMIT ? OFFSET ?", params + [limit, offset]).fetchall()
-    total = rows[0][3] if rows else cursor.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-    return MembersPage(subject.name, total, offset, tuple(_members(cursor, subject, [r[:3] for r in rows], attributes)))
+    with cursor_for(home, queries) as cursor:
+        sql, params = _query(home, subject, cursor, search=search, sort=sort, descending=descending, now=now)
+        rows = cursor.execute(f"SELECT *, count(*) OVER () FROM ({sql}) LIMIT ? OFFSET ?", params + [limit, offset]).fetchall()
+        total = rows[0][3] if rows else cursor.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        return MembersPage(subject.name, total, offset, tuple(_members(cursor, subject, [r[:3] for r in rows], attributes)))
 
 
 def _members(cursor, subject: Subject, rows: list[tuple], attributes: Sequence[str]) -> list[Member]:

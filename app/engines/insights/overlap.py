@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from app.engines.home import OpenHome
+from app.engines.insights.queries import Queries, cursor_for
 from app.engines.insights.subjects import Subject, subject_members_sql
 from app.errors import InvalidInput, UserError
 
@@ -65,23 +66,24 @@ def _masks_sql(home: OpenHome, subjects: Sequence[Subject], cursor, now: dt.date
     return f"SELECT mpid, bit_or(bit) AS mask FROM ({' UNION ALL '.join(parts)}) GROUP BY mpid", params
 
 
-def overlap(home: OpenHome, subjects: Sequence[Subject], *, now: dt.datetime | None = None) -> Overlap:
-    """Every region's exact size, in one query over the audiences' members."""
+def overlap(home: OpenHome, subjects: Sequence[Subject], *, now: dt.datetime | None = None,
+            queries: Queries | None = None) -> Overlap:
+    """Every region's exact size, in one query over the audiences' members (`queries.cancel()` stops it)."""
     home.cache.refresh_catalogs()
-    cursor = home.cache.cursor()
-    sql, params = _masks_sql(home, subjects, cursor, now)
-    found = dict(cursor.execute(f"SELECT mask, count(*) FROM ({sql}) GROUP BY mask", params).fetchall())
+    with cursor_for(home, queries) as cursor:
+        sql, params = _masks_sql(home, subjects, cursor, now)
+        found = dict(cursor.execute(f"SELECT mask, count(*) FROM ({sql}) GROUP BY mask", params).fetchall())
     regions = {mask: int(found.get(mask, 0)) for mask in range(1, 1 << len(subjects))}
     return Overlap(tuple(s.name for s in subjects), regions)
 
 
 def region_members(home: OpenHome, subjects: Sequence[Subject], mask: int, *, offset: int = 0, limit: int = 100,
-                   now: dt.datetime | None = None) -> list[int]:
+                   now: dt.datetime | None = None, queries: Queries | None = None) -> list[int]:
     """The mpids (in order) of the profiles in exactly the audiences of `mask`."""
     if not 1 <= mask < 1 << len(subjects):
         raise InvalidInput(f"region {mask} does not exist: use 1 to {(1 << len(subjects)) - 1}")
     home.cache.refresh_catalogs()
-    cursor = home.cache.cursor()
-    sql, params = _masks_sql(home, subjects, cursor, now)
-    return [r[0] for r in cursor.execute(f"SELECT mpid FROM ({sql}) WHERE mask = ? ORDER BY mpid LIMIT ? OFFSET ?",
-                                         params + [mask, limit, offset]).fetchall()]
+    with cursor_for(home, queries) as cursor:
+        sql, params = _masks_sql(home, subjects, cursor, now)
+        return [r[0] for r in cursor.execute(f"SELECT mpid FROM ({sql}) WHERE mask = ? ORDER BY mpid LIMIT ? OFFSET ?",
+                                             params + [mask, limit, offset]).fetchall()]

@@ -21,6 +21,7 @@ from app.builder.document import CriteriaError
 from app.builder.wording import operator_words, times_words
 from app.engines.estimates import catalog_for, membership_resolver
 from app.engines.home import OpenHome
+from app.engines.insights.queries import Queries, cursor_for
 from app.engines.insights.subjects import Subject, check_workspaces, in_list, moment, scope_of, subject_members_sql
 from app.errors import InvalidInput, NotFound, UserError
 
@@ -100,39 +101,39 @@ def find_profile(home: OpenHome, subject: Subject, by: str, value: str) -> int:
 
 
 def explain(home: OpenHome, subject: Subject, mpid: int, *, found_by: str | None = None,
-            now: dt.datetime | None = None) -> Explanation:
+            now: dt.datetime | None = None, queries: Queries | None = None) -> Explanation:
     """Each node's verdict on profile `mpid`, with its evidence, and whether the profile is in the audience."""
     check_workspaces(home, subject)
     home.cache.refresh_catalogs()
-    cursor = home.cache.cursor()
-    scope = scope_of(home, subject)
-    at = moment(home, subject, now)
-    try:
-        verdicts = compile_verdicts(subject.document, [mpid], scope=scope, catalog=catalog_for(home, cursor), now=at,
-                                    memberships=membership_resolver(home))
-    except CriteriaError as exc:
-        raise UserError(f'"{subject.name}" cannot be explained until its criteria are fixed: {exc}') from None
-    catalog = catalog_for(home, cursor)
-    row = cursor.execute(verdicts.sql, verdicts.params).fetchone()
-    matched = dict(zip(verdicts.node_ids, row[1:]))
-    evidence = _Evidence(cursor, subject, scope, at, mpid, verdicts, catalog)
-    nodes = []
+    with cursor_for(home, queries) as cursor:
+        scope = scope_of(home, subject)
+        at = moment(home, subject, now)
+        try:
+            verdicts = compile_verdicts(subject.document, [mpid], scope=scope, catalog=catalog_for(home, cursor), now=at,
+                                        memberships=membership_resolver(home))
+        except CriteriaError as exc:
+            raise UserError(f'"{subject.name}" cannot be explained until its criteria are fixed: {exc}') from None
+        catalog = catalog_for(home, cursor)
+        row = cursor.execute(verdicts.sql, verdicts.params).fetchone()
+        matched = dict(zip(verdicts.node_ids, row[1:]))
+        evidence = _Evidence(cursor, subject, scope, at, mpid, verdicts, catalog)
+        nodes = []
 
-    def visit(node: dict, depth: int) -> None:
-        verdict = bool(matched[node["id"]])
-        text, details = evidence.of(node, verdict, [bool(matched[c["id"]]) for c in node.get("children", [])])
-        nodes.append(NodeVerdict(node["id"], node["type"], depth, verdict, text, details))
-        for child in node.get("children", []):
-            visit(child, depth + 1)
+        def visit(node: dict, depth: int) -> None:
+            verdict = bool(matched[node["id"]])
+            text, details = evidence.of(node, verdict, [bool(matched[c["id"]]) for c in node.get("children", [])])
+            nodes.append(NodeVerdict(node["id"], node["type"], depth, verdict, text, details))
+            for child in node.get("children", []):
+                visit(child, depth + 1)
 
-    visit(subject.document["root"], 0)
-    in_audience, note = bool(matched[subject.document["root"]["id"]]), None
-    if subject.standard:
-        # A standard audience's members are those its last calculation kept; its criteria explain them.
-        sql, params = subject_members_sql(home, subject, cursor, now)
-        in_audience = cursor.execute(f"SELECT count(*) FROM ({sql}) m WHERE m.mpid = ?", params + [mpid]).fetchone()[0] > 0
-        note = "a standard audience: membership as its last calculation kept it; the cards as its dates read now"
-    return Explanation(subject.name, mpid, found_by or f"mpid {mpid}", in_audience, tuple(nodes), note)
+        visit(subject.document["root"], 0)
+        in_audience, note = bool(matched[subject.document["root"]["id"]]), None
+        if subject.standard:
+            # A standard audience's members are those its last calculation kept; its criteria explain them.
+            sql, params = subject_members_sql(home, subject, cursor, now)
+            in_audience = cursor.execute(f"SELECT count(*) FROM ({sql}) m WHERE m.mpid = ?", params + [mpid]).fetchone()[0] > 0
+            note = "a standard audience: membership as its last calculation kept it; the cards as its dates read now"
+        return Explanation(subject.name, mpid, found_by or f"mpid {mpid}", in_audience, tuple(nodes), note)
 
 
 def _when(moment: Any) -> str:

@@ -14,6 +14,7 @@ menu key opens its menu.
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from app.builder import criteria_types, editing
 from app.ui.editor.editors import CriterionEditor, editor_for
 from app.ui.editor.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.editor.services import EditorServices
+from app.ui.insights.verdicts import FAIL, FAIL_WORDS, MATCH, MATCH_WORDS
 from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
@@ -81,6 +83,9 @@ class NodeFrame(QFrame):
         self.index = index
         self.depth = depth
         self.problems: list[str] = []
+        #: (matches, evidence) for the profile the editor explains, or None
+        self.verdict: tuple[bool, str] | None = None
+        self.verdict_label = self._verdict_label()
         self._press: QPoint | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
@@ -186,6 +191,32 @@ class NodeFrame(QFrame):
         self.count.setText(text)
         self.count.setToolTip(tooltip)
 
+    def set_verdict(self, verdict: tuple[bool, str] | None) -> None:
+        """Mark the card as matching or failing the profile being explained, with the evidence (None: no mark)."""
+        self.verdict = verdict
+        if verdict is None:
+            self.verdict_label.setVisible(False)
+            self.verdict_label.setText("")
+            self.verdict_label.setToolTip("")
+        else:
+            matches, evidence = verdict
+            words = MATCH_WORDS if matches else FAIL_WORDS
+            colour = (MATCH if matches else FAIL).name()
+            self.verdict_label.setText(f'<span style="color:{colour}; font-weight:bold">{words}</span>'
+                                       + (f" — {html.escape(evidence)}" if evidence else ""))
+            self.verdict_label.setToolTip(("The profile matches this" if matches else "The profile does not match this")
+                                          + (f": {evidence}" if evidence else ""))
+            self.verdict_label.setVisible(True)
+
+    def _verdict_label(self) -> QLabel:
+        label = QLabel()
+        label.setAccessibleName("Why or why not")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setVisible(False)
+        return label
+
     def set_problems(self, problems: list[str]) -> None:
         self.problems = problems
         self.problem_label.setVisible(bool(problems))
@@ -289,6 +320,7 @@ class CriterionCard(NodeFrame):
         layout.setContentsMargins(12, 8, 10, 10)
         layout.setSpacing(6)
         layout.addLayout(header)
+        layout.addWidget(self.verdict_label)
         layout.addWidget(self.problem_label)
         self.set_node(node)
         canvas.build_editor_later(self)
@@ -403,6 +435,7 @@ class GroupFrame(NodeFrame):
         layout.setContentsMargins(margin + (0 if self.is_root else 4), margin - 2 if margin else 0, margin, margin)
         layout.setSpacing(SPACING)
         layout.addLayout(header)
+        layout.addWidget(self.verdict_label)
         layout.addLayout(self.body)
         layout.addWidget(self.empty)
         layout.addWidget(self.problem_label)
@@ -580,6 +613,7 @@ class CriteriaCanvas(QScrollArea):
         self.current_id = ""
         self._shape: Any = None
         self._problems: dict[str, list[str]] = {}
+        self._verdicts: dict[str, tuple[bool, str]] | None = None
         #: frames of nodes no longer in the document, by node id, oldest first (see `_keep_spare`)
         self._spares: dict[str, NodeFrame] = {}
         #: cards whose editor is still to be built
@@ -712,6 +746,12 @@ class CriteriaCanvas(QScrollArea):
             else:
                 share = f" ({count / universe:.1%} of {universe:,})" if universe else ""
                 frame.set_count(f"{count:,} users", f"{count:,} users match this on its own{share}")
+
+    def show_verdicts(self, verdicts: dict[str, tuple[bool, str]] | None) -> None:
+        """Mark each card and group as matching or failing the profile explained (None: clear the marks)."""
+        self._verdicts = verdicts
+        for node_id, frame in self.frames.items():
+            frame.set_verdict(None if verdicts is None else verdicts.get(node_id))
 
     def show_problems(self, problems: dict[str, list[str]]) -> None:
         """Messages from the engine on the cards (and groups) they concern."""

@@ -6,7 +6,9 @@ together parts that each do one job:
 - `EditorLayout` (layout.py): the widgets and where they sit;
 - `EditCommands` (edit_commands.py): every change to the draft as one undoable `DraftEdit`;
 - `EstimateOrchestrator` (estimating.py): the live estimate and what its answers show;
-- `SaveFlow` (save_flow.py): save, activate, the autosaved copy and the close prompts.
+- `SaveFlow` (save_flow.py): save, activate, the autosaved copy and the close prompts;
+- `WhyBar` (why_bar.py): why a profile is or is not in the draft, marked on the cards (Ctrl+Shift+Y);
+  Insights… (Ctrl+Shift+I) opens the Insights window on the draft as it is now.
 
 Every change goes through the undo stack; the draft model then tells the canvas, the details, the
 estimate and the autosave timer. Reading the audience, estimating, saving and autosaving all run
@@ -22,12 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QPalette, QUndoStack
+from PySide6.QtGui import QCloseEvent, QKeySequence, QPalette, QShortcut, QUndoStack
 from PySide6.QtWidgets import QLabel, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
 from app.builder import editing
 from app.engines.editing_session import Draft, EditorContext, load_editor_context
+from app.engines.insights.subjects import Subject
 from app.ui import settings as preferences
 from app.ui.editor.commands import DraftModel
 from app.ui.editor.edit_commands import EditCommands
@@ -35,6 +38,7 @@ from app.ui.editor.estimating import EstimateOrchestrator
 from app.ui.editor.layout import EditorLayout
 from app.ui.editor.save_flow import AUTOSAVE_DELAY_MS, SaveFlow
 from app.ui.editor.services import EditorServices
+from app.ui.editor.why_bar import WhyBar
 from app.ui.home import HomeConnection
 from app.ui.turns import on_next_turn
 from app.ui.workers import Tasks, failure_message
@@ -121,6 +125,8 @@ class AudienceEditor(QWidget):
         for name in ("palette_panel", "canvas", "estimate", "details", "splitter", "tabs", "ab_test", "segment",
                      "connect", "activate_button", "save_button"):
             setattr(self, name, getattr(self.content, name))
+        self.why = WhyBar(self.connection, self.tasks, self.draft_subject, self.canvas.show_verdicts, self)
+        self.content.canvas_layout.insertWidget(0, self.why)
         self.edits = EditCommands(self.model, self.undo_stack, self.canvas, self.services, self)
         self.estimating = EstimateOrchestrator(self.home, context, lambda: self.model.draft, self.canvas,
                                                self.estimate, self.services,
@@ -145,6 +151,12 @@ class AudienceEditor(QWidget):
         self.details.edited.connect(edits.edit_detail)
         edits.refused.connect(self.show_message)
         content.history_button.clicked.connect(self.open_history)
+        content.why_button.clicked.connect(self.why.open_bar)
+        content.insights_button.clicked.connect(self.open_insights)
+        for keys, slot in (("Ctrl+Shift+Y", self.why.open_bar), ("Ctrl+Shift+I", self.open_insights)):
+            shortcut = QShortcut(QKeySequence(keys), self, slot)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # this editor's, not another tab's
+        self.model.criteria_changed.connect(lambda _document: self.why.criteria_changed())
         content.save_button.clicked.connect(lambda: self.save())
         content.activate_button.clicked.connect(lambda: self.save(activate=True))
         self.model.changed.connect(self._on_draft_changed)
@@ -186,6 +198,25 @@ class AudienceEditor(QWidget):
         open_insights(self.connection, self.tasks, self.audience_id, self.window(), tab="history",
                       keep=lambda window: setattr(self, "history_window", window), on_failure=self.show_message,
                       editor_restore=lambda draft, text: self.edits.push(draft, text))
+
+    def draft_subject(self, name: str | None = None) -> Subject:
+        """The draft as it is now (saved or not) as the insights engine's subject."""
+        draft = self.model.draft
+        return Subject.draft(draft.criteria, self.context.workspace_ids, draft.input_ids, name=name or draft.name)
+
+    def open_insights(self) -> None:
+        """The Insights window on the draft as it is now (a snapshot: later edits need Insights… again)."""
+        from app.ui.insights.window import InsightsWindow  # on first use: the window brings the engine's queries
+
+        old = getattr(self, "insights_window", None)
+        if old is not None and isValid(old):
+            old.close()
+        # Named apart from the saved audience, so the Overlap tab can compare the draft with it.
+        window = InsightsWindow(self.connection, self.tasks, self.draft_subject(f"{self.model.draft.name} (draft)"),
+                                self.window())
+        self.insights_window = window
+        window.show()
+        window.raise_()
 
     def _on_load_failed(self, exc: BaseException) -> None:
         self.loading.setText(failure_message(exc, "Opening the audience"))
@@ -307,7 +338,11 @@ class AudienceEditor(QWidget):
         history = getattr(self, "history_window", None)
         if history is not None and isValid(history):
             history.close()  # it loads versions into this editor's draft: it goes with the editor
+        insights = getattr(self, "insights_window", None)
+        if insights is not None and isValid(insights):
+            insights.close()  # it explains this editor's draft
         if self.model is not None:
+            self.why.stop()
             self.estimating.shutdown()
             self.ab_test.shutdown()
             self.segment.shutdown()

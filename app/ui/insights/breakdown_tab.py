@@ -26,6 +26,7 @@ from app.engines.insights.subjects import Subject, attribute_names
 from app.ui.home import HomeConnection
 from app.ui.insights.bars import BAR_ROLE, MARK_ROLE, BarDelegate
 from app.ui.insights.breakdown_csv import write_breakdown
+from app.ui.insights.exports import write_png
 from app.ui.insights.members_tab import ErrorLine
 from app.ui.insights.requests import Requests
 from app.ui.kit.busy import BusyBar
@@ -74,11 +75,16 @@ class BreakdownTab(QWidget):
         self.export_button.setToolTip("Write the values shown, with their counts, shares and index, to a CSV file")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.choose_export)
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.setToolTip("Save the breakdown as shown (values, shares, index and bars) as a PNG picture")
+        self.png_button.setEnabled(False)
+        self.png_button.clicked.connect(lambda: self.choose_export("png"))
         row = QHBoxLayout()
         row.addWidget(QLabel("Break down by"))
         row.addWidget(self.kind)
         row.addWidget(self.field)
         row.addStretch(1)
+        row.addWidget(self.png_button)
         row.addWidget(self.export_button)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -157,7 +163,7 @@ class BreakdownTab(QWidget):
             self.requests.stop()
             self._clear("The audience's workspaces have no user attributes to break down by.")
             return
-        self.requests.ask(lambda _ticket: breakdown(home, subject, by), self._show)
+        self.requests.ask(lambda queries: breakdown(home, subject, by, queries=queries), self._show)
 
     def _clear(self, words: str) -> None:
         self.result = None
@@ -190,18 +196,21 @@ class BreakdownTab(QWidget):
             bar.setToolTip(f"{100 * r.audience_share:.1f} % of the audience, {100 * r.workspace_share:.1f} % of the workspace")
             self.table.setItem(row, 5, bar)
         self.export_button.setEnabled(bool(result.rows))
+        self.png_button.setEnabled(bool(result.rows))
         self.answered.emit(result)
 
-    def choose_export(self) -> None:
+    def choose_export(self, kind: str = "csv") -> None:
         if self.result is None:
             return
         folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        name = f"{self.subject.name} by {self.result.by.replace(':', ' ')}.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the breakdown", str(Path(folder) / name), "CSV files (*.csv)")
+        name = f"{self.subject.name} by {self.result.by.replace(':', ' ')}.{kind}"
+        what = "PNG pictures (*.png)" if kind == "png" else "CSV files (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the breakdown", str(Path(folder) / name), what)
         if path:
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> None:
+        """Write the table as shown, a picture (a .png path), or its rows as CSV (any other), in a worker."""
         result = self.result
         if result is None:
             return
@@ -213,4 +222,9 @@ class BreakdownTab(QWidget):
             self.error.say(message)
             self.export_finished.emit(message)
 
-        self.exports.ask(lambda _ticket: write_breakdown(result, path), written, on_failure=failed)
+        if path.suffix.lower() == ".png":
+            image = self.table.grab().toImage()  # grabbed here, on the GUI thread; saved in the worker
+            self.exports.ask(lambda _queries: write_png(image, path),
+                             lambda _p: self.export_finished.emit(f"Saved the breakdown to {path.name}"), on_failure=failed)
+            return
+        self.exports.ask(lambda _queries: write_breakdown(result, path), written, on_failure=failed)

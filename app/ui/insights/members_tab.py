@@ -158,9 +158,9 @@ class MembersTab(QWidget):
         subject, search, sort, descending = self.subject, self.search.text().strip(), self.sort, self.descending
         attributes = list(self.attributes)
 
-        def read(offset: int, limit: int) -> tuple[int, list[tuple[str, ...]]]:
+        def read(offset: int, limit: int, queries) -> tuple[int, list[tuple[str, ...]]]:
             page = members_page(home, subject, search=search or None, sort=sort, descending=descending, offset=offset,
-                                limit=limit, attributes=attributes)
+                                limit=limit, attributes=attributes, queries=queries)
             return page.total, [member_row(m, attributes) for m in page.members]
 
         self.model.ask(read, headers=[*FIXED_HEADERS, *attributes])
@@ -241,9 +241,9 @@ class MembersTab(QWidget):
         attributes = list(self.attributes)
         self.export_button.setEnabled(False)
 
-        def write(ticket) -> int:
+        def write(queries) -> int:
             return export_csv(home, subject, path, search=search, sort=sort, descending=descending,
-                              attributes=attributes, cancelled=lambda: ticket.cancelled)
+                              attributes=attributes, cancelled=lambda: queries.cancelled)
 
         def written(count: int) -> None:
             self.export_button.setEnabled(True)

@@ -1,16 +1,23 @@
 """The Overlap tab: this audience and 1 to 5 others checked in a list; the pairwise matrix (profiles in both)
 and every non-empty region (profiles in exactly those audiences) with its exact size as a bar list,
-the UpSet idea; clicking a region lists its members (their mpids; double-click explains one)."""
+the UpSet idea, as an UpSet chart above the matrix and the table; clicking a region (its row, bar or
+dots) lists its members (their mpids; double-click explains one). The chart exports as PNG, the regions
+as CSV."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -19,13 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.engines.insights.overlap import MAX_AUDIENCES, Overlap, overlap, region_members
+from app.engines.insights.queries import Queries
 from app.engines.insights.subjects import Subject
 from app.ui.home import HomeConnection
 from app.ui.insights.bars import BAR_ROLE, BarDelegate
 from app.ui.insights.members_table import MembersTable
 from app.ui.insights.members_tab import ErrorLine
+from app.ui.insights.exports import write_overlap, write_png
 from app.ui.insights.requests import Requests
 from app.ui.insights.table_model import PagedTableModel
+from app.ui.insights.upset import UpSetChart
 from app.ui.kit.busy import BusyBar
 from app.ui.workers import Tasks
 
@@ -43,6 +53,8 @@ class OverlapTab(QWidget):
     """`answered` fires with each Overlap shown."""
 
     answered = Signal(object)
+    #: a PNG or CSV export ended: what it wrote, or why not
+    export_finished = Signal(str)
     #: an mpid (object: mParticle ids are 64-bit, a Qt int signal would wrap them)
     why_requested = Signal(object)
 
@@ -70,6 +82,8 @@ class OverlapTab(QWidget):
         self.matrix = QTableWidget()
         self.matrix.setToolTip("Profiles in both the row's and the column's audience (whatever else they are in)")
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Columns are numbered as the rows (names in their tooltips): columns as wide as the audiences' names
+        # pushed the numbers out of sight.
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.regions = QTableWidget(0, 3)
         self.regions.setHorizontalHeaderLabels(["In exactly these audiences", "Profiles", ""])
@@ -81,9 +95,12 @@ class OverlapTab(QWidget):
         self.regions.verticalHeader().setVisible(False)
         self.regions.setItemDelegateForColumn(2, BarDelegate(self.regions))
         header = self.regions.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # The regions' names take what is left (elided, whole in their tooltips): the sizes stay in sight.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 110)
+        self.regions.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.regions.itemSelectionChanged.connect(self._on_region)
 
         self.busy_bar = BusyBar()
@@ -95,24 +112,49 @@ class OverlapTab(QWidget):
         self.members = PagedTableModel(self.member_requests, ["mpid"], ["Double-click to see why"])
         self.members_table = MembersTable(self.members)
         self.members_table.activated_mpid.connect(self.why_requested)
+        self.chart = UpSetChart()
+        self.chart.region_clicked.connect(self.pick_region)
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.setToolTip("Save the overlap chart as a PNG picture")
+        self.png_button.clicked.connect(lambda: self.choose_export("png"))
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.setToolTip("Write every region (which audiences, how many profiles) to a CSV file")
+        self.csv_button.clicked.connect(lambda: self.choose_export("csv"))
+        for button in (self.png_button, self.csv_button):
+            button.setEnabled(False)
+        self.exports = Requests(tasks, BusyBar(), "Exporting the overlap", self)
         self.region_title = QLabel("Click a region to list its members.")
         self.region_title.setWordWrap(True)
 
+        chart_box = QWidget()
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.chart, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.png_button)
+        buttons.addWidget(self.csv_button)
+        chart_layout.addLayout(buttons)
+        middle = QSplitter()
+        middle.addWidget(self.matrix)
+        middle.addWidget(self.regions)
+        middle.setStretchFactor(1, 1)
+        middle.setSizes([420, 480])
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.matrix)
-        right.addWidget(self.regions)
+        right.addWidget(chart_box)
+        right.addWidget(middle)
         below = QWidget()
         below_layout = QVBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
         below_layout.addWidget(self.region_title)
         below_layout.addWidget(self.members_table, 1)
         right.addWidget(below)
-        right.setSizes([150, 250, 180])
+        right.setSizes([270, 190, 140])
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
-        split.setSizes([290, 850])
+        split.setSizes([265, 875])
         layout = QVBoxLayout(self)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.error)
@@ -134,6 +176,7 @@ class OverlapTab(QWidget):
         self.choice_timer.stop()
         self.requests.stop()
         self.member_requests.stop()
+        self.exports.stop()
 
     def _offer(self, others: list[Subject]) -> None:
         self.choices.blockSignals(True)
@@ -168,7 +211,7 @@ class OverlapTab(QWidget):
             self.region_title.setText("Check at least one audience to compare.")
             return
         subjects = [self.subject, *chosen]
-        self.requests.ask(lambda _ticket: (subjects, overlap(home, subjects)), self._show)
+        self.requests.ask(lambda queries: (subjects, overlap(home, subjects, queries=queries)), self._show)
 
     def _failed(self, message: str) -> None:
         self._clear()
@@ -181,6 +224,9 @@ class OverlapTab(QWidget):
         self.matrix.setColumnCount(0)
         self.regions.setRowCount(0)
         self.members.clear()
+        self.chart.clear()
+        for button in (self.png_button, self.csv_button):
+            button.setEnabled(False)
 
     def _show(self, answer: tuple[list[Subject], Overlap]) -> None:
         self.subjects, result = answer
@@ -189,8 +235,10 @@ class OverlapTab(QWidget):
         self.matrix.clear()
         self.matrix.setRowCount(len(names))
         self.matrix.setColumnCount(len(names))
-        self.matrix.setHorizontalHeaderLabels(names)
-        self.matrix.setVerticalHeaderLabels(names)
+        self.matrix.setHorizontalHeaderLabels([str(j + 1) for j in range(len(names))])
+        self.matrix.setVerticalHeaderLabels([f"{i + 1}  {name}" for i, name in enumerate(names)])
+        for j, name in enumerate(names):
+            self.matrix.horizontalHeaderItem(j).setToolTip(name)
         for i, row in enumerate(result.matrix()):
             for j, value in enumerate(row):
                 item = _number(value)
@@ -212,6 +260,9 @@ class OverlapTab(QWidget):
         empty = len(result.regions) - len(shown)
         self.region_title.setText("Click a region to list its members." + (f" {empty} empty regions are not shown." if empty else ""))
         self.members.clear()
+        self.chart.show_overlap(result)
+        for button in (self.png_button, self.csv_button):
+            button.setEnabled(True)
         self.answered.emit(result)
 
     def _on_region(self) -> None:
@@ -223,7 +274,44 @@ class OverlapTab(QWidget):
         size, subjects = self.result.regions[mask], list(self.subjects)
         self.region_title.setText(f"{size:,} profiles in {self.result.in_words(mask)} (double-click one to see why):")
 
-        def read(offset: int, limit: int) -> tuple[int, list[tuple[str, ...]]]:
-            return size, [(str(m),) for m in region_members(home, subjects, mask, offset=offset, limit=limit)]
+        def read(offset: int, limit: int, queries: Queries) -> tuple[int, list[tuple[str, ...]]]:
+            return size, [(str(m),) for m in region_members(home, subjects, mask, offset=offset, limit=limit,
+                                                            queries=queries)]
 
         self.members.ask(read)
+
+    def pick_region(self, mask: int) -> None:
+        """Select the region's row (which lists its members), as clicking its bar or dots in the chart does."""
+        for row in range(self.regions.rowCount()):
+            if self.regions.item(row, 0).data(MASK_ROLE) == mask:
+                self.regions.selectRow(row)
+                self.regions.scrollToItem(self.regions.item(row, 0))
+                return
+
+    def choose_export(self, kind: str) -> None:
+        if self.result is None:
+            return
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        name = f"{self.subject.name} overlap.{kind}"
+        what = "PNG pictures (*.png)" if kind == "png" else "CSV files (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the overlap", str(Path(folder) / name), what)
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Write the chart (a .png path) or the regions (any other) in a worker; `export_finished` says how it went."""
+        result = self.result
+        if result is None:
+            return
+
+        def failed(message: str) -> None:
+            self.error.say(message)
+            self.export_finished.emit(message)
+
+        if path.suffix.lower() == ".png":
+            image = self.chart.image()  # grabbed here, on the GUI thread; saved in the worker
+            self.exports.ask(lambda _queries: write_png(image, path),
+                             lambda _p: self.export_finished.emit(f"Saved the chart to {path.name}"), on_failure=failed)
+        else:
+            self.exports.ask(lambda _queries: write_overlap(result, path),
+                             lambda n: self.export_finished.emit(f"Wrote {n} regions to {path.name}"), on_failure=failed)

@@ -1,8 +1,9 @@
 """One tab's questions to the insights engine: each runs in a worker, the newest wins, the busy bar moves
 while the newest runs, and a failure is said in words (a UserError's own, never a traceback).
 
-Closing the window stops every runner: no answer arrives after that, and work that polls its ticket
-(the CSV export) stops and leaves no file.
+Each question gets its own `Queries` (the DuckDB cursors it runs on), passed to the work: asking again or
+closing the window cancels it, which interrupts the query running (DuckDB `interrupt()`) instead of
+letting it finish unseen. Work that polls `queries.cancelled` (the CSV export) stops and leaves no file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.engines.insights.queries import Queries
 from app.ui.kit.busy import BusyBar
 from app.ui.kit.newest import NewestWins, Ticket
 from app.ui.workers import Tasks, failure_message
@@ -29,10 +31,13 @@ class Requests(QObject):
         self.runner = NewestWins()
         self._running: Ticket | None = None
 
-    def ask(self, work: Callable[[Ticket], Any], on_answer: Callable[[Any], None], *, label: str | None = None,
+    def ask(self, work: Callable[[Queries], Any], on_answer: Callable[[Any], None], *, label: str | None = None,
             on_failure: Callable[[str], None] | None = None) -> Ticket:
-        """Run `work(ticket)` in a worker; `on_answer` gets its result only if no newer question was asked."""
-        ticket = self.runner.begin()
+        """Run `work(queries)` in a worker; `on_answer` gets its result only if no newer question was asked.
+
+        The engine's queries should run on `queries` (its `queries=` argument) so a newer question stops them."""
+        queries = Queries()
+        ticket = self.runner.begin(cancel=queries.cancel)
         self._running = ticket
         self._set_busy(True)
         said = label or self.label
@@ -45,7 +50,7 @@ class Requests(QObject):
             self._done(ticket)
             (on_failure or self.failed.emit)(failure_message(exc, said))
 
-        self.tasks.run(lambda: work(ticket), label=said, on_success=ticket.deliver(answered),
+        self.tasks.run(lambda: work(queries), label=said, on_success=ticket.deliver(answered),
                        on_failure=ticket.deliver(failed))
         return ticket
 

@@ -12,13 +12,15 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from app.engines.insights.queries import Queries
 from app.ui.insights.requests import Requests
 
 #: Rows read at a time: a screenful many times over, still quick to read (the engine allows 10,000).
 PAGE_SIZE = 200
 
 #: (offset, limit) → (rows matching in all, the page's rows); runs in a worker.
-PageReader = Callable[[int, int], tuple[int, list[tuple[str, ...]]]]
+#: (offset, limit, the question's queries) → (total, rows); its queries stop when a newer page is asked for
+PageReader = Callable[[int, int, Queries], tuple[int, list[tuple[str, ...]]]]
 
 
 class PagedTableModel(QAbstractTableModel):
@@ -56,7 +58,7 @@ class PagedTableModel(QAbstractTableModel):
             self.endResetModel()
             self.loaded.emit(self.total)
 
-        self.requests.ask(lambda _ticket: reader(0, self.page_size), first, on_failure=self._failed)
+        self.requests.ask(lambda queries: reader(0, self.page_size, queries), first, on_failure=self._failed)
 
     def clear(self) -> None:
         self.requests.stop()
@@ -87,7 +89,7 @@ class PagedTableModel(QAbstractTableModel):
             else:
                 self.total = len(self.rows)  # fewer than counted (the data changed): stop asking
 
-        self.requests.ask(lambda _ticket: reader(offset, self.page_size), more, on_failure=self._failed)
+        self.requests.ask(lambda queries: reader(offset, self.page_size, queries), more, on_failure=self._failed)
 
     # -- the model -------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ evidence in words. A verdict is a mark, a word and a colour, so it reads without
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -25,15 +25,13 @@ from app.engines.insights.subjects import Subject
 from app.engines.insights.why import Explanation, explain, find_profile
 from app.ui.home import HomeConnection
 from app.ui.insights.requests import Requests
+from app.ui.insights.verdicts import FAIL, FAIL_WORDS, MATCH, MATCH_WORDS
 from app.ui.kit.busy import BusyBar
 from app.ui.workers import Tasks
 
 #: (what the chooser says, the engine's lookup, the field's hint)
 LOOKUPS = (("Email", "email", "ada@example.com"), ("Customer id", "customer_id", "C-1042"),
            ("Device id", "device_id", "an advertising id, IDFV, Android UUID…"), ("mpid", "mpid", "-8843…"))
-#: Green and red that read on light and dark backgrounds; the mark and the word carry the meaning too.
-MATCH, FAIL = QColor("#2e9d4f"), QColor("#d93025")
-MATCH_WORDS, FAIL_WORDS = "✓ matches", "✗ fails"
 
 
 class WhyTab(QWidget):
@@ -125,9 +123,9 @@ class WhyTab(QWidget):
             return
         label = self.kind.currentText().lower()
 
-        def work(_ticket) -> tuple[Explanation, dict[str, str]]:
+        def work(queries) -> tuple[Explanation, dict[str, str]]:
             mpid = find_profile(home, subject, by, value)
-            result = explain(home, subject, mpid, found_by=f"{label} {value}")
+            result = explain(home, subject, mpid, found_by=f"{label} {value}", queries=queries)
             names = {a.id: a.name for a in home.audiences.list()}
             return result, {node["id"]: describe(node, names) for _path, node in walk(subject.document["root"])}
 

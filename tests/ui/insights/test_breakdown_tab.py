@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 
+from PySide6.QtGui import QImage
+
 from app.engines.insights.breakdown import breakdown
 from app.engines.insights.subjects import subject
 from tests.ui.insights.conftest import TIMEOUT_MS, engine_home
@@ -41,3 +43,18 @@ def test_an_audience_with_no_members_says_so(qtbot, open_insights):
     qtbot.waitUntil(lambda: not tab.error.isHidden(), timeout=TIMEOUT_MS)
     assert tab.error.text() == '"Nobody" has no members now, so there is nothing to break down'
     assert tab.table.rowCount() == 0 and not tab.export_button.isEnabled()
+
+
+def test_the_breakdown_exports_as_a_png_picture(qtbot, open_insights, tmp_path):
+    tab = open_insights("Active").breakdown
+    with qtbot.waitSignal(tab.answered, timeout=TIMEOUT_MS):
+        tab.choose("os")
+    assert tab.png_button.isEnabled()
+    qtbot.waitExposed(tab.table)
+    target = tmp_path / "by os.png"
+    with qtbot.waitSignal(tab.export_finished, timeout=TIMEOUT_MS) as done:
+        tab.export_to(target)
+    assert done.args == ["Saved the breakdown to by os.png"]
+    picture = QImage(str(target))
+    assert (picture.width(), picture.height()) == (tab.table.width(), tab.table.height())
+    assert len({picture.pixel(x, picture.height() // 4) for x in range(0, picture.width(), 4)}) > 2  # not blank

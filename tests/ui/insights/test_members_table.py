@@ -32,7 +32,7 @@ def test_double_click_gives_the_whole_64_bit_mpid(qtbot, tasks):
     qtbot.addWidget(table)
     table.show()
     with qtbot.waitSignal(model.loaded, timeout=10_000):
-        model.ask(lambda offset, limit: (1, [(str(BIG),)]))
+        model.ask(lambda offset, limit, queries: (1, [(str(BIG),)]))
     rect = table.visualRect(model.index(0, 0))
     with qtbot.waitSignal(table.activated_mpid, timeout=10_000) as said:
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
