@@ -17,8 +17,9 @@ def keys(partners) -> list[str]:
     return [p.key for p in partners]
 
 
-def test_the_directory_ships_the_five_partners_each_declaring_settings_auth_and_identity_types():
-    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2"]
+def test_the_directory_ships_the_generic_and_named_partners_each_declaring_settings_auth_and_identity_types():
+    assert keys(PARTNERS)[:5] == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2"]
+    assert {"meta_custom_audiences"} <= set(keys(PARTNERS))
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -27,12 +28,13 @@ def test_the_directory_ships_the_five_partners_each_declaring_settings_auth_and_
 
 def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="email list")) == ["email_list"]
-    assert keys(find_partners(name="hashes")) == ["custom_audiences"]
-    assert keys(find_partners(category="advertising")) == ["custom_audiences"]
-    assert keys(find_partners(auth="oauth2")) == ["oauth2"]
+    assert keys(find_partners(name="hashes")) == ["custom_audiences", "meta_custom_audiences"]
+    assert keys(find_partners(category="advertising")) == ["custom_audiences", "meta_custom_audiences"]
+    assert keys(find_partners(auth="oauth2"))[:3] == ["oauth2", "meta_custom_audiences"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
-    assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == ["custom_audiences"]
+    assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == [
+        "custom_audiences", "meta_custom_audiences"]
     assert categories() == ["Advertising", "Developer", "Email", "Files"]
     with pytest.raises(InvalidInput, match="oauth1"):
         find_partners(auth="oauth1")

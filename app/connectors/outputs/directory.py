@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from app.connectors.outputs import custom_audiences, email_list, file_export, oauth_api, webhook
+from app.connectors.outputs import (
+    custom_audiences,
+    email_list,
+    file_export,
+    meta_audiences,
+    oauth_api,
+    webhook,
+)
 from app.connectors.outputs.partner import AUTH_KINDS, Partner
 from app.errors import InvalidInput, NotFound
 
 PARTNERS: tuple[Partner, ...] = (webhook.PARTNER, file_export.PARTNER, email_list.PARTNER, custom_audiences.PARTNER,
                                  oauth_api.PARTNER)
+# Named partners, each following its vendor's published API.
+PARTNERS += (meta_audiences.PARTNER,)
 _BY_KEY = {p.key: p for p in PARTNERS}
 
 
