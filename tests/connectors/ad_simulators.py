@@ -40,7 +40,7 @@ class _Simulator:
 
     def _record(self, request: Request) -> object:
         body = json.loads(request.get_data() or b"null")
-        self.requests.append((request.method, request.path, dict(request.headers), body))
+        self.requests.append((request.method, request.path, {k.lower(): v for k, v in request.headers.items()}, body))
         return body
 
 

@@ -85,7 +85,7 @@ def test_full_upload_creates_the_audience_and_adds_hashed_rows_in_the_documented
     assert create[3]["subtype"] == "CUSTOM" and create[3]["customer_file_source"] == "USER_PROVIDED_ONLY"
     for method, path, headers, body in uploads:
         assert (method, path) == ("POST", f"/v21.0/{audience}/users")
-        assert headers["Authorization"] == "Bearer meta-token"
+        assert headers["authorization"] == "Bearer meta-token"
         assert body["payload"]["schema"] == ["EMAIL_SHA256", "PHONE_SHA256", "MADID_SHA256"]
         assert sum(1 for cell in sum(body["payload"]["data"], []) if cell) == len(body["payload"]["data"])
         assert body["session"]["last_batch_flag"] is True

@@ -19,7 +19,7 @@ def keys(partners) -> list[str]:
 
 def test_the_directory_ships_the_generic_and_named_partners_each_declaring_settings_auth_and_identity_types():
     assert keys(PARTNERS)[:5] == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2"]
-    assert {"meta_custom_audiences"} <= set(keys(PARTNERS))
+    assert {"meta_custom_audiences", "google_customer_match"} <= set(keys(PARTNERS))
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -28,9 +28,10 @@ def test_the_directory_ships_the_generic_and_named_partners_each_declaring_setti
 
 def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="email list")) == ["email_list"]
-    assert keys(find_partners(name="hashes")) == ["custom_audiences", "meta_custom_audiences"]
-    assert keys(find_partners(category="advertising")) == ["custom_audiences", "meta_custom_audiences"]
-    assert keys(find_partners(auth="oauth2"))[:3] == ["oauth2", "meta_custom_audiences"]
+    assert keys(find_partners(name="hashes")) == ["custom_audiences", "meta_custom_audiences", "google_customer_match"]
+    assert keys(find_partners(category="advertising")) == ["custom_audiences", "meta_custom_audiences",
+                                                           "google_customer_match"]
+    assert keys(find_partners(auth="oauth2"))[:3] == ["oauth2", "meta_custom_audiences", "google_customer_match"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
     assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == [

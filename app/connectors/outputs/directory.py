@@ -6,6 +6,7 @@ from app.connectors.outputs import (
     custom_audiences,
     email_list,
     file_export,
+    google_customer_match,
     meta_audiences,
     oauth_api,
     webhook,
@@ -16,7 +17,7 @@ from app.errors import InvalidInput, NotFound
 PARTNERS: tuple[Partner, ...] = (webhook.PARTNER, file_export.PARTNER, email_list.PARTNER, custom_audiences.PARTNER,
                                  oauth_api.PARTNER)
 # Named partners, each following its vendor's published API.
-PARTNERS += (meta_audiences.PARTNER,)
+PARTNERS += (meta_audiences.PARTNER, google_customer_match.PARTNER)
 _BY_KEY = {p.key: p for p in PARTNERS}
 
 
