@@ -150,3 +150,22 @@ def test_graph_throttle_headers_give_the_wait():
     assert meta_audiences.regain_access_seconds(header) == 180
     assert meta_audiences.regain_access_seconds("not json") is None
     assert meta_audiences.regain_access_seconds(None) is None
+
+
+def test_a_token_past_its_expiry_faults_as_authentication_without_calling_meta(world, meta):
+    home, _, output, connection = world
+    # Meta's tokens come with expires_in and no refresh token: past expiry only a new sign-in helps.
+    home.outputs.secrets.save(output.keyring_id, TOKENS_ENTRY, Tokens("meta-token", None, NOW.timestamp() - 60).to_json())
+    report = ForwardingEngine(home, now=lambda: NOW, clock=lambda: NOW.timestamp(), sleep=Sleeps()).forward_one(connection.id)
+    assert report.outcome == FAULTED
+    fault = home.faults.get(report.fault_id)
+    assert fault.category == "Authentication" and "re-authenticate" in fault.message.lower()
+    assert meta.requests == []
+
+
+def test_a_new_output_keeps_the_sign_in_presets_for_the_browser_sign_in(world):
+    home, _, output, _ = world
+    from app.engines.output_sign_in import OutputSignIn
+    client = OutputSignIn(home.outputs).oauth_client(home.outputs.get(output.id))
+    assert (client.authorize_url, client.token_url, client.scopes, client.client_id) == (
+        meta_audiences.AUTHORIZE_URL, meta_audiences.TOKEN_URL, ("ads_management",), "998877")
