@@ -7,6 +7,8 @@ errors, throttling, expired tokens), records every request, and keeps the member
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable
@@ -55,6 +57,8 @@ class MetaSimulator(_Simulator):
         super().__init__()
         self.tokens, self.ad_account = set(tokens), ad_account
         self.expired: set[str] = set()
+        #: With an app secret set, every call must carry appsecret_proof ("Require App Secret").
+        self.app_secret: str | None = None
         #: Hashes Meta cannot use (invalid_entry_samples), with the reason it gives.
         self.unusable: dict[str, str] = {}
         #: audience id → name, and audience id → {(column, hash)} held.
@@ -81,6 +85,11 @@ class MetaSimulator(_Simulator):
                                          "type": "OAuthException", "code": 190, "error_subcode": 463}})
         if token not in self.tokens:
             return _json(400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}})
+        if self.app_secret is not None:
+            proof = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            if request.args.get("appsecret_proof") != proof:
+                return _json(400, {"error": {"message": "API calls from the server require an appsecret_proof argument",
+                                             "type": "GraphMethodException", "code": 100}})
         if self._throttles:
             minutes = self._throttles.pop(0)
             usage = {self.ad_account: [{"type": "custom_audience", "call_count": 100, "total_time": 20, "total_cputime": 20,

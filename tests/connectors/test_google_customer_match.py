@@ -53,7 +53,8 @@ def world(opened, google):  # noqa: F811
     audience = opened.audiences.create("Gold members", workspace_ids=[us.id], criteria=GOLD)
     opened.audiences.activate(audience.id)
     output = opened.outputs.create("Google Ads", "google_customer_match", {
-        "customer_id": "123-456-7890", "client_id": "app.apps.googleusercontent.com", "api_url": google.api_url,
+        "customer_id": "123-456-7890", "login_customer_id": "111-222-3333", "client_id": "app.apps.googleusercontent.com",
+        "api_url": google.api_url,
         "token_url": google.url("/token"), "consent": "GRANTED"}, {"developer_token": "dev-token"})
     opened.outputs.secrets.save(output.keyring_id, TOKENS_ENTRY,
                                 Tokens("google-access", "google-refresh", NOW.timestamp() + 10 ** 9).to_json())
@@ -92,6 +93,7 @@ def test_full_upload_is_a_list_then_one_offline_user_data_job_per_batch(world, g
     assert [p.rsplit(":", 1)[1] for p in paths[1:]] == ["create", "addOperations", "run"] * 3
     for _, _, headers, body in google.requests:
         assert headers["developer-token"] == "dev-token" and headers["authorization"] == "Bearer google-access"
+        assert headers["login-customer-id"] == "1112223333"
     jobs = [body for _, path, _, body in google.requests if path.endswith("offlineUserDataJobs:create")]
     assert jobs[0]["job"]["customerMatchUserListMetadata"] == {
         "userList": user_list, "consent": {"adUserData": "GRANTED", "adPersonalization": "GRANTED"}}

@@ -169,3 +169,22 @@ def test_a_new_output_keeps_the_sign_in_presets_for_the_browser_sign_in(world):
     client = OutputSignIn(home.outputs).oauth_client(home.outputs.get(output.id))
     assert (client.authorize_url, client.token_url, client.scopes, client.client_id) == (
         meta_audiences.AUTHORIZE_URL, meta_audiences.TOKEN_URL, ("ads_management",), "998877")
+
+
+def test_with_the_app_secret_every_call_carries_appsecret_proof(opened, meta):  # noqa: F811
+    _, _, audience = identity_example(opened)
+    meta.app_secret = "app-secret-123"
+    output = opened.outputs.create("Meta ads", "meta_custom_audiences",
+                                   {"ad_account_id": ACCOUNT, "client_id": "998877", "api_url": meta.api_url},
+                                   {"client_secret": "app-secret-123"})
+    opened.outputs.secrets.save(output.keyring_id, TOKENS_ENTRY, Tokens("meta-token").to_json())
+    report = engine(opened).forward_one(opened.connections.connect(audience.id, output.id).id)
+    assert (report.outcome, report.added) == (SENT, 165)
+
+
+def test_without_the_proof_a_secret_requiring_app_refuses_as_configuration(world, meta):
+    home, _, _, connection = world
+    meta.app_secret = "app-secret-123"     # the app requires it, but the output has no app secret
+    report = engine(home).forward_one(connection.id)
+    fault = home.faults.get(report.fault_id)
+    assert (report.outcome, fault.category) == (FAULTED, "Configuration") and "appsecret_proof" in fault.message

@@ -8,6 +8,7 @@
   identity a row, in the multi-key schema EMAIL_SHA256 / PHONE_SHA256 / MADID_SHA256. Only SHA-256 hex leaves the
   app, of Meta's normal forms (app.connectors.identity_prep.META: email trimmed and lower-cased, phone as digits
   with the country code, advertising id lower-cased).
+- With the app secret entered, each call carries appsecret_proof (HMAC-SHA256 of the token keyed with the secret).
 - The reply counts rows it could not use (num_invalid_entries) and names samples (invalid_entry_samples): those
   become refused records; the rest of the batch is taken.
 - Errors come as {"error": {"code", "message", ...}}: code 190 is an expired or revoked token (Authentication:
@@ -18,6 +19,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 
@@ -51,6 +54,11 @@ EXPIRED_TOKEN_CODE = 190
 def to_meta(identity_type: str, value: str) -> str | None:
     """What Meta receives for an identity: SHA-256 hex of its Meta normal form; None to leave it out."""
     return identity_prep.prepare(identity_type, value, identity_prep.META)
+
+
+def appsecret_proof(app_secret: str, access_token: str) -> str:
+    """Meta's appsecret_proof: hex HMAC-SHA256 of the access token keyed with the app secret."""
+    return hmac.new(app_secret.encode("utf-8"), access_token.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def session_id(batch_id: str) -> int:
@@ -103,9 +111,14 @@ class MetaAudiencesClient:
 
     def _call(self, method: str, url: str, **kwargs):
         token = self._context.access_token(False)
+        app_secret = self._context.secret("client_secret")
+        # With the app secret, every call proves it (Meta's "Require App Secret" setting): appsecret_proof, an
+        # HMAC of the token that cannot be turned back into it.
+        params = {"appsecret_proof": appsecret_proof(app_secret, token)} if app_secret else None
         try:
-            # In a header, never the query string: URLs end up in logs and proxies.
-            return call(self._context.session, method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            # The token in a header, never the query string: URLs end up in logs and proxies.
+            return call(self._context.session, method, url, headers={"Authorization": f"Bearer {token}"},
+                        params=params, **kwargs)
         except PartnerError as exc:
             raise graph_error(exc) from None
 
