@@ -17,8 +17,9 @@ def keys(partners) -> list[str]:
     return [p.key for p in partners]
 
 
-def test_the_directory_ships_its_partners_each_declaring_settings_auth_and_identity_types():
-    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2", "oauth2_entra"]
+def test_the_directory_ships_the_generic_and_named_partners_each_declaring_settings_auth_and_identity_types():
+    assert keys(PARTNERS)[:6] == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2", "oauth2_entra"]
+    assert {"meta_custom_audiences", "google_customer_match"} <= set(keys(PARTNERS))
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -27,12 +28,15 @@ def test_the_directory_ships_its_partners_each_declaring_settings_auth_and_ident
 
 def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="email list")) == ["email_list"]
-    assert keys(find_partners(name="hashes")) == ["custom_audiences"]
-    assert keys(find_partners(category="advertising")) == ["custom_audiences"]
-    assert keys(find_partners(auth="oauth2")) == ["oauth2", "oauth2_entra"]
+    assert keys(find_partners(name="hashes")) == ["custom_audiences", "meta_custom_audiences", "google_customer_match"]
+    assert keys(find_partners(category="advertising")) == ["custom_audiences", "meta_custom_audiences",
+                                                           "google_customer_match"]
+    assert keys(find_partners(auth="oauth2"))[:4] == ["oauth2", "oauth2_entra", "meta_custom_audiences",
+                                                      "google_customer_match"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
-    assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == ["custom_audiences"]
+    assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == [
+        "custom_audiences", "meta_custom_audiences"]
     assert categories() == ["Advertising", "Developer", "Email", "Files"]
     with pytest.raises(InvalidInput, match="oauth1"):
         find_partners(auth="oauth1")
@@ -83,6 +87,8 @@ def test_emails_are_trimmed_and_lowercased(raw, normal):
 @pytest.mark.parametrize(("raw", "normal"), [
     ("+1 (415) 555-0100", "14155550100"), ("0044 20 7946 0958", "442079460958"), ("415-555-0100", None),
     ("+1 415", None), ("+0 123456789", None),
+    # Shaped like a number but not one any country issues: left out (libphonenumber's metadata, not a pattern).
+    ("+12345678", None), ("+1 123 456 7890", None),
 ])
 def test_phones_become_e164_digits(raw, normal):
     assert normal_phone(raw) == normal

@@ -48,7 +48,7 @@ def test_help_is_available_for_every_outputs_and_faults_command(capsys):
 def test_partners_are_listed_and_filtered(run):
     code, out, _ = run("outputs", "partners", "--identity-type", "ios_idfa", "--category", "Advertising", "--json")
     found = json.loads(out)
-    assert code == 0 and [p["key"] for p in found] == ["custom_audiences"]
+    assert code == 0 and [p["key"] for p in found] == ["custom_audiences", "meta_custom_audiences"]
     assert found[0]["secrets"] == ["access_token"] and found[0]["auth"] == "api_key"
 
 

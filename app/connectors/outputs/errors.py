@@ -18,7 +18,10 @@ class PartnerError(Exception):
 
     `retry_after` is the partner's Retry-After in seconds when it gave one; `category` overrides the
     category the status implies (e.g. a missing secret is Configuration without any HTTP status).
+    `response`: the partner's HTTP reply when it answered with an error status (for its own error codes).
     """
+
+    response = None
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
                  category: str | None = None):

@@ -42,8 +42,11 @@ def call(session: requests.Session, method: str, url: str, **kwargs: Any) -> req
                            f"sent there. If the partner has moved, put its new address in the output's settings.",
                            status=response.status_code, category=CONFIGURATION)
     if response.status_code >= 400:
-        raise PartnerError(f"{host} answered {response.status_code}: {partner_message(response)}",
-                           status=response.status_code, retry_after=retry_after(response))
+        error = PartnerError(f"{host} answered {response.status_code}: {partner_message(response)}",
+                             status=response.status_code, retry_after=retry_after(response))
+        # Named partners read their own error codes (Graph API codes, Google's error status) from the reply.
+        error.response = response
+        raise error
     return response
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from app.connectors import identity_prep
+
 #: The identity types of the cache (mParticle's names) that partners commonly take, and how the UI names them.
 IDENTITY_LABELS = {
     "email": "Email",
@@ -35,20 +37,12 @@ def normal_email(value: str) -> str | None:
 
 
 def normal_phone(value: str) -> str | None:
-    """E.164 digits without '+' (country code first); None when it cannot be one.
+    """E.164 digits without '+' (country code first); None when it is not a valid number.
 
-    Numbers must already carry their country code ('+1 415…' or '001 415…'): guessing it from a
-    local number would match the wrong people.
+    Validated with libphonenumber (app.connectors.identity_prep), not a pattern. Numbers must already carry
+    their country code ('+1 415…' or '001 415…'): guessing it from a local number would match the wrong people.
     """
-    text = value.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    if not text.startswith("+"):
-        return None
-    digits = re.sub(r"[\s\-().]", "", text[1:])
-    if not digits.isdigit() or not 8 <= len(digits) <= 15 or digits.startswith("0"):
-        return None
-    return digits
+    return identity_prep.phone(value, phone_format=identity_prep.E164_DIGITS)
 
 
 def normal_advertising_id(value: str) -> str | None:

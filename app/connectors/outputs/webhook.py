@@ -1,13 +1,22 @@
-"""The generic webhook: JSON batches POSTed to the admin's URL, signed with HMAC-SHA256 over a shared secret."""
+"""The generic webhook: JSON batches POSTed to the admin's URL, signed with HMAC-SHA256 over a shared secret.
+
+Each request is signed twice: per the Standard Webhooks specification (webhook-id, webhook-timestamp,
+webhook-signature "v1,<base64 HMAC-SHA256 of 'id.timestamp.body'>"), so receivers verify with the stock libraries,
+and with the original X-Audience-Studio-Signature for receivers written against it. webhook-id is the batch id,
+the same on every retry of a batch: the receiver's idempotency key (also sent as Idempotency-Key).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import time
 
 from app.connectors.outputs.batches import Batch, Destination, Identity
+from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.identities import IDENTITY_LABELS
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -16,6 +25,9 @@ from app.connectors.outputs.settings import Field
 
 SIGNATURE_HEADER = "X-Audience-Studio-Signature"
 TIMESTAMP_HEADER = "X-Audience-Studio-Timestamp"
+#: Standard Webhooks (https://www.standardwebhooks.com): the message id, its Unix time, and its signatures.
+WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
+SECRET_PREFIX = "whsec_"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -25,6 +37,29 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     """
     mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a signing secret: a Standard Webhooks secret ("whsec_" + base64) is its decoded bytes; any
+    other secret is its UTF-8 bytes (a receiver then passes those bytes to its library)."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode("utf-8")
+    encoded = secret[len(SECRET_PREFIX):].strip()
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not key:
+        raise PartnerError("The signing secret starts with whsec_ but the rest is not base64; edit the output's "
+                           "credentials (a Standard Webhooks secret is whsec_ followed by base64 of random bytes).",
+                           category=CONFIGURATION)
+    return key
+
+
+def standard_signature(key: bytes, message_id: str, timestamp: str, body: bytes) -> str:
+    """webhook-signature: "v1," + base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>"."""
+    mac = hmac.new(key, message_id.encode("utf-8") + b"." + timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
 
 
 def batch_body(batch: Batch, destination: Destination) -> dict:
@@ -58,7 +93,10 @@ class WebhookClient:
         body = json.dumps(batch_body(batch, destination), separators=(",", ":")).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": batch.id, TIMESTAMP_HEADER: timestamp,
-                   SIGNATURE_HEADER: signature(secret, timestamp, body)}
+                   SIGNATURE_HEADER: signature(secret, timestamp, body),
+                   # The batch id is the message id: a retried batch is the same message, re-signed at its new time.
+                   WEBHOOK_ID: batch.id, WEBHOOK_TIMESTAMP: timestamp,
+                   WEBHOOK_SIGNATURE: standard_signature(signing_key(secret), batch.id, timestamp, body)}
         response = call(self._context.session, "POST", self._context.settings["url"], data=body, headers=headers)
         return rejected_in_reply(batch, response)
 
@@ -76,7 +114,8 @@ PARTNER = Partner(
     key="webhook",
     name="Webhook",
     category="Developer",
-    description="POSTs JSON batches of identities to your URL, signed with HMAC-SHA256 so your endpoint can trust them.",
+    description="POSTs JSON batches of identities to your URL, signed per Standard Webhooks (HMAC-SHA256) so your "
+                "endpoint can trust them with a stock library.",
     auth="api_key",
     identity_types=tuple(IDENTITY_LABELS),
     configuration_fields=(
@@ -84,8 +123,9 @@ PARTNER = Partner(
     ),
     secret_fields=(
         Field("signing_secret", "Signing secret", "secret",
-              help=f"Shared with your endpoint; each request carries {SIGNATURE_HEADER}: sha256=HMAC(secret, "
-                   f"timestamp + '.' + body) and {TIMESTAMP_HEADER}."),
+              help="Shared with your endpoint; best a Standard Webhooks secret (whsec_ + base64 of 24-64 random bytes). "
+                   f"Each request carries webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks), and "
+                   f"{SIGNATURE_HEADER}: sha256=HMAC(secret, timestamp + '.' + body) with {TIMESTAMP_HEADER}."),
     ),
     connection_fields=(),
     max_batch=1000,

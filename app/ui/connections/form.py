@@ -87,7 +87,9 @@ class _Input(QWidget):
             edit.setPlaceholderText("Stored in the keyring; type to replace" if secret_present
                                     else ("Required" if field.required else "Optional"))
         else:
-            edit.setText("" if value is None else str(value))
+            # A partner's preset (e.g. its sign-in URLs) is shown filled in, for the admin to see and change.
+            shown = value if value is not None else field.default
+            edit.setText("" if shown is None else str(shown))
             if field.kind == "url":
                 edit.setPlaceholderText("https://…")
             elif field.kind == "folder":
