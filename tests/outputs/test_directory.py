@@ -17,8 +17,9 @@ def keys(partners) -> list[str]:
     return [p.key for p in partners]
 
 
-def test_the_directory_ships_the_five_partners_each_declaring_settings_auth_and_identity_types():
-    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2"]
+def test_the_directory_ships_its_partners_each_declaring_settings_auth_and_identity_types():
+    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2",
+                              "mailchimp", "mailchimp_oauth", "klaviyo", "braze", "hubspot"]
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -29,7 +30,9 @@ def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="email list")) == ["email_list"]
     assert keys(find_partners(name="hashes")) == ["custom_audiences"]
     assert keys(find_partners(category="advertising")) == ["custom_audiences"]
-    assert keys(find_partners(auth="oauth2")) == ["oauth2"]
+    assert keys(find_partners(auth="oauth2")) == ["oauth2", "mailchimp_oauth", "hubspot"]
+    assert keys(find_partners(name="mailchimp")) == ["email_list", "mailchimp", "mailchimp_oauth"]
+    assert keys(find_partners(identity_type="customer_id", category="Email")) == ["klaviyo", "braze"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
     assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == ["custom_audiences"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from app.connectors.outputs import custom_audiences, email_list, file_export, oauth_api, webhook
+# Named email and CRM partners (issue 26).
+from app.connectors.outputs import braze, hubspot, klaviyo, mailchimp
 from app.connectors.outputs.partner import AUTH_KINDS, Partner
 from app.errors import InvalidInput, NotFound
 
 PARTNERS: tuple[Partner, ...] = (webhook.PARTNER, file_export.PARTNER, email_list.PARTNER, custom_audiences.PARTNER,
-                                 oauth_api.PARTNER)
+                                 oauth_api.PARTNER,
+                                 mailchimp.PARTNER, mailchimp.OAUTH_PARTNER, klaviyo.PARTNER, braze.PARTNER, hubspot.PARTNER)
 _BY_KEY = {p.key: p for p in PARTNERS}
 
 
