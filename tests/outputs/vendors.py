@@ -270,6 +270,8 @@ class BrazeSimulator(VendorSimulator):
         self.api_keys = set(api_keys)
         #: Users by (identifier field, value) → their attributes.
         self.users: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Addresses Braze refuses on their own, with the error type it names.
+        self.refused: dict[str, str] = {}
 
     def handle(self, seen: Seen) -> Response:
         if seen.method != "POST" or seen.path != "/users/track":
@@ -287,6 +289,9 @@ class BrazeSimulator(VendorSimulator):
                                "input_array": "attributes", "index": index})
                 continue
             key = (names[0], item[names[0]])
+            if key[1] in self.refused:
+                errors.append({"type": self.refused[key[1]], "input_array": "attributes", "index": index})
+                continue
             if names[0] == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", key[1]):
                 errors.append({"type": f"'{key[1]}' is not a valid email address", "input_array": "attributes",
                                "index": index})
