@@ -32,11 +32,12 @@ def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(category="advertising")) == ["custom_audiences"]
     assert keys(find_partners(auth="oauth2")) == ["oauth2", "mailchimp_oauth", "hubspot"]
     assert keys(find_partners(name="mailchimp")) == ["email_list", "mailchimp", "mailchimp_oauth"]
-    assert keys(find_partners(identity_type="customer_id", category="Email")) == ["klaviyo", "braze"]
+    assert keys(find_partners(identity_type="customer_id", category="Email")) == ["klaviyo"]
+    assert keys(find_partners(category="crm")) == ["hubspot"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
     assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == ["custom_audiences"]
-    assert categories() == ["Advertising", "Developer", "Email", "Files"]
+    assert categories() == ["Advertising", "CRM", "Developer", "Email", "Files", "Messaging"]
     with pytest.raises(InvalidInput, match="oauth1"):
         find_partners(auth="oauth1")
     with pytest.raises(NotFound, match="facebook"):

@@ -124,7 +124,7 @@ _INSTANCE = r"https://rest\.[a-z0-9-]+\.braze\.(com|eu)/?|http://(127\.0\.0\.1|l
 PARTNER = Partner(
     key="braze",
     name="Braze",
-    category="Email",
+    category="Messaging",
     description="Marks the audience's users in Braze with a custom attribute or a subscription group "
                 "(Braze's /users/track), so campaigns and Canvases can target them.",
     auth="api_key",

@@ -90,7 +90,7 @@ class HubSpotClient:
 PARTNER = Partner(
     key="hubspot",
     name="HubSpot",
-    category="Email",
+    category="CRM",
     description="Keeps a HubSpot static (manual) list's contacts in step with the audience, matching contacts by "
                 "email (HubSpot's CRM lists API, signed in with OAuth 2.0).",
     auth="oauth2",
