@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app.connectors.outputs.crm_identities import to_crm
+from app.connectors.outputs.braze import to_braze
 from app.connectors.outputs.directory import partner
 from app.engines.forwarding import FAULTED, SENT, UP_TO_DATE
 from app.models.services.forwarding_runs import ForwardingRunService
@@ -37,10 +37,12 @@ def connect(home, audience, simulator, settings=None, connection_settings=None, 
     return home.connections.connect(audience.id, output.id, settings=connection_settings or {})
 
 
-@pytest.mark.parametrize(("raw", "sent"), [("+1 (415) 555-0100", "+14155550100"), ("0044 20 7946 0958", "+442079460958"),
-                                           ("415 555 0100", None)])
-def test_phones_go_as_e164_with_plus_and_local_numbers_are_left_out(raw, sent):
-    assert to_crm("mobile_number", raw) == sent
+@pytest.mark.parametrize(("identity_type", "raw", "sent"), [
+    ("mobile_number", "+1 (415) 555-0100", "+14155550100"), ("mobile_number", "0044 20 7946 0958", "+442079460958"),
+    ("mobile_number", "415 555 0100", None), ("email", " Member1@Example.COM", "member1@example.com"),
+    ("customer_id", " C-1001 ", "C-1001")])
+def test_braze_gets_plain_identifiers_phones_as_e164_with_plus(identity_type, raw, sent):
+    assert to_braze(identity_type, raw) == sent
 
 
 def test_members_get_the_custom_attribute_true_and_leavers_false_75_users_a_request(world, braze):

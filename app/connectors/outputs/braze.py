@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from app.connectors.outputs.batches import ADD, Batch, Destination, Identity
-from app.connectors.outputs.crm_identities import to_crm
+from app.connectors.identity_prep import E164, Rules, prepare
 from app.connectors.outputs.errors import CONFIGURATION, PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -57,6 +57,15 @@ def reset_as_retry_after(clock: Callable[[], float] = time.time):
         return response
 
     return hook
+
+
+#: Braze takes plain identifiers: emails trimmed and lower-cased, phones E.164 with "+", nothing hashed.
+RULES = Rules(phone_format=E164, hashed=False)
+
+
+def to_braze(identity_type: str, value: str) -> str | None:
+    """The value Braze matches on; None to leave it out (not an address, a number without its country code)."""
+    return prepare(identity_type, value, RULES)
 
 
 class BrazeClient:
@@ -154,7 +163,7 @@ PARTNER = Partner(
     requests_per_second=1000.0,
     burst=3000,
     make_client=BrazeClient,
-    to_partner=to_crm,
+    to_partner=to_braze,
     attributes_how="as custom attributes of each added user",
 )
 

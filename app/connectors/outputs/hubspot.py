@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 
+from app.connectors.identity_prep import Rules, prepare
 from app.connectors.outputs.batches import ADD, Batch, Destination
 from app.connectors.outputs.errors import PartnerError
 from app.connectors.outputs.http import call
@@ -35,6 +36,13 @@ SCOPES = "crm.lists.read crm.lists.write crm.objects.contacts.read"
 #: A contacts batch read takes at most 100 inputs.
 MAX_BATCH = 100
 NO_CONTACT = "no HubSpot contact has this email"
+
+#: HubSpot finds contacts by the address trimmed and lower-cased; nothing is hashed.
+RULES = Rules(hashed=False)
+
+
+def to_hubspot(identity_type: str, value: str) -> str | None:
+    return prepare(identity_type, value, RULES)
 
 
 class HubSpotClient:
@@ -117,4 +125,5 @@ PARTNER = Partner(
     requests_per_second=5.0,
     burst=5,
     make_client=HubSpotClient,
+    to_partner=to_hubspot,
 )

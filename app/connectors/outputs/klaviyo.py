@@ -21,7 +21,7 @@ import json
 import logging
 
 from app.connectors.outputs.batches import ADD, Batch, Destination, Identity
-from app.connectors.outputs.crm_identities import to_crm
+from app.connectors.identity_prep import E164, Rules, prepare
 from app.connectors.outputs.errors import PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -42,6 +42,15 @@ JSON_API = "application/vnd.api+json"
 def lookup_filter(key: str, values: list[str]) -> str:
     """Klaviyo's filter syntax: any(email,["a@x.com","b@x.com"]) — values as JSON strings, quotes escaped."""
     return f"any({key},{json.dumps(values, separators=(',', ':'), ensure_ascii=False)})"
+
+
+#: Klaviyo takes plain identifiers: emails trimmed and lower-cased, phones E.164 with "+", nothing hashed.
+RULES = Rules(phone_format=E164, hashed=False)
+
+
+def to_klaviyo(identity_type: str, value: str) -> str | None:
+    """The value Klaviyo matches on; None to leave it out (not an address, a number without its country code)."""
+    return prepare(identity_type, value, RULES)
 
 
 class KlaviyoClient:
@@ -150,6 +159,6 @@ PARTNER = Partner(
     requests_per_second=2.5,
     burst=10,
     make_client=KlaviyoClient,
-    to_partner=to_crm,
+    to_partner=to_klaviyo,
     attributes_how="as profile properties (each added person's profile is created or updated with them)",
 )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 
+from app.connectors.identity_prep import Rules, prepare
 from app.connectors.outputs.batches import ADD, Batch, Destination, Identity, attribute_text
 from app.connectors.outputs.email_list import api_base, merge_tag
 from app.connectors.outputs.errors import AUTHENTICATION, PartnerError
@@ -35,6 +36,14 @@ MAX_MEMBERS = 500
 METADATA_URL = "https://login.mailchimp.com/oauth2/metadata"
 AUTHORIZE_URL = "https://login.mailchimp.com/oauth2/authorize"
 TOKEN_URL = "https://login.mailchimp.com/oauth2/token"
+
+
+#: Mailchimp matches members on the address trimmed and lower-cased; nothing is hashed.
+RULES = Rules(hashed=False)
+
+
+def to_mailchimp(identity_type: str, value: str) -> str | None:
+    return prepare(identity_type, value, RULES)
 
 
 def member(identity: Identity, status: str) -> dict:
@@ -154,6 +163,7 @@ PARTNER = Partner(
     requests_per_second=5.0,
     burst=5,
     make_client=MailchimpClient,
+    to_partner=to_mailchimp,
     attributes_how=ATTRIBUTES_HOW,
 )
 
@@ -182,5 +192,6 @@ OAUTH_PARTNER = Partner(
     requests_per_second=5.0,
     burst=5,
     make_client=MailchimpOAuthClient,
+    to_partner=to_mailchimp,
     attributes_how=ATTRIBUTES_HOW,
 )
