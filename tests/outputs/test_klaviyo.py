@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.connectors.outputs.klaviyo import REVISION, lookup_filter
-from app.engines.forwarding import SENT, UP_TO_DATE
+from app.engines.forwarding import FAULTED, SENT, UP_TO_DATE
 from app.models.services.forwarding_runs import ForwardingRunService
 from tests.outputs.homes import change_tiers, identity_example
 from tests.outputs.vendors import KlaviyoSimulator, Sleeps, forwarding
@@ -100,7 +100,8 @@ def test_a_profile_klaviyo_refuses_is_a_refused_record_and_the_rest_is_delivered
 
     assert (report.outcome, report.rejected) == (SENT, 1)
     [refused] = ForwardingRunService(home.store).rejected(connection.id)
-    assert (refused.identity_type, refused.action) == ("email", "add") and "Invalid email address" in refused.reason
+    assert (refused.identity_type, refused.action) == ("email", "add")
+    assert refused.reason.endswith("answered 400: Invalid email address")  # the JSON:API error's detail
     assert klaviyo.members("Y6nRLr") == EMAILS - {"member40@example.com"}
     assert home.connections.get(connection.id).fault is None
 
@@ -133,3 +134,12 @@ def test_shared_attributes_go_to_the_profiles_properties(world, klaviyo):
     assert len(imports) == 65  # known profiles too: their properties are updated
     assert {json.dumps(i.body["data"]["attributes"]["properties"]) for i in imports} == {'{"loyalty_tier": "gold"}'}
     assert {p.get("properties", {}).get("loyalty_tier") for p in klaviyo.profiles.values()} == {"gold"}
+
+
+def test_a_refused_key_is_an_authentication_fault_with_klaviyos_own_words(world, klaviyo):
+    home, _, audience = world
+    output = home.outputs.create("Old key", "klaviyo", {"list_id": "Y6nRLr", "api_url": klaviyo.url},
+                                 {"api_key": "pk_revoked"})
+    report = forwarding(home).forward_one(home.connections.connect(audience.id, output.id).id)
+    assert report.outcome == FAULTED and report.reason.endswith("answered 401: Missing or invalid private key.")
+    assert home.connections.get(report.connection_id).fault.category == "Authentication"
