@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+import requests
 
 from app.connectors.outputs.directory import partner
 from app.connectors.outputs.hubspot import NO_CONTACT
@@ -50,6 +52,31 @@ def test_the_oauth_presets_are_hubspots(opened):
                                                         "https://api.hubapi.com/oauth/v1/token")
     assert {"crm.lists.read", "crm.lists.write"} <= set(client.scopes)
     assert output.settings["api_url"] == "https://api.hubapi.com"
+
+
+def test_signing_in_asks_hubspot_for_the_list_scopes_and_the_tokens_it_issues_send_batches(world, hubspot):
+    home, _, audience = world
+    output = home.outputs.create("HubSpot", "hubspot", {
+        "list_id": "123", "client_id": "hs-client", "authorize_url": hubspot.url + "/oauth/authorize",
+        "token_url": hubspot.url + "/oauth/v1/token", "api_url": hubspot.url}, {"client_secret": "hs-secret"})
+    opened_urls = []
+
+    def browser(url):  # the system browser: HubSpot's consent page approves and redirects to the loopback
+        opened_urls.append(url)
+        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 30}, daemon=True).start()
+
+    home.output_sign_in.authorize(output.id, open_browser=browser, timeout=60)
+
+    [authorize] = hubspot.requests_to("GET", "/oauth/authorize")
+    assert len(opened_urls) == 1 and opened_urls[0].startswith(hubspot.url + "/oauth/authorize?")
+    assert authorize.query["scope"] == "crm.lists.read crm.lists.write crm.objects.contacts.read"
+    assert authorize.query["code_challenge_method"] == "S256"
+    assert authorize.query["redirect_uri"].startswith("http://127.0.0.1:")
+    connection = home.connections.connect(audience.id, output.id)
+    assert forwarding(home).forward_one(connection.id).outcome == SENT
+    [issued] = hubspot.access  # the one access token HubSpot issued, for the sign-in's code
+    assert {s.headers["Authorization"] for s in hubspot.seen if s.path.startswith("/crm/")} == {f"Bearer {issued}"}
+    assert hubspot.members("123") == set(CONTACTS)
 
 
 def test_contacts_are_read_by_email_then_added_by_record_id_and_emails_without_a_contact_refused(world, hubspot):

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
@@ -341,6 +341,8 @@ class HubSpotSimulator(VendorSimulator):
         self.memberships: dict[str, set[str]] = {list_id: set() for list_id in lists}
         self.access: dict[str, float] = {}
         self.refresh_tokens: set[str] = set()
+        #: Authorization codes issued, with the redirect URI each was issued for.
+        self.codes: dict[str, str] = {}
         self._counter = itertools.count(1)
 
     def issue(self) -> dict[str, Any]:
@@ -360,10 +362,22 @@ class HubSpotSimulator(VendorSimulator):
         return {emails[i] for i in self.memberships[list_id]}
 
     def handle(self, seen: Seen) -> Response:
+        if seen.path == "/oauth/authorize" and seen.method == "GET":
+            # The admin approves at once: HubSpot redirects back with a one-time code and the state it was given.
+            if seen.query.get("client_id") != self.client_id or seen.query.get("response_type") != "code":
+                return reply(400, {"error": "invalid_request"})
+            code = f"hs-code-{next(self._counter)}"
+            self.codes[code] = seen.query["redirect_uri"]
+            target = f"{seen.query['redirect_uri']}?{urlencode({'code': code, 'state': seen.query.get('state', '')})}"
+            return Response(status=302, headers={"Location": target})
         if seen.path == "/oauth/v1/token" and seen.method == "POST":
             form = {k: v[0] for k, v in parse_qs(seen.body).items()}
             if (form.get("client_id"), form.get("client_secret")) != (self.client_id, self.client_secret):
                 return reply(400, {"error": "invalid_client", "error_description": "missing or unknown client"})
+            if form.get("grant_type") == "authorization_code":
+                if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+                    return reply(400, {"error": "invalid_grant", "error_description": "unknown code or redirect_uri"})
+                return reply(200, self.issue())
             if form.get("grant_type") != "refresh_token" or form.get("refresh_token") not in self.refresh_tokens:
                 return reply(400, {"error": "invalid_grant", "error_description": "missing or unknown refresh token"})
             return reply(200, self.issue())
