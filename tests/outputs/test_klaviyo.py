@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
-from app.connectors.outputs.klaviyo import REVISION, lookup_filter
+from app.connectors.outputs.batches import ADD, Batch, Destination, Identity
+from app.connectors.outputs.klaviyo import REVISION, KlaviyoClient, lookup_filter, to_klaviyo
+from app.connectors.outputs.partner import PartnerContext
 from app.engines.forwarding import FAULTED, SENT, UP_TO_DATE
 from app.models.services.forwarding_runs import ForwardingRunService
 from tests.outputs.homes import change_tiers, identity_example
@@ -143,3 +146,21 @@ def test_a_refused_key_is_an_authentication_fault_with_klaviyos_own_words(world,
     report = forwarding(home).forward_one(home.connections.connect(audience.id, output.id).id)
     assert report.outcome == FAULTED and report.reason.endswith("answered 401: Missing or invalid private key.")
     assert home.connections.get(report.connection_id).fault.category == "Authentication"
+
+
+def test_phones_and_customer_ids_are_matched_on_phone_number_and_external_id(klaviyo):
+    known = klaviyo.add_profile(phone_number="+14155550100")
+    context = PartnerContext({"list_id": "Y6nRLr", "api_url": klaviyo.url}, {"api_key": KEY}.get, requests.Session())
+    identities = (Identity("mobile_number", to_klaviyo("mobile_number", "+1 (415) 555-0100")),
+                  Identity("mobile_number", to_klaviyo("mobile_number", "+44 20 7946 0958")),
+                  Identity("customer_id", to_klaviyo("customer_id", " C-1001 ")))
+    batch = Batch(Batch.new_id(), 1, ADD, identities)
+
+    assert KlaviyoClient(context).send(batch, Destination(1, 1, "Gold members", {})) == []
+
+    lookups = {s.query["filter"] for s in klaviyo.requests_to("GET", "/api/profiles")}
+    assert lookups == {'any(phone_number,["+14155550100","+442079460958"])', 'any(external_id,["C-1001"])'}
+    imported = [s.body["data"]["attributes"] for s in klaviyo.requests_to("POST", "/api/profile-import")]
+    assert imported == [{"phone_number": "+442079460958"}, {"external_id": "C-1001"}]
+    [added] = klaviyo.requests_to("POST", PROFILES)
+    assert known in {d["id"] for d in added.body["data"]} and len(klaviyo.lists["Y6nRLr"]) == 3
