@@ -120,3 +120,13 @@ def test_a_429_waits_until_x_ratelimit_reset_as_braze_sends_no_retry_after(world
 
     assert (report.outcome, report.retries, report.added) == (SENT, 1, 65)
     assert sleeps[0] >= 30  # the jittered backoff alone waits at most 1 s before the first retry
+
+
+def test_shared_attributes_become_custom_attributes_of_added_users(world, braze):
+    home, _, audience = world
+    output = home.outputs.create("Braze", "braze", {"api_url": braze.url, "identity_types": ["email"]},
+                                 {"api_key": KEY})
+    connection = home.connections.connect(audience.id, output.id, shared_attributes=["loyalty_tier"])
+    assert forwarding(home).forward_one(connection.id).outcome == SENT
+    assert braze.with_attribute("loyalty_tier", "gold") == EMAILS
+    assert braze.with_attribute(f"audience_{audience.id}", True) == EMAILS

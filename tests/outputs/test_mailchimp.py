@@ -131,3 +131,13 @@ def test_signed_in_with_oauth_the_data_centre_comes_from_the_metadata_once(world
     batches = mailchimp.requests_to("POST", "/3.0/lists/a1b2c3d4e5")
     assert len(batches) == 2 and {b.headers["Authorization"] for b in batches} == {"Bearer mc-oauth-token"}
     assert mailchimp.subscribed("a1b2c3d4e5") == EMAILS - {"member3@example.com"}
+
+
+def test_shared_attributes_go_as_merge_fields(world, mailchimp):
+    home, _, audience = world
+    output = home.outputs.create("Newsletter", "mailchimp", {"list_id": "a1b2c3d4e5", "api_url": mailchimp.url},
+                                 {"api_key": KEY})
+    connection = home.connections.connect(audience.id, output.id, shared_attributes=["loyalty_tier"])
+    assert forwarding(home).forward_one(connection.id).outcome == SENT
+    [request] = mailchimp.seen
+    assert {str(m.get("merge_fields")) for m in request.body["members"]} == {"{'LOYALTYTIE': 'gold'}"}
