@@ -16,7 +16,7 @@ from typing import Any
 from app.errors import InvalidInput
 from app.cli.console import print_json, print_table
 
-PARTNER_HELP = "webhook, file_export, email_list, custom_audiences or oauth2 (see `outputs partners`)"
+PARTNER_HELP = "a partner key, such as webhook, mailchimp or hubspot (`outputs partners` lists them all)"
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:

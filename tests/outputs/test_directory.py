@@ -18,8 +18,9 @@ def keys(partners) -> list[str]:
 
 
 def test_the_directory_ships_the_generic_and_named_partners_each_declaring_settings_auth_and_identity_types():
-    assert keys(PARTNERS)[:6] == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2", "oauth2_entra"]
-    assert {"meta_custom_audiences", "google_customer_match"} <= set(keys(PARTNERS))
+    assert keys(PARTNERS) == ["webhook", "file_export", "email_list", "custom_audiences", "oauth2", "oauth2_entra",
+                              "meta_custom_audiences", "google_customer_match",
+                              "mailchimp", "mailchimp_oauth", "klaviyo", "braze", "hubspot"]
     for declared in PARTNERS:
         assert declared.identity_types and declared.max_batch > 0 and declared.description
         assert all(f.kind == "secret" for f in declared.secret_fields)
@@ -31,13 +32,16 @@ def test_filters_by_name_category_auth_and_identity_type():
     assert keys(find_partners(name="hashes")) == ["custom_audiences", "meta_custom_audiences", "google_customer_match"]
     assert keys(find_partners(category="advertising")) == ["custom_audiences", "meta_custom_audiences",
                                                            "google_customer_match"]
-    assert keys(find_partners(auth="oauth2"))[:4] == ["oauth2", "oauth2_entra", "meta_custom_audiences",
-                                                      "google_customer_match"]
+    assert keys(find_partners(auth="oauth2")) == ["oauth2", "oauth2_entra", "meta_custom_audiences",
+                                                  "google_customer_match", "mailchimp_oauth", "hubspot"]
+    assert keys(find_partners(name="mailchimp")) == ["email_list", "mailchimp", "mailchimp_oauth"]
+    assert keys(find_partners(identity_type="customer_id", category="Email")) == ["klaviyo"]
+    assert keys(find_partners(category="crm")) == ["hubspot"]
     assert keys(find_partners(auth="none")) == ["file_export"]
     assert "email_list" not in keys(find_partners(identity_type="ios_idfa"))
     assert keys(find_partners(identity_type="android_advertising_id", category="Advertising")) == [
         "custom_audiences", "meta_custom_audiences"]
-    assert categories() == ["Advertising", "Developer", "Email", "Files"]
+    assert categories() == ["Advertising", "CRM", "Developer", "Email", "Files", "Messaging"]
     with pytest.raises(InvalidInput, match="oauth1"):
         find_partners(auth="oauth1")
     with pytest.raises(NotFound, match="facebook"):

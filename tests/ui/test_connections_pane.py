@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from keyring.backends import fail
 
+from app.connectors.outputs.directory import PARTNERS
 from app.connectors.outputs.secrets import SecretStore
 from app.engines.home import OpenHome
 from app.models.services.outputs import OutputService
@@ -47,9 +48,10 @@ def save(qtbot, dialog, *, succeeds=True):
 
 def test_the_directory_filters_partners_by_name_auth_and_identity_type(pane):
     directory = pane.directory
-    assert len(directory.partner_keys()) == 6
+    assert directory.partner_keys() == [p.key for p in PARTNERS]
     directory.auth.setCurrentIndex(directory.auth.findData("oauth2"))
-    assert directory.partner_keys() == ["oauth2", "oauth2_entra"]
+    assert directory.partner_keys() == ["oauth2", "oauth2_entra", "meta_custom_audiences", "google_customer_match",
+                                        "mailchimp_oauth", "hubspot"]
     directory.auth.setCurrentIndex(0)
     directory.search.setText("webhook")
     assert directory.partner_keys() == ["webhook"]
@@ -107,6 +109,42 @@ def test_refusals_appear_beside_their_fields(qtbot, pane):
     assert url_problem.isVisibleTo(dialog) and "https" in url_problem.text()
     assert "required" in dialog.secrets_form.inputs["signing_secret"].problem.text()
     assert pane.connection.open_home.outputs.list() == []
+
+
+def test_a_braze_output_is_made_from_its_declared_fields_with_the_instance_checked(qtbot, pane):
+    dialog = new_output_dialog(qtbot, pane, "braze")
+    assert not dialog.sign_in_button.isVisibleTo(dialog)
+    dialog.name.setText("Braze")
+    dialog.settings_form.inputs["api_url"].set_value("https://braze.example.com")
+    dialog.secrets_form.inputs["api_key"].set_value("braze-rest-key")
+    save(qtbot, dialog, succeeds=False)
+    assert "rest.iad-01.braze.com" in dialog.settings_form.inputs["api_url"].problem.text()
+
+    dialog.settings_form.inputs["api_url"].set_value("https://rest.fra-01.braze.eu")
+    dialog.settings_form.inputs["membership"].set_value("subscription_group")
+    dialog.settings_form.inputs["subscription_group_id"].set_value("0d3c1f5e-8d2b-4c11-9a5e-6a7a3c2f1b00")
+    save(qtbot, dialog)
+    home = pane.connection.open_home
+    output = home.outputs.get("Braze")
+    assert (output.partner, output.settings["membership"]) == ("braze", "subscription_group")
+    assert home.secrets.load(output.keyring_id, "api_key") == "braze-rest-key"
+
+
+def test_a_hubspot_output_comes_with_hubspots_sign_in_presets(qtbot, pane):
+    dialog = new_output_dialog(qtbot, pane, "hubspot")
+    inputs = dialog.settings_form.inputs
+    # Shown in the empty fields, and taken when they are left empty.
+    assert inputs["authorize_url"].editor.placeholderText() == "https://app.hubspot.com/oauth/authorize"
+    assert inputs["token_url"].editor.placeholderText() == "https://api.hubapi.com/oauth/v1/token"
+    assert "crm.lists.write" in inputs["scopes"].editor.placeholderText()
+    dialog.name.setText("HubSpot")
+    inputs["list_id"].set_value("123")
+    inputs["client_id"].set_value("hs-client")
+    dialog.secrets_form.inputs["client_secret"].set_value("hs-secret")
+    save(qtbot, dialog)
+    output = pane.connection.open_home.outputs.get("HubSpot")
+    assert output.settings["token_url"] == "https://api.hubapi.com/oauth/v1/token"
+    assert dialog.sign_in_button.isVisibleTo(dialog)  # an OAuth output stays open to be signed in
 
 
 def test_with_no_keyring_the_dialog_says_so_plainly_and_nothing_is_created(qtbot, pane):

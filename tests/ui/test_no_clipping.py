@@ -159,6 +159,8 @@ def test_every_dialog_shows_its_text_whole(qtbot, demo_home, scale, tmp_path):
         problems += shown(qtbot, AddCreditsDialog(home.credits, tasks, workspaces, {w.id: 5 for w in workspaces}))
         problems += shown(qtbot, new_standard.NewStandardAudienceDialog(service, tasks, new_standard.read_choices(service)))
         problems += shown(qtbot, OutputDialog(home, tasks, partner_key="webhook"))
+        for partner_key in ("mailchimp_oauth", "klaviyo", "braze", "hubspot"):  # the longest named partners' forms
+            problems += shown(qtbot, OutputDialog(home, tasks, partner_key=partner_key))
         channel_settings = ChannelSettingsDialog(home.channels, tasks)
         channel_settings.load()
         qtbot.waitUntil(lambda: bool(channel_settings.states), timeout=TIMEOUT_MS)

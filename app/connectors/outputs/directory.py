@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from app.connectors.outputs import (
+    braze,
     custom_audiences,
     email_list,
     file_export,
     google_customer_match,
+    hubspot,
+    klaviyo,
+    mailchimp,
     meta_audiences,
     oauth_api,
     webhook,
@@ -15,9 +19,10 @@ from app.connectors.outputs.partner import AUTH_KINDS, Partner
 from app.errors import InvalidInput, NotFound
 
 PARTNERS: tuple[Partner, ...] = (webhook.PARTNER, file_export.PARTNER, email_list.PARTNER, custom_audiences.PARTNER,
-                                 oauth_api.PARTNER, oauth_api.ENTRA_PARTNER)
-# Named partners, each following its vendor's published API.
-PARTNERS += (meta_audiences.PARTNER, google_customer_match.PARTNER)
+                                 oauth_api.PARTNER, oauth_api.ENTRA_PARTNER,
+                                 # Named partners, each following its vendor's published API.
+                                 meta_audiences.PARTNER, google_customer_match.PARTNER,
+                                 mailchimp.PARTNER, mailchimp.OAUTH_PARTNER, klaviyo.PARTNER, braze.PARTNER, hubspot.PARTNER)
 _BY_KEY = {p.key: p for p in PARTNERS}
 
 

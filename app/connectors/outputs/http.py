@@ -74,6 +74,12 @@ def partner_message(response: requests.Response) -> str:
         for key in ("error_description", "detail", "message", "title", "error"):
             if isinstance(body.get(key), str) and body[key]:
                 return one_line(body[key])
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            # JSON:API error objects (Klaviyo): the first one's detail, else its title.
+            text = errors[0].get("detail") or errors[0].get("title")
+            if isinstance(text, str) and text:
+                return one_line(text)
     return one_line(response.text) or (response.reason or "no message")
 
 

@@ -94,6 +94,9 @@ class _Input(QWidget):
                 edit.setPlaceholderText("https://…")
             elif field.kind == "folder":
                 edit.setPlaceholderText("/an/absolute/folder")
+            if isinstance(field.default, str):
+                # Left empty, the field takes its default (a partner's preset endpoint or scopes): show it.
+                edit.setPlaceholderText(field.default)
         return edit
 
     def value(self) -> Any:
