@@ -12,7 +12,8 @@ What differs from DuckDB, and how it is kept equal:
 - `lowerUTF8` (ClickHouse's `lower` is ASCII only); `position` for contains; LIKE's escape is a
   backslash already;
 - a missing map key is NULL (`mapContains`), as in DuckDB;
-- lists: `has`, `hasAny`, `hasAll`, `length`, `arrayMap`; a version is `splitByChar` into integers;
+- lists: `has` (NULL for a missing value, as DuckDB's), `hasAny`, `hasAll`, `length`, `arrayMap`; a
+  version is `splitByChar` into integers;
 - "first/last value" order by the tuple (time, event id), "most frequent" by (-count, value); a list
   cannot be NULL in ClickHouse, so "unique values" keeps only users with at least one value;
 - cart abandonment is an anti join, ClickHouse having no correlated subqueries.
@@ -66,13 +67,13 @@ class ClickHouseDialect(Dialect):
     def map_value(self, column: str) -> str:
         return f"if(mapContains({column}, ?), {column}[?], NULL)"
 
-    map_value_keys = 2
-
     def list_lower(self, expression: str) -> str:
         return f"arrayMap(item -> lowerUTF8(item), {expression})"
 
     def list_contains(self, items: str, item: str) -> str:
-        return f"has({items}, {item})"
+        # has(list, NULL) is false, where DuckDB's list_contains is NULL: "not in" must not match a missing value.
+        # (A bound value, `?`, is never NULL.)
+        return f"has({items}, ?)" if item == "?" else f"if({item} IS NULL, NULL, has({items}, {item}))"
 
     def list_has_any(self, items: str, wanted: str) -> str:
         return f"hasAny({items}, {wanted})"
@@ -135,7 +136,8 @@ def parameter(value: Any) -> tuple[str, str]:
     if isinstance(value, float):
         return "Float64", repr(value)
     if isinstance(value, str):
-        return "String", value
+        # A String parameter is read in ClickHouse's escaped text form: backslashes and control characters escaped.
+        return "String", _escaped(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -148,32 +150,45 @@ def parameter(value: Any) -> tuple[str, str]:
     raise ValueError(f"no ClickHouse type for the query value {value!r}")
 
 
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"}
+
+
+def _escaped(text: str) -> str:
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
 def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """An array's item: quoted, backslashes, quotes and control characters escaped (once: no outer escaping)."""
+    return "'" + _escaped(text).replace("'", "\\'") + "'"
 
 
 CLICKHOUSE = ClickHouseDialect()
 
-#: The tables the compiled criteria read, in ClickHouse types (the cache's, with times in UTC).
-TABLES = {
-    "profiles": "workspace_id Int32, mpid Int64, first_seen DateTime64(6, 'UTC'), last_seen DateTime64(6, 'UTC'), bucket Int16",
-    "identities": "workspace_id Int32, mpid Int64, identity_type String, kind String, value String, updated_at DateTime64(6, 'UTC')",
-    "attributes": ("workspace_id Int32, mpid Int64, name String, value Nullable(String), value_list Array(Nullable(String)), "
-                   "json_kind String, value_number Nullable(Float64), value_date Nullable(DateTime64(6, 'UTC')), "
-                   "value_bool Nullable(Bool), updated_at DateTime64(6, 'UTC')"),
-    "consent": ("workspace_id Int32, mpid Int64, regulation String, purpose String, consented Bool, document Nullable(String), "
-                "updated_at DateTime64(6, 'UTC')"),
-    "devices": ("workspace_id Int32, mpid Int64, platform Nullable(String), os Nullable(String), os_version Nullable(String), "
-                "device_model Nullable(String), manufacturer Nullable(String), carrier Nullable(String), "
-                "app_version Nullable(String), build Nullable(String), updated_at DateTime64(6, 'UTC')"),
-    "locations": ("workspace_id Int32, mpid Int64, city Nullable(String), state Nullable(String), zip Nullable(String), "
-                  "dma Nullable(String), country Nullable(String), latitude Nullable(Float64), longitude Nullable(Float64), "
-                  "updated_at DateTime64(6, 'UTC')"),
-    "attribution": ("workspace_id Int32, mpid Int64, kind String, service_provider Nullable(String), publisher Nullable(String), "
-                    "campaign Nullable(String), updated_at DateTime64(6, 'UTC')"),
-    "events": ("event_id Int64, workspace_id Int32, mpid Int64, ts DateTime64(6, 'UTC'), event_type String, "
-               "event_name Nullable(String), input String, product_action Nullable(String), revenue Nullable(Float64), "
-               "currency Nullable(String), attributes Map(String, Nullable(String))"),
+UTC_TIME = "DateTime64(6, 'UTC')"
+_TEXT = "Nullable(String)"
+#: The tables the compiled criteria read, in ClickHouse types (the cache's, with times in UTC):
+#: table → [(column, type)], in the cache's column order.
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "profiles": [("workspace_id", "Int32"), ("mpid", "Int64"), ("first_seen", UTC_TIME), ("last_seen", UTC_TIME),
+                 ("bucket", "Int16")],
+    "identities": [("workspace_id", "Int32"), ("mpid", "Int64"), ("identity_type", "String"), ("kind", "String"),
+                   ("value", "String"), ("updated_at", UTC_TIME)],
+    "attributes": [("workspace_id", "Int32"), ("mpid", "Int64"), ("name", "String"), ("value", _TEXT),
+                   ("value_list", "Array(Nullable(String))"), ("json_kind", "String"), ("value_number", "Nullable(Float64)"),
+                   ("value_date", f"Nullable({UTC_TIME})"), ("value_bool", "Nullable(Bool)"), ("updated_at", UTC_TIME)],
+    "consent": [("workspace_id", "Int32"), ("mpid", "Int64"), ("regulation", "String"), ("purpose", "String"),
+                ("consented", "Bool"), ("document", _TEXT), ("updated_at", UTC_TIME)],
+    "devices": [("workspace_id", "Int32"), ("mpid", "Int64"), ("platform", _TEXT), ("os", _TEXT), ("os_version", _TEXT),
+                ("device_model", _TEXT), ("manufacturer", _TEXT), ("carrier", _TEXT), ("app_version", _TEXT),
+                ("build", _TEXT), ("updated_at", UTC_TIME)],
+    "locations": [("workspace_id", "Int32"), ("mpid", "Int64"), ("city", _TEXT), ("state", _TEXT), ("zip", _TEXT),
+                  ("dma", _TEXT), ("country", _TEXT), ("latitude", "Nullable(Float64)"), ("longitude", "Nullable(Float64)"),
+                  ("updated_at", UTC_TIME)],
+    "attribution": [("workspace_id", "Int32"), ("mpid", "Int64"), ("kind", "String"), ("service_provider", _TEXT),
+                    ("publisher", _TEXT), ("campaign", _TEXT), ("updated_at", UTC_TIME)],
+    "events": [("event_id", "Int64"), ("workspace_id", "Int32"), ("mpid", "Int64"), ("ts", UTC_TIME),
+               ("event_type", "String"), ("event_name", _TEXT), ("input", "String"), ("product_action", _TEXT),
+               ("revenue", "Nullable(Float64)"), ("currency", _TEXT), ("attributes", "Map(String, Nullable(String))")],
 }
 #: Sort keys: a workspace's rows together, events by type and time (what audience queries filter on).
 ORDER_BY = {"events": "(workspace_id, event_type, ts, mpid)"}
@@ -181,5 +196,6 @@ ORDER_BY = {"events": "(workspace_id, event_type, ts, mpid)"}
 
 def create_tables(prefix: str = "") -> list[str]:
     """CREATE TABLE statements (MergeTree) for `TABLES`, each name with `prefix` (a database, `db.`)."""
-    return [f"CREATE TABLE {prefix}{name} ({columns}) ENGINE = MergeTree ORDER BY {ORDER_BY.get(name, '(workspace_id, mpid)')}"
+    return [f"CREATE TABLE {prefix}{name} ({', '.join(f'{column} {kind}' for column, kind in columns)}) "
+            f"ENGINE = MergeTree ORDER BY {ORDER_BY.get(name, '(workspace_id, mpid)')}"
             for name, columns in TABLES.items()]

@@ -574,7 +574,8 @@ class _Compiler:
     def _map_value(self, column: str, key: str, wrap: Callable[[str], str] | None = None) -> _Sql:
         """The value under `key` of the map `column` (NULL when absent), through `wrap` (a cast) if given."""
         text = self.d.map_value(column)
-        return _Sql(wrap(text) if wrap else text, [key] * self.d.map_value_keys)
+        value = _Sql(text, [key] * text.count("?"))
+        return _fill(wrap("{c}"), value) if wrap else value
 
     def _event_number(self, node: dict, stored_type: str, name: str | None, attribute: str) -> _Sql | None:
         if attribute in _EVENT_COLUMNS:
@@ -606,9 +607,10 @@ class _Compiler:
             raw = self._map_value("e.attributes", attribute)
         typed = {kind: raw} if attribute in _EVENT_COLUMNS else {  # built-in columns have their own types
             "string": raw,
-            "number": _Sql(self.d.to_double(raw.text), raw.params),
-            "date": _Sql(self.d.to_utc_timestamp(raw.text), raw.params),
-            "boolean": _Sql(self.d.to_boolean(raw.text), raw.params),
+            # Through `_fill`: a dialect may name the value more than once, each time with its parameters.
+            "number": _fill(self.d.to_double("{c}"), raw),
+            "date": _fill(self.d.to_utc_timestamp("{c}"), raw),
+            "boolean": _fill(self.d.to_boolean("{c}"), raw),
         }
         if operator in PRESENCE_OPS:
             return raw + (" IS NOT NULL" if operator == "exists" else " IS NULL")

@@ -69,11 +69,8 @@ class Dialect:
         return f"CASE lower({expression}) WHEN 'true' THEN true WHEN 'false' THEN false END"
 
     def map_value(self, column: str) -> str:
-        """The value under the key `?` of a text-to-text map, NULL when the key is absent."""
+        """The value under the key `?` of a text-to-text map, NULL when the key is absent (each `?` is the key)."""
         return f"{column}[?]"
-
-    #: How many `?` `map_value` holds (its key is bound once per `?`).
-    map_value_keys = 1
 
     # -- lists --------------------------------------------------------------------------------------
 
