@@ -70,6 +70,8 @@ class ClickHouseDialect(Dialect):
     def list_lower(self, expression: str) -> str:
         return f"arrayMap(item -> lowerUTF8(item), {expression})"
 
+    null_lists = False
+
     def list_contains(self, items: str, item: str) -> str:
         # has(list, NULL) is false, where DuckDB's list_contains is NULL: "not in" must not match a missing value.
         # (A bound value, `?`, is never NULL.)

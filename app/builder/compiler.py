@@ -635,6 +635,8 @@ class _Compiler:
         if operator not in OPERATORS_BY_TYPE[kind]:
             return self._problem(node, _operator_misfit(f"user attribute {quoted(attribute)}", kind, operator))
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
+        if kind == "list" and not self.d.null_lists:  # a value that is no list has no list: no list test matches it
+            base = base + " AND a.json_kind = 'list'"
         return self._narrowed(base, self._value_test(node, _Sql(column), kind, operator, node.get("value")))
 
     def _calculated_attribute(self, node: dict, workspaces: tuple[int, ...]) -> _Sql | _Set:

@@ -74,6 +74,10 @@ class Dialect:
 
     # -- lists --------------------------------------------------------------------------------------
 
+    #: Whether a list column can be NULL (a user attribute whose value is no list); without, the
+    #: compiler keeps list tests to the attributes whose value is a list.
+    null_lists = True
+
     def list_lower(self, expression: str) -> str:
         return f"list_transform({expression}, lambda item: lower(item))"
 

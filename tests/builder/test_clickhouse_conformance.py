@@ -193,6 +193,23 @@ def test_mutated_documents_are_refused_or_counted_the_same(clickhouse, data):
         cache.close()
 
 
+@pytest.mark.parametrize("test", [
+    {"operator": "list_size", "value": {"operator": "eq", "value": 0}},
+    {"operator": "list_size", "value": {"operator": "lt", "value": 2}},
+    {"operator": "list_not_contains", "value": "camping"},
+    {"operator": "list_contains_any", "value": ["camping", "gold"]},
+])
+def test_list_tests_skip_values_that_are_not_lists(clickhouse, cache, test):
+    """'tags' overridden to a list: a user whose value is text has no list, on both engines (DuckDB: NULL)."""
+    load(cache, [(1, examples.profile(1, user_attributes={"tags": []})),
+                 (1, examples.profile(2, user_attributes={"tags": ["Camping", "hiking"]})),
+                 (1, examples.profile(3, user_attributes={"tags": "gold"}))])
+    clickhouse.time_zone("Asia/Kathmandu")
+    catalog = load_catalog(cache.cursor(), overrides={1: {"tags": "list"}})
+    document = examples.doc({"id": "t", "type": "user_attribute", "attribute": "tags", **test})
+    clickhouse.compare(cache, document, Scope(workspace_ids=(1,)), catalog, NOW)
+
+
 # ---------------------------------------------------------------------------------------------------
 # A/B buckets, parameters, refusals
 
