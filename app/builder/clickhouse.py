@@ -133,9 +133,9 @@ def parameter(value: Any) -> tuple[str, str]:
     """(ClickHouse type, text) of one bound value; raises ValueError for a value of no known type."""
     if isinstance(value, bool):
         return "Bool", "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int):  # within 64 bits: the document check refuses larger integers
         return "Int64", str(value)
-    if isinstance(value, float):
+    if isinstance(value, float):  # never NaN or infinite: the document check refuses them
         return "Float64", repr(value)
     if isinstance(value, str):
         # A String parameter is read in ClickHouse's escaped text form: backslashes and control characters escaped.
