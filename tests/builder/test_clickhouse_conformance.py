@@ -13,6 +13,7 @@ in a session time zone other than UTC (the cache's), so a count that depended on
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 
@@ -165,8 +166,11 @@ def test_generated_documents_count_the_same_on_both_engines(clickhouse, data):
         for index in range(6):
             workspace_ids, inputs = data.draw(st.sampled_from(SCOPES), label=f"scope {index}")
             realtime_days = data.draw(st.sampled_from([30, 7]), label=f"realtime days {index}")
+            # A standard audience's dates (events in [start, end)) instead of the real-time window, now and then.
+            date_range = data.draw(st.sampled_from([None, None, (NOW - dt.timedelta(days=12), NOW - dt.timedelta(hours=30))]),
+                                   label=f"date range {index}")
             document = data.draw(documents(facts, workspace_ids), label=f"document {index}")
-            scope = Scope(workspace_ids=workspace_ids, inputs=inputs, realtime_days=realtime_days)
+            scope = Scope(workspace_ids=workspace_ids, inputs=inputs, realtime_days=realtime_days, date_range=date_range)
             clickhouse.compare(cache, document, scope, catalog, NOW, members=index % 3 == 0)
         # Membership of another audience (compiled into the same query): in or not in it, with other criteria.
         workspace_ids, inputs = data.draw(st.sampled_from(SCOPES), label="target scope")
