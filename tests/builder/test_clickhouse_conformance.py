@@ -228,6 +228,31 @@ def test_list_tests_skip_values_that_are_not_lists(clickhouse, cache, test):
     clickhouse.compare(cache, document, Scope(workspace_ids=(1,)), catalog, NOW)
 
 
+def _search(mpid: int, *queries: str | None, hours_ago: int = 5) -> tuple[int, dict]:
+    """A profile with one search per query (None: a search without one), all at the same moment."""
+    at = examples.ms(NOW - dt.timedelta(hours=hours_ago))
+    events = [examples.event("custom_event", at, custom_attributes={} if q is None else {"query": q}) for q in queries]
+    return 1, examples.profile(mpid, events=events)
+
+
+@pytest.mark.parametrize("attribute, operator, value", [
+    ("Searches", "exists", None), ("Searches", "not_exists", None), ("Searches", "list_size", {"operator": "le", "value": 1}),
+    ("Usual search", "equals", "boots"), ("Usual search", "equals", "tent"), ("Usual search", "not_exists", None),
+    ("First search", "equals", "tent"), ("Last search", "equals", "boots"), ("First search", "exists", None),
+])
+def test_calculated_values_agree_on_ties_and_missing_values(clickhouse, cache, attribute, operator, value):
+    """Most frequent with a tie (the first alphabetically), first/last at one moment (the first imported), and
+    users whose events carry no value (no value: DuckDB's NULL list, left out by ClickHouse)."""
+    load(cache, [_search(1, "tent", "boots"), _search(2, "tent", "tent", "boots"), _search(3, None, None),
+                 _search(4, "boots", None), _search(5, None, "Tent")])
+    clickhouse.time_zone("Pacific/Kiritimati")
+    catalog = load_catalog(cache.cursor(), calculated={1: CALCULATED})
+    node = {"id": "c", "type": "user_attribute", "attribute": attribute, "calculated": True, "operator": operator}
+    if value is not None:
+        node["value"] = value
+    clickhouse.compare(cache, examples.doc(node), Scope(workspace_ids=(1,)), catalog, NOW)
+
+
 # ---------------------------------------------------------------------------------------------------
 # A/B buckets, parameters, refusals
 
