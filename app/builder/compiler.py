@@ -11,6 +11,9 @@ Two shapes of query, both over the audience's universe (the profiles of its work
 
 Values always travel as parameters; column names come from fixed tables below and attribute or
 event names are parameters too, checked against the cache's catalog first.
+
+The SQL is DuckDB's unless a `dialect` is given: wherever engines spell something differently the
+compiler asks its `app.builder.dialect.Dialect` (ClickHouse's is `app.builder.clickhouse.CLICKHOUSE`).
 """
 
 from __future__ import annotations
