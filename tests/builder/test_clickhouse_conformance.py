@@ -286,3 +286,18 @@ def test_text_values_reach_clickhouse_unchanged(clickhouse, text):
     sql, values = CLICKHOUSE.bind("SELECT ?, ?", [text, [text, "x"]])
     answer = clickhouse.session.query(sql, "JSONCompact", params=values).data()
     assert json.loads(answer)["data"] == [[text, [text, "x"]]]
+
+
+def test_a_document_that_cannot_be_counted_is_refused_before_any_query(clickhouse, cache):
+    load(cache, [(1, examples.profile(1, user_attributes={"tier": "gold"}))])
+    sent = []
+    run = chdb_query(clickhouse.session)
+    counts = ClickHouseCounts(lambda sql, values: sent.append(sql) or run(sql, values))
+    clickhouse.sync(cache)
+    document = examples.doc(examples.attr("a", "no_such_attribute", "equals", "x"))
+    with pytest.raises(CriteriaError, match="no_such_attribute"):
+        counts.count(document, scope=Scope(workspace_ids=(1,)), catalog=load_catalog(cache.cursor()), now=NOW)
+    assert sent == []
+    counted = counts.count(examples.doc(examples.attr("a", "tier", "equals", "GOLD")), scope=Scope(workspace_ids=(1,)),
+                           catalog=load_catalog(cache.cursor()), now=NOW)
+    assert (counted.count, counted.nodes) == (1, {"a": 1, "root": 1}) and len(sent) == 2
