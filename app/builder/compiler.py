@@ -11,6 +11,9 @@ Two shapes of query, both over the audience's universe (the profiles of its work
 
 Values always travel as parameters; column names come from fixed tables below and attribute or
 event names are parameters too, checked against the cache's catalog first.
+
+The SQL is DuckDB's unless a `dialect` is given: wherever engines spell something differently the
+compiler asks its `app.builder.dialect.Dialect` (ClickHouse's is `app.builder.clickhouse.CLICKHOUSE`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Callable, Mapping
 from app.builder import criteria_types
 from app.builder.calculated import ZERO_WHEN_NO_EVENTS, CalculatedAttribute
 from app.builder.catalog import Catalog
+from app.builder.dialect import DUCKDB, Dialect
 from app.builder.document import CriteriaError, Problem, check, quoted, walk
 from app.builder.wording import operator_words
 
@@ -196,12 +200,13 @@ def compile_document(
     now: dt.datetime,
     tables: Tables = FULL,
     memberships: Callable[[int], Membership | None] | None = None,
+    dialect: Dialect = DUCKDB,
 ) -> Compiled:
     """The query returning one row: each node's own count, in `node_ids` order (the root's among them).
 
     Raises CriteriaError listing every problem, each naming its node, before any SQL runs.
     """
-    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: c.node(document["root"]))
+    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: c.node(document["root"]), dialect)
     order = [node_id for node_id, _, _ in compiler.node_ctes]
     counts = []
     for _, cte, negated in compiler.node_ctes:
@@ -223,9 +228,11 @@ def compile_count(
     now: dt.datetime,
     tables: Tables = FULL,
     memberships: Callable[[int], Membership | None] | None = None,
+    dialect: Dialect = DUCKDB,
 ) -> Compiled:
     """The query returning one row holding the audience's count (and no per-node counts)."""
-    members, params = members_query(document, scope=scope, catalog=catalog, now=now, tables=tables, memberships=memberships)
+    members, params = members_query(document, scope=scope, catalog=catalog, now=now, tables=tables, memberships=memberships,
+                                    dialect=dialect)
     return Compiled(f"SELECT count(*) FROM ({members})", params, [])
 
 
@@ -277,18 +284,20 @@ def compile_verdicts(
 
 
 def members_query(document: dict[str, Any], *, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables = FULL,
-                  memberships: Callable[[int], Membership | None] | None = None) -> tuple[str, list[Any]]:
+                  memberships: Callable[[int], Membership | None] | None = None,
+                  dialect: Dialect = DUCKDB) -> tuple[str, list[Any]]:
     """A query of the audience's member mpids, each once (for counts, downloads, forwarding, membership)."""
     holder: list[_Sql] = []
-    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: holder.append(c.members(document["root"])))
+    compiler = _checked(document, scope, catalog, now, tables, memberships, lambda c: holder.append(c.members(document["root"])),
+                        dialect)
     sql = compiler.with_clause() + "\n" + holder[0]
     return sql.text, sql.params
 
 
-def _checked(document, scope, catalog, now, tables, memberships, compile_with) -> "_Compiler":
+def _checked(document, scope, catalog, now, tables, memberships, compile_with, dialect: Dialect = DUCKDB) -> "_Compiler":
     """Check the document, compile it; CriteriaError with every problem before any SQL runs."""
     check(document)
-    compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships)
+    compiler = _Compiler(scope, catalog, _naive_utc(now), tables, memberships, dialect=dialect)
     compile_with(compiler)
     if compiler.problems:
         raise CriteriaError(compiler.problems)
@@ -303,7 +312,9 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
 
 class _Compiler:
     def __init__(self, scope: Scope, catalog: Catalog, now: dt.datetime, tables: Tables,
-                 memberships: Callable[[int], Membership | None] | None, prefix: str = "n"):
+                 memberships: Callable[[int], Membership | None] | None, prefix: str = "n",
+                 dialect: Dialect = DUCKDB):
+        self.d = dialect
         self.scope = scope
         self.catalog = catalog
         self.now = now
@@ -340,13 +351,12 @@ class _Compiler:
             return _Sql()
         # Materialised: a node's set is counted on its own and used by its group, computed once.
         # Not materialised: DuckDB may inline it and push filters into it.
-        return _p("WITH ") + _join([_p(f"{name} AS {'MATERIALIZED ' if materialized else ''}(") + body + ")"
+        return _p("WITH ") + _join([_p(self.d.cte(name, materialized)) + body + ")"
                                     for name, body, materialized in self.ctes], ",\n")
 
-    @staticmethod
-    def _nobody() -> _Set:
+    def _nobody(self) -> _Set:
         """A set of no one: an empty audience, or a node whose problem is already recorded."""
-        return _Set(_p("SELECT NULL::BIGINT AS mpid WHERE false"))
+        return _Set(_p(self.d.nobody()))
 
     @staticmethod
     def _present(base: _Sql, operator: str) -> _Set:
@@ -421,8 +431,8 @@ class _Compiler:
         kept = [c for c in children if not c.negated]
         ruled_out = [c for c in children if c.negated]
         if not kept:  # everyone but the users any child rules out
-            return _Set(_join([_select(c.sql) for c in ruled_out], " UNION "), negated=True,
-                        narrow=lambda cte: _join([_select(c.within(cte)) for c in ruled_out], " UNION "))
+            return _Set(_join([_select(c.sql) for c in ruled_out], self.d.union), negated=True,
+                        narrow=lambda cte: _join([_select(c.within(cte)) for c in ruled_out], self.d.union))
         # The first child drives; the others filter it (semi joins, which DuckDB runs faster than INTERSECT).
         candidates = _p("SELECT mpid FROM (") + kept[0].sql + ")"
         if len(kept) > 1:
@@ -431,7 +441,7 @@ class _Compiler:
             return _Set(candidates, narrow=lambda cte: self._all([_Set(kept[0].within(cte)), *kept[1:]]).sql)
         # The users to rule out are only looked for among the candidates the other children leave.
         pool = self._cte("candidates", candidates, materialized=False)
-        return _Set(_p(f"SELECT mpid FROM {pool} EXCEPT ") + _join([_select(c.within(pool)) for c in ruled_out], " EXCEPT "))
+        return _Set(_p(f"SELECT mpid FROM {pool}{self.d.except_}") + _join([_select(c.within(pool)) for c in ruled_out], self.d.except_))
 
     def _any(self, children: list[_Set]) -> _Set:
         kept = [c for c in children if not c.negated]
@@ -439,15 +449,15 @@ class _Compiler:
         if not ruled_out:
             if len(kept) == 1:
                 return kept[0]
-            return _Set(_join([_select(c.sql) for c in kept], " UNION "),
-                        narrow=lambda cte: _join([_select(c.within(cte)) for c in kept], " UNION "))
+            return _Set(_join([_select(c.sql) for c in kept], self.d.union),
+                        narrow=lambda cte: _join([_select(c.within(cte)) for c in kept], self.d.union))
 
         # any(A, not B, not C) = not (B and C and not A): the users every negated child rules out,
         # unless another child keeps them.
         def excluded(cte: str | None) -> _Sql:
-            sql = _join([_select(c.within(cte) if cte else c.sql) for c in ruled_out], " INTERSECT ")
+            sql = _join([_select(c.within(cte) if cte else c.sql) for c in ruled_out], self.d.intersect)
             if kept:
-                sql = _select(sql) + " EXCEPT " + _select(_join([_select(c.sql) for c in kept], " UNION "))
+                sql = _select(sql) + self.d.except_ + _select(_join([_select(c.sql) for c in kept], self.d.union))
             return sql
 
         return _Set(excluded(None), negated=True, narrow=excluded)
@@ -463,7 +473,7 @@ class _Compiler:
         return base + " AND " + test
 
     def _universe_minus(self, body: _Sql) -> _Sql:
-        return _p(f"SELECT mpid FROM {self.universe} EXCEPT ") + _select(body)
+        return _p(f"SELECT mpid FROM {self.universe}{self.d.except_}") + _select(body)
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -564,6 +574,12 @@ class _Compiler:
             return _Set(grouped(failing), negated=True, narrow=lambda cte: grouped(failing, cte))
         return _Set(grouped(test), narrow=lambda cte: grouped(test, cte))
 
+    def _map_value(self, column: str, key: str, wrap: Callable[[str], str] | None = None) -> _Sql:
+        """The value under `key` of the map `column` (NULL when absent), through `wrap` (a cast) if given."""
+        text = self.d.map_value(column)
+        value = _Sql(text, [key] * text.count("?"))
+        return _fill(wrap("{c}"), value) if wrap else value
+
     def _event_number(self, node: dict, stored_type: str, name: str | None, attribute: str) -> _Sql | None:
         if attribute in _EVENT_COLUMNS:
             column, kind = _EVENT_COLUMNS[attribute]
@@ -578,7 +594,7 @@ class _Compiler:
         if kind != "number":
             self.problems.append(Problem(node["id"], "", f"event attribute {quoted(attribute)} holds {kind} values, not numbers"))
             return None
-        return _p("TRY_CAST(e.attributes[?] AS DOUBLE)", attribute)
+        return self._map_value("e.attributes", attribute, self.d.to_double)
 
     def _event_condition(self, node: dict, stored_type: str, name: str | None, condition: dict) -> _Sql | None:
         attribute = condition["attribute"]
@@ -591,12 +607,13 @@ class _Compiler:
             if kind is None:
                 self.problems.append(Problem(node["id"], "", f"the events have no attribute {quoted(attribute)}"))
                 return None
-            raw = _p("e.attributes[?]", attribute)
+            raw = self._map_value("e.attributes", attribute)
         typed = {kind: raw} if attribute in _EVENT_COLUMNS else {  # built-in columns have their own types
             "string": raw,
-            "number": _Sql(f"TRY_CAST({raw.text} AS DOUBLE)", raw.params),
-            "date": _Sql(f"TRY_CAST(TRY_CAST({raw.text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)", raw.params),
-            "boolean": _Sql(f"CASE lower({raw.text}) WHEN 'true' THEN true WHEN 'false' THEN false END", raw.params),
+            # Through `_fill`: a dialect may name the value more than once, each time with its parameters.
+            "number": _fill(self.d.to_double("{c}"), raw),
+            "date": _fill(self.d.to_utc_timestamp("{c}"), raw),
+            "boolean": _fill(self.d.to_boolean("{c}"), raw),
         }
         if operator in PRESENCE_OPS:
             return raw + (" IS NOT NULL" if operator == "exists" else " IS NULL")
@@ -621,6 +638,8 @@ class _Compiler:
         if operator not in OPERATORS_BY_TYPE[kind]:
             return self._problem(node, _operator_misfit(f"user attribute {quoted(attribute)}", kind, operator))
         column = {"string": "a.value", "number": "a.value_number", "date": "a.value_date", "boolean": "a.value_bool", "list": "a.value_list"}[kind]
+        if kind == "list" and not self.d.null_lists:  # a value that is no list has no list: no list test matches it
+            base = base + " AND a.json_kind = 'list'"
         return self._narrowed(base, self._value_test(node, _Sql(column), kind, operator, node.get("value")))
 
     def _calculated_attribute(self, node: dict, workspaces: tuple[int, ...]) -> _Sql | _Set:
@@ -674,19 +693,19 @@ class _Compiler:
                                               f"{calculation} needs {kind} values")
                 value = _Sql(f"e.{column}")
             elif kind == "number":
-                value = _p("TRY_CAST(e.attributes[?] AS DOUBLE)", attribute)
+                value = self._map_value("e.attributes", attribute, self.d.to_double)
             else:
-                value = _p("e.attributes[?]", attribute)
-        order = "struct_pack(t := e.ts, i := e.event_id)"  # ties in time: the earlier imported event first
+                value = self._map_value("e.attributes", attribute)
         template = {
             "count": "count(*)",
             "sum": "coalesce(sum({c}), 0)",
             "average": "avg({c})",
             "min": "min({c})",
             "max": "max({c})",
-            "first_value": f"arg_min({{c}}, {order}) FILTER (WHERE {{c}} IS NOT NULL)",
-            "last_value": f"arg_max({{c}}, {order}) FILTER (WHERE {{c}} IS NOT NULL)",
-            "unique_values": "list_sort(list(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL))",
+            # ties in time: the earlier imported event first
+            "first_value": self.d.first_value(),
+            "last_value": self.d.last_value(),
+            "unique_values": self.d.unique_values(),
             "first_time": "min(e.ts)",
             "last_time": "max(e.ts)",
         }
@@ -695,9 +714,11 @@ class _Compiler:
             # Count each value per user, then keep the most frequent (ties: the first alphabetically).
             tallies = (_p("SELECT e.mpid AS mpid, ") + value + " AS v, count(*) AS n FROM " + f"{self.t.events} e WHERE "
                        + matching + " AND " + value + " IS NOT NULL GROUP BY ALL")
-            return _p("SELECT mpid, arg_min(v, struct_pack(n := -n, v := v)) AS value FROM (") + tallies + ") GROUP BY mpid"
+            return _p(f"SELECT mpid, {self.d.most_frequent()} AS value FROM (") + tallies + ") GROUP BY mpid"
         expression = _fill(template[calculation], value or _Sql())
-        return _p("SELECT e.mpid AS mpid, ") + expression + f" AS value FROM {self.t.events} e WHERE " + matching + " GROUP BY e.mpid"
+        having = _fill(self.d.calculated_having(calculation), value or _Sql())
+        return (_p("SELECT e.mpid AS mpid, ") + expression + f" AS value FROM {self.t.events} e WHERE " + matching
+                + " GROUP BY e.mpid" + having)
 
     def _refuse(self, node: dict, message: str) -> None:
         self.problems.append(Problem(node["id"], "", message))
@@ -728,7 +749,7 @@ class _Compiler:
         return self._narrowed(base, self._value_test(node, _Sql(column), "string", operator, node.get("value")))
 
     def _version_test(self, node: dict, base: _Sql, column: str, operator: str, value: Any) -> _Sql | _Set:
-        as_version = "list_transform(string_split({}, '.'), lambda part: TRY_CAST(part AS INTEGER))"
+        as_version = self.d.version_parts("{}")
         values = value if operator == "between" else [value]
         if not isinstance(values, list) or not all(isinstance(v, str) and _is_version(v) for v in values):
             return self._problem(node, f"{quoted(value)} is not a version such as 17.4.1" if operator != "between"
@@ -802,14 +823,21 @@ class _Compiler:
         except ValueError as exc:
             return self._problem(node, f"window: {exc}")
         purchase_filter = self._event_filter("p")
+        grace_us = int(grace.total_seconds() * 1_000_000)
         # The period without purchase must have passed: a cart added an hour ago is not yet abandoned.
-        sql = (_p(f"SELECT DISTINCT a.mpid AS mpid FROM {self.t.events} a WHERE ") + self._event_filter("a")
-               + " AND a.event_type = 'commerce_event' AND a.product_action = 'add_to_cart' AND "
-               + window + _p(" AND a.ts <= ?", self.now - grace)
-               + f" AND NOT EXISTS (SELECT 1 FROM {self.t.events} p WHERE p.mpid = a.mpid AND " + purchase_filter
-               + _p(" AND p.event_type = 'commerce_event' AND p.product_action = 'purchase' AND p.ts > a.ts AND p.ts <= a.ts + to_microseconds(?))",
-                    int(grace.total_seconds() * 1_000_000)))
-        return sql
+        adds = (self._event_filter("a") + " AND a.event_type = 'commerce_event' AND a.product_action = 'add_to_cart' AND "
+                + window + _p(" AND a.ts <= ?", self.now - grace))
+        purchases = purchase_filter + " AND p.event_type = 'commerce_event' AND p.product_action = 'purchase'"
+        if self.d.correlated_subqueries:
+            return (_p(f"SELECT DISTINCT a.mpid AS mpid FROM {self.t.events} a WHERE ") + adds
+                    + f" AND NOT EXISTS (SELECT 1 FROM {self.t.events} p WHERE p.mpid = a.mpid AND " + purchases
+                    + _p(f" AND p.ts > a.ts AND p.ts <= {self.d.plus_microseconds('a.ts')})", grace_us))
+        # The same as an anti join: the adds to cart followed by a purchase in time, by user and moment.
+        followed = (_p(f"SELECT c.mpid, c.ts FROM (SELECT a.mpid AS mpid, a.ts AS ts FROM {self.t.events} a WHERE ") + adds
+                    + f") c INNER JOIN (SELECT p.mpid AS mpid, p.ts AS ts FROM {self.t.events} p WHERE " + purchases
+                    + _p(f") b ON b.mpid = c.mpid WHERE b.ts > c.ts AND b.ts <= {self.d.plus_microseconds('c.ts')}", grace_us))
+        return (_p(f"SELECT DISTINCT a.mpid AS mpid FROM {self.t.events} a WHERE ") + adds
+                + " AND (a.mpid, a.ts) NOT IN (" + followed + ")")
 
     def _criterion_audience_membership(self, node: dict) -> _Sql | _Set:
         if self.memberships is None:
@@ -825,13 +853,14 @@ class _Compiler:
         else:
             if any(child.get("type") == "audience_membership" for _, child in walk(target.document["root"])):
                 return self._problem(node, f"audience {quoted(target.name)} itself uses audience membership; choose an audience without membership criteria")
-            inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}")
+            inner = _Compiler(target.scope, self.catalog, self.now, self.t, None, prefix=f"{self.prefix}_m{len(self.ctes)}",
+                              dialect=self.d)
             members = inner.members(target.document["root"])
             for problem in inner.problems:
                 self.problems.append(Problem(node["id"], "", f"in audience {quoted(target.name)}: {problem}"))
             self.ctes.extend(inner.ctes)
         if node["member"]:  # the other audience may span other workspaces: keep this audience's own
-            return _p(f"SELECT mpid FROM {self.universe} INTERSECT ") + _select(members)
+            return _p(f"SELECT mpid FROM {self.universe}{self.d.intersect}") + _select(members)
         return _Set(members, negated=True)
 
     # -- value tests ------------------------------------------------------------------------------
@@ -842,17 +871,20 @@ class _Compiler:
             self.problems.append(Problem(node["id"], "", message))
             return None
 
+        d = self.d
+
         if kind == "string":
             if operator in {"in", "not_in"}:
                 if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                     return bad(_needs_values(operator))
                 negation = "" if operator == "in" else "NOT "
-                return _fill(negation + "list_contains(?, lower({c}))", column, [v.lower() for v in value])
+                return _fill(negation + d.list_contains("?", d.lower("{c}")), column, [v.lower() for v in value])
             if not isinstance(value, str):
                 return bad(_needs_text(operator))
+            lowered = d.lower("{c}")
             template = {
-                "contains": "contains(lower({c}), ?)", "not_contains": "NOT contains(lower({c}), ?)",
-                "equals": "lower({c}) = ?", "not_equals": "lower({c}) <> ?", "matches": "lower({c}) LIKE ? ESCAPE '\\'",
+                "contains": d.contains(lowered, "?"), "not_contains": "NOT " + d.contains(lowered, "?"),
+                "equals": f"{lowered} = ?", "not_equals": f"{lowered} <> ?", "matches": d.like(lowered, "?"),
             }[operator]
             operand = like_pattern(value.lower()) if operator == "matches" else value.lower()
             return _fill(template, column, operand)
@@ -878,23 +910,23 @@ class _Compiler:
                 values.append(high)
             return _fill(" AND ".join(tests), column, *values)
         if kind == "boolean":
-            return _fill("{c} IS TRUE" if operator == "is_true" else "{c} IS FALSE", column)
+            return _fill(d.is_true("{c}") if operator == "is_true" else d.is_false("{c}"), column)
         if kind == "list":
-            lowered = "list_transform({c}, lambda item: lower(item))"
+            lowered = d.list_lower("{c}")
             if operator in {"list_contains", "list_not_contains"}:
                 if not isinstance(value, str):
                     return bad(_needs_text(operator))
                 negation = "" if operator == "list_contains" else "NOT "
-                return _fill(f"{negation}list_contains({lowered}, ?)", column, value.lower())
+                return _fill(negation + d.list_contains(lowered, "?"), column, value.lower())
             if operator in {"list_contains_any", "list_contains_all"}:
                 if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                     return bad(_needs_values(operator))
-                function = "list_has_any" if operator == "list_contains_any" else "list_has_all"
-                return _fill(f"{function}({lowered}, ?)", column, [v.lower() for v in value])
+                function = d.list_has_any if operator == "list_contains_any" else d.list_has_all
+                return _fill(function(lowered, "?"), column, [v.lower() for v in value])
             if operator == "list_size":
                 if not _is_comparison(value):
                     return bad("“has a size of” needs a number of items to compare with, such as at least 3")
-                sql, _ = _comparison("len({c})", value, count=True, column=column)
+                sql, _ = _comparison(d.list_size("{c}"), value, count=True, column=column)
                 return sql
         return bad(_operator_misfit("the value", kind, operator))
 

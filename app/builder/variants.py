@@ -6,7 +6,8 @@ first. MD5 is the same on every machine and in every DuckDB and Python version, 
 stable across runs and machines; it never looks at other audiences or at who else is a member, so
 users do not move when unrelated audiences (or other members) change.
 
-`bucket_sql` is what the cache queries use; `bucket` is the same function in plain Python, used by
+`bucket_sql` is what the cache queries use (and, in ClickHouse's dialect, the server's: the same
+buckets on both engines); `bucket` is the same function in plain Python, used by
 tests as the independent reference and by anything that assigns a single user.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+
+from app.builder.dialect import DUCKDB, Dialect
 
 BUCKETS = 10_000
 #: Percentages are whole numbers, so each percent is exactly this many buckets.
@@ -27,9 +30,9 @@ def bucket(seed: str, mpid: int) -> int:
     return int.from_bytes(digest[8:], "little") % BUCKETS
 
 
-def bucket_sql(mpid_column: str) -> str:
-    """SQL for the bucket of `mpid_column`; the seed is its one `?` parameter."""
-    return f"CAST(md5_number_lower(? || ':' || CAST({mpid_column} AS VARCHAR)) % {BUCKETS} AS INTEGER)"
+def bucket_sql(mpid_column: str, dialect: Dialect = DUCKDB) -> str:
+    """SQL for the bucket of `mpid_column` in `dialect` (DuckDB's by default); the seed is its one `?` parameter."""
+    return dialect.seeded_bucket(mpid_column, BUCKETS)
 
 
 def bucket_ranges(percents: Sequence[int]) -> list[tuple[int, int]]:
@@ -53,7 +56,8 @@ def variation_of(seed: str, mpid: int, percents: Sequence[int]) -> int:
     raise AssertionError("bucket ranges cover 0..9999")  # pragma: no cover
 
 
-def in_variation_sql(mpid_column: str, seed: str, percents: Sequence[int], index: int) -> tuple[str, list[object]]:
+def in_variation_sql(mpid_column: str, seed: str, percents: Sequence[int], index: int,
+                     dialect: Dialect = DUCKDB) -> tuple[str, list[object]]:
     """A condition true for users in variation `index`, with its parameters."""
     start, end = bucket_ranges(percents)[index]
-    return f"{bucket_sql(mpid_column)} BETWEEN ? AND ?", [seed, start, end - 1]
+    return f"{bucket_sql(mpid_column, dialect)} BETWEEN ? AND ?", [seed, start, end - 1]
