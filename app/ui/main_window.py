@@ -5,8 +5,8 @@ tooltip and badge, asking to be shown, menus, layout memory and whether the wind
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (
 from app.ui.about import AboutDialog
 from app.ui.channels.tidying import ChannelTidying
 from app.ui.home import HomeConnection
+from app.ui.kit.icons import themed_icon
 from app.ui.kit.pane import Pane, PaneBus, WindowMenus
 from app.ui.automatic_forwarding import AutomaticForwarding
 from app.ui.fault_notifier import FaultNotifier
 from app.ui.membership_clock import MembershipClock
-from app.ui.panes import PANES
+from app.ui.panes import PANE_ICONS, PANES
 from app.ui.preferences import open_preferences
 from app.ui.status_bar import HomeStatusBar
 from app.ui.workers import Tasks
@@ -55,7 +56,7 @@ class MainWindow(QMainWindow):
         self.navigation.setFixedWidth(NAVIGATION_WIDTH)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
         # Small icons and no sideways scrolling: every title fits whole beside its icon.
-        self.navigation.setIconSize(QSize(16, 16))
+        self.navigation.setIconSize(QSize(18, 18))
         self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Take the style sheet's item padding before the items are laid out (else they keep their unpadded height).
         self.navigation.ensurePolished()
@@ -104,11 +105,23 @@ class MainWindow(QMainWindow):
 
     def _add_pane(self, pane: Pane) -> None:
         self.panes.addWidget(pane)
-        item = QListWidgetItem(pane.pane_icon(), pane.title)
+        item = QListWidgetItem(self._pane_icon(pane), pane.title)
         item.setToolTip(pane.tooltip)
         self.navigation.addItem(item)
         pane.badge_changed.connect(lambda badge, i=item, p=pane: self._show_badge(i, p, badge))
         pane.raise_requested.connect(lambda p=pane: self.navigation.setCurrentRow(self.panes.indexOf(p)))
+
+    def _pane_icon(self, pane: Pane) -> QIcon:
+        """The pane's navigation icon from the app's icon set, in the palette's colours (its own icon when unlisted)."""
+        name = PANE_ICONS.get(pane.key)
+        return themed_icon(name, self.palette()) if name else pane.pane_icon()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # A switch between light and dark: the icons are drawn again in the new palette's colours.
+        if event.type() == QEvent.Type.PaletteChange:
+            for row, pane in enumerate(self.pane_list):
+                self.navigation.item(row).setIcon(self._pane_icon(pane))
+        super().changeEvent(event)
 
     def _show_badge(self, item: QListWidgetItem, pane: Pane, badge: object) -> None:
         item.setText(f"{pane.title} ({badge})" if badge else pane.title)
@@ -156,6 +169,13 @@ class MainWindow(QMainWindow):
         self._on_pane_changed(self.navigation.currentRow())
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = self._action("&User Guide", "F1", "How to build, send and measure audiences: the guide",
+                                         self.show_guide)
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", "Ctrl+/", "Every key of the window, and what it does",
+                                             self.show_shortcuts)
+        help_menu.addAction(self.guide_action)
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addSeparator()
         about_action = QAction("&About Audience Studio…", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.setStatusTip("Versions, and where the home and the logs are")
@@ -221,6 +241,30 @@ class MainWindow(QMainWindow):
             dialog.finished.connect(lambda _result: setattr(self, "preferences_dialog", None))
 
         open_preferences(self.connection.open_home, self.tasks, self, opened)
+
+    def show_guide(self, page: str = "", section: str = "") -> None:
+        """The user guide's window (one, raised when open again), at `page` (a docs/ file name) when given."""
+        from app.ui.help.guide import UserGuide
+
+        if getattr(self, "guide", None) is None:
+            self.guide = UserGuide(self)
+            self.guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.guide.destroyed.connect(lambda: setattr(self, "guide", None))
+        if page:
+            self.guide.show_page(page, section)
+        self.guide.show()
+        self.guide.raise_()
+        self.guide.activateWindow()
+
+    def show_shortcuts(self) -> None:
+        """The keyboard-shortcut sheet, read from the window's actions now (so it lists what the keys do now)."""
+        from app.ui.help.shortcuts import ShortcutSheet
+
+        sheet = ShortcutSheet(self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcut_sheet = sheet
+        sheet.finished.connect(lambda _result: setattr(self, "shortcut_sheet", None))
+        sheet.open()
 
     def _on_about(self) -> None:
         dialog = AboutDialog(self.connection.home, self)
