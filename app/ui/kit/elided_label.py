@@ -1,0 +1,46 @@
+"""A one-line label that shows as much of its text as fits and ends it with "…", never cutting it silently.
+
+For text that must not widen its row (an audience's name in the editor's top row, a card's summary beside
+its title): the label asks for no width of its own, and `full_text` keeps what was set.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+
+class ElidedLabel(QLabel):
+    """setText keeps the whole text in `full_text` and shows what fits, "…" at the end when cut; with
+    `tooltip_when_cut`, the whole text is the tooltip while it is cut."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, tooltip_when_cut: bool = False) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self._tooltip_when_cut = tooltip_when_cut
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self.full_text = text
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        self._elide()  # a new font takes more or less room
+
+    def is_cut(self) -> bool:
+        return self.text() != self.full_text
+
+    def _elide(self) -> None:
+        room = max(self.contentsRect().width() - 2 * self.margin(), 0)
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, room)
+        if shown != self.text():
+            super().setText(shown)
+        if self._tooltip_when_cut:
+            self.setToolTip(self.full_text if self.is_cut() else "")
