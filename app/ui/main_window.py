@@ -6,15 +6,17 @@ tooltip and badge, asking to be shown, menus, layout memory and whether the wind
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -68,12 +70,29 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self._on_pane_changed)
         self.navigation.setCurrentRow(0)
 
+        # The shown pane's title above it: the top of the window's type hierarchy (pane title, then the panes'
+        # own section headers, then text), in the application's font so it follows a larger system font.
+        self.pane_title = QLabel()
+        self.pane_title.setObjectName("paneTitle")  # spacing in resources/styles/audience-studio.qss
+        self.pane_title.setAccessibleName("Pane title")
+        title_font = self.pane_title.font()
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.45)
+        title_font.setBold(True)
+        self.pane_title.setFont(title_font)
+        self.pane_title.setContentsMargins(16, 10, 16, 2)
+        self.pane_title.setText(self.pane_list[0].title if self.pane_list else "")
+        main = QVBoxLayout()
+        main.setContentsMargins(0, 0, 0, 0)
+        main.setSpacing(0)
+        main.addWidget(self.pane_title)
+        main.addWidget(self.panes, 1)
+
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.navigation)
-        layout.addWidget(self.panes, 1)
+        layout.addLayout(main, 1)
         self.setCentralWidget(central)
 
         self.status = HomeStatusBar(connection, tasks, bus=self.bus)
@@ -117,6 +136,11 @@ class MainWindow(QMainWindow):
         return themed_icon(name, self.palette()) if name else pane.pane_icon()
 
     def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "pane_title"):  # the title stays 1.45 times the window's text
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.45)
+            font.setBold(True)
+            self.pane_title.setFont(font)
         # A switch between light and dark: the icons are drawn again in the new palette's colours.
         if event.type() == QEvent.Type.PaletteChange:
             for row, pane in enumerate(self.pane_list):
@@ -138,6 +162,8 @@ class MainWindow(QMainWindow):
 
     def _on_pane_changed(self, row: int) -> None:
         self.panes.setCurrentIndex(row)
+        if hasattr(self, "pane_title") and 0 <= row < len(self.pane_list):
+            self.pane_title.setText(self.pane_list[row].title)
         for pane in self.pane_list:
             pane.set_current(pane is self.panes.currentWidget())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 
-from app.ui.help.guide import PAGES, UserGuide, docs_dir, guide_pages
+from app.ui.help.guide import PAGES, PICTURE_WIDTH, UserGuide, docs_dir, guide_pages
 from app.ui.help.shortcuts import BUILDER, ShortcutSheet, shortcuts_of
 from tests.ui.conftest import LOAD_TIMEOUT_MS
 
@@ -104,6 +104,8 @@ def test_the_guide_opens_on_f1_with_its_contents_and_renders_a_page_with_its_pic
     assert "The audience builder" in guide.browser.toPlainText()
     picture = guide.browser.document().resource(QTextDocument.ResourceType.ImageResource, QUrl("images/builder.png"))
     assert picture is not None and not picture.isNull()  # the screenshot beside the text, found in docs/images
+    assert picture.width() <= PICTURE_WIDTH  # a 1280-px screenshot, scaled down: the page never scrolls sideways
+    assert guide.browser.horizontalScrollBar().maximum() == 0
 
     window.guide_action.trigger()
     assert window.guide is guide  # one guide window, raised again

@@ -82,3 +82,44 @@ def test_the_palettes_entries_show_their_icons_and_follow_the_palette(qtbot):
     palette.setPalette(palette_with_text(LIGHT_TEXT))
 
     assert close(ink(cart.icon()), LIGHT_TEXT)
+
+
+def test_a_long_name_is_cut_with_an_ellipsis_and_whole_in_its_tooltip(qtbot):
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from app.ui.kit.elided_label import ElidedLabel
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    label = ElidedLabel("Users who added to cart in the last 7 days and bought nothing since", tooltip_when_cut=True)
+    QHBoxLayout(holder).addWidget(label)
+    holder.resize(2000, 40)
+    holder.show()
+    qtbot.waitExposed(holder)
+    assert label.text() == label.full_text and label.toolTip() == ""
+    assert label.minimumSizeHint().width() < label.sizeHint().width()
+
+    holder.resize(140, 40)
+    qtbot.waitUntil(lambda: label.width() < 140)
+
+    assert label.text().endswith("…") and label.full_text.startswith(label.text()[:-1])
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+    assert label.toolTip() == label.full_text
+
+
+def test_the_shown_panes_title_heads_it_larger_than_its_text_and_follows_a_larger_font(qtbot, open_window,
+                                                                                        retail_home):
+    from PySide6.QtGui import QFont
+
+    window = open_window(retail_home)
+    assert window.pane_title.text() == window.pane_list[0].title
+    window.navigation.setCurrentRow(2)
+    assert window.pane_title.text() == window.pane_list[2].title
+    body = window.font().pointSizeF()
+    assert window.pane_title.font().bold() and window.pane_title.font().pointSizeF() >= 1.4 * body
+
+    larger = QFont(window.font())
+    larger.setPointSizeF(body * 1.5)
+    window.setFont(larger)
+
+    assert window.pane_title.font().pointSizeF() >= 1.4 * larger.pointSizeF()

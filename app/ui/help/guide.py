@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Qt
-from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtCore import QByteArray, QUrl, Qt
+from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
@@ -70,6 +70,25 @@ def guide_pages(folder: Path | None = None) -> list[Page]:
     return [read_page(folder / name) for name in PAGES if (folder / name).is_file()]
 
 
+#: Pictures wider than this are shown scaled down to it, so a screenshot never needs sideways scrolling.
+PICTURE_WIDTH = 720
+
+
+class _GuideBrowser(QTextBrowser):
+    """A text browser that shows the pages' pictures (screenshots of 1280 px) at most PICTURE_WIDTH wide."""
+
+    def loadResource(self, kind: int, url: QUrl):  # noqa: N802 (Qt's name)
+        loaded = super().loadResource(kind, url)
+        if kind == QTextDocument.ResourceType.ImageResource and isinstance(loaded, (bytes, QByteArray)):
+            image = QImage.fromData(loaded)
+            if not image.isNull() and image.width() > PICTURE_WIDTH:
+                return image.scaledToWidth(PICTURE_WIDTH, Qt.TransformationMode.SmoothTransformation)
+        if kind == QTextDocument.ResourceType.ImageResource and isinstance(loaded, QImage) \
+                and loaded.width() > PICTURE_WIDTH:
+            return loaded.scaledToWidth(PICTURE_WIDTH, Qt.TransformationMode.SmoothTransformation)
+        return loaded
+
+
 class UserGuide(QWidget):
     """A window with the contents on the left and the chosen page on the right."""
 
@@ -92,7 +111,7 @@ class UserGuide(QWidget):
                 child.setToolTip(0, section)
         self.contents.currentItemChanged.connect(self._on_item)
 
-        self.browser = QTextBrowser()
+        self.browser = _GuideBrowser()
         self.browser.setAccessibleName("Guide page")
         # Links are followed here: another page of the guide opens in the window, the web in the browser.
         self.browser.setOpenLinks(False)
@@ -103,7 +122,7 @@ class UserGuide(QWidget):
         splitter.addWidget(self.contents)
         splitter.addWidget(self.browser)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 760])
+        splitter.setSizes([300, 740])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         #: says why the guide is empty (its pages are missing beside the app)
@@ -114,7 +133,7 @@ class UserGuide(QWidget):
         self.missing.setVisible(not self.pages)
         layout.addWidget(self.missing)
         layout.addWidget(splitter, 1)
-        self.resize(1040, 700)
+        self.resize(1080, 700)
         if self.pages:
             self.contents.setCurrentItem(self.contents.topLevelItem(0))
 

@@ -1,12 +1,13 @@
 """A one-line label that shows as much of its text as fits and ends it with "…", never cutting it silently.
 
 For text that must not widen its row (an audience's name in the editor's top row, a card's summary beside
-its title): the label asks for no width of its own, and `full_text` keeps what was set.
+its title): the label would like its whole text's width but takes less when the row has no more (its minimum
+is the ellipsis), and `full_text` keeps what was set.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
@@ -18,13 +19,24 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self.full_text = ""
         self._tooltip_when_cut = tooltip_when_cut
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         self.full_text = text
         self._elide()
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()  # of the text shown: the height, and the frame's and margins' room
+        extra = hint.width() - self.fontMetrics().horizontalAdvance(self.text())
+        return QSize(self.fontMetrics().horizontalAdvance(self.full_text) + extra, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        extra = hint.width() - self.fontMetrics().horizontalAdvance(self.text())
+        return QSize(self.fontMetrics().horizontalAdvance("…") + extra, hint.height())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -32,7 +44,9 @@ class ElidedLabel(QLabel):
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        self._elide()  # a new font takes more or less room
+        if event.type() == QEvent.Type.FontChange:  # a new font takes more or less room
+            self._elide()
+            self.updateGeometry()
 
     def is_cut(self) -> bool:
         return self.text() != self.full_text
