@@ -1,5 +1,5 @@
 """Take the README's screenshots from the real app, with its style sheet and icons, in a 1280x800 window (a laptop):
-the audiences page, the builder with its live estimate, (for docs/membership.md) the live audiences list and an
+the audiences page, the builder with its live estimate and (for docs/marketplace.md) its Segment tab, (for docs/membership.md) the live audiences list and an
 audience's size over time, and (for README's Help section) the user guide and the keyboard-shortcut sheet.
 
     .venv/bin/audience-studio --home /tmp/shots demo --profiles 20000
@@ -179,6 +179,13 @@ def main() -> int:
     editor.canvas.focus_node("likes")
     app.processEvents()
     window.grab().save(str(args.out / f"builder{suffix}.png"))
+
+    # docs/marketplace.md: the same audience's Segment tab (expiration, visibility, CPM price, category).
+    editor.content.tabs.setCurrentWidget(editor.content.segment)
+    wait(app, lambda: editor.content.segment.is_loaded() and not tasks.is_busy())
+    window.grab().save(str(args.out / f"segment{suffix}.png"))
+    editor.content.tabs.setCurrentIndex(0)
+    app.processEvents()
 
     # Help: the guide at the builder's page, and the shortcut sheet with the builder's keys (an audience is open).
     window.show_guide("builder.md")
