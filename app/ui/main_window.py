@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
 
         help_menu = self.menuBar().addMenu("&Help")
         self.guide_action = self._action("&User Guide", "F1", "How to build, send and measure audiences: the guide",
-                                         self.show_guide)
+                                         lambda: self.show_guide())  # not triggered's `checked` as the page
         self.shortcuts_action = self._action("&Keyboard Shortcuts", "Ctrl+/", "Every key of the window, and what it does",
                                              self.show_shortcuts)
         help_menu.addAction(self.guide_action)
