@@ -1,5 +1,6 @@
-"""Take the README's screenshots from the real app: the audiences page, the builder with its live estimate, and
-(for docs/membership.md) the live audiences list and an audience's size over time at 1280x800.
+"""Take the README's screenshots from the real app, with its style sheet and icons, in a 1280x800 window (a laptop):
+the audiences page, the builder with its live estimate and (for docs/marketplace.md) its Segment tab, (for docs/membership.md) the live audiences list and an
+audience's size over time, and (for README's Help section) the user guide and the keyboard-shortcut sheet.
 
     .venv/bin/audience-studio --home /tmp/shots demo --profiles 20000
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py --home /tmp/shots [--dark] [--out docs/images]
@@ -31,7 +32,7 @@ BUILDER_AUDIENCE = "Engaged campers in the US"
 #: e.g. `audience-studio audiences refresh-membership --now ...` for a few past days).
 HISTORY_AUDIENCE = "Cart abandoners, last 7 days"
 LAPTOP = (1280, 800)
-SIZE = (1480, 900)
+SIZE = LAPTOP
 
 
 def camping_criteria() -> dict:
@@ -113,6 +114,9 @@ def main() -> int:
     app.setStyle("Fusion")
     if args.dark:
         app.setPalette(dark_palette())
+    from app.ui import resources
+
+    resources.apply(app)  # the app's icon and style sheet, as `audience-studio` starts with them
 
     from app.ui.home import HomeConnection
     from app.ui.main_window import MainWindow
@@ -148,9 +152,14 @@ def main() -> int:
         editor = page.editors.open_audience(history.id)
         wait(app, lambda: editor.is_loaded() and editor.content.history_chart.history is not None
              and editor.estimate.shown is not None and editor.estimate.shown.exact and not editor.live.is_busy())
-        editor.content.history_chart.hover_at(editor.content.history_chart._x[-8])
-        app.processEvents()
-        window.grab().save(str(args.out / f"size-over-time{suffix}.png"))
+        chart = editor.content.history_chart
+        if len(chart.rows) >= 8:
+            chart.hover_at(chart._x[-8])
+            app.processEvents()
+            window.grab().save(str(args.out / f"size-over-time{suffix}.png"))
+        else:
+            print(f"size-over-time{suffix}.png not taken: “{HISTORY_AUDIENCE}” has {len(chart.rows)} days of history "
+                  "(activate it and refresh its membership for past days first)")
         editor.ask = lambda _editor: "discard"
         page.editors.close_current()
     window.resize(*SIZE)
@@ -170,6 +179,25 @@ def main() -> int:
     editor.canvas.focus_node("likes")
     app.processEvents()
     window.grab().save(str(args.out / f"builder{suffix}.png"))
+
+    # docs/marketplace.md: the same audience's Segment tab (expiration, visibility, CPM price, category).
+    editor.content.tabs.setCurrentWidget(editor.content.segment)
+    wait(app, lambda: editor.content.segment.is_loaded() and not tasks.is_busy())
+    window.grab().save(str(args.out / f"segment{suffix}.png"))
+    editor.content.tabs.setCurrentIndex(0)
+    app.processEvents()
+
+    # Help: the guide at the builder's page, and the shortcut sheet with the builder's keys (an audience is open).
+    window.show_guide("builder.md")
+    app.processEvents()
+    window.guide.resize(1080, 700)
+    app.processEvents()
+    window.guide.grab().save(str(args.out / f"user-guide{suffix}.png"))
+    window.guide.close()
+    window.show_shortcuts()
+    app.processEvents()
+    window.shortcut_sheet.grab().save(str(args.out / f"keyboard-shortcuts{suffix}.png"))
+    window.shortcut_sheet.close()
 
     editor.ask = lambda _editor: "discard"
     window.close()

@@ -5,27 +5,30 @@ tooltip and badge, asking to be shown, menus, layout memory and whether the wind
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from app.ui.about import AboutDialog
 from app.ui.channels.tidying import ChannelTidying
 from app.ui.home import HomeConnection
+from app.ui.kit.icons import themed_icon
 from app.ui.kit.pane import Pane, PaneBus, WindowMenus
 from app.ui.automatic_forwarding import AutomaticForwarding
 from app.ui.fault_notifier import FaultNotifier
 from app.ui.membership_clock import MembershipClock
-from app.ui.panes import PANES
+from app.ui.panes import PANE_ICONS, PANES
 from app.ui.preferences import open_preferences
 from app.ui.status_bar import HomeStatusBar
 from app.ui.workers import Tasks
@@ -55,7 +58,7 @@ class MainWindow(QMainWindow):
         self.navigation.setFixedWidth(NAVIGATION_WIDTH)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
         # Small icons and no sideways scrolling: every title fits whole beside its icon.
-        self.navigation.setIconSize(QSize(16, 16))
+        self.navigation.setIconSize(QSize(18, 18))
         self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Take the style sheet's item padding before the items are laid out (else they keep their unpadded height).
         self.navigation.ensurePolished()
@@ -67,12 +70,29 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self._on_pane_changed)
         self.navigation.setCurrentRow(0)
 
+        # The shown pane's title above it: the top of the window's type hierarchy (pane title, then the panes'
+        # own section headers, then text), in the application's font so it follows a larger system font.
+        self.pane_title = QLabel()
+        self.pane_title.setObjectName("paneTitle")  # spacing in resources/styles/audience-studio.qss
+        self.pane_title.setAccessibleName("Pane title")
+        title_font = self.pane_title.font()
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.45)
+        title_font.setBold(True)
+        self.pane_title.setFont(title_font)
+        self.pane_title.setContentsMargins(16, 10, 16, 2)
+        self.pane_title.setText(self.pane_list[0].title if self.pane_list else "")
+        main = QVBoxLayout()
+        main.setContentsMargins(0, 0, 0, 0)
+        main.setSpacing(0)
+        main.addWidget(self.pane_title)
+        main.addWidget(self.panes, 1)
+
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.navigation)
-        layout.addWidget(self.panes, 1)
+        layout.addLayout(main, 1)
         self.setCentralWidget(central)
 
         self.status = HomeStatusBar(connection, tasks, bus=self.bus)
@@ -104,11 +124,28 @@ class MainWindow(QMainWindow):
 
     def _add_pane(self, pane: Pane) -> None:
         self.panes.addWidget(pane)
-        item = QListWidgetItem(pane.pane_icon(), pane.title)
+        item = QListWidgetItem(self._pane_icon(pane), pane.title)
         item.setToolTip(pane.tooltip)
         self.navigation.addItem(item)
         pane.badge_changed.connect(lambda badge, i=item, p=pane: self._show_badge(i, p, badge))
         pane.raise_requested.connect(lambda p=pane: self.navigation.setCurrentRow(self.panes.indexOf(p)))
+
+    def _pane_icon(self, pane: Pane) -> QIcon:
+        """The pane's navigation icon from the app's icon set, in the palette's colours (its own icon when unlisted)."""
+        name = PANE_ICONS.get(pane.key)
+        return themed_icon(name, self.palette()) if name else pane.pane_icon()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "pane_title"):  # the title stays 1.45 times the window's text
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.45)
+            font.setBold(True)
+            self.pane_title.setFont(font)
+        # A switch between light and dark: the icons are drawn again in the new palette's colours.
+        if event.type() == QEvent.Type.PaletteChange:
+            for row, pane in enumerate(self.pane_list):
+                self.navigation.item(row).setIcon(self._pane_icon(pane))
+        super().changeEvent(event)
 
     def _show_badge(self, item: QListWidgetItem, pane: Pane, badge: object) -> None:
         item.setText(f"{pane.title} ({badge})" if badge else pane.title)
@@ -125,6 +162,8 @@ class MainWindow(QMainWindow):
 
     def _on_pane_changed(self, row: int) -> None:
         self.panes.setCurrentIndex(row)
+        if hasattr(self, "pane_title") and 0 <= row < len(self.pane_list):
+            self.pane_title.setText(self.pane_list[row].title)
         for pane in self.pane_list:
             pane.set_current(pane is self.panes.currentWidget())
 
@@ -161,6 +200,13 @@ class MainWindow(QMainWindow):
         self._on_pane_changed(self.navigation.currentRow())
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = self._action("&User Guide", "F1", "How to build, send and measure audiences: the guide",
+                                         lambda: self.show_guide())  # not triggered's `checked` as the page
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", "Ctrl+/", "Every key of the window, and what it does",
+                                             self.show_shortcuts)
+        help_menu.addAction(self.guide_action)
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addSeparator()
         about_action = QAction("&About Audience Studio…", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)
         about_action.setStatusTip("Versions, and where the home and the logs are")
@@ -226,6 +272,30 @@ class MainWindow(QMainWindow):
             dialog.finished.connect(lambda _result: setattr(self, "preferences_dialog", None))
 
         open_preferences(self.connection.open_home, self.tasks, self, opened)
+
+    def show_guide(self, page: str = "", section: str = "") -> None:
+        """The user guide's window (one, raised when open again), at `page` (a docs/ file name) when given."""
+        from app.ui.help.guide import UserGuide
+
+        if getattr(self, "guide", None) is None:
+            self.guide = UserGuide(self)
+            self.guide.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.guide.destroyed.connect(lambda: setattr(self, "guide", None))
+        if page:
+            self.guide.show_page(page, section)
+        self.guide.show()
+        self.guide.raise_()
+        self.guide.activateWindow()
+
+    def show_shortcuts(self) -> None:
+        """The keyboard-shortcut sheet, read from the window's actions now (so it lists what the keys do now)."""
+        from app.ui.help.shortcuts import ShortcutSheet
+
+        sheet = ShortcutSheet(self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcut_sheet = sheet
+        sheet.finished.connect(lambda _result: setattr(self, "shortcut_sheet", None))
+        sheet.open()
 
     def _on_about(self) -> None:
         dialog = AboutDialog(self.connection.home, self)

@@ -233,3 +233,46 @@ def test_the_actions_menu_at_the_screens_edge_opens_under_its_button(qtbot, open
         assert pane.menu.geometry().top() == bottom_left.y()
     finally:
         pane.menu.close()
+
+
+def test_the_editor_with_a_cart_abandonment_card_and_the_multi_workspace_details_fit_a_laptop(
+        qtbot, open_window, demo_home, scale):
+    # Issue 23: the cart-abandonment card was wider than the canvas (its header "consented t…" cut and the canvas
+    # scrolling sideways), the details of a multi-workspace audience were cut, and with the editor open the window's
+    # minimum height was taller than an 800-px screen (the status bar cut off).
+    from PySide6.QtWidgets import QScrollArea
+
+    from app.ui.editor.canvas import CriteriaCanvas, CriterionCard
+    from app.ui.editor.details import DetailsPanel
+
+    with OpenHome.open(demo_home, user="maria") as home:
+        multi = next(a for a in home.audiences.list() if a.scope == "multi")
+    window = open_window(demo_home)
+    window.resize(*SIZE)
+    page = window.pane("audiences")
+    editor = page.editors.open_audience(multi.id)
+    editor.ask = lambda _editor: "discard"
+    qtbot.waitUntil(editor.is_loaded, timeout=TIMEOUT_MS)
+    canvas = editor.findChild(CriteriaCanvas)
+    canvas.add_requested.emit("cart_abandonment", "root", 0)
+    def cart_card_built() -> bool:  # its fields are built on a later turn of the event loop
+        return any(card.node.get("type") == "cart_abandonment" and card._editor is not None
+                   for card in editor.findChildren(CriterionCard))
+
+    qtbot.waitUntil(cart_card_built, timeout=TIMEOUT_MS)
+    settle(qtbot, window)
+
+    assert window.minimumSizeHint().height() <= SIZE[1] and window.minimumHeight() <= SIZE[1]
+    assert window.minimumSizeHint().width() <= SIZE[0], "wider than a laptop"
+    assert window.height() <= SIZE[1] and window.statusBar().geometry().bottom() < window.height()
+    if scale == 1.0:  # text 1.5 times as large may scroll the canvas sideways; its cards' text stays whole
+        assert canvas.horizontalScrollBar().maximum() == 0, "the canvas scrolls sideways"
+    details = editor.findChild(DetailsPanel)
+    assert len(details.input_checks) > 1
+    scroll = next(w for w in editor.findChildren(QScrollArea) if w.widget() and w.widget().isAncestorOf(details))
+    assert scroll.horizontalScrollBar().maximum() == 0
+    problems = problems_of(window)
+    # Inside scroll areas the detector looks at nothing: the canvas and the details are looked at on their own.
+    problems += [f"canvas: {p}" for p in problems_of(canvas.widget()) if "outside" not in p]
+    problems += [f"details: {p}" for p in problems_of(details)]
+    assert not problems, "\n".join(problems)

@@ -26,12 +26,12 @@ from PySide6.QtGui import QAction, QColor, QDrag, QKeyEvent, QKeySequence, QPain
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QScrollArea,
-    QSizePolicy,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -43,6 +43,7 @@ from app.ui.editor.editors import CriterionEditor, editor_for
 from app.ui.editor.mime import dragged_criterion, dragged_node, node_mime
 from app.ui.editor.services import EditorServices
 from app.ui.insights.verdicts import FAIL, FAIL_WORDS, MATCH, MATCH_WORDS
+from app.ui.kit.elided_label import ElidedLabel
 from app.ui.shades import mix
 from app.ui.turns import on_next_turn
 
@@ -298,9 +299,10 @@ class CriterionCard(NodeFrame):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.summary = QLabel()
+        # Cut with "…" when the card is narrow (the whole sentence is the tooltip): cut silently, the cart-abandonment
+        # card read "added to cart in the last 7 days, no purchase within 24 hour" as if that were all it said.
+        self.summary = ElidedLabel()
         self.summary.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.count = self._count_label()
         self.exclude = self._exclude_button()
         header = QHBoxLayout()
@@ -334,6 +336,10 @@ class CriterionCard(NodeFrame):
         if self._editor is not None:
             return
         self._editor = editor_for(self.node, self.canvas.services)
+        # A row too wide for the canvas puts its fields under their label rather than widening the card: the
+        # cart-abandonment card ("No purchase within [24] [hours] after it") made the canvas scroll sideways
+        # and cut its header on a laptop.
+        self._editor.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._editor.edited.connect(lambda changes, merge: self.canvas.node_edited.emit(self.node_id, changes, merge))
         self._layout.insertWidget(1, self._editor)
         self.order_tabs()

@@ -52,9 +52,18 @@ class DetailsPanel(QWidget):
         inputs_layout.setSpacing(2)
         self.input_checks: dict[int, QCheckBox] = {}
         for workspace in workspaces:
+            if len(workspaces) > 1 and workspace.inputs:
+                # The workspace's name above its inputs, not after each one: "iOS (platform) · Harbor & Pine US"
+                # was wider than the panel and cut off at its right edge.
+                heading = QLabel(literal(workspace.name))
+                heading.setAccessibleName(f"Inputs of {workspace.name}")
+                heading.setWordWrap(True)
+                heading.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+                inputs_layout.addWidget(heading)
             for item in workspace.inputs:
-                where = f" · {workspace.name}" if len(workspaces) > 1 else ""
-                check = QCheckBox(literal(f"{item.name} ({item.kind}){where}"))
+                check = QCheckBox(literal(f"{item.name} ({item.kind})"))
+                check.setAccessibleName(f"{item.name} ({item.kind})"
+                                        + (f" of {workspace.name}" if len(workspaces) > 1 else ""))
                 check.setToolTip("Only events from the chosen platforms and feeds count; none chosen means all of them")
                 check.toggled.connect(self._on_inputs)
                 inputs_layout.addWidget(check)
@@ -96,6 +105,8 @@ class DetailsPanel(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # A narrow panel (a large font, a long workspace name) puts a field under its label instead of cutting it.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         form.addRow("Name", self.name)
         form.addRow("External name", self.external_name)

@@ -31,6 +31,7 @@ from app.ui.editor.fields import (
     whole_number,
 )
 from app.ui.editor.services import EditorServices
+from app.ui.kit.menu_button import MenuToolButton
 
 TYPE_WORDS = {"string": "text", "number": "number", "date": "date", "boolean": "yes/no", "list": "list"}
 
@@ -305,8 +306,7 @@ class UserAttributeEditor(CriterionEditor):
         self.workspace = self.workspace_field()
         self.attribute = ChoiceField(editable=True, accessible_name="Attribute",
                                      tooltip="A user attribute of the audience's workspaces")
-        self.type_button = QToolButton(autoRaise=True)
-        self.type_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.type_button = MenuToolButton()
         self.type_button.setAccessibleName("Attribute type")
         self.type_button.setToolTip("The type detected in the data. Choose another to treat the attribute's "
                                     "values differently in this workspace.")

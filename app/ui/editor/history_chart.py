@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.ui.home import HomeConnection
+from app.ui.kit.menu_button import MenuToolButton
 from app.ui.kit.newest import NewestWins
 from app.ui.workers import Tasks, failure_message
 
@@ -92,10 +92,9 @@ class HistoryChart(QWidget):
         for text, days in RANGES:
             self.range.addItem(text, days)
         self.range.currentIndexChanged.connect(lambda _i: self._draw())
-        self.export_button = QToolButton(text="Export", autoRaise=True)
+        self.export_button = MenuToolButton("Export")
         self.export_button.setAccessibleName("Export the size history")
         self.export_button.setToolTip("Save the chart as a picture (PNG) or its days as CSV")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         menu.addAction("Picture (PNG)…", lambda: self.export_png())
         menu.addAction("Data (CSV)…", lambda: self.export_csv())

@@ -7,7 +7,7 @@ canvas and side column are remembered for the next editor and the next start.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QIcon, QPalette, QUndoStack
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,6 +28,7 @@ from app.engines.editing_session import EditorContext
 from app.ui.editor.ab_test import ABTestTab
 from app.ui.editor.canvas import CriteriaCanvas
 from app.ui.editor.details import DetailsPanel
+from app.ui.kit.elided_label import ElidedLabel
 from app.ui.editor.estimate_panel import EstimatePanel
 from app.ui.editor.history_chart import HistoryChart
 from app.ui.editor.palette import CriteriaPalette
@@ -118,6 +119,10 @@ class EditorLayout(QWidget):
         estimate_box.addWidget(rule())
         side_layout.addLayout(estimate_box)
         side_layout.addWidget(details_scroll, 1)
+        # The whole column scrolls too, but only when the window is shorter than the estimate and the chart need
+        # (a laptop at 150 %): else the window's minimum height grew past an 800-px screen once the editor was
+        # open and the status bar was cut off. The bar comes with the window's height, never with an edit.
+        side_scroll = _ColumnScroll(side)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
@@ -129,7 +134,7 @@ class EditorLayout(QWidget):
         self.canvas_layout.setSpacing(0)
         self.canvas_layout.addWidget(self.canvas, 1)
         splitter.addWidget(self.canvas_column)
-        splitter.addWidget(side)
+        splitter.addWidget(side_scroll)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
@@ -144,7 +149,9 @@ class EditorLayout(QWidget):
         return splitter
 
     def _top_row(self) -> QHBoxLayout:
-        self.title = QLabel()
+        # A long name is cut with "…" (whole in its tooltip) rather than widening the window past a laptop's screen.
+        self.title = ElidedLabel(tooltip_when_cut=True)
+        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("M" * 8))
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
@@ -226,3 +233,18 @@ def rule() -> QFrame:
     line.setFrameShadow(QFrame.Shadow.Plain)
     line.setForegroundRole(QPalette.ColorRole.Mid)
     return line
+
+
+class _ColumnScroll(QScrollArea):
+    """A column that scrolls up and down only: never narrower than its contents, as short as the window needs."""
+
+    def __init__(self, column: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(column)
+
+    def minimumSizeHint(self) -> QSize:
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(self.widget().minimumSizeHint().width() + bar, 120)

@@ -5,23 +5,55 @@ Its sections and entries are those declared in app/builder/criteria_types.py.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from app.builder import criteria_types
 from app.ui.editor.mime import CRITERION_MIME, criterion_mime
+from app.ui.kit.icons import themed_icon
 
 #: The palette key of an entry (None on section headings).
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 #: What the search box matches: label, section and description.
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
 
+#: Each entry's icon (Material Design Icons names, app/ui/kit/icons.py), by palette key.
+ENTRY_ICONS: dict[str, str] = {
+    "custom_event": "gesture-tap", "session_start": "play-circle-outline", "screen_view": "cellphone-screenshot",
+    "install": "download", "upgrade": "update", "uninstall": "delete-outline", "crash_report": "bug-outline",
+    "session_end": "stop-circle-outline", "application_state_transition": "swap-horizontal",
+    "push_registration": "bell-plus-outline", "push_message": "bell-ring-outline",
+    "user_attribute_change": "account-edit-outline", "user_identity_change": "card-account-details-outline",
+    "opt_out": "cancel",
+    "add_to_cart": "cart-plus", "purchase": "shopping-outline", "purchase_revenue": "cash", "view_detail": "eye-outline",
+    "checkout": "cart-check", "commerce_event": "storefront-outline", "cart_abandonment": "cart-remove",
+    "user_attribute": "account-outline", "calculated_attribute": "calculator-variant-outline",
+    "first_seen": "account-clock-outline",
+    "device": "cellphone", "location": "map-marker-outline", "location_near": "map-marker-radius-outline",
+    "identity": "card-account-details-outline", "consent_gdpr": "shield-check-outline",
+    "consent_ccpa": "shield-account-outline",
+    "attribution_event": "bullhorn-outline", "install_attribution": "download-network-outline",
+    "uninstall_attribution": "download-off-outline",
+    "audience_membership": "account-group-outline", "group": "code-parentheses",
+}
+#: The icon of an entry not in ENTRY_ICONS (a type added later): its section's.
+SECTION_ICONS: dict[str, str] = {
+    "Events": "flash-outline", "Ecommerce": "storefront-outline", "Users": "account-outline",
+    "Devices & location": "cellphone", "Identities & consent": "shield-check-outline",
+    "Attribution": "bullhorn-outline", "Audiences": "account-group-outline", "Structure": "code-parentheses",
+}
+
+
+def entry_icon_name(key: str, section: str) -> str:
+    """The icon name of the palette entry `key` of `section`."""
+    return ENTRY_ICONS.get(key) or SECTION_ICONS.get(section, "flash-outline")
+
 
 class PaletteModel(QStandardItemModel):
     """Sections with their criteria types; entries drag as CRITERION_MIME."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, palette: QPalette | None = None) -> None:
         super().__init__(parent)
         for section, entries in criteria_types.sections():
             heading = QStandardItem(section)
@@ -36,9 +68,18 @@ class PaletteModel(QStandardItemModel):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setToolTip(f"{entry.tooltip}.\nDrag onto the canvas, or press Enter to add it to the selected group.")
                 item.setData(entry.key, KEY_ROLE)
+                item.setIcon(themed_icon(entry_icon_name(entry.key, section), palette))
                 item.setData(f"{entry.label} {section} {entry.tooltip}", SEARCH_ROLE)
                 heading.appendRow(item)
             self.appendRow(heading)
+
+    def retheme(self, palette: QPalette) -> None:
+        """Draw the entries' icons again in `palette`'s colours (after a switch between light and dark)."""
+        for row in range(self.rowCount()):
+            heading = self.item(row)
+            for child in range(heading.rowCount()):
+                item = heading.child(child)
+                item.setIcon(themed_icon(entry_icon_name(item.data(KEY_ROLE), heading.text()), palette))
 
     def mimeTypes(self) -> list[str]:
         return [CRITERION_MIME]
@@ -69,7 +110,7 @@ class CriteriaPalette(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Criteria palette")
-        self.model = PaletteModel(self)
+        self.model = PaletteModel(self, self.palette())
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterRole(SEARCH_ROLE)
@@ -89,6 +130,7 @@ class CriteriaPalette(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setIndentation(10)
         self.tree.setUniformRowHeights(True)
+        self.tree.setIconSize(QSize(16, 16))
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
@@ -110,6 +152,11 @@ class CriteriaPalette(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
         layout.addWidget(hint)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.model.retheme(self.palette())
+        super().changeEvent(event)
 
     def keys_shown(self) -> list[str]:
         """The palette keys the search leaves visible, in order."""
