@@ -46,6 +46,8 @@ class AutomaticForwarding(QObject):
         self._state_anywhere.connect(self._on_state, Qt.ConnectionType.QueuedConnection)
         connection.opened.connect(self.start)
         connection.store_changed.connect(self._on_store_changed)
+        # A window whose close was refused (unsaved work) never stops it: the home's own close must.
+        connection.closing.connect(self.stop)
         app = QCoreApplication.instance()
         if app is not None:  # before the home closes (application.py connects that after the window is made)
             app.aboutToQuit.connect(self.stop)

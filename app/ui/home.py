@@ -23,6 +23,9 @@ class HomeConnection(QObject):
     open_failed = Signal(str)
     #: fires on the GUI thread after each committed change to the store: kind ("audience_changed"...), id
     store_changed = Signal(str, int)
+    #: fires on the GUI thread when the home is about to close: anything with threads of its own over the home
+    #: (automatic forwarding) stops then, whether or not a window's close went through first
+    closing = Signal()
 
     # Emitted on whichever thread committed the change; queued to the GUI thread below.
     _changed_anywhere = Signal(str, int)
@@ -50,6 +53,7 @@ class HomeConnection(QObject):
     def close(self) -> None:
         """Wait for running work, then close the store and cache. Called once, when the app quits."""
         self._closing = True
+        self.closing.emit()
         # Finished tasks' answers are delivered here (a home that finished opening meanwhile is handed
         # over, and closed below); an answer may start more work (a pane reloading after a sync), which
         # must end too before the cache closes under it. A few rounds suffice; a chain never goes deep.

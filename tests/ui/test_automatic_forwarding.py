@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from PySide6.QtWidgets import QSystemTrayIcon
 from app.engines import membership
 from app.engines.home import OpenHome
 from app.engines.importing import import_into_workspace
@@ -56,18 +57,31 @@ def test_the_open_app_forwards_on_its_own_shows_the_last_run_and_notifies_a_faul
     assert ("ios_idfa", idfa(1).lower()) in webhook.held  # nothing more was sent after the refusal
 
 
-def test_with_a_system_tray_the_fault_is_a_tray_message(qtbot, open_window, retail_home):
+def test_with_a_system_tray_the_fault_is_a_tray_message(qtbot, open_window, retail_home, monkeypatch):
     window = open_window(retail_home)
     notifier = FaultNotifier(window.automatic_forwarding, window, tray_available=True)
     shown = []
+    # Every message as the platform gets it. Never Qt's own: with no real tray (offscreen) it falls back to a balloon
+    # widget whose 15-second timer outlives this test's tray and crashed a later test.
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda _tray, *args: shown.append(args))
 
     class Report:
         audience_name, output_name, reason = "Gold", "Ads", "ads.example answered 401: token expired."
 
     notifier.notify(Report())
-    notifier.tray.showMessage = lambda *args: shown.append(args)  # the next message, as the platform gets it
     notifier.notify(Report())
+    assert len(shown) == 2
     assert notifier.tray.toolTip() == "Audience Studio"
     assert shown[0][0] == TITLE and shown[0][1].startswith("“Gold” → “Ads”: ads.example answered 401")
     with qtbot.waitSignal(notifier.open_faults):
         notifier.tray.messageClicked.emit()
+
+
+def test_closing_the_home_stops_forwarding_even_when_the_window_stays_open(qtbot, open_window, retail_home):
+    # A window whose close is refused (unsaved work) never stopped the forwarding threads; the home closed under
+    # them and their reports reached a deleted window (a crash in a later test).
+    window = open_window(retail_home)
+    qtbot.waitUntil(lambda: window.automatic_forwarding.forwarding, timeout=TIMEOUT)
+    activator = window.automatic_forwarding.activator
+    window.connection.close()
+    assert window.automatic_forwarding.activator is None and not activator.forwarding
