@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +30,7 @@ from app.ui.insights.members_tab import ErrorLine
 from app.ui.insights.requests import Requests
 from app.ui.kit.busy import BusyBar
 from app.ui.workers import Tasks
+from app.ui.kit.export_path import ask_export_path
 
 #: (what the chooser says, the engine's kind, whether it has fields)
 KINDS = (("Attribute", "attribute"), ("Device", "device"), ("OS", "os"), ("Location", "location"),
@@ -202,12 +202,10 @@ class BreakdownTab(QWidget):
     def choose_export(self, kind: str = "csv") -> None:
         if self.result is None:
             return
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
         name = f"{self.subject.name} by {self.result.by.replace(':', ' ')}.{kind}"
-        what = "PNG pictures (*.png)" if kind == "png" else "CSV files (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the breakdown", str(Path(folder) / name), what)
-        if path:
-            self.export_to(Path(path))
+        path = ask_export_path(self, "Export the breakdown", name, kind)
+        if path is not None:
+            self.export_to(path)
 
     def export_to(self, path: Path) -> None:
         """Write the table as shown, a picture (a .png path), or its rows as CSV (any other), in a worker."""

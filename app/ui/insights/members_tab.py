@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,6 +30,7 @@ from app.ui.kit.busy import BusyBar
 from app.ui.kit.empty_state import EmptyState
 from app.ui.kit.times import minute
 from app.ui.workers import Tasks
+from app.ui.kit.export_path import ask_export_path
 
 #: How long typing must pause before the search runs.
 SEARCH_DELAY_MS = 300
@@ -226,11 +226,9 @@ class MembersTab(QWidget):
     # -- exporting -------------------------------------------------------------------------------------
 
     def choose_export(self) -> None:
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        suggested = str(Path(folder) / f"{self.subject.name} members.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export the members", suggested, "CSV files (*.csv)")
-        if path:
-            self.export_to(Path(path))
+        path = ask_export_path(self, "Export the members", f"{self.subject.name} members.csv")
+        if path is not None:
+            self.export_to(path)
 
     def export_to(self, path: Path) -> None:
         """Write every member matching the search to `path` in a worker; `export_finished` says how it went."""

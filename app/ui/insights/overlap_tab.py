@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,6 +37,7 @@ from app.ui.insights.table_model import PagedTableModel
 from app.ui.insights.upset import UpSetChart
 from app.ui.kit.busy import BusyBar
 from app.ui.workers import Tasks
+from app.ui.kit.export_path import ask_export_path
 
 CHOICE_DELAY_MS = 300
 MASK_ROLE = Qt.ItemDataRole.UserRole
@@ -291,12 +291,9 @@ class OverlapTab(QWidget):
     def choose_export(self, kind: str) -> None:
         if self.result is None:
             return
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        name = f"{self.subject.name} overlap.{kind}"
-        what = "PNG pictures (*.png)" if kind == "png" else "CSV files (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the overlap", str(Path(folder) / name), what)
-        if path:
-            self.export_to(Path(path))
+        path = ask_export_path(self, "Export the overlap", f"{self.subject.name} overlap.{kind}", kind)
+        if path is not None:
+            self.export_to(path)
 
     def export_to(self, path: Path) -> None:
         """Write the chart (a .png path) or the regions (any other) in a worker; `export_finished` says how it went."""
