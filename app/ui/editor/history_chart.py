@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from shiboken6 import isValid
 
+from app.ui.editor.estimate_panel import whole_step
 from app.ui.home import HomeConnection
 from app.ui.kit.menu_button import MenuToolButton
 from app.ui.kit.newest import NewestWins
@@ -42,6 +43,10 @@ CSV_HEADER = ["day", "size", "adds", "drops"]
 ADDS_COLOUR, DROPS_COLOUR, SIZE_COLOUR = "#009E73", "#D55E00", "#0072B2"
 NEVER_CALCULATED = ("No history yet: the audience has never been calculated. Activate it, and its size is "
                     "recorded every day from then on.")
+
+
+#: The shortest span of days the chart shows (6.5 days before the last one, half a day after it).
+WEEK_SECONDS = 6.5 * 86_400
 
 
 @dataclass(frozen=True)
@@ -190,8 +195,18 @@ class HistoryChart(QWidget):
         change_plot.addItem(pg.BarGraphItem(x=self._x, height=[-d.drops for d in self.rows], width=width,
                                             brush=DROPS_COLOUR, pen=pg.mkPen(None)))
         change_plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128, 120))))
-        size_plot.enableAutoRange()
-        change_plot.enableAutoRange()
+        # Members are counted whole: ticks at whole numbers only, never "466.2" or "-0.4" around a flat line.
+        sizes = [d.size for d in self.rows]
+        changes = [d.adds for d in self.rows] + [-d.drops for d in self.rows]
+        for chart, values in ((size_plot, sizes), (change_plot, changes)):
+            step = whole_step(max(values) - min(values))
+            chart.getAxis("left").setTickSpacing(major=step, minor=step)
+            chart.enableAutoRange(axis="y")
+        # A week at least, so one or two days read as dates, not as a time of day ("00:00:00").
+        if self._x[-1] - self._x[0] < WEEK_SECONDS:
+            size_plot.setXRange(self._x[-1] - WEEK_SECONDS, self._x[-1] + 86_400 / 2, padding=0)
+        else:
+            size_plot.enableAutoRange(axis="x")
         self.pages.setCurrentWidget(plot)
         self._enable(True)
         last = self.rows[-1]

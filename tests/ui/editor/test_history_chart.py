@@ -114,3 +114,21 @@ def test_a_read_answering_after_the_editor_closed_is_dropped(qtbot, open_window,
     qtbot.waitUntil(lambda: not isValid(chart), timeout=TIMEOUT_MS)
     release.set()
     qtbot.wait(500)  # the answer arrives and is dropped; an exception here fails the test in teardown
+
+
+def test_one_day_of_history_reads_in_whole_members_over_dates(qtbot, open_window, home_dir):
+    # Seen in the app: a freshly activated audience's one point showed "466.4 … 465.6" members, "-0.4 … 0.4"
+    # entered and left, and a time of day ("00:00:00") where dates belong.
+    ids = fill_home(home_dir, audiences={NAME: document(GOLD)})
+    with OpenHome.open(home_dir, user="maria") as opened:
+        opened.audiences.activate(ids[NAME])
+        membership.refresh(opened)
+    window = open_window(home_dir)
+    chart = open_chart(qtbot, window, ids[NAME])
+    qtbot.waitUntil(lambda: chart.pages.currentWidget() is chart._plot, timeout=TIMEOUT_MS)
+    assert len(chart.rows) == 1
+    for plot in (chart._size_plot, chart._change_plot):
+        spacing = plot.getAxis("left")._tickSpacing
+        assert spacing is not None and all(float(step).is_integer() and step >= 1 for step, _offset in spacing)
+    (left, right), _ = chart._size_plot.viewRange()
+    assert right - left >= 6 * 86_400
