@@ -204,6 +204,10 @@ def _table(model: QStandardItemModel, name: str, widths: tuple[int, ...]) -> QTr
     view.setAlternatingRowColors(True)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    for column, width in enumerate(widths):
-        view.setColumnWidth(column, width)
+    header = view.header()
+    for column in range(model.columnCount()):
+        # Never narrower than its title: "Removes planned/sent/rejected" was cut at the default font.
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        width = widths[column] if column < len(widths) else 0
+        view.setColumnWidth(column, max(width, header.fontMetrics().horizontalAdvance(title) + 24))
     return view

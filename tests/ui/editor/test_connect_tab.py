@@ -3,6 +3,10 @@ fault, the chosen connection's run history, and Connect Output… making a new c
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
 from app.connectors.outputs.errors import Failure
 from app.engines.forwarding import ForwardingEngine
 from tests.ui.editor.support import NAME, TIMEOUT_MS
@@ -47,3 +51,23 @@ def test_the_connect_tab_lists_connections_with_last_run_and_fault_and_connects_
     assert [r[:3] for r in cells(tab.model)] == [["Nightly export", "Whole audience", "Sending"],
                                                  ["Spare export", "Whole audience", "Inactive"]]
     assert cells(tab.model)[1][3] == "No run yet"
+
+
+
+def test_every_column_title_of_the_connect_tab_shows_whole(open_editor, monkeypatch):
+    # Seen at 1280x800: "Removes planned/sent/rejected" was cut to "…rejectec" (the desktop's font is wider than
+    # the test platform's: the test makes the application's font half as large again, as at 150 %).
+    app = QApplication.instance()
+    font = app.font()
+    larger = QFont(font)
+    larger.setPointSizeF(font.pointSizeF() * 1.5)
+    app.setFont(larger)
+    try:
+        tab = open_editor(NAME, wait_estimate=False).connect
+    finally:
+        app.setFont(font)
+    for view in (tab.view, tab.runs_view):
+        header, model = view.header(), view.model()
+        for column in range(model.columnCount()):
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            assert header.sectionSize(column) >= header.fontMetrics().horizontalAdvance(title), title
