@@ -154,6 +154,7 @@ REQUIRED = {
     ("GET", "/v1/workspaces/{workspace_id}/sources"): "admin", ("POST", "/v1/workspaces/{workspace_id}/sources"): "admin",
     ("POST", "/v1/sources/{source_id}/disable"): "admin", ("POST", "/v1/sources/{source_id}/enable"): "admin",
     ("POST", "/v1/sources/{source_id}/rotate"): "admin",
+    ("POST", "/v1/audience-versions"): "editor", ("GET", "/v1/audience-versions"): "viewer",
 }
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
 
@@ -179,6 +180,9 @@ def test_every_operation_is_allowed_or_refused_as_the_role_table_says(deployment
         ("POST", "/v1/invitations"): lambda role: {"email": f"new-{role}@example.com", "grants": [{"workspace_id": ws, "role": "viewer"}]},
         ("PUT", "/v1/workspaces/{workspace_id}/members/{user}/role"): lambda role: {"role": "viewer"},
         ("POST", "/v1/workspaces/{workspace_id}/sources"): lambda role: {"kind": "feed", "name": f"By {role}"},
+        ("POST", "/v1/audience-versions"): lambda role: {"versions": [
+            {"ref": f"walk-{role}", "audience_id": values["audience_id"], "saved_by": role,
+             "saved_at": "2026-12-01T10:00:00Z", "document": {"format": 1}}]},
     }
     paths = deployment.http.get("/openapi.json").json()["paths"]
     operations = {(m.upper(), p) for p, item in paths.items() for m in item}

@@ -424,6 +424,7 @@ def test_the_outputs_column_counts_outputs_not_connections_and_aligns_like_the_n
     with OpenHome.open(tagged_home, user="maria") as opened:
         gold = opened.audiences.get("Gold members")
         test = opened.ab_tests.save(gold.id, [DraftVariation(30, "Push"), DraftVariation(30, "Email")], seed="s")
+        opened.audiences.activate(gold.id)  # a draft is never Sending
         export = opened.outputs.create("Export", "file_export", {"folder": str(tmp_path)})
         other = opened.outputs.create("Other export", "file_export", {"folder": str(tmp_path)})
         per_variation = [opened.connections.connect(gold.id, export.id, variant_id=v.id) for v in test.variations]

@@ -59,7 +59,7 @@ def test_the_directory_filters_partners_by_name_auth_and_identity_type(pane):
     directory.identity_type.setCurrentIndex(directory.identity_type.findData("ios_idfa"))
     assert "email_list" not in directory.partner_keys() and "custom_audiences" in directory.partner_keys()
     directory.category.setCurrentIndex(directory.category.findData("Advertising"))
-    assert directory.partner_keys() == ["custom_audiences"]
+    assert directory.partner_keys() == ["custom_audiences", "meta_custom_audiences"]
 
 
 def test_a_file_export_output_is_created_from_its_generated_form_without_secrets(qtbot, pane, tmp_path):

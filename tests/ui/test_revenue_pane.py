@@ -495,17 +495,22 @@ def test_a_partial_first_week_is_marked_not_drawn_as_a_fall(pane, qtbot):
     f = pane.charts.request.filter
     series = pane.time_chart.series[0]
     partial = [i for i in range(len(series.buckets)) if series.partial(i)]
-    assert partial and partial[0] == 0 and f.start.weekday() != 0  # the first week is partial
+    # A year is never whole weeks (365 = 52 × 7 + 1): its first or its last week is partial, whichever the
+    # weekday of today makes it.
+    assert partial and set(partial) <= {0, len(series.buckets) - 1}
     solid = list(pane.time_chart.curves[0].getData()[1])
     assert all(math.isnan(solid[i]) for i in partial)
     assert all(not math.isnan(solid[i]) for i in range(len(solid)) if i not in partial)
     assert pane.time_chart.partial_curves[0] is not None
-    covered = (R.next_bucket(series.buckets[0], "week") - f.start).days
+    first = partial[0]
+    start = max(series.buckets[first], f.start)
+    end = min(R.next_bucket(series.buckets[first], "week"), f.end + dt.timedelta(days=1))
+    covered = (end - start).days
     # Drawn at its rate for a whole week, level with its neighbours; the hover gives the real sum too.
-    rate = series.values[0] * 7 / covered
-    assert math.isclose(pane.time_chart.drawn_values(0)[0], rate)
-    assert pane.time_chart.hover_at(pane.time_chart._x[0]) == (
-        f"Revenue · {series.buckets[0].isoformat()}: {series.values[0]:,.2f} {f.currency}\n"
+    rate = series.values[first] * 7 / covered
+    assert math.isclose(pane.time_chart.drawn_values(0)[first], rate)
+    assert pane.time_chart.hover_at(pane.time_chart._x[first]) == (
+        f"Revenue · {series.buckets[first].isoformat()}: {series.values[first]:,.2f} {f.currency}\n"
         f"    partial week, {covered} of 7 days: drawn at {rate:,.2f} {f.currency}, its rate for a whole week")
     assert "partial week" in pane.time_chart.legend.text()
     # A range of whole weeks has nothing partial, and nothing dashed.
@@ -620,16 +625,19 @@ def test_member_counts_follow_the_membership_clock_without_a_click(open_pane, de
     member counts read again (before, the pane kept "not calculated" until it was reopened)."""
     root = tmp_path / "home"
     shutil.copytree(demo_home, root)
+    # The demo calculates its Active audiences; a draft activated now waits for the clock.
+    with OpenHome.open(resolve_home(root)) as opened:
+        opened.audiences.activate(opened.audiences.get("Cart abandoners, last 7 days").id)
     pane = open_pane(root)
     pane.tabs.setCurrentIndex(2)
     qtbot.waitUntil(lambda: 2 not in pane._stale, timeout=TIMEOUT)
-    assert "HP - Onboarding nudge · not calculated" in [s.label for s in pane.member_chart.series]
+    assert "HP - Cart reminder · not calculated" in [s.label for s in pane.member_chart.series]
     membership.refresh(pane.home)  # what the clock's worker runs
     with qtbot.waitSignal(pane.redrawn, timeout=TIMEOUT):
         pane.bus.cache_changed.emit()  # what the clock then emits
     labels = [s.label for s in pane.member_chart.series]
-    i = labels.index("HP - Onboarding nudge")
-    audience = pane.home.audiences.get("New installers, under 3 sessions")
+    i = labels.index("HP - Cart reminder")
+    audience = pane.home.audiences.get("Cart abandoners, last 7 days")
     assert pane.member_chart.drawn_values(i)[-1] == membership.status(pane.home, audience.id).size
 
 
