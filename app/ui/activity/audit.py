@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.engines.home import OpenHome
 from app.ui.kit.times import minute
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.columns import fit_columns
 
 COLUMNS = ["When", "Who", "Kind", "Action", "What", "Workspace", "Details"]
 KINDS = ("", "audience", "input", "account", "role", "invitation", "company", "workspace")
@@ -79,8 +80,7 @@ class AuditDialog(QDialog):
         self.view.setAlternatingRowColors(True)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAccessibleName("Audit entries")
-        for column, width in enumerate((140, 150, 80, 90, 220, 80)):
-            self.view.setColumnWidth(column, width)
+        fit_columns(self.view, (140, 150, 80, 90, 220, 80))
         self.status = QLabel("", wordWrap=True)
         self.status.setAccessibleName("Audit status")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

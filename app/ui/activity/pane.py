@@ -36,6 +36,7 @@ from app.ui.kit.times import minute
 from app.ui.pane_actions import pane_action
 from app.ui.shades import mix
 from app.ui.workers import failure_message
+from app.ui.kit.columns import fit_columns
 
 COLUMNS = ["Arrived", "Source", "What", "Events", "Event names", "User"]
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -126,8 +127,7 @@ class ActivityPane(Pane):
         self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list.setAccessibleName("Activity")
-        for column, width in enumerate((150, 110, 210, 60, 260)):
-            self.list.setColumnWidth(column, width)
+        fit_columns(self.list, (150, 110, 210, 60, 260))
         self.list.selectionModel().currentRowChanged.connect(lambda *_: self.show_detail())
         self.detail = QPlainTextEdit(readOnly=True)
         self.detail.setAccessibleName("Detail")

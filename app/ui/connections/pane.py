@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
     QHeaderView,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QMessageBox,
     QSplitter,
@@ -222,14 +222,17 @@ class ConnectionsPane(Pane):
     @staticmethod
     def _tool_row(*actions: QAction) -> QWidget:
         row = QWidget()
-        layout = QHBoxLayout(row)
+        layout = QGridLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        for action in actions:
+        # Rows of at most three (four when that is all): six buttons in one row were squeezed and cut at a
+        # larger desktop font (tests/ui/test_no_clipping.py at 150 %).
+        per_row = len(actions) if len(actions) <= 4 else 3
+        for i, action in enumerate(actions):
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            layout.addWidget(button)
-        layout.addStretch(1)
+            layout.addWidget(button, i // per_row, i % per_row)
+        layout.setColumnStretch(per_row, 1)
         return row
 
     # -- loading --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from app.ui.home import HomeConnection
 from app.ui.kit.newest import NewestWins
 from app.ui.kit.times import minute
 from app.ui.workers import Tasks, failure_message
+from app.ui.kit.columns import fit_columns
 
 RELOAD_ON = {"connection_changed", "fault_changed", "output_changed"}
 STATUS_LABELS = {"sending": "Sending", "inactive": "Inactive"}
@@ -204,10 +205,5 @@ def _table(model: QStandardItemModel, name: str, widths: tuple[int, ...]) -> QTr
     view.setAlternatingRowColors(True)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    header = view.header()
-    for column in range(model.columnCount()):
-        # Never narrower than its title: "Removes planned/sent/rejected" was cut at the default font.
-        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
-        width = widths[column] if column < len(widths) else 0
-        view.setColumnWidth(column, max(width, header.fontMetrics().horizontalAdvance(title) + 24))
+    fit_columns(view, widths)
     return view

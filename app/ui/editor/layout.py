@@ -151,11 +151,13 @@ class EditorLayout(QWidget):
     def _top_row(self) -> QHBoxLayout:
         # A long name is cut with "…" (whole in its tooltip) rather than widening the window past a laptop's screen.
         self.title = ElidedLabel(tooltip_when_cut=True)
-        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("M" * 8))
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.title.setFont(font)
+        # A few letters at least, at the title's own font: with Why…, Insights… and History… in the row, eight
+        # letters made the window wider than a 1280-px screen at 150 %.
+        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("M" * 4))
         self.title.setAccessibleName("Audience name")
         self.status_chip = QLabel()
         self.status_chip.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -192,7 +194,7 @@ class EditorLayout(QWidget):
 
         top = QHBoxLayout()
         top.setContentsMargins(14, 10, 14, 8)
-        top.setSpacing(8)
+        top.setSpacing(4)  # the flat tool buttons carry their own padding
         top.addWidget(self.title)
         top.addWidget(self.status_chip)
         top.addStretch(1)
@@ -201,7 +203,7 @@ class EditorLayout(QWidget):
         top.addWidget(self.why_button)
         top.addWidget(self.insights_button)
         top.addWidget(self.history_button)
-        top.addSpacing(8)
+        top.addSpacing(4)
         top.addWidget(self.save_button)
         top.addWidget(self.activate_button)
         return top

@@ -22,6 +22,11 @@ class _TallEnough(QObject):
             layout = dialog.layout()
             if layout is not None and layout.hasHeightForWidth():
                 needed = layout.totalHeightForWidth(dialog.width())
+                screen = dialog.screen()
+                if screen is not None:
+                    # Never taller than the screen: a dialog with a scrolling form scrolls instead (a partner
+                    # with many fields reached 832 px at 150 % on an 800-px screen).
+                    needed = min(needed, screen.availableGeometry().height() - 40)
                 if dialog.height() < needed:
                     dialog.resize(dialog.width(), needed)
         return False
