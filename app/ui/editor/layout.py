@@ -155,9 +155,9 @@ class EditorLayout(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.title.setFont(font)
-        # A few letters at least, at the title's own font: with Why…, Insights… and History… in the row, eight
-        # letters made the window wider than a 1280-px screen at 150 %.
-        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("M" * 4))
+        # Two letters at least, at the title's own font (the whole name is in its tooltip): with Why…, Insights…
+        # and History… in the row, eight letters made the window wider than a 1280-px screen at 150 %.
+        self.title.setMinimumWidth(self.title.fontMetrics().horizontalAdvance("M" * 2))
         self.title.setAccessibleName("Audience name")
         self.status_chip = QLabel()
         self.status_chip.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -193,7 +193,7 @@ class EditorLayout(QWidget):
         self.activate_button.setDefault(True)
 
         top = QHBoxLayout()
-        top.setContentsMargins(14, 10, 14, 8)
+        top.setContentsMargins(10, 10, 10, 8)
         top.setSpacing(4)  # the flat tool buttons carry their own padding
         top.addWidget(self.title)
         top.addWidget(self.status_chip)
