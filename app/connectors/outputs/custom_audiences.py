@@ -99,17 +99,23 @@ class CustomAudienceClient:
         return None
 
     def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
-        rows = []
-        for identity in batch.identities:
-            row = ["", "", ""]
-            row[COLUMN[identity.type]] = identity.value
-            rows.append(row)
-        body = {"payload": {"schema": list(SCHEMA), "data": rows},
-                "session": {"session_id": session_id(batch.id), "batch_seq": 1, "last_batch_flag": True,
-                            "estimated_num_total": len(rows)}}
+        body = users_body(batch)
         response = call(self._context.session, "POST" if batch.action == ADD else "DELETE",
                         f"{self._api}/{destination.partner_ref}/users", json=body, headers=self._headers())
         return invalid_entries(batch, response)
+
+
+def users_body(batch: Batch) -> dict:
+    """The users request of a batch: one row of hashes per identity in the schema's columns, and a session
+    numbered from the batch's id (a retried batch keeps its session)."""
+    rows = []
+    for identity in batch.identities:
+        row = ["", "", ""]
+        row[COLUMN[identity.type]] = identity.value
+        rows.append(row)
+    return {"payload": {"schema": list(SCHEMA), "data": rows},
+            "session": {"session_id": session_id(batch.id), "batch_seq": 1, "last_batch_flag": True,
+                        "estimated_num_total": len(rows)}}
 
 
 def invalid_entries(batch: Batch, response) -> list[Rejected]:

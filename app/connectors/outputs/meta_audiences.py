@@ -26,6 +26,8 @@ import logging
 
 from app.connectors import identity_prep
 from app.connectors.outputs.batches import ADD, Batch, Destination
+# The users API, its schema and its sessions are the ones the generic hashed custom-audience partner speaks.
+from app.connectors.outputs.custom_audiences import users_body
 from app.connectors.outputs.errors import AUTHENTICATION, RATE_LIMITING, PartnerError
 from app.connectors.outputs.http import call
 from app.connectors.outputs.partner import Partner, PartnerContext
@@ -42,9 +44,6 @@ TOKEN_URL = f"https://graph.facebook.com/{GRAPH_API_VERSION}/oauth/access_token"
 SCOPES = "ads_management"
 
 MAX_ROWS = 10_000
-SCHEMA = ("EMAIL_SHA256", "PHONE_SHA256", "MADID_SHA256")
-ADVERTISING_ID_TYPES = ("ios_idfa", "android_advertising_id")
-COLUMN = {"email": 0, "mobile_number": 1, **{t: 2 for t in ADVERTISING_ID_TYPES}}
 #: Graph API error codes that mean "too many calls, slow down" (API, app, user, ad-account and custom-audience limits).
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80003}
 #: OAuthException: the access token expired, was revoked, or the password changed.
@@ -60,10 +59,6 @@ def appsecret_proof(app_secret: str, access_token: str) -> str:
     """Meta's appsecret_proof: hex HMAC-SHA256 of the access token keyed with the app secret."""
     return hmac.new(app_secret.encode("utf-8"), access_token.encode("utf-8"), hashlib.sha256).hexdigest()
 
-
-def session_id(batch_id: str) -> int:
-    """A positive 63-bit number from the batch's id: a retried batch keeps its session, which Meta recognises."""
-    return int(batch_id.replace("-", "")[:15], 16)
 
 
 def graph_error(exc: PartnerError) -> PartnerError:
@@ -135,14 +130,7 @@ class MetaAudiencesClient:
         return str(response.json()["id"])
 
     def send(self, batch: Batch, destination: Destination) -> list[Rejected]:
-        rows = []
-        for identity in batch.identities:
-            row = ["", "", ""]
-            row[COLUMN[identity.type]] = identity.value
-            rows.append(row)
-        body = {"payload": {"schema": list(SCHEMA), "data": rows},
-                "session": {"session_id": session_id(batch.id), "batch_seq": 1, "last_batch_flag": True,
-                            "estimated_num_total": len(rows)}}
+        body = users_body(batch)
         response = self._call("POST" if batch.action == ADD else "DELETE", f"{self._api}/{destination.partner_ref}/users",
                               json=body)
         return invalid_entries(batch, response)
